@@ -1,0 +1,133 @@
+/**
+ * The one typed catalogue of MeshMart's services. The local runner, the cdk8s app and the mesh model all read it,
+ * so adding a service is one entry here, not an edit in every tool.
+ */
+export type Datastore = 'mongodb' | 'redis';
+
+export interface ServiceEntry {
+  readonly name: string;
+  readonly description: string;
+  /** Port the service listens on: in-process on one machine, and the container port in Kubernetes. */
+  readonly port: number;
+  /** Services this one calls synchronously over HTTP (the mesh allows exactly these edges). */
+  readonly dependsOn: readonly ServiceName[];
+  readonly datastores: readonly Datastore[];
+  /** Event topics this service publishes (through its outbox). */
+  readonly publishes: readonly Topic[];
+  /** Event topics this service consumes (one consumer group per service). */
+  readonly consumes: readonly Topic[];
+  /** Reachable from outside the cluster (only the gateway). */
+  readonly public: boolean;
+}
+
+export const TOPICS = [
+  'catalog.events',
+  'inventory.events',
+  'payments.events',
+  'orders.events',
+  'checkout.events',
+  'gateway.user-actions',
+] as const;
+export type Topic = (typeof TOPICS)[number];
+
+export const SERVICE_NAMES = [
+  'gateway',
+  'catalog',
+  'cart',
+  'inventory',
+  'payments',
+  'orders',
+  'checkout',
+  'audit',
+] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+
+const entries: Readonly<Record<ServiceName, Omit<ServiceEntry, 'name'>>> = {
+  gateway: {
+    description: 'Front door: /api/v1 routing, JWT auth, rate limiting, caching, validation; serves the web UI',
+    port: 8080,
+    dependsOn: ['catalog', 'cart', 'checkout', 'orders', 'audit'],
+    datastores: ['redis'],
+    publishes: ['gateway.user-actions'],
+    consumes: [],
+    public: true,
+  },
+  catalog: {
+    description: 'Products: browse, search, paginate; cache-aside in Redis',
+    port: 8081,
+    dependsOn: [],
+    datastores: ['mongodb', 'redis'],
+    publishes: ['catalog.events'],
+    consumes: [],
+    public: false,
+  },
+  cart: {
+    description: 'One cart per user, priced from the catalog',
+    port: 8082,
+    dependsOn: ['catalog'],
+    datastores: ['redis'],
+    publishes: [],
+    consumes: [],
+    public: false,
+  },
+  inventory: {
+    description: 'Stock and reservations (reserve, commit, release); stock never negative',
+    port: 8083,
+    dependsOn: [],
+    datastores: ['mongodb'],
+    publishes: ['inventory.events'],
+    consumes: [],
+    public: false,
+  },
+  payments: {
+    description: 'Authorize, capture, void, refund with idempotency keys; simulated provider',
+    port: 8084,
+    dependsOn: [],
+    datastores: ['mongodb'],
+    publishes: ['payments.events'],
+    consumes: [],
+    public: false,
+  },
+  orders: {
+    description: 'Event-sourced orders with a CQRS read model and state as of any instant',
+    port: 8085,
+    dependsOn: [],
+    datastores: ['mongodb'],
+    publishes: ['orders.events'],
+    consumes: ['orders.events'],
+    public: false,
+  },
+  checkout: {
+    description: 'Saga orchestrator: reserve, authorize, confirm; compensations; resumes after a crash',
+    port: 8086,
+    dependsOn: ['cart', 'inventory', 'payments', 'orders'],
+    datastores: ['mongodb'],
+    publishes: ['checkout.events'],
+    consumes: [],
+    public: false,
+  },
+  audit: {
+    description: 'Append-only, hash-chained audit trail of every domain event and user action',
+    port: 8087,
+    dependsOn: [],
+    datastores: ['mongodb'],
+    publishes: [],
+    consumes: [...TOPICS],
+    public: false,
+  },
+};
+
+export const catalogue: readonly ServiceEntry[] = Object.freeze(
+  SERVICE_NAMES.map((name) => Object.freeze({ name, ...entries[name] })),
+);
+
+export function service(name: ServiceName): ServiceEntry {
+  const entry = catalogue.find((s) => s.name === name);
+  if (!entry) throw new Error(`catalogue: no service named '${name}'`);
+  return entry;
+}
+
+/** Services that publish a topic: the producers a consumer of that topic depends on. */
+export function publishersOf(topic: Topic): readonly ServiceEntry[] {
+  return catalogue.filter((s) => s.publishes.includes(topic));
+}
