@@ -1,0 +1,388 @@
+#!/usr/bin/env bash
+# The real test environment: Redis, FerretDB (MongoDB wire protocol on SQLite) and Prometheus + promtool,
+# all on 127.0.0.1, state under <repo>/.testenv/.
+#
+#   scripts/testenv.sh up      install what is missing, start what is not running (idempotent; seconds when warm)
+#   scripts/testenv.sh down    stop what `up` started and remove the data dirs (keeps the FerretDB build cache)
+#   scripts/testenv.sh status  print each server and whether it answers (exit 1 if one does not)
+#   scripts/testenv.sh env     print the KEY=value lines of .testenv/env
+#
+# Usage from a shell: `eval "$(scripts/testenv.sh env)"` or `set -a; . .testenv/env; set +a`.
+#
+# Environment:
+#   TESTENV_REDIS_PORT (16379)  TESTENV_MONGO_PORT (27027)  TESTENV_PROMETHEUS_PORT (19090)
+#   MESHMART_CACHE ($HOME/.cache/meshmart): FerretDB is built once into $MESHMART_CACHE/bin/ferretdb-<version>.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+STATE="$ROOT/.testenv"
+RUN="$STATE/run"
+LOGS="$STATE/log"
+ENV_FILE="$STATE/env"
+CACHE="${MESHMART_CACHE:-${HOME}/.cache/meshmart}"
+
+HOST=127.0.0.1
+REDIS_PORT="${TESTENV_REDIS_PORT:-16379}"
+MONGO_PORT="${TESTENV_MONGO_PORT:-27027}"
+PROM_PORT="${TESTENV_PROMETHEUS_PORT:-19090}"
+
+FERRETDB_MODULE=github.com/FerretDB/FerretDB
+FERRETDB_VERSION=v1.24.2
+FERRETDB_BIN="$CACHE/bin/ferretdb-$FERRETDB_VERSION"
+
+PROM_DIR="$STATE/prometheus"
+PROM_CONFIG="$PROM_DIR/prometheus.yml"
+PROM_TARGETS="$PROM_DIR/targets"
+
+REDIS_URL="redis://$HOST:$REDIS_PORT"
+MONGO_URL="mongodb://$HOST:$MONGO_PORT/"
+PROM_URL="http://$HOST:$PROM_PORT"
+
+log() { printf 'testenv: %s\n' "$*" >&2; }
+die() {
+  printf 'testenv: error: %s\n' "$*" >&2
+  exit 1
+}
+
+# ---------------------------------------------------------------------------------------------------------------------
+# processes
+
+# alive PID: the process exists and is not a zombie.
+alive() {
+  [[ $1 =~ ^[0-9]+$ ]] && [ -r "/proc/$1/stat" ] || return 1
+  local stat
+  stat=$(<"/proc/$1/stat") || return 1
+  stat=${stat##*) }
+  [ "${stat%% *}" != Z ]
+}
+
+# pid_of NAME PATTERN: the pid in run/NAME.pid if that process is alive and its command line contains PATTERN.
+pid_of() {
+  local pidfile="$RUN/$1.pid" pid
+  [ -f "$pidfile" ] || return 1
+  pid=$(<"$pidfile")
+  alive "$pid" || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$2" || return 1
+  printf '%s\n' "$pid"
+}
+
+# stop NAME PATTERN: stop the process of run/NAME.pid (TERM, then KILL after 10s); no-op if it is not running.
+stop() {
+  local pid i
+  if pid=$(pid_of "$1" "$2"); then
+    log "stopping $1 (pid $pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 100; i++)); do
+      alive "$pid" || break
+      sleep 0.1
+    done
+    if alive "$pid"; then
+      log "$1 did not stop after 10s, killing it"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  fi
+  rm -f "$RUN/$1.pid"
+}
+
+# spawn NAME CMD...: run CMD in the background in its own session, detached from this shell, with run/NAME.pid and
+# log/NAME.log. The pid is written by the process itself (before exec), so it is right even if setsid forks.
+spawn() {
+  local name=$1
+  shift
+  : >"$LOGS/$name.log"
+  # shellcheck disable=SC2016 # expanded by the inner shell
+  setsid bash -c 'echo $$ >"$0"; exec "$@"' "$RUN/$name.pid" "$@" </dev/null >>"$LOGS/$name.log" 2>&1 &
+}
+
+# listening PORT: a socket listens on TCP PORT (any local address). Reads /proc/net/tcp{,6} instead of connecting, so
+# that probing leaves no "connection reset" noise in the servers' logs.
+listening() {
+  local hex
+  hex=$(printf '%04X' "$1")
+  grep -qsE "^ *[0-9]+: [0-9A-F]+:$hex [0-9A-F]+:0000 0A " /proc/net/tcp /proc/net/tcp6
+}
+
+# wait_for NAME SECONDS CHECK...: poll CHECK until it succeeds; on timeout print the log tail and fail.
+wait_for() {
+  local name=$1 seconds=$2 deadline
+  shift 2
+  deadline=$((SECONDS + seconds))
+  until "$@"; do
+    if ((SECONDS >= deadline)); then
+      if [ -s "$LOGS/$name.log" ]; then
+        printf 'testenv: last lines of %s:\n' "$LOGS/$name.log" >&2
+        tail -n 20 "$LOGS/$name.log" >&2
+      fi
+      die "$name did not answer within ${seconds}s (log: $LOGS/$name.log)"
+    fi
+    sleep 0.2
+  done
+}
+
+# ---------------------------------------------------------------------------------------------------------------------
+# health checks
+
+redis_ok() {
+  local reply
+  # shellcheck disable=SC2016 # expanded by the inner shell
+  reply=$(timeout 2 bash -c 'exec 3<>"/dev/tcp/$0/$1" && printf "PING\r\n" >&3 && IFS= read -r line <&3 && printf %s "$line"' \
+    "$HOST" "$REDIS_PORT" 2>/dev/null) || return 1
+  [[ $reply == +PONG* ]]
+}
+
+mongo_ok() {
+  listening "$MONGO_PORT" || return 1
+  # `ferretdb ping` is no use here: in v1.24 it requires --setup-database, which requires the new authentication.
+  # So ping with the project's own MongoDB driver.
+  [ -d "$ROOT/node_modules/mongodb" ] || die "$ROOT/node_modules/mongodb is missing: run \`npm ci\` first"
+  (cd "$ROOT" && timeout 10 node -e '
+    const { MongoClient } = require("mongodb");
+    const client = new MongoClient(process.argv[1], { serverSelectionTimeoutMS: 3000 });
+    client.db("admin").command({ ping: 1 }).then(() => client.close(), () => process.exit(1));
+  ' "$MONGO_URL" >/dev/null 2>&1)
+}
+
+prom_ok() {
+  curl -fsS -m 2 -o /dev/null "$PROM_URL/-/ready" 2>/dev/null
+}
+
+# The Prometheus on the port is ours: its loaded configuration reads our targets directory.
+prom_is_ours() {
+  curl -fsS -m 2 "$PROM_URL/api/v1/status/config" 2>/dev/null | grep -qF -- "$PROM_TARGETS/"
+}
+
+# ---------------------------------------------------------------------------------------------------------------------
+# installation
+
+APT_UPDATED=0
+apt_install() {
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || die "need root or sudo to install: $*"
+    sudo=(sudo)
+  fi
+  command -v apt-get >/dev/null || die "apt-get not found: install $* yourself (Debian/Ubuntu packages)"
+  if [ "$APT_UPDATED" -eq 0 ]; then
+    log "apt-get update"
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+    APT_UPDATED=1
+  fi
+  log "apt-get install -y $*"
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
+}
+
+ensure_packages() {
+  local missing=()
+  command -v redis-server >/dev/null || missing+=(redis-server)
+  if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then missing+=(prometheus); fi
+  if ((${#missing[@]} > 0)); then apt_install "${missing[@]}"; fi
+  command -v redis-server >/dev/null || die "redis-server still not on PATH after installing redis-server"
+  command -v prometheus >/dev/null || die "prometheus still not on PATH after installing prometheus"
+  command -v promtool >/dev/null || die "promtool still not on PATH after installing prometheus"
+}
+
+# Build FerretDB from its module source. `go install ...@version` builds a binary that panics at start
+# ("Invalid build/version/version.txt file content"): build/version/version.txt is generated from git in the FerretDB
+# repository and is not part of the module, so it is written here before building.
+build_ferretdb() (
+  command -v go >/dev/null ||
+    die "Go is not installed, and it is needed once to build FerretDB $FERRETDB_VERSION into $FERRETDB_BIN." \
+      "Install Go >= 1.24 (https://go.dev/dl/ or apt-get install golang-go if recent enough) and re-run."
+  log "building FerretDB $FERRETDB_VERSION (first run only, cached in $CACHE/bin)"
+  start=$SECONDS
+  work=$(mktemp -d "${TMPDIR:-/tmp}/meshmart-ferretdb.XXXXXX")
+  trap 'chmod -R u+w "$work" 2>/dev/null || true; rm -rf "$work"' EXIT
+  cd "$work"
+  json=$(go mod download -json "$FERRETDB_MODULE@$FERRETDB_VERSION") ||
+    die "go mod download $FERRETDB_MODULE@$FERRETDB_VERSION failed: $json"
+  dir=$(printf '%s\n' "$json" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')
+  if [ -z "$dir" ] || [ ! -d "$dir" ]; then die "no module directory in the output of go mod download: $json"; fi
+  cp -R "$dir" "$work/src"
+  chmod -R u+w "$work/src"
+  printf '%s\n' "$FERRETDB_VERSION" >"$work/src/build/version/version.txt"
+  printf 'meshmart-testenv\n' >"$work/src/build/version/package.txt"
+  (cd "$work/src" && go build -trimpath -o "$work/ferretdb" ./cmd/ferretdb) || die "go build of FerretDB failed"
+  "$work/ferretdb" --version 2>&1 | grep -qF "version: $FERRETDB_VERSION" ||
+    die "the FerretDB binary just built does not report version $FERRETDB_VERSION: $("$work/ferretdb" --version 2>&1 | head -n 5)"
+  mkdir -p "$CACHE/bin"
+  cp "$work/ferretdb" "$FERRETDB_BIN.tmp.$$"
+  mv -f "$FERRETDB_BIN.tmp.$$" "$FERRETDB_BIN"
+  log "built $FERRETDB_BIN in $((SECONDS - start))s"
+)
+
+ensure_ferretdb() {
+  if [ ! -x "$FERRETDB_BIN" ]; then build_ferretdb; fi
+}
+
+# ---------------------------------------------------------------------------------------------------------------------
+# servers: start_X starts X unless it already answers; the caller then waits for it.
+
+start_redis() {
+  if redis_ok; then
+    log "redis already answering on $REDIS_URL"
+    return
+  fi
+  stop redis redis-server
+  if listening "$REDIS_PORT"; then die "port $HOST:$REDIS_PORT is taken by something that is not Redis"; fi
+  log "starting redis on $REDIS_URL"
+  mkdir -p "$STATE/redis"
+  : >"$LOGS/redis.log"
+  redis-server --bind "$HOST" --port "$REDIS_PORT" --save '' --appendonly no \
+    --daemonize yes --pidfile "$RUN/redis.pid" --logfile "$LOGS/redis.log" --dir "$STATE/redis" >/dev/null
+}
+
+start_ferretdb() {
+  if mongo_ok; then
+    log "ferretdb already answering on $MONGO_URL"
+    return
+  fi
+  stop ferretdb "$FERRETDB_BIN"
+  if listening "$MONGO_PORT"; then
+    die "port $HOST:$MONGO_PORT is taken by something that does not answer a MongoDB ping"
+  fi
+  log "starting ferretdb $FERRETDB_VERSION on $MONGO_URL"
+  mkdir -p "$STATE/ferretdb/data"
+  spawn ferretdb nohup "$FERRETDB_BIN" \
+    --listen-addr="$HOST:$MONGO_PORT" \
+    --handler=sqlite --sqlite-url="file:$STATE/ferretdb/data/" \
+    --state-dir="$STATE/ferretdb" \
+    --telemetry=disable \
+    --debug-addr=- \
+    --log-level=warn
+}
+
+write_prometheus_config() {
+  local tmp="$PROM_CONFIG.tmp.$$"
+  mkdir -p "$PROM_DIR/data" "$PROM_TARGETS"
+  cat >"$tmp" <<EOF
+# Written by scripts/testenv.sh: tests drop file_sd target files (*.json) into $PROM_TARGETS.
+global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+  evaluation_interval: 1s
+scrape_configs:
+  - job_name: meshmart
+    file_sd_configs:
+      - files:
+          - $PROM_TARGETS/*.json
+        refresh_interval: 1s
+EOF
+  if cmp -s "$tmp" "$PROM_CONFIG"; then
+    rm -f "$tmp"
+    return 1
+  fi
+  mv -f "$tmp" "$PROM_CONFIG"
+}
+
+start_prometheus() {
+  local changed=0
+  write_prometheus_config && changed=1
+  if prom_ok; then
+    prom_is_ours || die "port $HOST:$PROM_PORT is taken by a Prometheus that does not read $PROM_TARGETS"
+    if ((changed)); then
+      log "prometheus configuration changed, reloading"
+      curl -fsS -m 5 -X POST "$PROM_URL/-/reload" >/dev/null || die "prometheus reload failed"
+    fi
+    log "prometheus already answering on $PROM_URL"
+    return
+  fi
+  stop prometheus "$PROM_CONFIG"
+  if listening "$PROM_PORT"; then die "port $HOST:$PROM_PORT is taken by something that is not a ready Prometheus"; fi
+  log "starting prometheus on $PROM_URL"
+  spawn prometheus nohup "$(command -v prometheus)" \
+    --config.file="$PROM_CONFIG" \
+    --storage.tsdb.path="$PROM_DIR/data" \
+    --web.listen-address="$HOST:$PROM_PORT" \
+    --web.enable-lifecycle \
+    --log.level=warn
+}
+
+write_env() {
+  local tmp="$ENV_FILE.tmp.$$"
+  cat >"$tmp" <<EOF
+REDIS_URL=$REDIS_URL
+MONGO_URL=$MONGO_URL
+PROMETHEUS_URL=$PROM_URL
+PROMTOOL=$(command -v promtool)
+PROMETHEUS_TARGETS_DIR=$PROM_TARGETS
+EOF
+  mv -f "$tmp" "$ENV_FILE"
+}
+
+# Serialize concurrent up/down (e.g. two `make test` at once).
+lock() {
+  mkdir -p "$STATE"
+  if command -v flock >/dev/null; then
+    exec 9>"$STATE/.lock"
+    flock 9
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------------------------------
+# subcommands
+
+cmd_up() {
+  lock
+  mkdir -p "$RUN" "$LOGS"
+  ensure_packages
+  ensure_ferretdb
+  start_redis
+  start_ferretdb
+  start_prometheus
+  wait_for redis 15 redis_ok
+  wait_for ferretdb 30 mongo_ok
+  wait_for prometheus 30 prom_ok
+  write_env
+  log "up in ${SECONDS}s (state: $STATE)"
+  cat "$ENV_FILE"
+}
+
+cmd_down() {
+  lock
+  stop prometheus "$PROM_CONFIG"
+  stop ferretdb "$FERRETDB_BIN"
+  stop redis redis-server
+  rm -rf "$STATE/redis" "$STATE/ferretdb" "$PROM_DIR" "$RUN" "$LOGS" "$ENV_FILE"
+  log "down (cache kept: $CACHE)"
+}
+
+cmd_status() {
+  local all=0 pid
+  line() {
+    local name=$1 url=$2 check=$3 pattern=$4 state
+    if "$check"; then
+      state=answering
+    else
+      state="NOT answering"
+      all=1
+    fi
+    if pid=$(pid_of "$name" "$pattern"); then state="$state (pid $pid)"; fi
+    printf '%-11s %-30s %s\n' "$name" "$url" "$state"
+  }
+  line redis "$REDIS_URL" redis_ok redis-server
+  line ferretdb "$MONGO_URL" mongo_ok "$FERRETDB_BIN"
+  line prometheus "$PROM_URL" prom_ok "$PROM_CONFIG"
+  if command -v promtool >/dev/null && promtool --version >/dev/null 2>&1; then
+    printf '%-11s %-30s %s\n' promtool "$(command -v promtool)" "$(promtool --version 2>&1 | head -n 1)"
+  else
+    printf '%-11s %-30s %s\n' promtool - "NOT installed"
+    all=1
+  fi
+  return "$all"
+}
+
+cmd_env() {
+  [ -f "$ENV_FILE" ] || die "$ENV_FILE does not exist: start the test environment with \`make testenv-up\` (scripts/testenv.sh up)"
+  cat "$ENV_FILE"
+}
+
+case "${1:-}" in
+  up) cmd_up ;;
+  down) cmd_down ;;
+  status) cmd_status ;;
+  env) cmd_env ;;
+  *)
+    printf 'usage: %s up|down|status|env\n' "$0" >&2
+    exit 2
+    ;;
+esac

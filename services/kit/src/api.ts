@@ -1,0 +1,249 @@
+import { Router, type Request, type Response } from 'express';
+import { Type, type Static, type TObject, type TProperties, type TSchema } from '@sinclair/typebox';
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import { Value } from '@sinclair/typebox/value';
+import { AppError, PROBLEM_CONTENT_TYPE, type FieldProblem } from './errors.ts';
+
+export { Type, type Static, type TSchema } from '@sinclair/typebox';
+
+type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
+
+export interface ResponseSpec {
+  readonly description: string;
+  /** Omitted for bodiless answers (204). Problem answers need none: they all share the Problem schema. */
+  readonly schema?: TSchema;
+  readonly headers?: Readonly<Record<string, { description: string; schema?: TSchema }>>;
+}
+
+export interface Reply<T = unknown> {
+  readonly status?: number;
+  readonly body?: T;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export interface HandlerContext<P, Q, B> {
+  readonly params: P;
+  readonly query: Q;
+  readonly body: B;
+  readonly req: Request;
+  readonly res: Response;
+}
+
+type Empty = TObject<Record<never, never>>;
+
+/** One route: its schemas validate the request and describe it in the OpenAPI document (one source for both). */
+export interface RouteSpec<P extends TObject = Empty, Q extends TObject = Empty, B extends TSchema = Empty> {
+  readonly method: Method;
+  /** Express-style path (`/products/:id`). */
+  readonly path: string;
+  readonly operationId: string;
+  readonly summary: string;
+  readonly description?: string;
+  readonly tags?: readonly string[];
+  readonly params?: P;
+  readonly query?: Q;
+  readonly body?: B;
+  /** Request headers described in the document (e.g. Idempotency-Key); required ones are enforced. */
+  readonly headers?: Readonly<Record<string, { description: string; required?: boolean; schema?: TSchema }>>;
+  readonly responses: Readonly<Record<number, ResponseSpec>>;
+  readonly security?: readonly Record<string, readonly string[]>[];
+  readonly handler: (ctx: HandlerContext<Static<P>, Static<Q>, Static<B>>) => Promise<Reply | void> | Reply | void;
+}
+
+interface Compiled {
+  readonly spec: RouteSpec<TObject, TObject, TSchema>;
+  readonly params?: TypeCheck<TObject>;
+  readonly query?: TypeCheck<TObject>;
+  readonly body?: TypeCheck<TSchema>;
+}
+
+export interface OpenApiInfo {
+  readonly title: string;
+  readonly version: string;
+  readonly description?: string;
+  readonly servers?: readonly { url: string; description?: string }[];
+  readonly securitySchemes?: Readonly<Record<string, unknown>>;
+}
+
+const MAX_FIELD_PROBLEMS = 20;
+
+export const ProblemSchema = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.String(),
+    instance: Type.Optional(Type.String()),
+    errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }))),
+  },
+  { additionalProperties: true, description: 'RFC 9457 problem details' },
+);
+
+/**
+ * A typed Express router whose routes are declared with schemas. Validation uses TypeBox's compiled checkers (no
+ * interpretation per request); the same schemas become the service's OpenAPI 3.1 document.
+ */
+export class ApiRouter {
+  readonly router = Router();
+  private readonly routes: Compiled[] = [];
+
+  /** @param prefix where the router is mounted, e.g. `/api/v1` */
+  constructor(readonly prefix = '') {}
+
+  route<P extends TObject = Empty, Q extends TObject = Empty, B extends TSchema = Empty>(
+    spec: RouteSpec<P, Q, B>,
+  ): this {
+    const compiled: Compiled = {
+      spec: spec as unknown as RouteSpec<TObject, TObject, TSchema>,
+      ...(spec.params ? { params: TypeCompiler.Compile(spec.params) } : {}),
+      ...(spec.query ? { query: TypeCompiler.Compile(spec.query) } : {}),
+      ...(spec.body ? { body: TypeCompiler.Compile(spec.body) } : {}),
+    };
+    this.routes.push(compiled);
+    const required = Object.entries(spec.headers ?? {})
+      .filter(([, h]) => h.required)
+      .map(([name]) => name.toLowerCase());
+    const template = this.prefix + spec.path;
+    this.router[spec.method](spec.path, async (req: Request, res: Response) => {
+      // Express resets req.baseUrl once the router is left; the metrics middleware reads the template from here.
+      res.locals.route = template;
+      const problems: FieldProblem[] = [];
+      const params = compiled.params ? coerce(compiled.params, req.params, 'path', problems) : {};
+      const query = compiled.query ? coerce(compiled.query, req.query, 'query', problems) : {};
+      let body: unknown = undefined;
+      if (compiled.body) {
+        if (req.body === undefined && hasContent(req) && !req.is('application/json')) {
+          throw new AppError(415, 'unsupported-media-type', 'the request body must be application/json');
+        }
+        body = req.body;
+        check(compiled.body, body, 'body', problems);
+      }
+      for (const name of required) {
+        if (req.headers[name] === undefined) problems.push({ field: `header/${name}`, message: 'is required' });
+      }
+      if (problems.length > 0) throw AppError.badRequest('the request is not valid', problems.slice(0, MAX_FIELD_PROBLEMS));
+      const reply = await spec.handler({
+        params: params as Static<P>,
+        query: query as Static<Q>,
+        body: body as Static<B>,
+        req,
+        res,
+      });
+      if (res.headersSent || !reply) return;
+      if (reply.headers) res.set(reply.headers);
+      res.status(reply.status ?? 200);
+      if (reply.body === undefined) res.end();
+      else res.json(reply.body);
+    });
+    return this;
+  }
+
+  /** The OpenAPI 3.1 document of every route declared on this router (and the others given). */
+  openapi(info: OpenApiInfo, others: readonly ApiRouter[] = []): Record<string, unknown> {
+    const paths: Record<string, Record<string, unknown>> = {};
+    for (const router of [this, ...others]) {
+      for (const { spec } of router.routes) {
+        const path = openApiPath(router.prefix + spec.path);
+        (paths[path] ??= {})[spec.method] = operation(spec);
+      }
+    }
+    return json({
+      openapi: '3.1.0',
+      info: { title: info.title, version: info.version, ...(info.description ? { description: info.description } : {}) },
+      ...(info.servers ? { servers: info.servers } : {}),
+      paths,
+      components: {
+        schemas: { Problem: ProblemSchema },
+        ...(info.securitySchemes ? { securitySchemes: info.securitySchemes } : {}),
+      },
+    });
+  }
+}
+
+function hasContent(req: Request): boolean {
+  const length = req.headers['content-length'];
+  return (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
+}
+
+/** Path and query values arrive as strings: apply defaults and convert before checking. */
+function coerce(checker: TypeCheck<TObject>, raw: unknown, where: string, problems: FieldProblem[]): unknown {
+  const schema = checker.Schema();
+  const value = Value.Convert(schema, Value.Default(schema, { ...(raw as object) }));
+  check(checker, value, where, problems);
+  return value;
+}
+
+function check(checker: TypeCheck<TSchema>, value: unknown, where: string, problems: FieldProblem[]): void {
+  if (checker.Check(value)) return;
+  const seen = new Set<string>();
+  for (const error of checker.Errors(value)) {
+    const field = error.path === '' ? where : `${where}${error.path}`;
+    if (seen.has(field)) continue;
+    seen.add(field);
+    problems.push({ field, message: error.message });
+    if (problems.length >= MAX_FIELD_PROBLEMS) return;
+  }
+}
+
+function openApiPath(expressPath: string): string {
+  return expressPath.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+}
+
+function parametersOf(schema: TObject<TProperties> | undefined, location: 'path' | 'query'): unknown[] {
+  if (!schema) return [];
+  const required = new Set(schema.required ?? []);
+  return Object.entries(schema.properties).map(([name, s]) => ({
+    name,
+    in: location,
+    required: location === 'path' || required.has(name),
+    ...(s.description ? { description: s.description as string } : {}),
+    schema: s,
+  }));
+}
+
+const problemResponse = (description: string) => ({
+  description,
+  content: { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: '#/components/schemas/Problem' } } },
+});
+
+function operation(spec: RouteSpec<TObject, TObject, TSchema>): Record<string, unknown> {
+  const responses: Record<string, unknown> = {};
+  for (const [status, r] of Object.entries(spec.responses)) {
+    if (Number(status) >= 400 && !r.schema) {
+      responses[status] = problemResponse(r.description);
+      continue;
+    }
+    responses[status] = {
+      description: r.description,
+      ...(r.schema ? { content: { 'application/json': { schema: r.schema } } } : {}),
+      ...(r.headers ? { headers: r.headers } : {}),
+    };
+  }
+  const validates = spec.params || spec.query || spec.body || spec.headers;
+  if (validates && !responses['400']) responses['400'] = problemResponse('The request is not valid');
+  responses['500'] ??= problemResponse('Unexpected error');
+  const headers = Object.entries(spec.headers ?? {}).map(([name, h]) => ({
+    name,
+    in: 'header',
+    required: h.required ?? false,
+    description: h.description,
+    schema: h.schema ?? { type: 'string' },
+  }));
+  return {
+    operationId: spec.operationId,
+    summary: spec.summary,
+    ...(spec.description ? { description: spec.description } : {}),
+    ...(spec.tags ? { tags: spec.tags } : {}),
+    ...(spec.security ? { security: spec.security } : {}),
+    parameters: [...parametersOf(spec.params, 'path'), ...parametersOf(spec.query, 'query'), ...headers],
+    ...(spec.body
+      ? { requestBody: { required: true, content: { 'application/json': { schema: spec.body } } } }
+      : {}),
+    responses,
+  };
+}
+
+/** TypeBox keeps its bookkeeping under symbol keys; a JSON round trip leaves plain JSON Schema. */
+function json<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}

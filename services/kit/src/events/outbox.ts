@@ -1,0 +1,270 @@
+import type { Collection, Document, Filter } from 'mongodb';
+import type { Logger } from '../logger.ts';
+import {
+  createEnvelope,
+  currentTraceHeaders,
+  type EventBus,
+  type EventEnvelope,
+  type NewEvent,
+} from './event-bus.ts';
+
+/** One event waiting in a document's `outbox` array until the relay has published it. */
+export interface OutboxEntry<T = unknown> {
+  readonly id: string;
+  readonly topic: string;
+  readonly envelope: EventEnvelope<T>;
+}
+
+/** The document an entry lives in. */
+export interface OutboxDocKey {
+  readonly collection: string;
+  readonly id: unknown;
+}
+
+export interface PendingOutboxEntry<T = unknown> extends OutboxEntry<T> {
+  readonly key: OutboxDocKey;
+}
+
+/**
+ * Builds an entry when the state change is written: id, time and trace context are fixed now, so a relay that
+ * publishes it late or twice publishes the same event (consumers dedupe on the id).
+ */
+export function outboxEntry<T>(topic: string, event: NewEvent<T>, source: string): OutboxEntry<T> {
+  const envelope = createEnvelope(topic, { ...event, headers: event.headers ?? currentTraceHeaders() }, source);
+  return { id: envelope.id, topic, envelope };
+}
+
+export interface OutboxPush {
+  $push: { outbox: { $each: OutboxEntry[] } } & Document;
+}
+
+/**
+ * Adds the entries to an `updateOne`/`findOneAndUpdate` update document, keeping its other operators (and other
+ * `$push` targets), so the events are written atomically with the state change.
+ * e.g. `orders.updateOne({ _id, status: 'PENDING' }, withOutboxUpdate({ $set: { status: 'CONFIRMED' } }, [entry]))`
+ */
+export function withOutboxUpdate<U extends Document>(update: U, entries: readonly OutboxEntry[]): U & OutboxPush {
+  const push = (update.$push ?? {}) as Document;
+  return { ...update, $push: { ...push, outbox: { $each: [...entries] } } };
+}
+
+/** A new document carrying its first events, for `insertOne`. */
+export function withOutbox<D extends Document>(doc: D, entries: readonly OutboxEntry[]): D & { outbox: OutboxEntry[] } {
+  return { ...doc, outbox: [...((doc.outbox as OutboxEntry[] | undefined) ?? []), ...entries] };
+}
+
+/** Where the relay finds unpublished events. */
+export interface OutboxStore {
+  /** Up to `limit` entries, in write order within each document. */
+  pending(limit: number): Promise<PendingOutboxEntry[]>;
+  /** Removes published entries from their documents. */
+  markSent(entries: readonly PendingOutboxEntry[]): Promise<void>;
+}
+
+/**
+ * Outboxes inside the documents of one or more collections. An index on `outbox.id` keeps `pending` cheap when most
+ * documents have an empty outbox.
+ */
+export class MongoOutboxStore implements OutboxStore {
+  private readonly collections: readonly Collection<Document>[];
+  private next = 0;
+
+  constructor(collections: Collection<Document> | readonly Collection<Document>[]) {
+    this.collections = Array.isArray(collections) ? collections : [collections as Collection<Document>];
+  }
+
+  async pending(limit: number): Promise<PendingOutboxEntry[]> {
+    const out: PendingOutboxEntry[] = [];
+    const n = this.collections.length;
+    // Start from a different collection each call, so a busy one cannot starve the others.
+    this.next = (this.next + 1) % n;
+    for (let i = 0; i < n && out.length < limit; i++) {
+      const collection = this.collections[(this.next + i) % n]!;
+      const docs = collection.find(
+        { 'outbox.0': { $exists: true } },
+        { projection: { _id: 1, outbox: 1 }, limit: limit - out.length },
+      );
+      for await (const doc of docs) {
+        const key = { collection: collection.collectionName, id: doc._id as unknown };
+        for (const entry of doc.outbox as OutboxEntry[]) {
+          if (out.length >= limit) break;
+          out.push({ id: entry.id, topic: entry.topic, envelope: entry.envelope, key });
+        }
+      }
+    }
+    return out;
+  }
+
+  async markSent(entries: readonly PendingOutboxEntry[]): Promise<void> {
+    const byDoc = groupByDoc(entries);
+    await Promise.all(
+      [...byDoc.values()].map(({ key, ids }) => {
+        const collection = this.collections.find((c) => c.collectionName === key.collection);
+        if (!collection) throw new Error(`MongoOutboxStore: unknown collection '${key.collection}'`);
+        return collection.updateOne({ _id: key.id } as Filter<Document>, {
+          $pull: { outbox: { id: { $in: ids } } },
+        } as Document);
+      }),
+    );
+  }
+}
+
+function docKey(key: OutboxDocKey): string {
+  return `${key.collection}\u0000${String(key.id)}`;
+}
+
+function groupByDoc(entries: readonly PendingOutboxEntry[]): Map<string, { key: OutboxDocKey; ids: string[] }> {
+  const byDoc = new Map<string, { key: OutboxDocKey; ids: string[] }>();
+  for (const entry of entries) {
+    const k = docKey(entry.key);
+    const group = byDoc.get(k) ?? { key: entry.key, ids: [] };
+    group.ids.push(entry.id);
+    byDoc.set(k, group);
+  }
+  return byDoc;
+}
+
+/** The in-memory twin: in-memory repositories `add` entries when they save the state change. */
+export class InMemoryOutboxStore implements OutboxStore {
+  private readonly docs = new Map<string, { key: OutboxDocKey; entries: OutboxEntry[] }>();
+
+  add(key: OutboxDocKey, entries: readonly OutboxEntry[]): void {
+    const k = docKey(key);
+    const doc = this.docs.get(k) ?? { key, entries: [] };
+    doc.entries.push(...entries);
+    this.docs.set(k, doc);
+  }
+
+  /** Entries not yet marked sent. */
+  get size(): number {
+    let n = 0;
+    for (const doc of this.docs.values()) n += doc.entries.length;
+    return n;
+  }
+
+  pending(limit: number): Promise<PendingOutboxEntry[]> {
+    const out: PendingOutboxEntry[] = [];
+    for (const { key, entries } of this.docs.values()) {
+      for (const entry of entries) {
+        if (out.length >= limit) return Promise.resolve(out);
+        out.push({ ...entry, key });
+      }
+    }
+    return Promise.resolve(out);
+  }
+
+  markSent(entries: readonly PendingOutboxEntry[]): Promise<void> {
+    for (const [k, { ids }] of groupByDoc(entries)) {
+      const doc = this.docs.get(k);
+      if (!doc) continue;
+      const sent = new Set(ids);
+      doc.entries = doc.entries.filter((e) => !sent.has(e.id));
+      if (doc.entries.length === 0) this.docs.delete(k);
+    }
+    return Promise.resolve();
+  }
+}
+
+export interface OutboxRelayProps {
+  readonly store: OutboxStore;
+  readonly bus: EventBus;
+  /** Poll period; `nudge()` after a write for lower latency. @default 1000 */
+  readonly intervalMs?: number;
+  /** @default 100 */
+  readonly batchSize?: number;
+  readonly logger?: Logger;
+}
+
+/**
+ * Publishes outbox entries and then removes them: at-least-once (a crash between the two republishes; consumers
+ * dedupe). A failed publish leaves the entry, and the rest of its document's entries, for the next tick.
+ */
+export class OutboxRelay {
+  private readonly intervalMs: number;
+  private readonly batchSize: number;
+  private timer: NodeJS.Timeout | undefined;
+  private current: Promise<void> | undefined;
+  private running = false;
+  private stopping = false;
+  private again = false;
+
+  constructor(private readonly props: OutboxRelayProps) {
+    this.intervalMs = props.intervalMs ?? 1000;
+    this.batchSize = props.batchSize ?? 100;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.stopping = false;
+    this.schedule(0);
+  }
+
+  /** Relays now instead of at the next poll (coalesced with a pass already running). */
+  nudge(): void {
+    if (!this.running) return;
+    if (this.current) this.again = true;
+    else this.schedule(0);
+  }
+
+  /** No further passes; resolves when the current one has finished. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.stopping = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.current;
+  }
+
+  /** One pass until the store is empty or a publish fails; returns how many events were published. */
+  async relayOnce(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const batch = await this.props.store.pending(this.batchSize);
+      if (batch.length === 0) return total;
+      const sent: PendingOutboxEntry[] = [];
+      const blocked = new Set<string>();
+      let failure: unknown;
+      for (const entry of batch) {
+        const k = docKey(entry.key);
+        if (blocked.has(k)) continue;
+        try {
+          await this.props.bus.publish(entry.topic, entry.envelope);
+          sent.push(entry);
+        } catch (err) {
+          // Later events of the same document wait too, so their order is kept.
+          blocked.add(k);
+          failure = err;
+        }
+      }
+      if (sent.length > 0) await this.props.store.markSent(sent);
+      total += sent.length;
+      if (failure !== undefined) {
+        this.props.logger?.warn({ err: failure, unsent: batch.length - sent.length }, 'outbox publish failed; will retry');
+        return total;
+      }
+      if (batch.length < this.batchSize || this.stopping) return total;
+    }
+  }
+
+  private schedule(delayMs: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.tick(), delayMs);
+    this.timer.unref();
+  }
+
+  private tick(): void {
+    this.timer = undefined;
+    this.current = this.relayOnce()
+      .then(
+        () => undefined,
+        (err: unknown) => this.props.logger?.error({ err }, 'outbox relay pass failed; will retry'),
+      )
+      .finally(() => {
+        this.current = undefined;
+        if (!this.running) return;
+        this.schedule(this.again ? 0 : this.intervalMs);
+        this.again = false;
+      });
+  }
+}

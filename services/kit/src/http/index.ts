@@ -1,0 +1,19 @@
+export {
+  CircuitBreaker,
+  CircuitOpenError,
+  type CircuitBreakerOptions,
+  type CircuitPermit,
+  type CircuitState,
+} from './circuit-breaker.ts';
+export { fullJitterDelay, parseRetryAfter, type BackoffOptions } from './retry.ts';
+export {
+  createHttpClient,
+  type HttpClient,
+  type HttpClientOptions,
+  type HttpHeaders,
+  type HttpMethod,
+  type HttpRequestOptions,
+  type HttpResponse,
+  type QueryValue,
+  type RequestShorthandOptions,
+} from './http-client.ts';

@@ -1,0 +1,126 @@
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Health } from './health.ts';
+import type { Logger } from './logger.ts';
+
+/** Something to close after the last request has drained: telemetry, the event bus, datastores. */
+export interface Closer {
+  readonly name: string;
+  close(): Promise<void>;
+}
+
+export interface ServeOptions {
+  readonly app: RequestListener;
+  readonly port: number;
+  /** @default '0.0.0.0' */
+  readonly host?: string;
+  readonly logger: Logger;
+  readonly health: Health;
+  /** The whole shutdown budget; keep it under the pod's terminationGracePeriodSeconds. @default 20000 */
+  readonly graceMs?: number;
+  /** Time between readiness turning false and the listener closing, for endpoints to drop the pod. @default 0 */
+  readonly delayMs?: number;
+  /** Closed in order once requests have drained. */
+  readonly closers?: readonly Closer[];
+  /** Must exceed the load balancer's idle timeout so it never reuses a socket we are closing. @default 65000 */
+  readonly keepAliveTimeoutMs?: number;
+}
+
+export interface RunningServer {
+  readonly server: Server;
+  readonly port: number;
+  readonly url: string;
+  /** Graceful shutdown; calling it again returns the same promise. */
+  shutdown(reason?: string): Promise<void>;
+}
+
+/**
+ * Listens, and shuts down in the order that loses no request: readiness false, wait, stop accepting, let in-flight
+ * requests finish (answering them with `Connection: close`), then close telemetry and adapters — within graceMs.
+ */
+export async function serve(options: ServeOptions): Promise<RunningServer> {
+  const { logger, health } = options;
+  const graceMs = options.graceMs ?? 20000;
+  const active = new Set<ServerResponse>();
+  let draining = false;
+
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    active.add(res);
+    res.once('close', () => active.delete(res));
+    if (draining) res.setHeader('connection', 'close');
+    options.app(req, res);
+  });
+  server.keepAliveTimeout = options.keepAliveTimeoutMs ?? 65000;
+  server.headersTimeout = server.keepAliveTimeout + 1000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host ?? '0.0.0.0', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${options.host === '0.0.0.0' || !options.host ? '127.0.0.1' : options.host}:${port}`;
+
+  let shuttingDown: Promise<void> | undefined;
+  const shutdown = async (reason: string): Promise<void> => {
+    const deadline = Date.now() + graceMs;
+    logger.info({ reason, in_flight: active.size }, 'shutting down');
+    health.markShuttingDown();
+    if (options.delayMs) await sleep(Math.min(options.delayMs, graceMs));
+
+    draining = true;
+    for (const res of active) if (!res.headersSent) res.setHeader('connection', 'close');
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    while (active.size > 0 && Date.now() < deadline) {
+      await sleep(25);
+      server.closeIdleConnections();
+    }
+    if (active.size > 0) logger.warn({ in_flight: active.size }, 'grace period over; closing remaining connections');
+    server.closeAllConnections();
+    await closed;
+
+    for (const closer of options.closers ?? []) {
+      const left = Math.max(deadline - Date.now(), 100);
+      try {
+        await Promise.race([
+          closer.close(),
+          sleep(left, undefined, { ref: false }).then(() => {
+            throw new Error(`did not close within ${left} ms`);
+          }),
+        ]);
+      } catch (err) {
+        logger.warn({ err, closer: closer.name }, 'closing failed');
+      }
+    }
+    logger.info({ took_ms: graceMs - (deadline - Date.now()) }, 'shut down');
+  };
+
+  return {
+    server,
+    port,
+    url,
+    shutdown: (reason = 'requested') => (shuttingDown ??= shutdown(reason)),
+  };
+}
+
+/**
+ * For main.ts: on SIGTERM or SIGINT, shut down gracefully, flush the logs and exit 0 (1 if shutdown failed).
+ * The only place that exits the process.
+ */
+export function exitOnSignals(running: RunningServer, logger: Logger): void {
+  const onSignal = (signal: NodeJS.Signals): void => {
+    running.shutdown(signal).then(
+      () => logger.flush(() => process.exit(0)),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        logger.flush(() => process.exit(1));
+      },
+    );
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+}

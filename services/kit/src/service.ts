@@ -1,0 +1,117 @@
+import type { RequestListener } from 'node:http';
+import { bool, ConfigError, int, loadConfig, num, oneOf, optional, port, str, url, type ConfigOf, type ConfigSpec } from './config.ts';
+import { Health } from './health.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { Metrics } from './metrics.ts';
+import { exitOnSignals, serve, type Closer, type RunningServer } from './server.ts';
+import { startTracing } from './tracing.ts';
+
+/** Settings every service has; each service adds its own spec next to these. */
+export function kitSettings(defaults: { readonly port: number }) {
+  return {
+    port: port({ env: 'PORT', default: defaults.port, doc: 'TCP port to listen on' }),
+    host: str({ env: 'HOST', default: '0.0.0.0', doc: 'interface to listen on' }),
+    logLevel: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      env: 'LOG_LEVEL',
+      default: 'info',
+      doc: 'lowest log level written',
+    }),
+    bodyLimitBytes: int({ env: 'BODY_LIMIT_BYTES', default: 102400, min: 1, doc: 'largest JSON request body accepted' }),
+    slowRequestMs: int({ env: 'SLOW_REQUEST_MS', default: 1000, min: 0, doc: 'requests slower than this are logged' }),
+    shutdownGraceMs: int({
+      env: 'SHUTDOWN_GRACE_MS',
+      default: 20000,
+      min: 0,
+      doc: 'whole graceful-shutdown budget; keep it under terminationGracePeriodSeconds',
+    }),
+    shutdownDelayMs: int({
+      env: 'SHUTDOWN_DELAY_MS',
+      default: 0,
+      min: 0,
+      doc: 'wait after readiness turns false before closing the listener (5000 in Kubernetes)',
+    }),
+    tracing: oneOf(['off', 'w3c', 'xray'], {
+      env: 'TRACING',
+      default: 'w3c',
+      doc: 'trace propagation: W3C trace context, or also AWS X-Ray ids and header (EKS)',
+    }),
+    otlpEndpoint: optional(
+      url({ env: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', protocols: ['http', 'https'], doc: 'OTLP/HTTP traces endpoint' }),
+    ),
+    traceSampleRatio: num({
+      env: 'OTEL_TRACES_SAMPLER_ARG',
+      default: 0.1,
+      min: 0,
+      max: 1,
+      doc: 'fraction of new traces sampled (a sampled parent is always followed)',
+    }),
+    processMetrics: bool({ env: 'PROCESS_METRICS', default: true, doc: 'export Node process metrics' }),
+  };
+}
+
+export type KitConfig = ConfigOf<ReturnType<typeof kitSettings>>;
+
+export interface Kit<C> {
+  readonly config: KitConfig & C;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly health: Health;
+}
+
+export interface Built {
+  readonly app: RequestListener;
+  /** Adapters to close after the last request, in order (the event bus before the datastores it uses). */
+  readonly closers?: readonly Closer[];
+}
+
+export interface RunServiceOptions<S extends ConfigSpec> {
+  readonly service: string;
+  readonly version?: string;
+  readonly defaultPort: number;
+  readonly settings: S;
+  /** Builds adapters and the app. Import the app inside it (`await import('./app.ts')`) so tracing starts first. */
+  readonly build: (kit: Kit<ConfigOf<S>>) => Promise<Built>;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+/**
+ * Everything a main.ts does: config (failing fast with every problem), logger, tracing before the app loads,
+ * metrics, health, listen, and graceful shutdown on SIGTERM.
+ */
+export async function runService<S extends ConfigSpec>(options: RunServiceOptions<S>): Promise<RunningServer> {
+  let config: KitConfig & ConfigOf<S>;
+  try {
+    config = loadConfig(options.service, { ...kitSettings({ port: options.defaultPort }), ...options.settings }, options.env) as KitConfig & ConfigOf<S>;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${JSON.stringify({ level: 'fatal', service: options.service, msg: 'invalid configuration', problems: err.problems })}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw err;
+  }
+  const logger = createLogger({ service: options.service, level: config.logLevel });
+  const tracing = startTracing({
+    service: options.service,
+    mode: config.tracing,
+    sampleRatio: config.traceSampleRatio,
+    logger,
+    ...(options.version ? { version: options.version } : {}),
+    ...(config.otlpEndpoint ? { endpoint: config.otlpEndpoint } : {}),
+  });
+  const metrics = new Metrics({ service: options.service, processMetrics: config.processMetrics });
+  const health = new Health();
+  const built = await options.build({ config, logger, metrics, health });
+  const running = await serve({
+    app: built.app,
+    port: config.port,
+    host: config.host,
+    logger,
+    health,
+    graceMs: config.shutdownGraceMs,
+    delayMs: config.shutdownDelayMs,
+    closers: [...(built.closers ?? []), { name: 'tracing', close: () => tracing.shutdown() }],
+  });
+  logger.info({ port: running.port, tracing: tracing.mode }, `${options.service} listening on ${running.url}`);
+  exitOnSignals(running, logger);
+  return running;
+}

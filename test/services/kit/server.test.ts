@@ -1,0 +1,182 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { request as httpRequest, Agent } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
+import { serve, type RunningServer } from '@meshmart/kit';
+import { sampleApp } from '../../support/sample-app.ts';
+
+interface Answer {
+  status: number;
+  body: string;
+  connection: string | undefined;
+}
+
+function get(url: string, agent?: Agent): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { agent }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, connection: res.headers.connection }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('graceful shutdown', () => {
+  let running: RunningServer | undefined;
+  afterEach(async () => {
+    await running?.shutdown('test cleanup');
+  });
+
+  describe('when shutdown starts while requests are in flight on keep-alive connections', () => {
+    it('then every in-flight request completes, readiness turns false, and closers run after the drain', async () => {
+      const kit = sampleApp();
+      const events: string[] = [];
+      running = await serve({
+        app: kit.app,
+        port: 0,
+        host: '127.0.0.1',
+        logger: kit.logger,
+        health: kit.health,
+        graceMs: 5000,
+        delayMs: 150,
+        closers: [
+          {
+            name: 'bus',
+            close: async () => {
+              const inFlightAtClose = (await kit.metrics.httpRequestsInFlight.get()).values[0]?.value;
+              events.push(`bus closed with ${inFlightAtClose} in flight`);
+            },
+          },
+          { name: 'db', close: () => Promise.resolve(void events.push('db closed')) },
+        ],
+      });
+      const agent = new Agent({ keepAlive: true, maxSockets: 20 });
+      const inFlight = Array.from({ length: 20 }, () =>
+        get(`${running!.url}/v1/slow?ms=400`, agent).then((a) => {
+          events.push('answered');
+          return a;
+        }),
+      );
+      await new Promise((r) => setTimeout(r, 100));
+      const done = running.shutdown('SIGTERM');
+      // During the delay the listener still accepts, but readiness already says no.
+      const ready = await get(`${running.url}/healthz/ready`);
+      expect(ready.status).to.equal(503);
+      expect(JSON.parse(ready.body).status).to.equal('shutting-down');
+
+      const answers = await Promise.all(inFlight);
+      await done;
+      expect(answers.map((a) => a.status)).to.deep.equal(Array(20).fill(200));
+      expect(answers.every((a) => a.connection === 'close')).to.equal(true);
+      expect(events.filter((e) => e !== 'answered')).to.deep.equal(['bus closed with 0 in flight', 'db closed']);
+      expect(events.filter((e) => e === 'answered')).to.have.length(20);
+      agent.destroy();
+
+      const after = await get(`${running.url}/healthz/live`).then(
+        () => 'answered',
+        (err: NodeJS.ErrnoException) => err.code,
+      );
+      expect(after).to.equal('ECONNREFUSED');
+    });
+  });
+
+  describe('when a request outlives the grace period', () => {
+    it('then its connection is closed at the deadline and shutdown still finishes', async () => {
+      const kit = sampleApp();
+      running = await serve({ app: kit.app, port: 0, host: '127.0.0.1', logger: kit.logger, health: kit.health, graceMs: 300 });
+      const slow = get(`${running.url}/v1/slow?ms=3000`).then(
+        (a) => a.status,
+        (err: NodeJS.ErrnoException) => err.code,
+      );
+      await new Promise((r) => setTimeout(r, 50));
+      const started = Date.now();
+      await running.shutdown('SIGTERM');
+      expect(Date.now() - started).to.be.below(2000);
+      expect(await slow).to.equal('ECONNRESET');
+      expect(kit.logs.lines.some((l) => l.msg === 'grace period over; closing remaining connections')).to.equal(true);
+    });
+  });
+
+  describe('when shutdown is requested twice', () => {
+    it('then both callers get the same shutdown', async () => {
+      const kit = sampleApp();
+      running = await serve({ app: kit.app, port: 0, host: '127.0.0.1', logger: kit.logger, health: kit.health });
+      const a = running.shutdown('one');
+      const b = running.shutdown('two');
+      expect(a).to.equal(b);
+      await a;
+    });
+  });
+});
+
+describe('a service process (runService)', () => {
+  const main = fileURLToPath(new URL('../../support/sample-main.ts', import.meta.url));
+  const children: ChildProcess[] = [];
+  after(() => children.forEach((c) => c.kill('SIGKILL')));
+
+  function start(env: Record<string, string>): { child: ChildProcess; lines: Record<string, unknown>[]; stderr: () => string } {
+    const child = spawn(process.execPath, ['--import', 'tsx', main], {
+      env: { ...process.env, HOST: '127.0.0.1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    const lines: Record<string, unknown>[] = [];
+    let buffered = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString('utf8');
+      let nl: number;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        lines.push(JSON.parse(buffered.slice(0, nl)) as Record<string, unknown>);
+        buffered = buffered.slice(nl + 1);
+      }
+    });
+    let err = '';
+    child.stderr!.on('data', (c: Buffer) => (err += c.toString('utf8')));
+    return { child, lines, stderr: () => err };
+  }
+
+  async function waitFor<T>(fn: () => T | undefined, ms = 10000): Promise<T> {
+    const end = Date.now() + ms;
+    for (;;) {
+      const v = fn();
+      if (v !== undefined) return v;
+      if (Date.now() > end) throw new Error('timed out waiting');
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  describe('when it gets SIGTERM with requests in flight', () => {
+    it('then no request fails, adapters close, logs are flushed and it exits 0', async () => {
+      const { child, lines } = start({ PORT: '0', TRACING: 'off', SHUTDOWN_DELAY_MS: '100' });
+      const listening = await waitFor(() => lines.find((l) => l.msg && String(l.msg).includes('listening on')));
+      const port = listening.port as number;
+      const agent = new Agent({ keepAlive: true });
+      const inFlight = Array.from({ length: 10 }, () => get(`http://127.0.0.1:${port}/v1/slow?ms=500`, agent));
+      await new Promise((r) => setTimeout(r, 150));
+      child.kill('SIGTERM');
+      const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      const answers = await Promise.all(inFlight);
+      expect(answers.map((a) => a.status)).to.deep.equal(Array(10).fill(200));
+      expect(await exit).to.equal(0);
+      agent.destroy();
+      const msgs = lines.map((l) => l.msg);
+      expect(msgs).to.include.members(['shutting down', 'store closed', 'shut down']);
+      expect(msgs.indexOf('store closed')).to.be.greaterThan(msgs.indexOf('shutting down'));
+    });
+  });
+
+  describe('when its configuration is invalid', () => {
+    it('then it exits 78 listing every problem before doing anything else', async () => {
+      const { child, stderr, lines } = start({ PORT: 'http', LOG_LEVEL: 'loud', SAMPLE_WORKERS: '0' });
+      const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+      expect(code).to.equal(78);
+      const report = JSON.parse(stderr().trim()) as { problems: string[] };
+      expect(report.problems).to.have.length(3);
+      expect(report.problems.join(' ')).to.contain('PORT').and.contain('LOG_LEVEL').and.contain('SAMPLE_WORKERS');
+      expect(lines).to.have.length(0);
+    });
+  });
+});

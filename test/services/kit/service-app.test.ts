@@ -1,0 +1,200 @@
+import { expect } from 'chai';
+import request from 'supertest';
+import { sampleApp } from '../../support/sample-app.ts';
+
+const PROBLEM = /^application\/problem\+json/;
+
+describe('service app (kit middleware, errors, validation)', () => {
+  describe('when a request is valid', () => {
+    it('then the handler answers and the request id is echoed', async () => {
+      const { app } = sampleApp();
+      const res = await request(app)
+        .put('/v1/items/a-1')
+        .set('Idempotency-Key', 'k1')
+        .set('x-request-id', 'req-123')
+        .send({ name: 'Lamp', quantity: 2 })
+        .expect(200);
+      expect(res.body).to.deep.equal({ id: 'a-1', name: 'Lamp', quantity: 2 });
+      expect(res.headers['x-request-id']).to.equal('req-123');
+      await request(app).get('/v1/items/a-1').expect(200, { id: 'a-1', name: 'Lamp', quantity: 2 });
+    });
+
+    it('then query strings are converted to their schema types with defaults applied', async () => {
+      const { app, items } = sampleApp();
+      for (let i = 0; i < 15; i++) items.set(`i${i}`, { id: `i${i}`, name: `n${i}`, quantity: 1 });
+      const dflt = await request(app).get('/v1/items').expect(200);
+      expect(dflt.body.limit).to.equal(10);
+      expect(dflt.body.items).to.have.length(10);
+      const three = await request(app).get('/v1/items?limit=3').expect(200);
+      expect(three.body.items).to.have.length(3);
+    });
+
+    it('then an unsafe request id is replaced by a generated one', async () => {
+      const { app } = sampleApp();
+      const res = await request(app).get('/v1/items').set('x-request-id', 'bad id\twith spaces').expect(200);
+      expect(res.headers['x-request-id']).to.match(/^[0-9a-f-]{36}$/);
+    });
+  });
+
+  describe('when the body is not valid JSON', () => {
+    it('then the answer is 400 problem+json and nothing is stored', async () => {
+      const { app, items } = sampleApp();
+      const res = await request(app)
+        .put('/v1/items/a-1')
+        .set('Idempotency-Key', 'k')
+        .set('content-type', 'application/json')
+        .send('{"name": "Lamp", "quantity": ')
+        .expect(400)
+        .expect('content-type', PROBLEM);
+      expect(res.body).to.include({ type: '/problems/invalid-json', status: 400, title: 'Bad Request' });
+      expect(items.size).to.equal(0);
+    });
+  });
+
+  describe('when the body is over the limit', () => {
+    it('then the answer is 413 problem+json naming the limit', async () => {
+      const { app, items } = sampleApp({ bodyLimitBytes: 1024 });
+      const res = await request(app)
+        .put('/v1/items/a-1')
+        .set('Idempotency-Key', 'k')
+        .send({ name: 'x'.repeat(5000), quantity: 1 })
+        .expect(413)
+        .expect('content-type', PROBLEM);
+      expect(res.body.type).to.equal('/problems/body-too-large');
+      expect(res.body.detail).to.contain('1024');
+      expect(items.size).to.equal(0);
+    });
+  });
+
+  describe('when fields fail validation', () => {
+    it('then the answer is 400 listing each field', async () => {
+      const { app, items } = sampleApp();
+      const res = await request(app)
+        .put('/v1/items/BAD%20ID')
+        .send({ name: '', quantity: -3, extra: true })
+        .expect(400)
+        .expect('content-type', PROBLEM);
+      expect(res.body.type).to.equal('/problems/validation-failed');
+      const fields = (res.body.errors as { field: string }[]).map((e) => e.field);
+      expect(fields).to.include.members(['path/id', 'body/name', 'body/quantity', 'body/extra', 'header/idempotency-key']);
+      expect(items.size).to.equal(0);
+    });
+
+    it('then wrong types and huge numbers in the query are rejected', async () => {
+      const { app } = sampleApp();
+      const res = await request(app).get('/v1/items?limit=abc').expect(400);
+      expect(res.body.errors[0].field).to.equal('query/limit');
+      await request(app).get('/v1/items?limit=100000000000000000000').expect(400);
+    });
+
+    it('then a body of the wrong media type is 415', async () => {
+      const { app } = sampleApp();
+      const res = await request(app)
+        .put('/v1/items/a')
+        .set('Idempotency-Key', 'k')
+        .set('content-type', 'text/plain')
+        .send('name=Lamp')
+        .expect(415)
+        .expect('content-type', PROBLEM);
+      expect(res.body.type).to.equal('/problems/unsupported-media-type');
+    });
+
+    it('then a JSON body that is not an object is 400', async () => {
+      const { app } = sampleApp();
+      await request(app)
+        .put('/v1/items/a')
+        .set('Idempotency-Key', 'k')
+        .set('content-type', 'application/json')
+        .send('[1,2]')
+        .expect(400)
+        .expect('content-type', PROBLEM);
+    });
+  });
+
+  describe('when the route is unknown', () => {
+    it('then the answer is 404 problem+json with the path as instance', async () => {
+      const { app } = sampleApp();
+      const res = await request(app).get('/nope?x=1').expect(404).expect('content-type', PROBLEM);
+      expect(res.body).to.include({ status: 404, type: '/problems/not-found', instance: '/nope' });
+    });
+  });
+
+  describe('when a handler throws an unexpected error', () => {
+    it('then the client gets a bare 500 and the stack is logged once', async () => {
+      const { app, logs } = sampleApp();
+      const res = await request(app).get('/v1/boom').expect(500).expect('content-type', PROBLEM);
+      expect(res.body).to.deep.equal({
+        type: '/problems/internal',
+        title: 'Internal Server Error',
+        status: 500,
+        detail: 'an unexpected error occurred',
+        instance: '/v1/boom',
+      });
+      expect(JSON.stringify(res.body)).not.to.contain('secret');
+      const unhandled = logs.lines.filter((l) => l.msg === 'unhandled error');
+      expect(unhandled).to.have.length(1);
+      expect(JSON.stringify(unhandled[0])).to.contain('secret internal detail');
+    });
+  });
+
+  describe('when requests are served', () => {
+    it('then RED metrics are recorded per route template and status class, excluding health and metrics', async () => {
+      const { app, metrics } = sampleApp();
+      await request(app).get('/v1/items/x1').expect(404);
+      await request(app).get('/v1/items/x2').expect(404);
+      await request(app).get('/v1/items').expect(200);
+      await request(app).get('/healthz/live').expect(200);
+      await request(app).get('/nowhere').expect(404);
+      const text = await metrics.registry.metrics();
+      expect(text).to.match(
+        /http_request_duration_seconds_count\{service="sample",method="GET",route="\/v1\/items\/:id",status_class="4xx"\} 2/,
+      );
+      expect(text).to.match(/http_request_duration_seconds_count\{service="sample",method="GET",route="\/v1\/items",status_class="2xx"\} 1/);
+      expect(text).to.match(/route="unmatched",status_class="4xx"/);
+      expect(text).not.to.contain('healthz');
+      const res = await request(app).get('/metrics').expect(200);
+      expect(res.headers['content-type']).to.contain('text/plain');
+      expect(res.text).to.contain('http_request_duration_seconds_bucket');
+    });
+
+    it('then failed and slow requests are access-logged, fast successes and health checks are not', async () => {
+      const { app, logs } = sampleApp();
+      await request(app).get('/v1/items').expect(200);
+      await request(app).get('/healthz/ready').expect(200);
+      await request(app).get('/v1/items/zz').expect(404);
+      await request(app).get('/v1/slow?ms=300').expect(200);
+      const access = logs.lines.filter((l) => l.msg === 'request failed' || l.msg === 'slow request');
+      expect(access.map((l) => [l.route, l.status, l.msg])).to.deep.equal([
+        ['/v1/items/:id', 404, 'request failed'],
+        ['/v1/slow', 200, 'slow request'],
+      ]);
+      for (const line of access) {
+        expect(line).to.include.keys('time', 'level', 'service', 'request_id', 'trace_id', 'span_id', 'duration_ms');
+        expect(line.service).to.equal('sample');
+      }
+    });
+  });
+
+  describe('when the OpenAPI document is requested', () => {
+    it('then it is generated from the same schemas that validate requests', async () => {
+      const { app } = sampleApp();
+      const { body: doc } = await request(app).get('/openapi.json').expect(200);
+      expect(doc.openapi).to.equal('3.1.0');
+      const put = doc.paths['/v1/items/{id}'].put;
+      expect(put.operationId).to.equal('putItem');
+      expect(put.requestBody.content['application/json'].schema.properties.quantity).to.deep.equal({
+        type: 'integer',
+        minimum: 1,
+        maximum: 99,
+      });
+      expect(put.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`)).to.deep.equal([
+        'path:id',
+        'header:Idempotency-Key',
+      ]);
+      expect(put.responses['400'].content['application/problem+json'].schema.$ref).to.equal('#/components/schemas/Problem');
+      const list = doc.paths['/v1/items'].get;
+      expect(list.parameters.find((p: { name: string }) => p.name === 'limit').schema.default).to.equal(10);
+      expect(JSON.stringify(doc)).not.to.contain('Symbol');
+    });
+  });
+});
