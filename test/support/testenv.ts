@@ -14,7 +14,7 @@ function fromFile(): Record<string, string> {
   if (existsSync(TESTENV_FILE)) {
     for (const line of readFileSync(TESTENV_FILE, 'utf8').split('\n')) {
       const m = /^(?:export\s+)?([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim());
-      if (m) fileValues[m[1]!] = m[2]!.replace(/^['"]|['"]$/g, '');
+      if (m) fileValues[m[1]] = m[2].replace(/^['"]|['"]$/g, '');
     }
   }
   return fileValues;

@@ -1,7 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import { Type, type Static, type TObject, type TProperties, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
-import { Value } from '@sinclair/typebox/value';
 import { AppError, PROBLEM_CONTENT_TYPE, type FieldProblem } from './errors.ts';
 
 export { Type, type Static, type TSchema } from '@sinclair/typebox';
@@ -52,9 +51,15 @@ export interface RouteSpec<P extends TObject = Empty, Q extends TObject = Empty,
 
 interface Compiled {
   readonly spec: RouteSpec<TObject, TObject, TSchema>;
-  readonly params?: TypeCheck<TObject>;
-  readonly query?: TypeCheck<TObject>;
+  readonly params?: Coercing;
+  readonly query?: Coercing;
   readonly body?: TypeCheck<TSchema>;
+}
+
+/** A compiled checker for string-valued input (path, query) plus the conversions its schema needs. */
+interface Coercing {
+  readonly check: TypeCheck<TObject>;
+  readonly convert: (raw: Record<string, unknown>) => Record<string, unknown>;
 }
 
 export interface OpenApiInfo {
@@ -95,8 +100,8 @@ export class ApiRouter {
   ): this {
     const compiled: Compiled = {
       spec: spec as unknown as RouteSpec<TObject, TObject, TSchema>,
-      ...(spec.params ? { params: TypeCompiler.Compile(spec.params) } : {}),
-      ...(spec.query ? { query: TypeCompiler.Compile(spec.query) } : {}),
+      ...(spec.params ? { params: coercing(spec.params) } : {}),
+      ...(spec.query ? { query: coercing(spec.query) } : {}),
       ...(spec.body ? { body: TypeCompiler.Compile(spec.body) } : {}),
     };
     this.routes.push(compiled);
@@ -125,7 +130,7 @@ export class ApiRouter {
       const reply = await spec.handler({
         params: params as Static<P>,
         query: query as Static<Q>,
-        body: body as Static<B>,
+        body: body,
         req,
         res,
       });
@@ -165,11 +170,52 @@ function hasContent(req: Request): boolean {
   return (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
 }
 
-/** Path and query values arrive as strings: apply defaults and convert before checking. */
-function coerce(checker: TypeCheck<TObject>, raw: unknown, where: string, problems: FieldProblem[]): unknown {
-  const schema = checker.Schema();
-  const value = Value.Convert(schema, Value.Default(schema, { ...(raw as object) }));
-  check(checker, value, where, problems);
+/**
+ * Path and query values arrive as strings. The conversions each property needs (number, boolean, array, default)
+ * are worked out once per route, so a request pays for a few property reads instead of a schema walk.
+ */
+function coercing(schema: TObject): Coercing {
+  const steps: ((out: Record<string, unknown>) => void)[] = [];
+  for (const [name, prop] of Object.entries(schema.properties)) {
+    const type = prop.type as string | undefined;
+    const fallback: unknown = prop.default;
+    steps.push((out) => {
+      let v = out[name];
+      if (v === undefined) {
+        if (fallback !== undefined) out[name] = structuredClone(fallback);
+        return;
+      }
+      if (type === 'array' && !Array.isArray(v)) v = [v];
+      else if (type !== 'array' && Array.isArray(v)) return; // repeated scalar: left for the check to reject
+      out[name] = type === 'array' ? (v as unknown[]).map((x) => scalar(prop.items as TSchema | undefined, x)) : scalar(prop, v);
+    });
+  }
+  return {
+    check: TypeCompiler.Compile(schema),
+    convert: (raw) => {
+      const out = { ...raw };
+      for (const step of steps) step(out);
+      return out;
+    },
+  };
+}
+
+function scalar(schema: TSchema | undefined, v: unknown): unknown {
+  if (typeof v !== 'string' || !schema) return v;
+  switch (schema.type) {
+    case 'integer':
+    case 'number':
+      return /^-?\d+(\.\d+)?(e[+-]?\d+)?$/i.test(v) ? Number(v) : v;
+    case 'boolean':
+      return v === 'true' ? true : v === 'false' ? false : v;
+    default:
+      return v;
+  }
+}
+
+function coerce(coercing: Coercing, raw: unknown, where: string, problems: FieldProblem[]): unknown {
+  const value = coercing.convert(raw as Record<string, unknown>);
+  check(coercing.check, value, where, problems);
   return value;
 }
 
@@ -196,7 +242,7 @@ function parametersOf(schema: TObject<TProperties> | undefined, location: 'path'
     name,
     in: location,
     required: location === 'path' || required.has(name),
-    ...(s.description ? { description: s.description as string } : {}),
+    ...(s.description ? { description: s.description } : {}),
     schema: s,
   }));
 }

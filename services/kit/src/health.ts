@@ -42,7 +42,7 @@ export class Health {
 
   async ready(): Promise<{ ok: boolean; checks: Record<string, CheckResult> }> {
     const names = Object.keys(this.checks);
-    const results = await Promise.all(names.map((name) => this.run(this.checks[name]!)));
+    const results = await Promise.all(names.map((name) => this.run(this.checks[name])));
     const checks: Record<string, CheckResult> = {};
     names.forEach((name, i) => (checks[name] = results[i]!));
     const ok = !this.shuttingDown && results.every((r) => r.ok);

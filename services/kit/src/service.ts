@@ -81,7 +81,7 @@ export interface RunServiceOptions<S extends ConfigSpec> {
 export async function runService<S extends ConfigSpec>(options: RunServiceOptions<S>): Promise<RunningServer> {
   let config: KitConfig & ConfigOf<S>;
   try {
-    config = loadConfig(options.service, { ...kitSettings({ port: options.defaultPort }), ...options.settings }, options.env) as KitConfig & ConfigOf<S>;
+    config = loadConfig(options.service, { ...kitSettings({ port: options.defaultPort }), ...options.settings }, options.env);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${JSON.stringify({ level: 'fatal', service: options.service, msg: 'invalid configuration', problems: err.problems })}\n`);

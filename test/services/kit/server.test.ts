@@ -125,7 +125,7 @@ describe('a service process (runService)', () => {
     children.push(child);
     const lines: Record<string, unknown>[] = [];
     let buffered = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       buffered += chunk.toString('utf8');
       let nl: number;
       while ((nl = buffered.indexOf('\n')) >= 0) {
@@ -134,7 +134,7 @@ describe('a service process (runService)', () => {
       }
     });
     let err = '';
-    child.stderr!.on('data', (c: Buffer) => (err += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString('utf8')));
     return { child, lines, stderr: () => err };
   }
 
@@ -151,7 +151,7 @@ describe('a service process (runService)', () => {
   describe('when it gets SIGTERM with requests in flight', () => {
     it('then no request fails, adapters close, logs are flushed and it exits 0', async () => {
       const { child, lines } = start({ PORT: '0', TRACING: 'off', SHUTDOWN_DELAY_MS: '100' });
-      const listening = await waitFor(() => lines.find((l) => l.msg && String(l.msg).includes('listening on')));
+      const listening = await waitFor(() => lines.find((l) => typeof l.msg === 'string' && l.msg.includes('listening on')));
       const port = listening.port as number;
       const agent = new Agent({ keepAlive: true });
       const inFlight = Array.from({ length: 10 }, () => get(`http://127.0.0.1:${port}/v1/slow?ms=500`, agent));

@@ -31,7 +31,7 @@ describe('tracing', () => {
       await tracing.flush();
       const spans = exporter.getFinishedSpans();
       expect(spans).to.have.length(1);
-      const span = spans[0]!;
+      const span = spans[0];
       expect(span.name).to.equal('GET /v1/items/:id');
       expect(span.attributes['http.response.status_code']).to.equal(404);
       expect(span.attributes['http.route']).to.equal('/v1/items/:id');
@@ -53,8 +53,8 @@ describe('tracing', () => {
       await tracing.flush();
       const spans = exporter.getFinishedSpans();
       expect(spans).to.have.length(1);
-      expect(spans[0]!.spanContext().traceId).to.equal(TRACE_ID);
-      expect(spans[0]!.parentSpanContext?.spanId).to.equal('00f067aa0ba902b7');
+      expect(spans[0].spanContext().traceId).to.equal(TRACE_ID);
+      expect(spans[0].parentSpanContext?.spanId).to.equal('00f067aa0ba902b7');
     });
   });
 
@@ -119,9 +119,9 @@ describe('tracing', () => {
         .expect(200);
       await tracing.flush();
       const [own, fromXray] = exporter.getFinishedSpans();
-      const epoch = parseInt(own!.spanContext().traceId.slice(0, 8), 16);
+      const epoch = parseInt(own.spanContext().traceId.slice(0, 8), 16);
       expect(Math.abs(epoch - Date.now() / 1000)).to.be.below(600);
-      expect(fromXray!.spanContext().traceId).to.equal('5759e988bd862e3fe1be46a994272793');
+      expect(fromXray.spanContext().traceId).to.equal('5759e988bd862e3fe1be46a994272793');
     });
   });
 

@@ -150,7 +150,10 @@ export const DEFAULTS = {
 
 export type ResolvedSubscribeOptions<T> = Required<SubscribeOptions<T>>;
 
-export function resolveSubscribeOptions<T>(options: SubscribeOptions<T>, defaultConsumer: string): ResolvedSubscribeOptions<T> {
+export function resolveSubscribeOptions<T>(
+  options: SubscribeOptions<T>,
+  defaultConsumer: string,
+): ResolvedSubscribeOptions<T> {
   const resolved = {
     ...options,
     consumer: options.consumer ?? defaultConsumer,
@@ -167,7 +170,8 @@ export function resolveSubscribeOptions<T>(options: SubscribeOptions<T>, default
     }
   }
   for (const key of ['retryDelayMs', 'reclaimIdleMs', 'drainTimeoutMs'] as const) {
-    if (!(resolved[key] >= 0)) throw new TypeError(`subscribe(${options.topic}/${options.group}): ${key} must be >= 0`);
+    if (!(resolved[key] >= 0))
+      throw new TypeError(`subscribe(${options.topic}/${options.group}): ${key} must be >= 0`);
   }
   return resolved;
 }
@@ -222,7 +226,8 @@ export async function tracedPublish<T>(
     parent,
     async (span) => {
       try {
-        const out = { ...envelope, headers: injected(context.active()) };
+        // Without a registered propagator nothing is injected: keep what the event already carried.
+        const out = { ...envelope, headers: { ...envelope.headers, ...injected(context.active()) } };
         await send(out);
         return out;
       } catch (err) {
@@ -315,7 +320,8 @@ export class EventMetrics {
     ]);
     this.redriven = counter('events_redriven_total', 'Dead letters moved back to their topic', ['topic']);
     this.handlerDuration =
-      (registry.getSingleMetric('event_handler_duration_seconds') as Histogram<'topic' | 'group'> | undefined) ??
+      (registry.getSingleMetric('event_handler_duration_seconds') as
+        Histogram<'topic' | 'group'> | undefined) ??
       new Histogram({
         name: 'event_handler_duration_seconds',
         help: 'Time spent in event handlers',

@@ -35,7 +35,8 @@ export function idempotent<T>(handler: EventHandler<T>, options: IdempotentOptio
     const token = randomUUID();
     const claim = await options.store.claim(key, token, leaseMs);
     if (claim === 'done') return;
-    if (claim === 'busy') throw new Error(`event ${event.id} is being processed by another consumer of ${delivery.group}`);
+    if (claim === 'busy')
+      throw new Error(`event ${event.id} is being processed by another consumer of ${delivery.group}`);
     try {
       await handler(event, delivery);
     } catch (err) {
@@ -94,7 +95,8 @@ export interface RedisProcessedStoreProps {
   readonly doneTtlMs?: number;
 }
 
-const RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+const RELEASE =
+  "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
 
 /** `SET NX PX` claims with a lease; done keys expire after `doneTtlMs`. */
 export class RedisProcessedStore implements ProcessedStore {
@@ -109,7 +111,8 @@ export class RedisProcessedStore implements ProcessedStore {
   async claim(key: string, token: string, leaseMs: number): Promise<ClaimResult> {
     const k = this.prefix + key;
     for (let i = 0; i < 2; i++) {
-      if ((await this.props.client.set(k, `pending:${token}`, 'PX', leaseMs, 'NX')) === 'OK') return 'claimed';
+      if ((await this.props.client.set(k, `pending:${token}`, 'PX', leaseMs, 'NX')) === 'OK')
+        return 'claimed';
       const value = await this.props.client.get(k);
       if (value === 'done') return 'done';
       if (value !== null) return 'busy';
@@ -152,7 +155,10 @@ export class MongoProcessedStore implements ProcessedStore {
 
   /** TTL index so done records go away after `doneTtlMs`. */
   async ensureIndexes(): Promise<void> {
-    await this.props.collection.createIndex({ expiresAt: 1 }, { expireAfterSeconds: 0, name: 'expiresAt_ttl' });
+    await this.props.collection.createIndex(
+      { expiresAt: 1 },
+      { expireAfterSeconds: 0, name: 'expiresAt_ttl' },
+    );
   }
 
   async claim(key: string, token: string, leaseMs: number): Promise<ClaimResult> {
@@ -181,7 +187,10 @@ export class MongoProcessedStore implements ProcessedStore {
   async complete(key: string): Promise<void> {
     await this.props.collection.updateOne(
       { _id: key },
-      { $set: { state: 'done', expiresAt: new Date(Date.now() + this.doneTtlMs) }, $unset: { token: '', leaseUntil: '' } },
+      {
+        $set: { state: 'done', expiresAt: new Date(Date.now() + this.doneTtlMs) },
+        $unset: { token: '', leaseUntil: '' },
+      },
       { upsert: true },
     );
   }

@@ -98,7 +98,10 @@ export class InMemoryEventBus implements EventBus {
 
   subscribe<T = unknown>(options: SubscribeOptions<T>): Promise<Subscription> {
     this.assertOpen();
-    const resolved = resolveSubscribeOptions(options, defaultConsumerName()) as ResolvedSubscribeOptions<unknown>;
+    const resolved = resolveSubscribeOptions(
+      options,
+      defaultConsumerName(),
+    ) as ResolvedSubscribeOptions<unknown>;
     const state = this.topic(options.topic);
     let group = state.groups.get(options.group);
     if (!group) {
@@ -201,7 +204,7 @@ export class InMemoryEventBus implements EventBus {
   private freeConsumer(group: Group): Consumer | undefined {
     const n = group.consumers.length;
     for (let i = 0; i < n; i++) {
-      const c = group.consumers[(group.next + i) % n]!;
+      const c = group.consumers[(group.next + i) % n];
       if (c.running.size < c.options.concurrency) {
         group.next = (group.next + i + 1) % n;
         return c;
@@ -275,7 +278,13 @@ export class InMemoryEventBus implements EventBus {
           entry.availableAt = Date.now() + options.retryDelayMs;
           this.metrics.outcome(state.name, group.name, 'retry', elapsed);
           this.props.logger?.warn(
-            { topic: state.name, group: group.name, eventId: entry.stored.envelope.id, attempt: entry.deliveries, err },
+            {
+              topic: state.name,
+              group: group.name,
+              eventId: entry.stored.envelope.id,
+              attempt: entry.deliveries,
+              err,
+            },
             'event handler failed; will retry',
           );
         },
@@ -298,7 +307,10 @@ export class InMemoryEventBus implements EventBus {
     });
     if (state.dlq.length > this.maxLen) {
       const dropped = state.dlq.shift();
-      this.props.logger?.error({ topic: state.name, eventId: dropped?.envelope.id }, 'dead-letter queue full; dropped');
+      this.props.logger?.error(
+        { topic: state.name, eventId: dropped?.envelope.id },
+        'dead-letter queue full; dropped',
+      );
     }
     this.props.logger?.error(
       { topic: state.name, group, eventId: entry.stored.envelope.id, attempts: entry.deliveries, reason },

@@ -30,7 +30,11 @@ export interface PendingOutboxEntry<T = unknown> extends OutboxEntry<T> {
  * publishes it late or twice publishes the same event (consumers dedupe on the id).
  */
 export function outboxEntry<T>(topic: string, event: NewEvent<T>, source: string): OutboxEntry<T> {
-  const envelope = createEnvelope(topic, { ...event, headers: event.headers ?? currentTraceHeaders() }, source);
+  const envelope = createEnvelope(
+    topic,
+    { ...event, headers: event.headers ?? currentTraceHeaders() },
+    source,
+  );
   return { id: envelope.id, topic, envelope };
 }
 
@@ -43,13 +47,19 @@ export interface OutboxPush {
  * `$push` targets), so the events are written atomically with the state change.
  * e.g. `orders.updateOne({ _id, status: 'PENDING' }, withOutboxUpdate({ $set: { status: 'CONFIRMED' } }, [entry]))`
  */
-export function withOutboxUpdate<U extends Document>(update: U, entries: readonly OutboxEntry[]): U & OutboxPush {
+export function withOutboxUpdate<U extends Document>(
+  update: U,
+  entries: readonly OutboxEntry[],
+): U & OutboxPush {
   const push = (update.$push ?? {}) as Document;
   return { ...update, $push: { ...push, outbox: { $each: [...entries] } } };
 }
 
 /** A new document carrying its first events, for `insertOne`. */
-export function withOutbox<D extends Document>(doc: D, entries: readonly OutboxEntry[]): D & { outbox: OutboxEntry[] } {
+export function withOutbox<D extends Document>(
+  doc: D,
+  entries: readonly OutboxEntry[],
+): D & { outbox: OutboxEntry[] } {
   return { ...doc, outbox: [...((doc.outbox as OutboxEntry[] | undefined) ?? []), ...entries] };
 }
 
@@ -79,7 +89,7 @@ export class MongoOutboxStore implements OutboxStore {
     // Start from a different collection each call, so a busy one cannot starve the others.
     this.next = (this.next + 1) % n;
     for (let i = 0; i < n && out.length < limit; i++) {
-      const collection = this.collections[(this.next + i) % n]!;
+      const collection = this.collections[(this.next + i) % n];
       const docs = collection.find(
         { 'outbox.0': { $exists: true } },
         { projection: { _id: 1, outbox: 1 }, limit: limit - out.length },
@@ -101,9 +111,12 @@ export class MongoOutboxStore implements OutboxStore {
       [...byDoc.values()].map(({ key, ids }) => {
         const collection = this.collections.find((c) => c.collectionName === key.collection);
         if (!collection) throw new Error(`MongoOutboxStore: unknown collection '${key.collection}'`);
-        return collection.updateOne({ _id: key.id } as Filter<Document>, {
-          $pull: { outbox: { id: { $in: ids } } },
-        } as Document);
+        return collection.updateOne(
+          { _id: key.id } as Filter<Document>,
+          {
+            $pull: { outbox: { id: { $in: ids } } },
+          } as Document,
+        );
       }),
     );
   }
@@ -113,7 +126,9 @@ function docKey(key: OutboxDocKey): string {
   return `${key.collection}\u0000${String(key.id)}`;
 }
 
-function groupByDoc(entries: readonly PendingOutboxEntry[]): Map<string, { key: OutboxDocKey; ids: string[] }> {
+function groupByDoc(
+  entries: readonly PendingOutboxEntry[],
+): Map<string, { key: OutboxDocKey; ids: string[] }> {
   const byDoc = new Map<string, { key: OutboxDocKey; ids: string[] }>();
   for (const entry of entries) {
     const k = docKey(entry.key);
@@ -240,7 +255,10 @@ export class OutboxRelay {
       if (sent.length > 0) await this.props.store.markSent(sent);
       total += sent.length;
       if (failure !== undefined) {
-        this.props.logger?.warn({ err: failure, unsent: batch.length - sent.length }, 'outbox publish failed; will retry');
+        this.props.logger?.warn(
+          { err: failure, unsent: batch.length - sent.length },
+          'outbox publish failed; will retry',
+        );
         return total;
       }
       if (batch.length < this.batchSize || this.stopping) return total;

@@ -20,7 +20,6 @@ import {
   type ResolvedSubscribeOptions,
   type SubscribeOptions,
   type Subscription,
-  type TraceHeaders,
 } from './event-bus.ts';
 
 export interface RedisStreamEventBusProps {
@@ -87,7 +86,10 @@ export class RedisStreamEventBus implements EventBus {
 
   async subscribe<T = unknown>(options: SubscribeOptions<T>): Promise<Subscription> {
     if (this.closed) throw new Error('RedisStreamEventBus is closed');
-    const resolved = resolveSubscribeOptions(options, defaultConsumerName()) as ResolvedSubscribeOptions<unknown>;
+    const resolved = resolveSubscribeOptions(
+      options,
+      defaultConsumerName(),
+    ) as ResolvedSubscribeOptions<unknown>;
     await this.createGroup(options.topic, options.group);
     const subscription = new StreamSubscription(this, resolved, this.metrics, () =>
       this.subscriptions.delete(subscription),
@@ -123,7 +125,7 @@ export class RedisStreamEventBus implements EventBus {
     const move = async ([id, fields]: StreamEntry): Promise<void> => {
       const original: Fields = [];
       for (let i = 0; i < fields.length; i += 2) {
-        if (!META.includes(fields[i]!)) original.push(fields[i]!, fields[i + 1]!);
+        if (!META.includes(fields[i])) original.push(fields[i], fields[i + 1]);
       }
       const results = await this.client
         .multi()
@@ -147,7 +149,7 @@ export class RedisStreamEventBus implements EventBus {
         const batch = (await this.client.call('XRANGE', dlq, start, last[0], 'COUNT', 100)) as StreamEntry[];
         if (batch.length === 0) break;
         for (const entry of batch) await move(entry);
-        start = `(${batch[batch.length - 1]![0]}`;
+        start = `(${batch[batch.length - 1][0]}`;
       }
     }
     if (moved > 0) this.metrics.redriven?.inc({ topic }, moved);
@@ -212,8 +214,17 @@ class StreamSubscription implements Subscription {
     this.onClose();
     try {
       // Forget this consumer's name unless it still holds messages (deleting it would drop them).
-      const mine = (await this.bus.client.call('XPENDING', this.key, this.group, '-', '+', 1, this.consumer)) as [];
-      if (mine.length === 0) await this.bus.client.call('XGROUP', 'DELCONSUMER', this.key, this.group, this.consumer);
+      const mine = (await this.bus.client.call(
+        'XPENDING',
+        this.key,
+        this.group,
+        '-',
+        '+',
+        1,
+        this.consumer,
+      )) as [];
+      if (mine.length === 0)
+        await this.bus.client.call('XGROUP', 'DELCONSUMER', this.key, this.group, this.consumer);
     } catch (err) {
       this.log('debug', { err }, 'could not remove consumer');
     }
@@ -351,7 +362,16 @@ class StreamSubscription implements Subscription {
     const meta = ['reason', reason, 'attempts', String(attempts), 'group', this.group, 'streamId', id];
     const results = await this.client
       .multi()
-      .call('XADD', this.bus.dlqKey(this.topic), ...this.bus.trim(), '*', ...fields, ...meta, 'deadLetteredAt', new Date().toISOString())
+      .call(
+        'XADD',
+        this.bus.dlqKey(this.topic),
+        ...this.bus.trim(),
+        '*',
+        ...fields,
+        ...meta,
+        'deadLetteredAt',
+        new Date().toISOString(),
+      )
       .xack(this.key, this.group, id)
       .exec();
     const failed = results?.find(([err]) => err);
@@ -360,7 +380,10 @@ class StreamSubscription implements Subscription {
   }
 
   private log(level: 'debug' | 'warn' | 'error', fields: object, msg: string): void {
-    this.bus.props.logger?.[level]({ topic: this.topic, group: this.group, consumer: this.consumer, ...fields }, msg);
+    this.bus.props.logger?.[level](
+      { topic: this.topic, group: this.group, consumer: this.consumer, ...fields },
+      msg,
+    );
   }
 }
 
@@ -386,7 +409,7 @@ function encode(envelope: EventEnvelope): Fields {
 
 function toRecord(fields: Fields): Record<string, string> {
   const record: Record<string, string> = {};
-  for (let i = 0; i < fields.length; i += 2) record[fields[i]!] = fields[i + 1]!;
+  for (let i = 0; i < fields.length; i += 2) record[fields[i]] = fields[i + 1]!;
   return record;
 }
 
@@ -407,7 +430,7 @@ function decode(topic: string, fields: Fields): EventEnvelope {
     occurredAt: f.occurredAt,
     source: f.source,
     data: JSON.parse(f.data) as unknown,
-    headers: headers as TraceHeaders,
+    headers: headers,
   };
 }
 

@@ -168,6 +168,15 @@ class AttemptTimeout extends Error {
 
 type Attempt = { response: HttpResponse; error?: undefined } | { error: AppError; retryable: boolean };
 
+/**
+ * A client for one upstream over a keep-alive undici Pool.
+ *
+ * Deadlines: `timeoutMs` bounds the whole call (connect, headers, body, backoff sleeps and every retry); each attempt
+ * gets `min(attemptTimeoutMs, what is left)`, and a retry whose backoff or Retry-After would pass the deadline is not
+ * made. Retries: only GET/HEAD/OPTIONS/PUT/DELETE or calls with an idempotency key, on connection errors, timeouts,
+ * 429, 502, 503 and 504. Every attempt passes through the upstream's circuit breaker, which counts connection
+ * errors, timeouts and 5xx as failures.
+ */
 export function createHttpClient(options: HttpClientOptions): HttpClient {
   const { upstream } = options;
   const base = new URL(options.baseUrl);
@@ -280,32 +289,33 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       responseHeaders = res.headers;
       text = await res.body.text();
     } catch (err) {
-      observe('error');
       if (signal?.aborted) {
+        observe('cancelled');
         permit.release();
         span?.end();
         throw signal.reason;
       }
+      observe('error');
       permit.failure();
       const timedOut = controller.signal.reason instanceof AttemptTimeout;
       fail(timedOut ? 'timeout' : 'connection');
       span?.setAttribute('error.type', timedOut ? 'timeout' : errorType(err));
       span?.setStatus({ code: SpanStatusCode.ERROR });
       span?.end();
+      const details = { cause: err, extensions: { upstream } };
       const error = timedOut
         ? new AppError(
             504,
             'upstream-timeout',
             `${upstream} did not answer within ${Math.round(budgetMs)} ms`,
-            {
-              cause: err,
-              extensions: { upstream },
-            },
+            details,
           )
-        : new AppError(503, 'upstream-unavailable', `${upstream} is unreachable: ${errorMessage(err)}`, {
-            cause: err,
-            extensions: { upstream },
-          });
+        : new AppError(
+            503,
+            'upstream-unavailable',
+            `${upstream} is unreachable: ${errorMessage(err)}`,
+            details,
+          );
       return { error, retryable: true };
     } finally {
       clearTimeout(timer);

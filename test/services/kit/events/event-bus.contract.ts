@@ -2,8 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
+import type { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import {
   PoisonMessageError,
@@ -22,7 +27,11 @@ export type MakeBus = (options: BusFactoryOptions) => Promise<EventBus>;
 
 const FAST = { retryDelayMs: 50, reclaimIdleMs: 250, drainTimeoutMs: 50 } as const;
 
-export async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 4000): Promise<void> {
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 4000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -32,6 +41,38 @@ export async function waitFor(check: () => boolean | Promise<boolean>, what: str
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Deletes every key under a prefix (the test's own keys only). */
+export async function deleteKeys(client: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+    if (keys.length > 0) await client.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+}
+
+/** Registers a real tracer provider, W3C propagator and async context for the enclosing suite, then removes them. */
+export function useTestTracing(): { readonly exporter: InMemorySpanExporter } {
+  const exporter = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  const reset = () => {
+    trace.disable();
+    propagation.disable();
+    context.disable();
+  };
+  before(function () {
+    reset();
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    trace.setGlobalTracerProvider(provider);
+  });
+  after(async function () {
+    await provider.shutdown();
+    reset();
+  });
+  return { exporter };
 }
 
 interface Received {
@@ -90,7 +131,7 @@ export function eventBusContract(name: string, makeBus: MakeBus): void {
       await waitFor(() => received.length === 1, 'delivery');
 
       expect(sent.id).to.match(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-      const { event, delivery } = received[0]!;
+      const { event, delivery } = received[0];
       expect(event).to.include({ id: sent.id, topic, type: 'order.created', version: 2, source: 'contract' });
       expect(event.occurredAt).to.equal(sent.occurredAt);
       expect(new Date(event.occurredAt).toISOString()).to.equal(event.occurredAt);
@@ -100,10 +141,21 @@ export function eventBusContract(name: string, makeBus: MakeBus): void {
 
     it('when a publisher supplies id, occurredAt and source, then the bus keeps them', async function () {
       const id = randomUUID();
-      await bus.publish(topic, { id, type: 't', data: null, occurredAt: '2024-01-02T03:04:05.000Z', source: 'orders' });
+      await bus.publish(topic, {
+        id,
+        type: 't',
+        data: null,
+        occurredAt: '2024-01-02T03:04:05.000Z',
+        source: 'orders',
+      });
       const received = await collect({ group: 'g1' });
       await waitFor(() => received.length === 1, 'delivery');
-      expect(received[0]!.event).to.include({ id, occurredAt: '2024-01-02T03:04:05.000Z', source: 'orders', version: 1 });
+      expect(received[0].event).to.include({
+        id,
+        occurredAt: '2024-01-02T03:04:05.000Z',
+        source: 'orders',
+        version: 1,
+      });
     });
 
     it('when two groups subscribe, then each gets every message, in order', async function () {
@@ -143,10 +195,12 @@ export function eventBusContract(name: string, makeBus: MakeBus): void {
       await sleep(150);
 
       expect(received.map((r) => r.delivery.attempt)).to.deep.equal([1, 2, 3]);
-      expect(received[1]!.at - received[0]!.at).to.be.at.least(40);
+      expect(received[1].at - received[0].at).to.be.at.least(40);
       expect(await bus.deadLetters(topic)).to.deep.equal([]);
       const ok = await registry.getSingleMetricAsString('events_consumed_total');
-      expect(ok).to.match(/outcome="retry"} 2/).and.match(/outcome="ok"} 1/);
+      expect(ok)
+        .to.match(/outcome="retry"} 2/)
+        .and.match(/outcome="ok"} 1/);
     });
 
     it('when every delivery fails, then after maxDeliveries the message is dead-lettered with reason and attempts', async function () {
@@ -160,9 +214,9 @@ export function eventBusContract(name: string, makeBus: MakeBus): void {
       expect(received).to.have.length(3);
       const [letter] = await bus.deadLetters(topic, { limit: 10 });
       expect(letter).to.include({ reason: 'boom on attempt 3', attempts: 3, group: 'g1' });
-      expect(letter!.envelope).to.include({ id: sent.id, type: 'payment.authorized', version: 1, topic });
-      expect(letter!.envelope.data).to.deep.equal({ cents: 100 });
-      expect(Number.isNaN(Date.parse(letter!.deadLetteredAt))).to.equal(false);
+      expect(letter.envelope).to.include({ id: sent.id, type: 'payment.authorized', version: 1, topic });
+      expect(letter.envelope.data).to.deep.equal({ cents: 100 });
+      expect(Number.isNaN(Date.parse(letter.deadLetteredAt))).to.equal(false);
       expect(await registry.getSingleMetricAsString('events_dead_lettered_total')).to.match(/group="g1"} 1/);
     });
 
@@ -175,7 +229,10 @@ export function eventBusContract(name: string, makeBus: MakeBus): void {
       await sleep(120);
 
       expect(received).to.have.length(1);
-      expect((await bus.deadLetters(topic))[0]).to.include({ reason: 'unknown schema version 9', attempts: 1 });
+      expect((await bus.deadLetters(topic))[0]).to.include({
+        reason: 'unknown schema version 9',
+        attempts: 1,
+      });
     });
 
     it('when dead letters are redriven, then a fixed handler processes them and the DLQ empties', async function () {
@@ -223,31 +280,14 @@ export function eventBusContract(name: string, makeBus: MakeBus): void {
 
       const rescued = await collect({ group: 'g1', consumer: 'rescuer' });
       await waitFor(() => rescued.length === 1, 'the reclaimed delivery');
-      expect(rescued[0]!.event.id).to.equal(sent.id);
-      expect(rescued[0]!.delivery).to.include({ consumer: 'rescuer', attempt: 2 });
+      expect(rescued[0].event.id).to.equal(sent.id);
+      expect(rescued[0].delivery).to.include({ consumer: 'rescuer', attempt: 2 });
       await sleep(100);
       expect(rescued).to.have.length(1);
     });
 
     describe('trace context', function () {
-      const exporter = new InMemorySpanExporter();
-      const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-
-      before(function () {
-        trace.disable();
-        propagation.disable();
-        context.disable();
-        context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-        propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-        trace.setGlobalTracerProvider(provider);
-      });
-
-      after(async function () {
-        await provider.shutdown();
-        trace.disable();
-        propagation.disable();
-        context.disable();
-      });
+      const tracing = useTestTracing();
 
       it('when an event is published inside a span, then the consumer span continues that trace', async function () {
         const activeTraceIds: (string | undefined)[] = [];
@@ -260,6 +300,7 @@ export function eventBusContract(name: string, makeBus: MakeBus): void {
           return span.spanContext().traceId;
         });
         await waitFor(() => activeTraceIds.length === 1, 'delivery');
+        const { exporter } = tracing;
         await waitFor(
           () => exporter.getFinishedSpans().some((s) => s.name === `${topic} process`),
           'the consumer span',
@@ -277,7 +318,12 @@ export function eventBusContract(name: string, makeBus: MakeBus): void {
 
     it('when a subscription is closed, then it receives nothing more', async function () {
       const received: string[] = [];
-      const sub = await bus.subscribe({ topic, group: 'g1', ...FAST, handler: (e) => void received.push(e.id) });
+      const sub = await bus.subscribe({
+        topic,
+        group: 'g1',
+        ...FAST,
+        handler: (e) => void received.push(e.id),
+      });
       await bus.publish(topic, { type: 't', data: 1 });
       await waitFor(() => received.length === 1, 'first delivery');
       await sub.close();
@@ -302,7 +348,9 @@ export function eventBusContract(name: string, makeBus: MakeBus): void {
       const other = await newBus();
       await bus.publish(topic, { type: 't', data: 1 });
       await other.publish(topic, { type: 't', data: 2 });
-      expect(await registry.getSingleMetricAsString('events_published_total')).to.include(`topic="${topic}"} 2`);
+      expect(await registry.getSingleMetricAsString('events_published_total')).to.include(
+        `topic="${topic}"} 2`,
+      );
     });
   });
 }

@@ -2,7 +2,9 @@ import { expect } from 'chai';
 import { InMemoryEventBus } from '../../../../services/kit/src/events/index.ts';
 import { eventBusContract, sleep, waitFor } from './event-bus.contract.ts';
 
-eventBusContract('InMemoryEventBus', ({ registry }) => Promise.resolve(new InMemoryEventBus({ source: 'contract', registry })));
+eventBusContract('InMemoryEventBus', ({ registry }) =>
+  Promise.resolve(new InMemoryEventBus({ source: 'contract', registry })),
+);
 
 describe('InMemoryEventBus', function () {
   it('when a message is published, then the handler runs after publish returns, not inside it', async function () {

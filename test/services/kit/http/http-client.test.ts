@@ -154,14 +154,14 @@ describe('http client', () => {
       expect(res.headers['content-type']).to.equal('application/json');
       expect(res.body).to.deep.equal({ echoed: { sku: 'A-1', quantity: 2 } });
       const [call] = server.calls;
-      expect(call!.method).to.equal('POST');
-      expect(call!.url).to.equal('/api/orders?tag=x&tag=y&limit=5');
-      expect(call!.headers).to.include({
+      expect(call.method).to.equal('POST');
+      expect(call.url).to.equal('/api/orders?tag=x&tag=y&limit=5');
+      expect(call.headers).to.include({
         'content-type': 'application/json',
         'x-request-id': 'req-42',
         'x-tenant': 't1',
       });
-      expect(call!.headers).to.not.have.property('idempotency-key');
+      expect(call.headers).to.not.have.property('idempotency-key');
     });
 
     it('then a non-JSON body comes back as text and an empty one as undefined', async () => {
@@ -365,9 +365,12 @@ describe('http client', () => {
     const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
 
     before(() => {
-      expect(context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())).to.equal(true);
-      expect(trace.setGlobalTracerProvider(provider)).to.equal(true);
-      expect(propagation.setGlobalPropagator(new W3CTraceContextPropagator())).to.equal(true);
+      expect(
+        context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable()),
+        'free global',
+      ).to.equal(true);
+      expect(trace.setGlobalTracerProvider(provider), 'free global').to.equal(true);
+      expect(propagation.setGlobalPropagator(new W3CTraceContextPropagator()), 'free global').to.equal(true);
     });
 
     after(async () => {
@@ -398,7 +401,7 @@ describe('http client', () => {
       });
       const { traceId, spanId } = clientSpan.spanContext();
       expect(traceId).to.equal(parent.traceId);
-      expect(server.calls[0]!.headers.traceparent).to.equal(`00-${traceId}-${spanId}-01`);
+      expect(server.calls[0].headers.traceparent).to.equal(`00-${traceId}-${spanId}-01`);
     });
 
     it('then an unsampled parent is propagated as is and no span is made', async () => {
@@ -411,7 +414,7 @@ describe('http client', () => {
       });
       await context.with(trace.setSpan(context.active(), unsampled), () => http.get('/items'));
       expect(exporter.getFinishedSpans()).to.have.length(0);
-      expect(server.calls[0]!.headers.traceparent).to.equal(
+      expect(server.calls[0].headers.traceparent).to.equal(
         '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00',
       );
     });

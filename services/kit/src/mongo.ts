@@ -1,0 +1,75 @@
+import { MongoClient, type Db } from 'mongodb';
+import { AppError } from './errors.ts';
+import type { Logger } from './logger.ts';
+import type { HealthResult } from './redis.ts';
+
+export type { HealthCheck, HealthResult } from './redis.ts';
+
+export interface ConnectMongoOptions {
+  readonly logger: Logger;
+  /** Shown in the server's logs and currentOp, e.g. the service name. */
+  readonly appName: string;
+  /** @default the database in the URL, else `test` */
+  readonly dbName?: string;
+  /** How long an operation waits for a usable server before failing. @default 5000 */
+  readonly serverSelectionTimeoutMS?: number;
+}
+
+export interface MongoConnection {
+  readonly client: MongoClient;
+  readonly db: Db;
+}
+
+/** Connects and fails fast with a 503 AppError when no server answers; the driver reconnects by itself later. */
+export async function connectMongo(url: string, options: ConnectMongoOptions): Promise<MongoConnection> {
+  const client = new MongoClient(url, {
+    appName: options.appName,
+    serverSelectionTimeoutMS: options.serverSelectionTimeoutMS ?? 5000,
+  });
+  try {
+    await client.connect();
+  } catch (err) {
+    await client.close().catch(() => undefined);
+    throw AppError.unavailable(`mongodb: cannot connect to ${redact(url)}: ${message(err)}`, err);
+  }
+  const db = client.db(options.dbName);
+  options.logger.info({ mongodb: redact(url), db: db.databaseName }, 'mongodb connected');
+  return { client, db };
+}
+
+/** `ping` within `timeoutMs`. */
+export async function mongoCheck(db: Db, timeoutMs = 1000): Promise<HealthResult> {
+  let timer: NodeJS.Timeout | undefined;
+  const ping = db.command({ ping: 1 });
+  ping.catch(() => undefined);
+  try {
+    const reply = await Promise.race([
+      ping,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`mongodb ping timed out after ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+      }),
+    ]);
+    return reply.ok === 1
+      ? { ok: true }
+      : { ok: false, detail: `mongodb ping answered ${JSON.stringify(reply)}` };
+  } catch (err) {
+    return { ok: false, detail: `mongodb: ${message(err)}` };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export async function closeMongo(client: MongoClient): Promise<void> {
+  await client.close();
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/([^:/@]+):([^@]*)@/, '//$1:***@');
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

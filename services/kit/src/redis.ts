@@ -1,0 +1,105 @@
+import { once } from 'node:events';
+import { Redis } from 'ioredis';
+import { AppError } from './errors.ts';
+import type { Logger } from './logger.ts';
+
+export interface HealthResult {
+  readonly ok: boolean;
+  readonly detail?: string;
+}
+
+/** A readiness probe of one dependency; never throws. */
+export type HealthCheck = () => Promise<HealthResult>;
+
+export interface ConnectRedisOptions {
+  readonly logger: Logger;
+  /** Shown in `CLIENT LIST` (no spaces), e.g. the service name. */
+  readonly name: string;
+  /** @default 5000 */
+  readonly connectTimeoutMs?: number;
+}
+
+/**
+ * Connects and waits for the first `ready`, failing fast with a 503 AppError so a misconfigured pod crash-loops
+ * visibly. Afterwards it reconnects on its own; errors are logged (once per distinct message), never thrown.
+ */
+export async function connectRedis(url: string, options: ConnectRedisOptions): Promise<Redis> {
+  const { logger } = options;
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectionName: options.name,
+    connectTimeout: options.connectTimeoutMs ?? 5000,
+    // Commands fail during an outage instead of queueing for ever, so requests degrade rather than hang.
+    maxRetriesPerRequest: 3,
+    retryStrategy: (times) => Math.min(times * 200, 2000),
+  });
+  let lastError = '';
+  client.on('error', (err: Error) => {
+    if (err.message === lastError) return;
+    lastError = err.message;
+    logger.warn({ err, redis: redact(url) }, 'redis connection error');
+  });
+  client.on('ready', () => {
+    if (lastError) logger.info({ redis: redact(url) }, 'redis connection restored');
+    lastError = '';
+  });
+  try {
+    await client.connect();
+  } catch (err) {
+    client.disconnect();
+    throw AppError.unavailable(`redis: cannot connect to ${redact(url)}: ${message(err)}`, err);
+  }
+  logger.info({ redis: redact(url) }, 'redis connected');
+  return client;
+}
+
+/** PING within `timeoutMs`. */
+export async function redisCheck(client: Redis, timeoutMs = 1000): Promise<HealthResult> {
+  try {
+    await withTimeout(client.ping(), timeoutMs, 'redis PING');
+    return { ok: true };
+  } catch (err) {
+    return { ok: false, detail: `redis (${client.status}): ${message(err)}` };
+  }
+}
+
+/** QUIT (lets replies in flight arrive), falling back to dropping the connection. */
+export async function closeRedis(client: Redis, timeoutMs = 2000): Promise<void> {
+  if (client.status === 'end') return;
+  if (client.status !== 'ready') {
+    client.disconnect();
+    return;
+  }
+  const ended = once(client, 'end');
+  ended.catch(() => undefined);
+  try {
+    await withTimeout(client.quit(), timeoutMs, 'redis QUIT');
+    // QUIT resolves on the reply; the socket closes just after.
+    await withTimeout(ended, timeoutMs, 'redis close');
+  } catch {
+    client.disconnect();
+  }
+}
+
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'redis://(unparseable url)';
+  }
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+  });
+  promise.catch(() => undefined);
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

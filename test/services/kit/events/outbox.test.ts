@@ -1,0 +1,310 @@
+import { randomUUID } from 'node:crypto';
+import { trace } from '@opentelemetry/api';
+import { expect } from 'chai';
+import type { Collection, Db, Document, MongoClient } from 'mongodb';
+import {
+  InMemoryEventBus,
+  InMemoryOutboxStore,
+  MongoOutboxStore,
+  OutboxRelay,
+  outboxEntry,
+  withOutbox,
+  withOutboxUpdate,
+  type EventBus,
+  type EventEnvelope,
+  type NewEvent,
+  type OutboxEntry,
+  type OutboxStore,
+} from '../../../../services/kit/src/events/index.ts';
+import { createLogger } from '../../../../services/kit/src/logger.ts';
+import { closeMongo, connectMongo } from '../../../../services/kit/src/mongo.ts';
+import { testenv } from '../../../support/testenv.ts';
+import { sleep, useTestTracing, waitFor } from './event-bus.contract.ts';
+
+const logger = createLogger({ service: 'test', level: 'silent' });
+
+const entry = (n: number, topic = 'orders.events'): OutboxEntry =>
+  outboxEntry(topic, { type: 'order.changed', data: { n } }, 'orders');
+
+interface OutboxHarness {
+  readonly store: OutboxStore;
+  /** Writes a state change and its events the way a service does. */
+  write(id: string, state: string, entries: readonly OutboxEntry[]): Promise<void>;
+  state(id: string): Promise<string | undefined>;
+}
+
+function outboxStoreContract(name: string, makeHarness: () => Promise<OutboxHarness>): void {
+  describe(`OutboxStore contract: ${name}`, function () {
+    let h: OutboxHarness;
+    beforeEach(async function () {
+      h = await makeHarness();
+    });
+
+    it('when a state change is written with events, then pending lists them with their document, in order', async function () {
+      const [a, b] = [entry(1), entry(2)];
+      await h.write('o-1', 'CONFIRMED', [a, b]);
+      const pending = await h.store.pending(10);
+      expect(pending.map((p) => p.id)).to.deep.equal([a.id, b.id]);
+      expect(pending[0].key).to.deep.equal({ collection: 'orders', id: 'o-1' });
+      expect(pending[0].topic).to.equal('orders.events');
+      expect(pending[0].envelope).to.deep.equal(a.envelope);
+    });
+
+    it('when some entries are marked sent, then only the others stay pending and the state is untouched', async function () {
+      const [a, b, c] = [entry(1), entry(2), entry(3)];
+      await h.write('o-1', 'PENDING', [a, b]);
+      await h.write('o-2', 'PENDING', [c]);
+      const pending = await h.store.pending(10);
+      await h.store.markSent(pending.filter((p) => p.id !== b.id));
+      expect((await h.store.pending(10)).map((p) => p.id)).to.deep.equal([b.id]);
+      expect(await h.state('o-1')).to.equal('PENDING');
+      expect(await h.state('o-2')).to.equal('PENDING');
+    });
+
+    it('when more entries are pending than the limit, then each call returns at most the limit', async function () {
+      await h.write('o-1', 'A', [entry(1), entry(2), entry(3)]);
+      await h.write('o-2', 'B', [entry(4), entry(5)]);
+      const seen: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const batch = await h.store.pending(2);
+        if (batch.length === 0) break;
+        expect(batch.length).to.be.at.most(2);
+        seen.push(...batch.map((p) => p.id));
+        await h.store.markSent(batch);
+      }
+      expect(seen).to.have.length(5);
+      expect(await h.store.pending(10)).to.deep.equal([]);
+    });
+
+    it('when the relay runs, then the events written with the state change are published and the outbox empties', async function () {
+      const bus = new InMemoryEventBus({ source: 'relay-test' });
+      const received: EventEnvelope[] = [];
+      await bus.subscribe({ topic: 'orders.events', group: 'g', handler: (e) => void received.push(e) });
+      const relay = new OutboxRelay({ store: h.store, bus, intervalMs: 20, logger });
+      relay.start();
+      const written = [entry(1), entry(2)];
+      await h.write('o-9', 'CONFIRMED', written);
+      relay.nudge();
+      await waitFor(() => received.length === 2, 'relayed events');
+      await relay.stop();
+      await bus.close();
+      expect(received.map((e) => e.id)).to.deep.equal(written.map((w) => w.id));
+      expect(received[0]).to.deep.include({ source: 'orders', type: 'order.changed', data: { n: 1 } });
+      expect(await h.store.pending(10)).to.deep.equal([]);
+    });
+  });
+}
+
+function memoryHarness(): Promise<OutboxHarness> {
+  const store = new InMemoryOutboxStore();
+  const states = new Map<string, string>();
+  return Promise.resolve({
+    store,
+    write: (id, state, entries) => {
+      states.set(id, state);
+      store.add({ collection: 'orders', id }, entries);
+      return Promise.resolve();
+    },
+    state: (id) => Promise.resolve(states.get(id)),
+  });
+}
+
+/** A bus that fails the first `failures` publishes and records the rest. */
+class FlakyBus extends InMemoryEventBus {
+  readonly published: string[] = [];
+  attempts = 0;
+  inFlight = 0;
+  constructor(
+    private failures: number,
+    private readonly delayMs = 0,
+  ) {
+    super({ source: 'flaky' });
+  }
+  override async publish<T>(topic: string, event: NewEvent<T>): Promise<EventEnvelope<T>> {
+    this.attempts++;
+    this.inFlight++;
+    try {
+      if (this.delayMs) await sleep(this.delayMs);
+      if (this.failures > 0) {
+        this.failures--;
+        throw new Error('redis unavailable');
+      }
+      const sent = await super.publish(topic, event);
+      this.published.push(sent.id);
+      return sent;
+    } finally {
+      this.inFlight--;
+    }
+  }
+}
+
+describe('outbox', function () {
+  outboxStoreContract('InMemoryOutboxStore', memoryHarness);
+
+  describe('with MongoDB', function () {
+    let client: MongoClient;
+    let db: Db;
+    let orders: Collection<Document>;
+
+    before(async function () {
+      ({ client, db } = await connectMongo(testenv('MONGO_URL'), {
+        logger,
+        appName: 'kit-outbox-test',
+        dbName: `kit_outbox_${randomUUID().slice(0, 8)}`,
+      }));
+    });
+    beforeEach(function () {
+      orders = db.collection(`orders_${randomUUID().slice(0, 8)}`);
+    });
+    after(async function () {
+      if (!client) return;
+      await db.dropDatabase();
+      await closeMongo(client);
+    });
+
+    outboxStoreContract('MongoOutboxStore', () => {
+      const collection = db.collection<Document>('orders');
+      return collection.deleteMany({}).then(() => ({
+        store: new MongoOutboxStore(collection),
+        write: async (id: string, state: string, entries: readonly OutboxEntry[]) => {
+          await collection.updateOne({ _id: id as never }, withOutboxUpdate({ $set: { state } }, entries), {
+            upsert: true,
+          });
+        },
+        state: async (id: string) =>
+          (await collection.findOne({ _id: id as never }))?.state as string | undefined,
+      }));
+    });
+
+    it('when a conditional update does not match, then no events are written either', async function () {
+      await orders.insertOne(withOutbox({ _id: 'o-1' as never, status: 'CANCELLED' }, []));
+      const result = await orders.updateOne(
+        { _id: 'o-1' as never, status: 'PENDING' },
+        withOutboxUpdate({ $set: { status: 'CONFIRMED' } }, [entry(1)]),
+      );
+      expect(result.modifiedCount).to.equal(0);
+      expect(await new MongoOutboxStore(orders).pending(10)).to.deep.equal([]);
+    });
+
+    it('when a document is inserted with its events, then they are pending', async function () {
+      const e = entry(1);
+      await orders.insertOne(withOutbox({ _id: 'o-2' as never, status: 'PENDING' }, [e]));
+      const pending = await new MongoOutboxStore(orders).pending(10);
+      expect(pending.map((p) => p.id)).to.deep.equal([e.id]);
+      expect(pending[0].envelope.occurredAt).to.equal(e.envelope.occurredAt);
+    });
+
+    it('when the update also pushes to another array, then both pushes apply', async function () {
+      await orders.insertOne({ _id: 'o-3' as never, history: ['created'] });
+      await orders.updateOne(
+        { _id: 'o-3' as never },
+        withOutboxUpdate({ $set: { status: 'CONFIRMED' }, $push: { history: 'confirmed' } }, [entry(1)]),
+      );
+      const doc = await orders.findOne({ _id: 'o-3' as never });
+      expect(doc?.history).to.deep.equal(['created', 'confirmed']);
+      expect(doc?.outbox).to.have.length(1);
+    });
+
+    it('when the store spans several collections, then pending and markSent cover all of them', async function () {
+      const payments = db.collection<Document>(`payments_${randomUUID().slice(0, 8)}`);
+      await orders.insertOne(withOutbox({ _id: 'o-4' as never }, [entry(1)]));
+      await payments.insertOne(withOutbox({ _id: 'p-1' as never }, [entry(2, 'payments.events')]));
+      const store = new MongoOutboxStore([orders, payments]);
+      const pending = await store.pending(10);
+      expect(pending.map((p) => p.key.collection).sort()).to.deep.equal(
+        [orders.collectionName, payments.collectionName].sort(),
+      );
+      await store.markSent(pending);
+      expect(await store.pending(10)).to.deep.equal([]);
+      expect(await payments.findOne({ _id: 'p-1' as never })).to.deep.include({ outbox: [] });
+    });
+  });
+
+  describe('OutboxRelay', function () {
+    let relay: OutboxRelay | undefined;
+    let bus: EventBus | undefined;
+    afterEach(async function () {
+      await relay?.stop();
+      await bus?.close();
+      relay = undefined;
+      bus = undefined;
+    });
+
+    it('when publishing fails, then nothing is lost and the entries go out on a later pass, in order per document', async function () {
+      const store = new InMemoryOutboxStore();
+      const flaky = new FlakyBus(3);
+      bus = flaky;
+      const a = [entry(1), entry(2), entry(3)];
+      const b = [entry(4)];
+      store.add({ collection: 'orders', id: 'a' }, a);
+      store.add({ collection: 'orders', id: 'b' }, b);
+      relay = new OutboxRelay({ store, bus, intervalMs: 10, logger });
+      relay.start();
+      await waitFor(() => store.size === 0, 'an empty outbox');
+      expect(flaky.attempts).to.be.greaterThan(4);
+      expect(new Set(flaky.published)).to.deep.equal(new Set([...a, ...b].map((e) => e.id)));
+      const order = a.map((e) => flaky.published.indexOf(e.id));
+      expect(order).to.deep.equal([...order].sort((x, y) => x - y));
+    });
+
+    it('when nudged after a write, then the event goes out without waiting for the poll period', async function () {
+      const store = new InMemoryOutboxStore();
+      const flaky = new FlakyBus(0);
+      bus = flaky;
+      relay = new OutboxRelay({ store, bus, intervalMs: 60_000 });
+      relay.start();
+      await sleep(20);
+      const e = entry(1);
+      store.add({ collection: 'orders', id: 'x' }, [e]);
+      relay.nudge();
+      await waitFor(() => flaky.published.length === 1, 'the nudged event', 500);
+      expect(flaky.published).to.deep.equal([e.id]);
+    });
+
+    it('when stopped during a pass, then stop waits for it and no further pass runs', async function () {
+      const store = new InMemoryOutboxStore();
+      const slow = new FlakyBus(0, 30);
+      bus = slow;
+      store.add({ collection: 'orders', id: 'x' }, [entry(1), entry(2), entry(3)]);
+      relay = new OutboxRelay({ store, bus, intervalMs: 10 });
+      relay.start();
+      await waitFor(() => slow.attempts === 1, 'the first publish');
+      await relay.stop();
+      expect(slow.inFlight).to.equal(0);
+      expect(store.size).to.equal(3 - slow.published.length);
+      const attempts = slow.attempts;
+      store.add({ collection: 'orders', id: 'y' }, [entry(4)]);
+      relay.nudge();
+      await sleep(60);
+      expect(slow.attempts).to.equal(attempts);
+    });
+
+    describe('trace context', function () {
+      const tracing = useTestTracing();
+
+      it('when an entry is written inside a request span, then the consumer continues that trace', async function () {
+        const store = new InMemoryOutboxStore();
+        const memoryBus = new InMemoryEventBus({ source: 'orders' });
+        bus = memoryBus;
+        const traceIds: (string | undefined)[] = [];
+        await memoryBus.subscribe({
+          topic: 'orders.events',
+          group: 'g',
+          handler: () => void traceIds.push(trace.getActiveSpan()?.spanContext().traceId),
+        });
+        const requestTraceId = trace.getTracer('test').startActiveSpan('POST /orders', (span) => {
+          store.add({ collection: 'orders', id: 'o' }, [entry(1)]);
+          span.end();
+          return span.spanContext().traceId;
+        });
+        relay = new OutboxRelay({ store, bus, intervalMs: 10 });
+        relay.start();
+        await waitFor(() => traceIds.length === 1, 'the consumer');
+        expect(traceIds).to.deep.equal([requestTraceId]);
+        expect(tracing.exporter.getFinishedSpans().map((s) => s.spanContext().traceId)).to.include(
+          requestTraceId,
+        );
+      });
+    });
+  });
+});

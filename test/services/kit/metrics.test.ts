@@ -1,0 +1,91 @@
+import { spawnSync } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import request from 'supertest';
+import { Metrics, serve, type RunningServer } from '@meshmart/kit';
+import { sampleApp } from '../../support/sample-app.ts';
+import { testenv } from '../../support/testenv.ts';
+
+describe('metrics', () => {
+  describe('when business metrics are asked for twice by name', () => {
+    it('then the same metric is returned and it lives only in the app registry', async () => {
+      const metrics = new Metrics({ service: 'svc', processMetrics: false });
+      const a = metrics.counter({ name: 'checkouts_total', help: 'checkouts', labelNames: ['outcome'] });
+      const b = metrics.counter({ name: 'checkouts_total', help: 'checkouts', labelNames: ['outcome'] });
+      expect(a).to.equal(b);
+      a.inc({ outcome: 'confirmed' });
+      expect(await metrics.registry.metrics()).to.contain('checkouts_total{service="svc",outcome="confirmed"} 1');
+      const other = new Metrics({ service: 'other', processMetrics: false });
+      expect(await other.registry.metrics()).not.to.contain('checkouts_total');
+    });
+  });
+
+  describe('when an operation is timed', () => {
+    it('then its outcome is a label, for successes and failures alike', async () => {
+      const metrics = new Metrics({ service: 'svc', processMetrics: false });
+      const h = metrics.histogram({ name: 'saga_duration_seconds', help: 'saga', labelNames: ['saga', 'outcome'] });
+      expect(await metrics.time(h, { saga: 'checkout' }, () => Promise.resolve(7))).to.equal(7);
+      let thrown: unknown;
+      await metrics.time(h, { saga: 'checkout' }, () => Promise.reject(new Error('x'))).catch((e: unknown) => (thrown = e));
+      expect(thrown).to.be.instanceOf(Error);
+      const text = await metrics.registry.metrics();
+      expect(text).to.contain('saga_duration_seconds_count{service="svc",saga="checkout",outcome="ok"} 1');
+      expect(text).to.contain('saga_duration_seconds_count{service="svc",saga="checkout",outcome="error"} 1');
+    });
+  });
+
+  describe('when promtool lints the exposition of a busy app', () => {
+    it('then it finds no problem', async () => {
+      const { app } = sampleApp();
+      await request(app).get('/v1/items').expect(200);
+      await request(app).get('/v1/items/none').expect(404);
+      const text = (await request(app).get('/metrics').expect(200)).text;
+      const lint = spawnSync(testenv('PROMTOOL'), ['check', 'metrics'], { input: text, encoding: 'utf8' });
+      expect(lint.status, lint.stdout + lint.stderr).to.equal(0);
+      expect((lint.stdout + lint.stderr).trim()).to.equal('');
+    });
+  });
+
+  describe('when a real Prometheus scrapes a running service', () => {
+    let running: RunningServer | undefined;
+    let targetsFile: string | undefined;
+    after(async () => {
+      if (targetsFile) rmSync(targetsFile, { force: true });
+      await running?.shutdown('test done');
+    });
+
+    it('then RED series arrive labelled by route template and PromQL over them runs', async function () {
+      this.timeout(30000);
+      const kit = sampleApp();
+      running = await serve({ app: kit.app, port: 0, host: '127.0.0.1', logger: kit.logger, health: kit.health });
+      const instance = `127.0.0.1:${running.port}`;
+      targetsFile = join(testenv('PROMETHEUS_TARGETS_DIR'), `kit-metrics-${running.port}.json`);
+      writeFileSync(targetsFile, JSON.stringify([{ targets: [instance], labels: { suite: 'kit-metrics' } }]));
+      for (let i = 0; i < 5; i++) await request(running.url).get('/v1/items').expect(200);
+      await request(running.url).get('/v1/items/nope').expect(404);
+
+      const prom = testenv('PROMETHEUS_URL');
+      const query = async (q: string) => {
+        const res = await fetch(`${prom}/api/v1/query?query=${encodeURIComponent(q)}`);
+        const body = (await res.json()) as { status: string; data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+        expect(body.status, q).to.equal('success');
+        return body.data.result;
+      };
+      const selector = `http_request_duration_seconds_count{instance="${instance}",route="/v1/items"}`;
+      let series: Awaited<ReturnType<typeof query>> = [];
+      for (let i = 0; i < 100 && series.length === 0; i++) {
+        series = await query(selector);
+        if (series.length === 0) await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(series, 'Prometheus never scraped the app').to.have.length(1);
+      expect(series[0]!.metric).to.include({ service: 'sample', method: 'GET', status_class: '2xx' });
+      expect(Number(series[0]!.value[1])).to.equal(5);
+      const errors = await query(`http_request_duration_seconds_count{instance="${instance}",status_class="4xx"}`);
+      expect(errors[0]?.metric.route).to.equal('/v1/items/:id');
+      await query(`histogram_quantile(0.99, sum by (le, route) (rate(http_request_duration_seconds_bucket{instance="${instance}"}[1m])))`);
+      const up = await query(`up{instance="${instance}"}`);
+      expect(up[0]?.value[1]).to.equal('1');
+    });
+  });
+});
