@@ -79,8 +79,8 @@ describe('metrics', () => {
         if (series.length === 0) await new Promise((r) => setTimeout(r, 200));
       }
       expect(series, 'Prometheus never scraped the app').to.have.length(1);
-      expect(series[0]!.metric).to.include({ service: 'sample', method: 'GET', status_class: '2xx' });
-      expect(Number(series[0]!.value[1])).to.equal(5);
+      expect(series[0].metric).to.include({ service: 'sample', method: 'GET', status_class: '2xx' });
+      expect(Number(series[0].value[1])).to.equal(5);
       const errors = await query(`http_request_duration_seconds_count{instance="${instance}",status_class="4xx"}`);
       expect(errors[0]?.metric.route).to.equal('/v1/items/:id');
       await query(`histogram_quantile(0.99, sum by (le, route) (rate(http_request_duration_seconds_bucket{instance="${instance}"}[1m])))`);
