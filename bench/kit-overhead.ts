@@ -8,6 +8,8 @@ import autocannon from 'autocannon';
 export interface RunResult {
   readonly name: string;
   readonly rps: number;
+  /** Server CPU time (user + system) per request, in microseconds. */
+  readonly cpuUsPerRequest: number;
   readonly p50: number;
   readonly p99: number;
   readonly errors: number;
@@ -16,6 +18,7 @@ export interface RunResult {
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const PATH = '/v1/items/lamp-1';
 
 function start(script: string, env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
   const child = fork(fileURLToPath(new URL(script, import.meta.url)), {
@@ -29,9 +32,34 @@ function start(script: string, env: Record<string, string>): Promise<{ child: Ch
   });
 }
 
-async function load(name: string, url: string, duration: number): Promise<RunResult> {
-  const r = await autocannon({ url, connections, duration, pipelining: 1 });
-  return { name, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx };
+function cpuOf(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    child.once('message', (m: { cpu: NodeJS.CpuUsage }) => resolve(m.cpu.user + m.cpu.system));
+    child.send('cpu');
+  });
+}
+
+async function load(
+  name: string,
+  server: { child: ChildProcess; port: number },
+  duration: number,
+): Promise<RunResult> {
+  const before = await cpuOf(server.child);
+  const r = await autocannon({
+    url: `http://127.0.0.1:${server.port}${PATH}`,
+    connections,
+    duration,
+    pipelining: 1,
+  });
+  const cpu = (await cpuOf(server.child)) - before;
+  return {
+    name,
+    rps: r.requests.average,
+    cpuUsPerRequest: Math.round((cpu / Math.max(r.requests.total, 1)) * 10) / 10,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    errors: r.errors + r.non2xx,
+  };
 }
 
 function median(xs: number[]): number {
@@ -55,25 +83,37 @@ export async function kitOverhead(): Promise<Record<string, unknown>> {
     HOST: '127.0.0.1',
     PORT: '0',
   });
-  const path = '/v1/items/lamp-1';
   try {
-    await load('warmup', `http://127.0.0.1:${bare.port}${path}`, 3);
-    await load('warmup', `http://127.0.0.1:${kit.port}${path}`, 3);
+    await load('warmup', bare, 3);
+    await load('warmup', kit, 3);
     const results: RunResult[] = [];
     for (let i = 0; i < rounds; i++) {
-      results.push(await load('bare', `http://127.0.0.1:${bare.port}${path}`, seconds));
-      results.push(await load('kit', `http://127.0.0.1:${kit.port}${path}`, seconds));
+      results.push(await load('bare', bare, seconds));
+      results.push(await load('kit', kit, seconds));
     }
-    const pick = (name: string, key: 'rps' | 'p50' | 'p99') => median(results.filter((r) => r.name === name).map((r) => r[key]));
+    const pick = (name: string, key: 'rps' | 'p50' | 'p99' | 'cpuUsPerRequest') =>
+      median(results.filter((r) => r.name === name).map((r) => r[key]));
     const summary = {
       benchmark: 'kit-overhead',
-      route: `GET ${path}`,
+      route: `GET ${PATH}`,
       connections,
       seconds,
       rounds,
-      bare: { rps: pick('bare', 'rps'), p50_ms: pick('bare', 'p50'), p99_ms: pick('bare', 'p99') },
-      kit: { rps: pick('kit', 'rps'), p50_ms: pick('kit', 'p50'), p99_ms: pick('kit', 'p99') },
+      bare: {
+        rps: pick('bare', 'rps'),
+        p50_ms: pick('bare', 'p50'),
+        p99_ms: pick('bare', 'p99'),
+        cpu_us_per_request: pick('bare', 'cpuUsPerRequest'),
+      },
+      kit: {
+        rps: pick('kit', 'rps'),
+        p50_ms: pick('kit', 'p50'),
+        p99_ms: pick('kit', 'p99'),
+        cpu_us_per_request: pick('kit', 'cpuUsPerRequest'),
+      },
       ratio: Math.round((pick('kit', 'rps') / pick('bare', 'rps')) * 1000) / 1000,
+      // Throughput of a saturated single-threaded server is 1 / CPU per request: this ratio is the steadier one.
+      cpu_ratio: Math.round((pick('bare', 'cpuUsPerRequest') / pick('kit', 'cpuUsPerRequest')) * 1000) / 1000,
       target_ratio: 0.8,
       errors: results.reduce((n, r) => n + r.errors, 0),
       otlp_bytes_received: spansBytes,

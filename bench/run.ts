@@ -14,11 +14,21 @@ let failed = false;
 for (const [name, run] of Object.entries(benchmarks)) {
   if (only.length > 0 && !only.includes(name)) continue;
   console.log(`bench: ${name} ...`);
-  const result: Record<string, unknown> = { ...(await run()), node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, date: new Date().toISOString() };
+  const result: Record<string, unknown> = {
+    ...(await run()),
+    node: process.version,
+    cpus: cpus().length,
+    cpu: cpus()[0]?.model,
+    date: new Date().toISOString(),
+  };
   writeFileSync(new URL(`${name}.json`, dir), `${JSON.stringify(result, null, 2)}\n`);
   const { rounds_detail: _detail, ...shown } = result;
   console.log(JSON.stringify(shown, null, 2));
-  if (typeof result.ratio === 'number' && typeof result.target_ratio === 'number' && result.ratio < result.target_ratio) {
+  if (
+    typeof result.ratio === 'number' &&
+    typeof result.target_ratio === 'number' &&
+    result.ratio < result.target_ratio
+  ) {
     console.log(`bench: ${name} MISSED its target (${result.ratio} < ${result.target_ratio})`);
     failed = true;
   }

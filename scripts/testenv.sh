@@ -91,7 +91,7 @@ spawn() {
   shift
   : >"$LOGS/$name.log"
   # shellcheck disable=SC2016 # expanded by the inner shell
-  setsid bash -c 'echo $$ >"$0"; exec "$@"' "$RUN/$name.pid" "$@" </dev/null >>"$LOGS/$name.log" 2>&1 &
+  setsid bash -c 'echo $$ >"$0"; exec "$@"' "$RUN/$name.pid" "$@" </dev/null >>"$LOGS/$name.log" 2>&1 9>&- &
 }
 
 # listening PORT: a socket listens on TCP PORT (any local address). Reads /proc/net/tcp{,6} instead of connecting, so
@@ -228,7 +228,7 @@ start_redis() {
   mkdir -p "$STATE/redis"
   : >"$LOGS/redis.log"
   redis-server --bind "$HOST" --port "$REDIS_PORT" --save '' --appendonly no \
-    --daemonize yes --pidfile "$RUN/redis.pid" --logfile "$LOGS/redis.log" --dir "$STATE/redis" >/dev/null
+    --daemonize yes --pidfile "$RUN/redis.pid" --logfile "$LOGS/redis.log" --dir "$STATE/redis" >/dev/null 9>&-
 }
 
 start_ferretdb() {
@@ -309,12 +309,13 @@ EOF
   mv -f "$tmp" "$ENV_FILE"
 }
 
-# Serialize concurrent up/down (e.g. two `make test` at once).
+# Serialize concurrent up/down (e.g. two `make test` at once). The servers are started with fd 9 closed, otherwise
+# they would hold the lock forever.
 lock() {
   mkdir -p "$STATE"
   if command -v flock >/dev/null; then
     exec 9>"$STATE/.lock"
-    flock 9
+    flock -w 300 9 || die "timed out waiting for $STATE/.lock (another testenv.sh up/down running?)"
   fi
 }
 

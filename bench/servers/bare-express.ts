@@ -19,4 +19,5 @@ const server = app.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
   process.send?.({ port: typeof address === 'object' && address ? address.port : 0 });
 });
 server.keepAliveTimeout = 65000;
+process.on('message', () => process.send?.({ cpu: process.cpuUsage() }));
 process.on('SIGTERM', () => server.close(() => process.exit(0)));

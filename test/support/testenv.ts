@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 /** Where `scripts/testenv.sh up` writes the addresses of the servers it started. */
 export const TESTENV_FILE = fileURLToPath(new URL('../../.testenv/env', import.meta.url));
 
-export type TestenvKey = 'REDIS_URL' | 'MONGO_URL' | 'PROMETHEUS_URL' | 'PROMTOOL';
+export type TestenvKey = 'REDIS_URL' | 'MONGO_URL' | 'PROMETHEUS_URL' | 'PROMTOOL' | 'PROMETHEUS_TARGETS_DIR';
 
 let fileValues: Record<string, string> | undefined;
 

@@ -1,4 +1,4 @@
-import { Router, type Request, type Response } from 'express';
+import type { Request, Response, Router } from 'express';
 import { Type, type Static, type TObject, type TProperties, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { AppError, PROBLEM_CONTENT_TYPE, type FieldProblem } from './errors.ts';
@@ -46,7 +46,9 @@ export interface RouteSpec<P extends TObject = Empty, Q extends TObject = Empty,
   readonly headers?: Readonly<Record<string, { description: string; required?: boolean; schema?: TSchema }>>;
   readonly responses: Readonly<Record<number, ResponseSpec>>;
   readonly security?: readonly Record<string, readonly string[]>[];
-  readonly handler: (ctx: HandlerContext<Static<P>, Static<Q>, Static<B>>) => Promise<Reply | void> | Reply | void;
+  readonly handler: (
+    ctx: HandlerContext<Static<P>, Static<Q>, Static<B>>,
+  ) => Promise<Reply | void> | Reply | void;
 }
 
 interface Compiled {
@@ -89,8 +91,12 @@ export const ProblemSchema = Type.Object(
  * interpretation per request); the same schemas become the service's OpenAPI 3.1 document.
  */
 export class ApiRouter {
-  readonly router = Router();
   private readonly routes: Compiled[] = [];
+  private readonly handlers: {
+    method: Method;
+    path: string;
+    handler: (req: Request, res: Response) => Promise<void>;
+  }[] = [];
 
   /** @param prefix where the router is mounted, e.g. `/api/v1` */
   constructor(readonly prefix = '') {}
@@ -109,38 +115,49 @@ export class ApiRouter {
       .filter(([, h]) => h.required)
       .map(([name]) => name.toLowerCase());
     const template = this.prefix + spec.path;
-    this.router[spec.method](spec.path, async (req: Request, res: Response) => {
-      // Express resets req.baseUrl once the router is left; the metrics middleware reads the template from here.
-      res.locals.route = template;
-      const problems: FieldProblem[] = [];
-      const params = compiled.params ? coerce(compiled.params, req.params, 'path', problems) : {};
-      const query = compiled.query ? coerce(compiled.query, req.query, 'query', problems) : {};
-      let body: unknown = undefined;
-      if (compiled.body) {
-        if (req.body === undefined && hasContent(req) && !req.is('application/json')) {
-          throw new AppError(415, 'unsupported-media-type', 'the request body must be application/json');
+    this.handlers.push({
+      method: spec.method,
+      path: template,
+      handler: async (req: Request, res: Response) => {
+        // The metrics middleware reads the route template from here (req.route is not set for every router).
+        res.locals.route = template;
+        const problems: FieldProblem[] = [];
+        const params = compiled.params ? coerce(compiled.params, req.params, 'path', problems) : {};
+        const query = compiled.query ? coerce(compiled.query, req.query, 'query', problems) : {};
+        let body: unknown = undefined;
+        if (compiled.body) {
+          if (req.body === undefined && hasContent(req) && !req.is('application/json')) {
+            throw new AppError(415, 'unsupported-media-type', 'the request body must be application/json');
+          }
+          body = req.body;
+          check(compiled.body, body, 'body', problems);
         }
-        body = req.body;
-        check(compiled.body, body, 'body', problems);
-      }
-      for (const name of required) {
-        if (req.headers[name] === undefined) problems.push({ field: `header/${name}`, message: 'is required' });
-      }
-      if (problems.length > 0) throw AppError.badRequest('the request is not valid', problems.slice(0, MAX_FIELD_PROBLEMS));
-      const reply = await spec.handler({
-        params: params as Static<P>,
-        query: query as Static<Q>,
-        body: body,
-        req,
-        res,
-      });
-      if (res.headersSent || !reply) return;
-      if (reply.headers) res.set(reply.headers);
-      res.status(reply.status ?? 200);
-      if (reply.body === undefined) res.end();
-      else res.json(reply.body);
+        for (const name of required) {
+          if (req.headers[name] === undefined)
+            problems.push({ field: `header/${name}`, message: 'is required' });
+        }
+        if (problems.length > 0)
+          throw AppError.badRequest('the request is not valid', problems.slice(0, MAX_FIELD_PROBLEMS));
+        const reply = await spec.handler({
+          params: params as Static<P>,
+          query: query as Static<Q>,
+          body: body,
+          req,
+          res,
+        });
+        if (res.headersSent || !reply) return;
+        if (reply.headers) res.set(reply.headers);
+        res.status(reply.status ?? 200);
+        if (reply.body === undefined) res.end();
+        else res.json(reply.body);
+      },
     });
     return this;
+  }
+
+  /** Registers the routes straight on the app with their full paths: no nested router to walk per request. */
+  mount(target: Router): void {
+    for (const { method, path, handler } of this.handlers) target[method](path, handler);
   }
 
   /** The OpenAPI 3.1 document of every route declared on this router (and the others given). */
@@ -154,7 +171,11 @@ export class ApiRouter {
     }
     return json({
       openapi: '3.1.0',
-      info: { title: info.title, version: info.version, ...(info.description ? { description: info.description } : {}) },
+      info: {
+        title: info.title,
+        version: info.version,
+        ...(info.description ? { description: info.description } : {}),
+      },
       ...(info.servers ? { servers: info.servers } : {}),
       paths,
       components: {
@@ -187,7 +208,10 @@ function coercing(schema: TObject): Coercing {
       }
       if (type === 'array' && !Array.isArray(v)) v = [v];
       else if (type !== 'array' && Array.isArray(v)) return; // repeated scalar: left for the check to reject
-      out[name] = type === 'array' ? (v as unknown[]).map((x) => scalar(prop.items as TSchema | undefined, x)) : scalar(prop, v);
+      out[name] =
+        type === 'array'
+          ? (v as unknown[]).map((x) => scalar(prop.items as TSchema | undefined, x))
+          : scalar(prop, v);
     });
   }
   return {

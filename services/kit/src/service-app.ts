@@ -119,7 +119,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   }
   app.use(express.json({ limit: options.bodyLimitBytes ?? 102400 }));
   for (const mw of options.middleware ?? []) app.use(mw);
-  for (const router of routers) app.use(router.prefix || '/', router.router);
+  for (const router of routers) router.mount(app);
   app.use(notFoundHandler());
   app.use(problemHandler(logger));
   return app;

@@ -145,6 +145,8 @@ export interface MongoProcessedStoreProps {
   readonly doneTtlMs?: number;
 }
 
+const NOT_IMPLEMENTED = 238;
+
 /** A unique `_id` insert is the claim; an expired lease is taken over with a conditional update. */
 export class MongoProcessedStore implements ProcessedStore {
   private readonly doneTtlMs: number;
@@ -153,12 +155,27 @@ export class MongoProcessedStore implements ProcessedStore {
     this.doneTtlMs = props.doneTtlMs ?? 7 * 24 * 3600 * 1000;
   }
 
-  /** TTL index so done records go away after `doneTtlMs`. */
-  async ensureIndexes(): Promise<void> {
-    await this.props.collection.createIndex(
-      { expiresAt: 1 },
-      { expireAfterSeconds: 0, name: 'expiresAt_ttl' },
-    );
+  /**
+   * A TTL index so done records go away after `doneTtlMs`. Resolves false where TTL indexes are not implemented
+   * (FerretDB 1.x): call `purgeExpired()` periodically there.
+   */
+  async ensureIndexes(): Promise<boolean> {
+    try {
+      await this.props.collection.createIndex(
+        { expiresAt: 1 },
+        { expireAfterSeconds: 0, name: 'expiresAt_ttl' },
+      );
+      return true;
+    } catch (err) {
+      if ((err as { code?: unknown }).code === NOT_IMPLEMENTED) return false;
+      throw err;
+    }
+  }
+
+  /** Deletes done records past their expiry; returns how many. */
+  async purgeExpired(): Promise<number> {
+    const result = await this.props.collection.deleteMany({ state: 'done', expiresAt: { $lt: new Date() } });
+    return result.deletedCount;
   }
 
   async claim(key: string, token: string, leaseMs: number): Promise<ClaimResult> {

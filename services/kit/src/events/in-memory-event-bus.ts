@@ -26,7 +26,7 @@ export interface InMemoryEventBusProps {
   readonly source: string;
   readonly registry?: Registry;
   readonly logger?: Logger;
-  /** Messages kept per topic for groups that subscribe later (the in-process `MAXLEN`). @default 10000 */
+  /** Messages kept per topic for groups that subscribe later (the in-process `MAXLEN ~`, up to 10% over). @default 10000 */
   readonly maxLen?: number;
 }
 
@@ -97,6 +97,11 @@ export class InMemoryEventBus implements EventBus {
   }
 
   subscribe<T = unknown>(options: SubscribeOptions<T>): Promise<Subscription> {
+    // The executor turns a thrown validation error into a rejection.
+    return new Promise((resolve) => resolve(this.attach(options)));
+  }
+
+  private attach<T>(options: SubscribeOptions<T>): Subscription {
     this.assertOpen();
     const resolved = resolveSubscribeOptions(
       options,
@@ -140,7 +145,7 @@ export class InMemoryEventBus implements EventBus {
     };
     this.subscriptions.add(subscription);
     this.pump(state, group);
-    return Promise.resolve(subscription);
+    return subscription;
   }
 
   deadLetters(topic: string, query: DeadLetterQuery = {}): Promise<DeadLetter[]> {
@@ -184,8 +189,11 @@ export class InMemoryEventBus implements EventBus {
 
   private append(state: TopicState, envelope: EventEnvelope): void {
     state.log.push({ seq: state.nextSeq++, envelope });
-    // Pending entries hold their own reference, so trimming never loses an unacknowledged message.
-    if (state.log.length > this.maxLen) state.log.splice(0, state.log.length - this.maxLen);
+    // Trimmed in chunks (like MAXLEN ~) so a full log does not shift on every publish; pending entries hold their
+    // own reference, so trimming never loses an unacknowledged message.
+    if (state.log.length > this.maxLen + Math.ceil(this.maxLen / 10)) {
+      state.log.splice(0, state.log.length - this.maxLen);
+    }
     for (const group of state.groups.values()) this.pump(state, group);
   }
 

@@ -77,6 +77,8 @@ export interface OutboxStore {
  */
 export class MongoOutboxStore implements OutboxStore {
   private readonly collections: readonly Collection<Document>[];
+  /** Each entry exactly as read, for the `$pullAll` fallback, which matches whole values. */
+  private readonly stored = new WeakMap<PendingOutboxEntry, Document>();
   private next = 0;
 
   constructor(collections: Collection<Document> | readonly Collection<Document>[]) {
@@ -96,9 +98,11 @@ export class MongoOutboxStore implements OutboxStore {
       );
       for await (const doc of docs) {
         const key = { collection: collection.collectionName, id: doc._id as unknown };
-        for (const entry of doc.outbox as OutboxEntry[]) {
+        for (const raw of doc.outbox as (OutboxEntry & Document)[]) {
           if (out.length >= limit) break;
-          out.push({ id: entry.id, topic: entry.topic, envelope: entry.envelope, key });
+          const entry = { id: raw.id, topic: raw.topic, envelope: raw.envelope, key };
+          this.stored.set(entry, raw);
+          out.push(entry);
         }
       }
     }
@@ -106,19 +110,28 @@ export class MongoOutboxStore implements OutboxStore {
   }
 
   async markSent(entries: readonly PendingOutboxEntry[]): Promise<void> {
-    const byDoc = groupByDoc(entries);
-    await Promise.all(
-      [...byDoc.values()].map(({ key, ids }) => {
-        const collection = this.collections.find((c) => c.collectionName === key.collection);
-        if (!collection) throw new Error(`MongoOutboxStore: unknown collection '${key.collection}'`);
-        return collection.updateOne(
-          { _id: key.id } as Filter<Document>,
-          {
-            $pull: { outbox: { id: { $in: ids } } },
-          } as Document,
-        );
-      }),
-    );
+    const byDoc = new Map<string, { key: OutboxDocKey; entries: PendingOutboxEntry[] }>();
+    for (const entry of entries) {
+      const k = docKey(entry.key);
+      const group = byDoc.get(k) ?? { key: entry.key, entries: [] };
+      group.entries.push(entry);
+      byDoc.set(k, group);
+    }
+    await Promise.all([...byDoc.values()].map(({ key, entries: sent }) => this.pull(key, sent)));
+  }
+
+  private async pull(key: OutboxDocKey, sent: readonly PendingOutboxEntry[]): Promise<void> {
+    const collection = this.collections.find((c) => c.collectionName === key.collection);
+    if (!collection) throw new Error(`MongoOutboxStore: unknown collection '${key.collection}'`);
+    const filter = { _id: key.id } as Filter<Document>;
+    const ids = sent.map((e) => e.id);
+    const pulled = await collection.updateOne(filter, {
+      $pull: { outbox: { id: { $in: ids } } },
+    } as Document);
+    if (pulled.modifiedCount > 0) return;
+    // FerretDB 1.x ignores conditions in $pull (matches nothing, no error) but removes exact values.
+    const exact = sent.map((e) => this.stored.get(e) ?? { id: e.id, topic: e.topic, envelope: e.envelope });
+    await collection.updateOne(filter, { $pullAll: { outbox: exact } } as Document);
   }
 }
 

@@ -344,6 +344,15 @@ export function eventBusContract(name: string, makeBus: MakeBus): void {
       expect(failure).to.be.instanceOf(Error);
     });
 
+    it('when subscribe options are invalid, then subscribe rejects naming the option', async function () {
+      let failure: unknown;
+      await bus
+        .subscribe({ topic, group: 'g1', maxDeliveries: 0, handler: () => undefined })
+        .catch((err: unknown) => (failure = err));
+      expect(failure).to.be.instanceOf(TypeError);
+      expect((failure as Error).message).to.include('maxDeliveries');
+    });
+
     it('when two buses share a registry, then both count into the same metrics', async function () {
       const other = await newBus();
       await bus.publish(topic, { type: 't', data: 1 });

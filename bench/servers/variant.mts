@@ -1,0 +1,23 @@
+import express from 'express';
+import { ApiRouter, Type, createServiceApp, createLogger, Metrics, Health, startTracing, serve, observe } from '@meshmart/kit';
+const v = process.env.V!;
+const item = { id: 'lamp-1', name: 'Desk lamp', priceCents: 3900, category: 'home' };
+const logger = createLogger({ service: 'v' });
+if (v.includes('trace')) startTracing({ service: 'v', mode: 'w3c', sampleRatio: 0.1, endpoint: 'http://127.0.0.1:4318/v1/traces' });
+if (v.includes('ctx')) startTracing({ service: 'v', mode: 'w3c', sampleRatio: 0.1 });
+const metrics = new Metrics({ service: 'v', processMetrics: v.includes('proc') });
+const health = new Health();
+let app: express.Express;
+if (v.startsWith('bare')) {
+  app = express(); app.disable('x-powered-by'); app.set('etag', false); app.use(express.json());
+  if (v.includes('observe')) app.use(observe({ logger, metrics, slowRequestMs: 1000 }));
+  app.get('/v1/items/:id', (req, res) => { res.json(item); });
+} else {
+  const api = new ApiRouter('/v1').route({ method: 'get', path: '/items/:id', operationId: 'g', summary: 'g',
+    params: Type.Object({ id: Type.String({ pattern: '^[a-z0-9-]{1,64}$' }) }), responses: { 200: { description: 'x' } },
+    handler: () => ({ body: item }) });
+  app = createServiceApp({ service: 'v', logger, metrics, health, routers: [api] });
+}
+const r = await serve({ app, port: 18700, host: '127.0.0.1', logger, health });
+process.on('message', () => process.send?.({ cpu: process.cpuUsage() }));
+process.send?.({ port: r.port });

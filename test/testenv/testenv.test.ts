@@ -1,0 +1,132 @@
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { rm, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { expect } from 'chai';
+import { Redis } from 'ioredis';
+import { MongoClient } from 'mongodb';
+import { testenv } from '../support/testenv.ts';
+
+// Smoke tests of the real test environment started by `make testenv-up` (scripts/testenv.sh up).
+
+const execFileAsync = promisify(execFile);
+
+interface PromQueryResponse {
+  status: string;
+  data: { resultType: string; result: { metric: Record<string, string>; value: [number, string] }[] };
+}
+
+async function promQuery(query: string): Promise<PromQueryResponse> {
+  const res = await fetch(`${testenv('PROMETHEUS_URL')}/api/v1/query?query=${encodeURIComponent(query)}`);
+  expect(res.status).to.equal(200);
+  return (await res.json()) as PromQueryResponse;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('testenv', function () {
+  describe('redis', function () {
+    let redis: Redis;
+
+    before(function () {
+      redis = new Redis(testenv('REDIS_URL'), { lazyConnect: true, maxRetriesPerRequest: 1 });
+    });
+
+    after(async function () {
+      await redis.quit();
+    });
+
+    it('when Redis is pinged, then it answers PONG', async function () {
+      await redis.connect();
+      expect(await redis.ping()).to.equal('PONG');
+    });
+
+    it('when a key is set, then it is read back', async function () {
+      const key = `testenv:${randomUUID()}`;
+      try {
+        await redis.set(key, 'value', 'EX', 60);
+        expect(await redis.get(key)).to.equal('value');
+      } finally {
+        await redis.del(key);
+      }
+    });
+  });
+
+  describe('mongodb (FerretDB)', function () {
+    let client: MongoClient;
+    const dbName = `testenv_${process.pid}_${Date.now()}`;
+
+    before(async function () {
+      client = new MongoClient(testenv('MONGO_URL'), { serverSelectionTimeoutMS: 5000 });
+      await client.connect();
+    });
+
+    after(async function () {
+      await client.db(dbName).dropDatabase();
+      await client.close();
+    });
+
+    it('when a document is inserted into a fresh database, then it is found back', async function () {
+      const items = client.db(dbName).collection<{ _id: string; name: string; qty: number }>('items');
+      await items.insertOne({ _id: 'sku-1', name: 'mesh', qty: 3 });
+      const found = await items.findOne({ _id: 'sku-1' });
+      expect(found).to.deep.equal({ _id: 'sku-1', name: 'mesh', qty: 3 });
+    });
+
+    it('when the database is dropped, then it is no longer listed', async function () {
+      const db = client.db(`${dbName}_drop`);
+      await db.collection('x').insertOne({ a: 1 });
+      await db.dropDatabase();
+      const { databases } = await client.db('admin').admin().listDatabases();
+      expect(databases.map((d) => d.name)).not.to.include(`${dbName}_drop`);
+    });
+  });
+
+  describe('prometheus', function () {
+    const selfcheck = randomUUID();
+    const targetsFile = () => join(testenv('PROMETHEUS_TARGETS_DIR'), `testenv-selfcheck-${selfcheck}.json`);
+
+    after(async function () {
+      await rm(targetsFile(), { force: true });
+    });
+
+    it('when /-/ready is requested, then Prometheus is ready', async function () {
+      const res = await fetch(`${testenv('PROMETHEUS_URL')}/-/ready`);
+      expect(res.status).to.equal(200);
+      await res.body?.cancel();
+    });
+
+    it('when the query up is run, then the result is a vector', async function () {
+      const body = await promQuery('up');
+      expect(body.status).to.equal('success');
+      expect(body.data.resultType).to.equal('vector');
+      expect(body.data.result).to.be.an('array');
+    });
+
+    it('when a targets file is written, then its target is scraped within seconds', async function () {
+      this.timeout(20000);
+      // Prometheus scraping its own /metrics stands in for an app under test.
+      const target = new URL(testenv('PROMETHEUS_URL')).host;
+      const tmp = `${targetsFile()}.tmp`;
+      await writeFile(tmp, JSON.stringify([{ targets: [target], labels: { testenv_selfcheck: selfcheck } }]));
+      await rename(tmp, targetsFile());
+      const query = `up{job="meshmart",testenv_selfcheck="${selfcheck}"}`;
+      const deadline = Date.now() + 15000;
+      let value: string | undefined;
+      while (Date.now() < deadline) {
+        value = (await promQuery(query)).data.result[0]?.value[1];
+        if (value === '1') break;
+        await sleep(250);
+      }
+      expect(value, `${query} within 15s`).to.equal('1');
+    });
+  });
+
+  describe('promtool', function () {
+    it('when promtool --version is run, then it exits 0 and names itself', async function () {
+      const { stdout, stderr } = await execFileAsync(testenv('PROMTOOL'), ['--version']);
+      expect(`${stdout}${stderr}`).to.match(/^promtool, version \d+\.\d+/m);
+    });
+  });
+});
