@@ -3,8 +3,9 @@ import { ApiRouter, Type, createServiceApp, createLogger, Metrics, Health, start
 const v = process.env.V!;
 const item = { id: 'lamp-1', name: 'Desk lamp', priceCents: 3900, category: 'home' };
 const logger = createLogger({ service: 'v' });
-if (v.includes('trace')) startTracing({ service: 'v', mode: 'w3c', sampleRatio: 0.1, endpoint: 'http://127.0.0.1:4318/v1/traces' });
+if (v.includes('trace')) startTracing({ service: 'v', mode: 'w3c', sampleRatio: v.includes('r0') ? 0 : v.includes('r1') ? 1 : 0.1, endpoint: 'http://127.0.0.1:4318/v1/traces' });
 if (v.includes('ctx')) startTracing({ service: 'v', mode: 'w3c', sampleRatio: 0.1 });
+if (v.includes('noctx')) { const { context } = await import('@opentelemetry/api'); context.disable(); }
 const metrics = new Metrics({ service: 'v', processMetrics: v.includes('proc') });
 const health = new Health();
 let app: express.Express;
@@ -19,5 +20,15 @@ if (v.startsWith('bare')) {
   app = createServiceApp({ service: 'v', logger, metrics, health, routers: [api] });
 }
 const r = await serve({ app, port: 18700, host: '127.0.0.1', logger, health });
-process.on('message', () => process.send?.({ cpu: process.cpuUsage() }));
+import { Session } from 'node:inspector/promises';
+import { writeFileSync } from 'node:fs';
+const session = v.includes('prof') ? new Session() : undefined;
+let n = 0;
+if (session) { session.connect(); await session.post('Profiler.enable'); }
+process.on('message', async () => {
+  n++;
+  if (session && n === 1) await session.post('Profiler.start');
+  if (session && n === 2) { const { profile } = await session.post('Profiler.stop'); writeFileSync(`/tmp/prof/${v}.cpuprofile`, JSON.stringify(profile)); }
+  process.send?.({ cpu: process.cpuUsage() });
+});
 process.send?.({ port: r.port });

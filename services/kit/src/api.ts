@@ -1,7 +1,10 @@
-import type { Request, Response, Router } from 'express';
+import { ROOT_CONTEXT, trace as otelTrace, type Context } from '@opentelemetry/api';
+import type { NextFunction, Request, Response, Router } from 'express';
+import { pino } from 'pino';
 import { Type, type Static, type TObject, type TProperties, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { AppError, PROBLEM_CONTENT_TYPE, type FieldProblem } from './errors.ts';
+import type { Logger } from './logger.ts';
 
 export { Type, type Static, type TSchema } from '@sinclair/typebox';
 
@@ -26,6 +29,11 @@ export interface HandlerContext<P, Q, B> {
   readonly body: B;
   readonly req: Request;
   readonly res: Response;
+  /** This request's trace context: pass it to HTTP clients (`context`) and events (`context`). */
+  readonly trace: Context;
+  readonly requestId: string;
+  /** A logger whose lines carry this request's request_id, trace_id and span_id (made on first use). */
+  readonly log: Logger;
 }
 
 type Empty = TObject<Record<never, never>>;
@@ -95,7 +103,7 @@ export class ApiRouter {
   private readonly handlers: {
     method: Method;
     path: string;
-    handler: (req: Request, res: Response) => Promise<void>;
+    handler: (req: Request, res: Response, next: NextFunction) => void;
   }[] = [];
 
   /** @param prefix where the router is mounted, e.g. `/api/v1` */
@@ -118,38 +126,39 @@ export class ApiRouter {
     this.handlers.push({
       method: spec.method,
       path: template,
-      handler: async (req: Request, res: Response) => {
+      // Not an async function: a synchronous handler answers without a promise or a microtask.
+      handler: (req: Request, res: Response, next: NextFunction): void => {
         // The metrics middleware reads the route template from here (req.route is not set for every router).
         res.locals.route = template;
-        const problems: FieldProblem[] = [];
-        const params = compiled.params ? coerce(compiled.params, req.params, 'path', problems) : {};
-        const query = compiled.query ? coerce(compiled.query, req.query, 'query', problems) : {};
-        let body: unknown = undefined;
-        if (compiled.body) {
-          if (req.body === undefined && hasContent(req) && !req.is('application/json')) {
-            throw new AppError(415, 'unsupported-media-type', 'the request body must be application/json');
+        let reply: Promise<Reply | void> | Reply | void;
+        try {
+          const problems: FieldProblem[] = [];
+          const params = compiled.params ? coerce(compiled.params, req.params, 'path', problems) : {};
+          const query = compiled.query ? coerce(compiled.query, req.query, 'query', problems) : {};
+          let body: unknown = undefined;
+          if (compiled.body) {
+            if (req.body === undefined && hasContent(req) && !req.is('application/json')) {
+              throw new AppError(415, 'unsupported-media-type', 'the request body must be application/json');
+            }
+            body = req.body;
+            check(compiled.body, body, 'body', problems);
           }
-          body = req.body;
-          check(compiled.body, body, 'body', problems);
+          for (const name of required) {
+            if (req.headers[name] === undefined)
+              problems.push({ field: `header/${name}`, message: 'is required' });
+          }
+          if (problems.length > 0) {
+            throw AppError.badRequest('the request is not valid', problems.slice(0, MAX_FIELD_PROBLEMS));
+          }
+          reply = spec.handler(
+            new Handling(params as Static<P>, query as Static<Q>, body, req, res),
+          );
+        } catch (err) {
+          next(err);
+          return;
         }
-        for (const name of required) {
-          if (req.headers[name] === undefined)
-            problems.push({ field: `header/${name}`, message: 'is required' });
-        }
-        if (problems.length > 0)
-          throw AppError.badRequest('the request is not valid', problems.slice(0, MAX_FIELD_PROBLEMS));
-        const reply = await spec.handler({
-          params: params as Static<P>,
-          query: query as Static<Q>,
-          body: body,
-          req,
-          res,
-        });
-        if (res.headersSent || !reply) return;
-        if (reply.headers) res.set(reply.headers);
-        res.status(reply.status ?? 200);
-        if (reply.body === undefined) res.end();
-        else res.json(reply.body);
+        if (reply instanceof Promise) reply.then((r) => send(res, r), next);
+        else send(res, reply);
       },
     });
     return this;
@@ -184,6 +193,46 @@ export class ApiRouter {
       },
     });
   }
+}
+
+const silent = pino({ enabled: false });
+
+/** A class rather than a literal with a getter: cheaper to make on every request. */
+class Handling<P, Q, B> implements HandlerContext<P, Q, B> {
+  readonly trace: Context;
+  readonly requestId: string;
+  private logger: Logger | undefined;
+
+  constructor(
+    readonly params: P,
+    readonly query: Q,
+    readonly body: B,
+    readonly req: Request,
+    readonly res: Response,
+  ) {
+    const locals = res.locals as { trace?: Context; requestId?: string };
+    this.trace = locals.trace ?? ROOT_CONTEXT;
+    this.requestId = locals.requestId ?? '';
+  }
+
+  get log(): Logger {
+    if (!this.logger) {
+      const span = otelTrace.getSpanContext(this.trace);
+      const ids =
+        span && otelTrace.isSpanContextValid(span) ? { trace_id: span.traceId, span_id: span.spanId } : {};
+      const base = (this.res.locals as { logger?: Logger }).logger ?? silent;
+      this.logger = base.child({ request_id: this.requestId, ...ids });
+    }
+    return this.logger;
+  }
+}
+
+function send(res: Response, reply: Reply | void): void {
+  if (res.headersSent || !reply) return;
+  if (reply.headers) res.set(reply.headers);
+  res.status(reply.status ?? 200);
+  if (reply.body === undefined) res.end();
+  else res.json(reply.body);
 }
 
 function hasContent(req: Request): boolean {

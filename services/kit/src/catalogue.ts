@@ -44,7 +44,8 @@ export type ServiceName = (typeof SERVICE_NAMES)[number];
 
 const entries: Readonly<Record<ServiceName, Omit<ServiceEntry, 'name'>>> = {
   gateway: {
-    description: 'Front door: /api/v1 routing, JWT auth, rate limiting, caching, validation; serves the web UI',
+    description:
+      'Front door: /api/v1 routing, JWT auth, rate limiting, caching, validation; serves the web UI',
     port: 8080,
     dependsOn: ['catalog', 'cart', 'checkout', 'orders', 'audit'],
     datastores: ['redis'],

@@ -14,8 +14,7 @@ export interface Setting<T> {
 
 export type ConfigSpec = Readonly<Record<string, Setting<unknown>>>;
 
-type ValueOf<S> =
-  S extends Setting<infer T> ? (S extends { optional: true } ? T | undefined : T) : never;
+type ValueOf<S> = S extends Setting<infer T> ? (S extends { optional: true } ? T | undefined : T) : never;
 export type ConfigOf<Spec extends ConfigSpec> = { readonly [K in keyof Spec]: ValueOf<Spec[K]> };
 
 export class ConfigError extends Error {
@@ -34,20 +33,25 @@ export function str(options: Common<string> & { readonly pattern?: RegExp }): Se
   return {
     ...options,
     parse: (raw) => {
-      if (options.pattern && !options.pattern.test(raw)) throw new Error(`must match ${String(options.pattern)}`);
+      if (options.pattern && !options.pattern.test(raw))
+        throw new Error(`must match ${String(options.pattern)}`);
       return raw;
     },
   };
 }
 
-export function int(options: Common<number> & { readonly min?: number; readonly max?: number }): Setting<number> {
+export function int(
+  options: Common<number> & { readonly min?: number; readonly max?: number },
+): Setting<number> {
   return {
     ...options,
     parse: (raw) => {
       if (!/^-?\d+$/.test(raw.trim())) throw new Error(`must be an integer, got '${raw}'`);
       const n = Number(raw);
-      if (options.min !== undefined && n < options.min) throw new Error(`must be >= ${options.min}, got ${n}`);
-      if (options.max !== undefined && n > options.max) throw new Error(`must be <= ${options.max}, got ${n}`);
+      if (options.min !== undefined && n < options.min)
+        throw new Error(`must be >= ${options.min}, got ${n}`);
+      if (options.max !== undefined && n > options.max)
+        throw new Error(`must be <= ${options.max}, got ${n}`);
       return n;
     },
   };
@@ -57,14 +61,18 @@ export function port(options: Common<number>): Setting<number> {
   return int({ ...options, min: 0, max: 65535 });
 }
 
-export function num(options: Common<number> & { readonly min?: number; readonly max?: number }): Setting<number> {
+export function num(
+  options: Common<number> & { readonly min?: number; readonly max?: number },
+): Setting<number> {
   return {
     ...options,
     parse: (raw) => {
       const n = Number(raw);
       if (raw.trim() === '' || !Number.isFinite(n)) throw new Error(`must be a number, got '${raw}'`);
-      if (options.min !== undefined && n < options.min) throw new Error(`must be >= ${options.min}, got ${n}`);
-      if (options.max !== undefined && n > options.max) throw new Error(`must be <= ${options.max}, got ${n}`);
+      if (options.min !== undefined && n < options.min)
+        throw new Error(`must be >= ${options.min}, got ${n}`);
+      if (options.max !== undefined && n > options.max)
+        throw new Error(`must be <= ${options.max}, got ${n}`);
       return n;
     },
   };
@@ -82,14 +90,12 @@ export function bool(options: Common<boolean>): Setting<boolean> {
   };
 }
 
-export function oneOf<const T extends string>(
-  values: readonly T[],
-  options: Common<NoInfer<T>>,
-): Setting<T> {
+export function oneOf<const T extends string>(values: readonly T[], options: Common<NoInfer<T>>): Setting<T> {
   return {
     ...options,
     parse: (raw) => {
-      if (!(values as readonly string[]).includes(raw)) throw new Error(`must be one of ${values.join(', ')}, got '${raw}'`);
+      if (!(values as readonly string[]).includes(raw))
+        throw new Error(`must be one of ${values.join(', ')}, got '${raw}'`);
       return raw as T;
     },
   };
@@ -114,13 +120,18 @@ export function url(options: Common<string> & { readonly protocols?: readonly st
 }
 
 /** A secret: required, never defaulted, never printed. */
-export function secret(options: { readonly env: string; readonly doc: string; readonly minLength?: number }): Setting<string> {
+export function secret(options: {
+  readonly env: string;
+  readonly doc: string;
+  readonly minLength?: number;
+}): Setting<string> {
   return {
     env: options.env,
     doc: options.doc,
     secret: true,
     parse: (raw) => {
-      if (raw.length < (options.minLength ?? 1)) throw new Error(`must be at least ${options.minLength ?? 1} characters`);
+      if (raw.length < (options.minLength ?? 1))
+        throw new Error(`must be at least ${options.minLength ?? 1} characters`);
       return raw;
     },
   };
@@ -160,7 +171,13 @@ export function loadConfig<Spec extends ConfigSpec>(
 /** One line per setting, for README tables and `--help`. */
 export function describeConfig(spec: ConfigSpec): string[] {
   return Object.values(spec).map((s) => {
-    const dflt = s.secret ? 'required, secret' : s.default !== undefined ? `default ${JSON.stringify(s.default)}` : s.optional ? 'optional' : 'required';
+    const dflt = s.secret
+      ? 'required, secret'
+      : s.default !== undefined
+        ? `default ${JSON.stringify(s.default)}`
+        : s.optional
+          ? 'optional'
+          : 'required';
     return `${s.env} (${dflt}): ${s.doc}`;
   });
 }

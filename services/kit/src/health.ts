@@ -1,5 +1,3 @@
-import type { Request, Response } from 'express';
-
 export interface CheckResult {
   readonly ok: boolean;
   readonly detail?: string;
@@ -49,24 +47,20 @@ export class Health {
     return { ok, checks };
   }
 
-  readonly liveHandler = (_req: Request, res: Response): void => {
-    res.status(200).json({ status: 'ok' });
-  };
-
-  readonly readyHandler = async (_req: Request, res: Response): Promise<void> => {
-    const { ok, checks } = await this.ready();
-    const status = this.shuttingDown ? 'shutting-down' : ok ? 'ok' : 'unavailable';
-    res.status(ok ? 200 : 503).json({ status, checks });
-  };
-
   private async run(check: HealthCheck): Promise<CheckResult> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<CheckResult>((resolve) => {
-      timer = setTimeout(() => resolve({ ok: false, detail: `timed out after ${this.timeoutMs} ms` }), this.timeoutMs);
+      timer = setTimeout(
+        () => resolve({ ok: false, detail: `timed out after ${this.timeoutMs} ms` }),
+        this.timeoutMs,
+      );
     });
     try {
       return await Promise.race([
-        check().catch((err: unknown) => ({ ok: false, detail: err instanceof Error ? err.message : String(err) })),
+        check().catch((err: unknown) => ({
+          ok: false,
+          detail: err instanceof Error ? err.message : String(err),
+        })),
         timeout,
       ]);
     } finally {

@@ -1,6 +1,7 @@
 export * from './api.ts';
 export * from './catalogue.ts';
 export * from './config.ts';
+export * from './context-manager.ts';
 export * from './errors.ts';
 export * from './health.ts';
 export * from './logger.ts';

@@ -26,6 +26,7 @@ export function createLogger(options: LoggerOptions): Logger {
         const span = trace.getActiveSpan();
         if (!span) return {};
         const ctx = span.spanContext();
+        if (!trace.isSpanContextValid(ctx)) return {};
         return { trace_id: ctx.traceId, span_id: ctx.spanId };
       },
     },

@@ -1,4 +1,10 @@
-import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type RequestListener,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Health } from './health.ts';
@@ -79,7 +85,8 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
       await sleep(25);
       server.closeIdleConnections();
     }
-    if (active.size > 0) logger.warn({ in_flight: active.size }, 'grace period over; closing remaining connections');
+    if (active.size > 0)
+      logger.warn({ in_flight: active.size }, 'grace period over; closing remaining connections');
     server.closeAllConnections();
     await closed;
 

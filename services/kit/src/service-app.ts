@@ -1,10 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  context,
+  INVALID_SPAN_CONTEXT,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Span,
+} from '@opentelemetry/api';
 import express, { type Express, type RequestHandler } from 'express';
 import type { ApiRouter, OpenApiInfo } from './api.ts';
 import type { Health } from './health.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
+import { isSampled, requestSampling, SAMPLED_BY_KIT, UnsampledSpan } from './sampling.ts';
 import { notFoundHandler, problemHandler } from './problem-middleware.ts';
 
 export interface ServiceAppOptions {
@@ -25,50 +36,75 @@ export interface ServiceAppOptions {
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
+const SERVER = { kind: SpanKind.SERVER };
 
-function isInfrastructure(url: string): boolean {
-  return url.startsWith('/healthz/') || url === '/metrics';
-}
+type RawHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+type Next = () => void;
 
 /**
- * One middleware for request id, server span, RED metrics and the access log: a single 'close' listener per request
- * instead of four, which is most of what keeps the kit close to bare Express.
+ * The kit's front door, run before Express's router: request id, server span (only for sampled requests), RED
+ * metrics and the access log, with a single 'close' listener; health, metrics and docs endpoints answered straight
+ * from Node's API. Not being a router layer is part of what keeps the kit close to bare Express.
  */
-export function observe(options: {
+export function frontDoor(options: {
   logger: Logger;
   metrics: Metrics;
   slowRequestMs: number;
-}): RequestHandler {
+  /** Exact GET paths answered without Express and without being observed. */
+  infrastructure?: ReadonlyMap<string, RawHandler>;
+}): (req: IncomingMessage, res: ServerResponse, next: Next) => void {
   const { logger, metrics, slowRequestMs } = options;
+  const infrastructure = options.infrastructure ?? new Map<string, RawHandler>();
   const tracer = trace.getTracer('@meshmart/kit');
   return (req, res, next) => {
-    if (isInfrastructure(req.url)) {
-      next();
-      return;
+    const url = req.url ?? '/';
+    if (req.method === 'GET' && infrastructure.size > 0) {
+      const q = url.indexOf('?');
+      const serveInfra = infrastructure.get(q < 0 ? url : url.slice(0, q));
+      if (serveInfra) {
+        Promise.resolve(serveInfra(req, res)).catch((err: unknown) => {
+          logger.error({ err, path: url }, 'infrastructure endpoint failed');
+          if (!res.headersSent) sendJson(res, 500, { status: 'error' });
+        });
+        return;
+      }
     }
     const start = performance.now();
     const incoming = req.headers['x-request-id'];
     const requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-    res.locals.requestId = requestId;
+    // Express keeps a res.locals it finds, so the kit's request state is there for handlers and the error handler.
+    const locals: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+    (res as ServerResponse & { locals: Record<string, unknown> }).locals = locals;
+    locals.requestId = requestId;
+    locals.logger = logger;
     res.setHeader('x-request-id', requestId);
     const parent = propagation.extract(ROOT_CONTEXT, req.headers);
-    const span = tracer.startSpan(req.method, { kind: SpanKind.SERVER }, parent);
-    metrics.httpRequestsInFlight.inc();
+    const remote = trace.getSpanContext(parent);
+    const sampling = requestSampling();
+    let span: Span;
+    if (isSampled(remote)) span = tracer.startSpan(req.method ?? 'HTTP', SERVER, parent);
+    else if (remote) span = trace.wrapSpanContext(remote);
+    else if (!sampling) span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+    else if (Math.random() < sampling.ratio)
+      span = tracer.startSpan(req.method ?? 'HTTP', SERVER, parent.setValue(SAMPLED_BY_KIT, true));
+    else span = new UnsampledSpan(sampling.xray);
+    metrics.inFlight++;
     res.once('close', () => {
       const seconds = (performance.now() - start) / 1000;
+      const method = req.method ?? 'HTTP';
+      // ApiRouter records its template; a plain Express route is found where Express left it.
       const route =
-        (res.locals.route as string | undefined) ??
-        (req.route ? `${req.baseUrl}${(req.route as { path: string }).path}` : 'unmatched');
+        (locals.route as string | undefined) ?? (req as { route?: { path?: string } }).route?.path ?? 'unmatched';
       // 499: the client went away before the answer was complete (nginx's convention).
       const status = res.writableFinished ? res.statusCode : 499;
-      metrics.httpRequestsInFlight.dec();
-      metrics.observeRequest(req.method, route, status, seconds);
+      metrics.inFlight--;
+      metrics.observeRequest(method, route, status, seconds);
       if (span.isRecording()) {
-        span.updateName(`${req.method} ${route}`);
+        span.updateName(`${method} ${route}`);
         span.setAttributes({
-          'http.request.method': req.method,
+          'http.request.method': method,
           'http.route': route,
-          'url.path': req.path,
+          'url.path': pathOf(url),
           'http.response.status_code': status,
         });
         if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
@@ -76,15 +112,15 @@ export function observe(options: {
       span.end();
       if (status >= 400 || seconds * 1000 >= slowRequestMs) {
         const ctx = span.spanContext();
+        const ids = trace.isSpanContextValid(ctx) ? { trace_id: ctx.traceId, span_id: ctx.spanId } : {};
         const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
         logger[level](
           {
             request_id: requestId,
-            trace_id: ctx.traceId,
-            span_id: ctx.spanId,
-            method: req.method,
+            ...ids,
+            method,
             route,
-            path: req.path,
+            path: pathOf(url),
             status,
             duration_ms: Math.round(seconds * 10000) / 10,
           },
@@ -92,8 +128,30 @@ export function observe(options: {
         );
       }
     });
-    context.with(trace.setSpan(parent, span), next);
+    // Tracing off and nothing received: no context to carry.
+    if (!sampling && !remote) {
+      next();
+      return;
+    }
+    const ctx = trace.setSpan(parent, span);
+    locals.trace = ctx;
+    context.with(ctx, next);
   };
+}
+
+function pathOf(url: string): string {
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
+}
+
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  contentType = 'application/json',
+): void {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(text) }).end(text);
 }
 
 /** Builds a service's Express app. Never listens: main.ts does, so tests drive the app with supertest. */
@@ -102,21 +160,35 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use(observe({ logger, metrics, slowRequestMs: options.slowRequestMs ?? 1000 }));
-  app.get('/healthz/live', health.liveHandler);
-  app.get('/healthz/ready', health.readyHandler);
-  app.get('/metrics', async (_req, res) => {
-    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-  });
+  const infrastructure = new Map<string, RawHandler>([
+    ['/healthz/live', (_req, res) => sendJson(res, 200, { status: 'ok' })],
+    [
+      '/healthz/ready',
+      async (_req, res) => {
+        const { ok, checks } = await health.ready();
+        const status = health.isShuttingDown ? 'shutting-down' : ok ? 'ok' : 'unavailable';
+        sendJson(res, ok ? 200 : 503, { status, checks });
+      },
+    ],
+    [
+      '/metrics',
+      async (_req, res) => sendJson(res, 200, await metrics.registry.metrics(), metrics.registry.contentType),
+    ],
+  ]);
   const routers = options.routers ?? [];
   if (options.openapi) {
     const [first, ...rest] = routers;
-    const doc = first ? first.openapi(options.openapi, rest) : { openapi: '3.1.0', info: options.openapi, paths: {} };
+    const doc = first
+      ? first.openapi(options.openapi, rest)
+      : { openapi: '3.1.0', info: options.openapi, paths: {} };
     const body = JSON.stringify(doc);
-    app.get('/openapi.json', (_req, res) => {
-      res.type('application/json').send(body);
-    });
+    infrastructure.set('/openapi.json', (_req, res) => sendJson(res, 200, body));
   }
+  const front = frontDoor({ logger, metrics, slowRequestMs: options.slowRequestMs ?? 1000, infrastructure });
+  // The front door wraps Express's own entry point instead of being one more router layer.
+  const handle = (app as unknown as { handle: ExpressHandle }).handle.bind(app);
+  (app as unknown as { handle: ExpressHandle }).handle = (req, res, done) =>
+    front(req, res, () => handle(req, res, done));
   app.use(express.json({ limit: options.bodyLimitBytes ?? 102400 }));
   for (const mw of options.middleware ?? []) app.use(mw);
   for (const router of routers) router.mount(app);
@@ -124,3 +196,5 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   app.use(problemHandler(logger));
   return app;
 }
+
+type ExpressHandle = (req: IncomingMessage, res: ServerResponse, done?: (err?: unknown) => void) => void;

@@ -1,5 +1,18 @@
 import type { RequestListener } from 'node:http';
-import { bool, ConfigError, int, loadConfig, num, oneOf, optional, port, str, url, type ConfigOf, type ConfigSpec } from './config.ts';
+import {
+  bool,
+  ConfigError,
+  int,
+  loadConfig,
+  num,
+  oneOf,
+  optional,
+  port,
+  str,
+  url,
+  type ConfigOf,
+  type ConfigSpec,
+} from './config.ts';
 import { Health } from './health.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { Metrics } from './metrics.ts';
@@ -16,8 +29,18 @@ export function kitSettings(defaults: { readonly port: number }) {
       default: 'info',
       doc: 'lowest log level written',
     }),
-    bodyLimitBytes: int({ env: 'BODY_LIMIT_BYTES', default: 102400, min: 1, doc: 'largest JSON request body accepted' }),
-    slowRequestMs: int({ env: 'SLOW_REQUEST_MS', default: 1000, min: 0, doc: 'requests slower than this are logged' }),
+    bodyLimitBytes: int({
+      env: 'BODY_LIMIT_BYTES',
+      default: 102400,
+      min: 1,
+      doc: 'largest JSON request body accepted',
+    }),
+    slowRequestMs: int({
+      env: 'SLOW_REQUEST_MS',
+      default: 1000,
+      min: 0,
+      doc: 'requests slower than this are logged',
+    }),
     shutdownGraceMs: int({
       env: 'SHUTDOWN_GRACE_MS',
       default: 20000,
@@ -35,8 +58,17 @@ export function kitSettings(defaults: { readonly port: number }) {
       default: 'w3c',
       doc: 'trace propagation: W3C trace context, or also AWS X-Ray ids and header (EKS)',
     }),
+    traceContext: oneOf(['explicit', 'async-local-storage'], {
+      env: 'TRACE_CONTEXT',
+      default: 'explicit',
+      doc: 'how trace context reaches code: passed explicitly (fast), or also implicitly across awaits',
+    }),
     otlpEndpoint: optional(
-      url({ env: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', protocols: ['http', 'https'], doc: 'OTLP/HTTP traces endpoint' }),
+      url({
+        env: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+        protocols: ['http', 'https'],
+        doc: 'OTLP/HTTP traces endpoint',
+      }),
     ),
     traceSampleRatio: num({
       env: 'OTEL_TRACES_SAMPLER_ARG',
@@ -78,13 +110,21 @@ export interface RunServiceOptions<S extends ConfigSpec> {
  * Everything a main.ts does: config (failing fast with every problem), logger, tracing before the app loads,
  * metrics, health, listen, and graceful shutdown on SIGTERM.
  */
-export async function runService<S extends ConfigSpec>(options: RunServiceOptions<S>): Promise<RunningServer> {
+export async function runService<S extends ConfigSpec>(
+  options: RunServiceOptions<S>,
+): Promise<RunningServer> {
   let config: KitConfig & ConfigOf<S>;
   try {
-    config = loadConfig(options.service, { ...kitSettings({ port: options.defaultPort }), ...options.settings }, options.env);
+    config = loadConfig(
+      options.service,
+      { ...kitSettings({ port: options.defaultPort }), ...options.settings },
+      options.env,
+    );
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`${JSON.stringify({ level: 'fatal', service: options.service, msg: 'invalid configuration', problems: err.problems })}\n`);
+      process.stderr.write(
+        `${JSON.stringify({ level: 'fatal', service: options.service, msg: 'invalid configuration', problems: err.problems })}\n`,
+      );
       process.exit(78); // EX_CONFIG
     }
     throw err;
@@ -94,6 +134,7 @@ export async function runService<S extends ConfigSpec>(options: RunServiceOption
     service: options.service,
     mode: config.tracing,
     sampleRatio: config.traceSampleRatio,
+    contextManager: config.traceContext,
     logger,
     ...(options.version ? { version: options.version } : {}),
     ...(config.otlpEndpoint ? { endpoint: config.otlpEndpoint } : {}),
@@ -111,7 +152,10 @@ export async function runService<S extends ConfigSpec>(options: RunServiceOption
     delayMs: config.shutdownDelayMs,
     closers: [...(built.closers ?? []), { name: 'tracing', close: () => tracing.shutdown() }],
   });
-  logger.info({ port: running.port, tracing: tracing.mode }, `${options.service} listening on ${running.url}`);
+  logger.info(
+    { port: running.port, tracing: tracing.mode },
+    `${options.service} listening on ${running.url}`,
+  );
   exitOnSignals(running, logger);
   return running;
 }

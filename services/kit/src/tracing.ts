@@ -1,4 +1,10 @@
-import { diag, DiagLogLevel, trace, type ProxyTracerProvider, type TextMapPropagator } from '@opentelemetry/api';
+import {
+  diag,
+  DiagLogLevel,
+  trace,
+  type ProxyTracerProvider,
+  type TextMapPropagator,
+} from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { AWSXRayIdGenerator } from '@opentelemetry/id-generator-aws-xray';
@@ -13,7 +19,9 @@ import {
   type SpanExporter,
 } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import { SyncContextManager } from './context-manager.ts';
 import type { Logger } from './logger.ts';
+import { KitRootSampler, setRequestSampling } from './sampling.ts';
 
 export type TracingMode = 'off' | 'w3c' | 'xray';
 
@@ -31,7 +39,14 @@ export interface TracingOptions {
   readonly exporter?: SpanExporter;
   /** Export timeout, so a dead collector delays shutdown by at most this much. @default 2000 */
   readonly exportTimeoutMs?: number;
+  /**
+   * `explicit`: the kit hands contexts to handlers and clients, no async_hooks. `async-local-storage`: the active
+   * context also follows awaits (what third-party instrumentations expect), at a cost per request. @default 'explicit'
+   */
+  readonly contextManager?: ContextMode;
 }
+
+export type ContextMode = 'explicit' | 'async-local-storage';
 
 export interface Tracing {
   readonly mode: TracingMode;
@@ -82,15 +97,26 @@ export function startTracing(options: TracingOptions): Tracing {
         ...(options.version ? { [ATTR_SERVICE_VERSION]: options.version } : {}),
       }),
       autoDetectResources: false,
+      ...((options.contextManager ?? 'explicit') === 'explicit'
+        ? { contextManager: new SyncContextManager() }
+        : {}),
       instrumentations: [],
       textMapPropagator: new CompositePropagator({ propagators }),
-      sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(options.sampleRatio) }),
-      spanProcessors: exporter ? [new BatchSpanProcessor(exporter, { exportTimeoutMillis: options.exportTimeoutMs ?? 2000 })] : [],
+      sampler: new ParentBasedSampler({
+        root: new KitRootSampler(new TraceIdRatioBasedSampler(options.sampleRatio)),
+      }),
+      spanProcessors: exporter
+        ? [new BatchSpanProcessor(exporter, { exportTimeoutMillis: options.exportTimeoutMs ?? 2000 })]
+        : [],
       logRecordProcessors: [],
       ...(options.mode === 'xray' ? { idGenerator: new AWSXRayIdGenerator() } : {}),
     });
     sdk.start();
-    const provider = (trace.getTracerProvider() as ProxyTracerProvider).getDelegate() as Partial<BasicTracerProvider>;
+    // Without an exporter nothing is recorded, but trace ids still flow between services and into the logs.
+    setRequestSampling({ ratio: exporter ? options.sampleRatio : 0, xray: options.mode === 'xray' });
+    const provider = (
+      trace.getTracerProvider() as ProxyTracerProvider
+    ).getDelegate() as Partial<BasicTracerProvider>;
     return {
       mode: options.mode,
       flush: async () => {
@@ -101,6 +127,7 @@ export function startTracing(options: TracingOptions): Tracing {
         }
       },
       shutdown: async () => {
+        setRequestSampling(undefined);
         try {
           await sdk.shutdown();
         } catch (err) {

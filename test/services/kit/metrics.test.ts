@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import request from 'supertest';
 import { Metrics, serve, type RunningServer } from '@meshmart/kit';
+import { sample } from '../../support/exposition.ts';
 import { sampleApp } from '../../support/sample-app.ts';
 import { testenv } from '../../support/testenv.ts';
 
@@ -15,7 +16,7 @@ describe('metrics', () => {
       const b = metrics.counter({ name: 'checkouts_total', help: 'checkouts', labelNames: ['outcome'] });
       expect(a).to.equal(b);
       a.inc({ outcome: 'confirmed' });
-      expect(await metrics.registry.metrics()).to.contain('checkouts_total{service="svc",outcome="confirmed"} 1');
+      expect(sample(await metrics.registry.metrics(), 'checkouts_total', { service: 'svc', outcome: 'confirmed' })).to.equal(1);
       const other = new Metrics({ service: 'other', processMetrics: false });
       expect(await other.registry.metrics()).not.to.contain('checkouts_total');
     });
@@ -30,8 +31,8 @@ describe('metrics', () => {
       await metrics.time(h, { saga: 'checkout' }, () => Promise.reject(new Error('x'))).catch((e: unknown) => (thrown = e));
       expect(thrown).to.be.instanceOf(Error);
       const text = await metrics.registry.metrics();
-      expect(text).to.contain('saga_duration_seconds_count{service="svc",saga="checkout",outcome="ok"} 1');
-      expect(text).to.contain('saga_duration_seconds_count{service="svc",saga="checkout",outcome="error"} 1');
+      expect(sample(text, 'saga_duration_seconds_count', { service: 'svc', saga: 'checkout', outcome: 'ok' })).to.equal(1);
+      expect(sample(text, 'saga_duration_seconds_count', { service: 'svc', saga: 'checkout', outcome: 'error' })).to.equal(1);
     });
   });
 
@@ -61,7 +62,9 @@ describe('metrics', () => {
       running = await serve({ app: kit.app, port: 0, host: '127.0.0.1', logger: kit.logger, health: kit.health });
       const instance = `127.0.0.1:${running.port}`;
       targetsFile = join(testenv('PROMETHEUS_TARGETS_DIR'), `kit-metrics-${running.port}.json`);
-      writeFileSync(targetsFile, JSON.stringify([{ targets: [instance], labels: { suite: 'kit-metrics' } }]));
+      // Written then renamed, so Prometheus never reads half a file.
+      writeFileSync(`${targetsFile}.tmp`, JSON.stringify([{ targets: [instance], labels: { suite: 'kit-metrics' } }]));
+      renameSync(`${targetsFile}.tmp`, targetsFile);
       for (let i = 0; i < 5; i++) await request(running.url).get('/v1/items').expect(200);
       await request(running.url).get('/v1/items/nope').expect(404);
 

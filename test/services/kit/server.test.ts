@@ -46,7 +46,7 @@ describe('graceful shutdown', () => {
           {
             name: 'bus',
             close: async () => {
-              const inFlightAtClose = (await kit.metrics.httpRequestsInFlight.get()).values[0]?.value;
+              const inFlightAtClose = kit.metrics.inFlight;
               events.push(`bus closed with ${inFlightAtClose} in flight`);
             },
           },

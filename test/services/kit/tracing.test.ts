@@ -125,6 +125,31 @@ describe('tracing', () => {
     });
   });
 
+  describe('when tracing propagates but has no exporter', () => {
+    it('then every request still gets a trace id, its own or its caller’s, in the logs', async () => {
+      tracing = startTracing({ service: 'sample', mode: 'w3c', sampleRatio: 1 });
+      const { app, logs } = sampleApp();
+      await request(app).get('/v1/items/missing-1').expect(404);
+      await request(app).get('/v1/items/missing-2').set('traceparent', SAMPLED).expect(404);
+      const [own, received] = logs.lines.filter((l) => l.msg === 'request failed');
+      expect(own!.trace_id).to.match(/^[0-9a-f]{32}$/).and.not.equal('0'.repeat(32));
+      expect(received!.trace_id).to.equal(TRACE_ID);
+    });
+  });
+
+  describe('when sampling decides per request', () => {
+    it('then about the configured fraction of new traces is recorded, each as one SERVER span', async () => {
+      const exporter = new InMemorySpanExporter();
+      tracing = startTracing({ service: 'sample', mode: 'w3c', sampleRatio: 0.25, exporter });
+      const { app } = sampleApp();
+      for (let i = 0; i < 400; i++) await request(app).get('/v1/items').expect(200);
+      await tracing.flush();
+      const n = exporter.getFinishedSpans().length;
+      // Binomial(400, 0.25): mean 100, sd 8.7; these bounds fail about once in ten million runs.
+      expect(n).to.be.within(55, 145);
+    });
+  });
+
   describe('when tracing is off', () => {
     it('then nothing is registered and shutdown is a no-op', async () => {
       tracing = startTracing({ service: 'sample', mode: 'off', sampleRatio: 1 });

@@ -46,8 +46,13 @@ export interface NewEvent<T = unknown> {
   readonly occurredAt?: string;
   /** @default the bus's `source` */
   readonly source?: string;
-  /** Trace context captured when the event was created; @default the active context at publish */
+  /** Trace context captured when the event was created; @default the headers of `context` */
   readonly headers?: TraceHeaders;
+  /**
+   * The trace context the event belongs to (a request's `trace`, a delivery's `context`); never serialised.
+   * @default the active context, which is empty unless an AsyncLocalStorage context manager is registered
+   */
+  readonly context?: Context;
 }
 
 export interface Delivery {
@@ -55,6 +60,8 @@ export interface Delivery {
   readonly consumer: string;
   /** 1 on first delivery. */
   readonly attempt: number;
+  /** The consumer span's context, to pass on to what the handler publishes or calls; set for every handler call. */
+  readonly context?: Context;
 }
 
 /** Throwing (or rejecting) is a failed delivery: retried, then dead-lettered after `maxDeliveries`. */
@@ -205,9 +212,9 @@ function injected(ctx: Context): TraceHeaders {
   return headers;
 }
 
-/** Current trace context as event headers: for events built ahead of publishing (the outbox). */
-export function currentTraceHeaders(): TraceHeaders {
-  return injected(context.active());
+/** A trace context as event headers: for events built ahead of publishing (the outbox). */
+export function currentTraceHeaders(ctx: Context = context.active()): TraceHeaders {
+  return injected(ctx);
 }
 
 /**
@@ -217,27 +224,26 @@ export function currentTraceHeaders(): TraceHeaders {
 export async function tracedPublish<T>(
   envelope: EventEnvelope<T>,
   send: (envelope: EventEnvelope<T>) => Promise<void>,
+  ctx: Context = context.active(),
 ): Promise<EventEnvelope<T>> {
   const hasParent = envelope.headers.traceparent !== undefined;
-  const parent = hasParent ? propagation.extract(ROOT_CONTEXT, { ...envelope.headers }) : context.active();
-  return tracer().startActiveSpan(
+  const parent = hasParent ? propagation.extract(ROOT_CONTEXT, { ...envelope.headers }) : ctx;
+  const span = tracer().startSpan(
     `${envelope.topic} publish`,
     { kind: SpanKind.PRODUCER, attributes: messagingAttributes(envelope) },
     parent,
-    async (span) => {
-      try {
-        // Without a registered propagator nothing is injected: keep what the event already carried.
-        const out = { ...envelope, headers: { ...envelope.headers, ...injected(context.active()) } };
-        await send(out);
-        return out;
-      } catch (err) {
-        span.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(err) });
-        throw err;
-      } finally {
-        span.end();
-      }
-    },
   );
+  try {
+    // Without a registered propagator nothing is injected: keep what the event already carried.
+    const out = { ...envelope, headers: { ...envelope.headers, ...injected(trace.setSpan(parent, span)) } };
+    await send(out);
+    return out;
+  } catch (err) {
+    span.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(err) });
+    throw err;
+  } finally {
+    span.end();
+  }
 }
 
 function messagingAttributes(envelope: EventEnvelope<unknown>): Record<string, string> {
@@ -248,36 +254,37 @@ function messagingAttributes(envelope: EventEnvelope<unknown>): Record<string, s
   };
 }
 
-/** Runs a handler in a CONSUMER span, child of the context the publisher injected. */
-export function tracedHandle<T>(
+/**
+ * Runs a handler in a CONSUMER span, child of the context the publisher injected. The span's context reaches the
+ * handler as `delivery.context` (and as the active context when a context manager is registered).
+ */
+export async function tracedHandle<T>(
   envelope: EventEnvelope<T>,
   delivery: Delivery,
   handler: EventHandler<T>,
 ): Promise<void> {
   const parent = propagation.extract(ROOT_CONTEXT, { ...envelope.headers });
-  return context.with(parent, () =>
-    tracer().startActiveSpan(
-      `${envelope.topic} process`,
-      {
-        kind: SpanKind.CONSUMER,
-        attributes: {
-          ...messagingAttributes(envelope),
-          'messaging.consumer.group.name': delivery.group,
-          'messaging.message.delivery_attempt': delivery.attempt,
-        },
+  const span = tracer().startSpan(
+    `${envelope.topic} process`,
+    {
+      kind: SpanKind.CONSUMER,
+      attributes: {
+        ...messagingAttributes(envelope),
+        'messaging.consumer.group.name': delivery.group,
+        'messaging.message.delivery_attempt': delivery.attempt,
       },
-      async (span) => {
-        try {
-          await handler(envelope, delivery);
-        } catch (err) {
-          span.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(err) });
-          throw err;
-        } finally {
-          span.end();
-        }
-      },
-    ),
+    },
+    parent,
   );
+  const ctx = trace.setSpan(parent, span);
+  try {
+    await context.with(ctx, () => handler(envelope, { ...delivery, context: ctx }));
+  } catch (err) {
+    span.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(err) });
+    throw err;
+  } finally {
+    span.end();
+  }
 }
 
 /** Resolves when every running handler settled or after `timeoutMs`, whichever is first. */

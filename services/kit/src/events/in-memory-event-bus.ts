@@ -88,10 +88,14 @@ export class InMemoryEventBus implements EventBus {
 
   async publish<T>(topic: string, event: NewEvent<T>): Promise<EventEnvelope<T>> {
     this.assertOpen();
-    const sent = await tracedPublish(createEnvelope(topic, event, this.props.source), (envelope) => {
-      this.append(this.topic(topic), envelope);
-      return Promise.resolve();
-    });
+    const sent = await tracedPublish(
+      createEnvelope(topic, event, this.props.source),
+      (envelope) => {
+        this.append(this.topic(topic), envelope);
+        return Promise.resolve();
+      },
+      event.context,
+    );
     this.metrics.published?.inc({ topic });
     return sent;
   }

@@ -32,7 +32,7 @@ export interface PendingOutboxEntry<T = unknown> extends OutboxEntry<T> {
 export function outboxEntry<T>(topic: string, event: NewEvent<T>, source: string): OutboxEntry<T> {
   const envelope = createEnvelope(
     topic,
-    { ...event, headers: event.headers ?? currentTraceHeaders() },
+    { ...event, headers: event.headers ?? currentTraceHeaders(event.context) },
     source,
   );
   return { id: envelope.id, topic, envelope };

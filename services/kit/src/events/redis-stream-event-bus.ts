@@ -77,9 +77,13 @@ export class RedisStreamEventBus implements EventBus {
 
   async publish<T>(topic: string, event: NewEvent<T>): Promise<EventEnvelope<T>> {
     if (this.closed) throw new Error('RedisStreamEventBus is closed');
-    const sent = await tracedPublish(createEnvelope(topic, event, this.props.source), async (envelope) => {
-      await this.client.call('XADD', this.streamKey(topic), ...this.trim(), '*', ...encode(envelope));
-    });
+    const sent = await tracedPublish(
+      createEnvelope(topic, event, this.props.source),
+      async (envelope) => {
+        await this.client.call('XADD', this.streamKey(topic), ...this.trim(), '*', ...encode(envelope));
+      },
+      event.context,
+    );
     this.metrics.published?.inc({ topic });
     return sent;
   }

@@ -6,6 +6,7 @@ import {
   SpanStatusCode,
   trace,
   type Attributes,
+  type Context,
   type Span,
 } from '@opentelemetry/api';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
@@ -70,6 +71,11 @@ export interface HttpRequestOptions {
   readonly timeoutMs?: number;
   /** Cancels the call; its reason is rethrown as is and the breaker does not count it. */
   readonly signal?: AbortSignal;
+  /**
+   * Trace context of the caller (a handler's `trace`, a delivery's `context`).
+   * @default the active context, which is empty unless an AsyncLocalStorage context manager is registered
+   */
+  readonly context?: Context;
 }
 
 export type RequestShorthandOptions = Omit<HttpRequestOptions, 'method' | 'path' | 'body'>;
@@ -230,6 +236,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     budgetMs: number,
     resendCount: number,
     signal: AbortSignal | undefined,
+    parent: Context,
   ): Promise<Attempt> {
     let permit: CircuitPermit;
     try {
@@ -248,7 +255,6 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       };
     }
 
-    const parent = context.active();
     // Only a recording parent earns a span: the unsampled path stays allocation-light.
     let span: Span | undefined;
     if (trace.getSpan(parent)?.isRecording()) {
@@ -357,6 +363,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     if (closed) throw new Error(`http client '${upstream}' is closed`);
     const { signal } = req;
     if (signal?.aborted) throw signal.reason;
+    const parent = req.context ?? context.active();
     const deadline = performance.now() + (req.timeoutMs ?? timeoutMs);
     const method = req.method;
     const idempotent = IDEMPOTENT.has(method) || req.idempotencyKey !== undefined;
@@ -378,6 +385,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         Math.min(attemptTimeoutMs, remaining),
         n,
         signal,
+        parent,
       );
       const retryable = result.error ? result.retryable : RETRYABLE_STATUS.has(result.response.status);
       const delay = retryable && idempotent && n < retries ? nextDelay(result, n) : undefined;
