@@ -77,43 +77,40 @@ export async function kitOverhead(): Promise<Record<string, unknown>> {
   await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
   const sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}/v1/traces`;
 
-  const bare = await start('./servers/bare-express.ts', {});
-  const kit = await start('./servers/kit-service.ts', {
-    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: sinkUrl,
-    HOST: '127.0.0.1',
-    PORT: '0',
-  });
+  const kitEnv = { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: sinkUrl, HOST: '127.0.0.1', PORT: '0' };
+  const servers = {
+    bare: await start('./servers/bare-express.ts', {}),
+    kit: await start('./servers/kit-service.ts', kitEnv),
+    // For comparison only: the same kit with implicit context (AsyncLocalStorage), to show what it costs.
+    kitAls: await start('./servers/kit-service.ts', { ...kitEnv, TRACE_CONTEXT: 'async-local-storage' }),
+  };
   try {
-    await load('warmup', bare, 3);
-    await load('warmup', kit, 3);
+    for (const server of Object.values(servers)) await load('warmup', server, 3);
     const results: RunResult[] = [];
     for (let i = 0; i < rounds; i++) {
-      results.push(await load('bare', bare, seconds));
-      results.push(await load('kit', kit, seconds));
+      for (const [name, server] of Object.entries(servers)) results.push(await load(name, server, seconds));
     }
     const pick = (name: string, key: 'rps' | 'p50' | 'p99' | 'cpuUsPerRequest') =>
       median(results.filter((r) => r.name === name).map((r) => r[key]));
+    const figures = (name: string) => ({
+      rps: pick(name, 'rps'),
+      p50_ms: pick(name, 'p50'),
+      p99_ms: pick(name, 'p99'),
+      cpu_us_per_request: pick(name, 'cpuUsPerRequest'),
+    });
     const summary = {
       benchmark: 'kit-overhead',
       route: `GET ${PATH}`,
       connections,
       seconds,
       rounds,
-      bare: {
-        rps: pick('bare', 'rps'),
-        p50_ms: pick('bare', 'p50'),
-        p99_ms: pick('bare', 'p99'),
-        cpu_us_per_request: pick('bare', 'cpuUsPerRequest'),
-      },
-      kit: {
-        rps: pick('kit', 'rps'),
-        p50_ms: pick('kit', 'p50'),
-        p99_ms: pick('kit', 'p99'),
-        cpu_us_per_request: pick('kit', 'cpuUsPerRequest'),
-      },
+      bare: figures('bare'),
+      kit: figures('kit'),
+      kit_async_local_storage: figures('kitAls'),
       ratio: Math.round((pick('kit', 'rps') / pick('bare', 'rps')) * 1000) / 1000,
       // Throughput of a saturated single-threaded server is 1 / CPU per request: this ratio is the steadier one.
       cpu_ratio: Math.round((pick('bare', 'cpuUsPerRequest') / pick('kit', 'cpuUsPerRequest')) * 1000) / 1000,
+      ratio_async_local_storage: Math.round((pick('kitAls', 'rps') / pick('bare', 'rps')) * 1000) / 1000,
       target_ratio: 0.8,
       errors: results.reduce((n, r) => n + r.errors, 0),
       otlp_bytes_received: spansBytes,
@@ -121,8 +118,7 @@ export async function kitOverhead(): Promise<Record<string, unknown>> {
     };
     return summary;
   } finally {
-    bare.child.kill('SIGTERM');
-    kit.child.kill('SIGTERM');
+    for (const server of Object.values(servers)) server.child.kill('SIGTERM');
     sink.close();
   }
 }

@@ -1,5 +1,5 @@
 import express from 'express';
-import { ApiRouter, Type, createServiceApp, createLogger, Metrics, Health, startTracing, serve, observe } from '@meshmart/kit';
+import { ApiRouter, Type, createServiceApp, createLogger, Metrics, Health, startTracing, serve } from '@meshmart/kit';
 const v = process.env.V!;
 const item = { id: 'lamp-1', name: 'Desk lamp', priceCents: 3900, category: 'home' };
 const logger = createLogger({ service: 'v' });
@@ -11,7 +11,7 @@ const health = new Health();
 let app: express.Express;
 if (v.startsWith('bare')) {
   app = express(); app.disable('x-powered-by'); app.set('etag', false); app.use(express.json());
-  if (v.includes('observe')) app.use(observe({ logger, metrics, slowRequestMs: 1000 }));
+
   app.get('/v1/items/:id', (req, res) => { res.json(item); });
 } else {
   const api = new ApiRouter('/v1').route({ method: 'get', path: '/items/:id', operationId: 'g', summary: 'g',

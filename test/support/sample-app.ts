@@ -16,7 +16,8 @@ import {
 export class LogCapture extends Writable {
   readonly lines: Record<string, unknown>[] = [];
   override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
-    for (const line of chunk.toString('utf8').split('\n')) if (line) this.lines.push(JSON.parse(line) as Record<string, unknown>);
+    for (const line of chunk.toString('utf8').split('\n'))
+      if (line) this.lines.push(JSON.parse(line) as Record<string, unknown>);
     done();
   }
 }
@@ -62,10 +63,17 @@ export function sampleApp(
         limit: Type.Integer({ minimum: 1, maximum: 50, default: 10 }),
         q: Type.Optional(Type.String({ maxLength: 20 })),
       }),
-      responses: { 200: { description: 'items', schema: Type.Object({ items: Type.Array(Item), limit: Type.Integer() }) } },
+      responses: {
+        200: {
+          description: 'items',
+          schema: Type.Object({ items: Type.Array(Item), limit: Type.Integer() }),
+        },
+      },
       handler: ({ query }) => ({
         body: {
-          items: [...items.values()].filter((i) => !query.q || i.name.includes(query.q)).slice(0, query.limit),
+          items: [...items.values()]
+            .filter((i) => !query.q || i.name.includes(query.q))
+            .slice(0, query.limit),
           limit: query.limit,
         },
       }),
@@ -89,7 +97,10 @@ export function sampleApp(
       operationId: 'putItem',
       summary: 'Create or replace an item',
       params: Type.Object({ id: Type.String({ pattern: '^[a-z0-9-]+$' }) }),
-      body: Type.Object({ name: Item.properties.name, quantity: Item.properties.quantity }, { additionalProperties: false }),
+      body: Type.Object(
+        { name: Item.properties.name, quantity: Item.properties.quantity },
+        { additionalProperties: false },
+      ),
       headers: { 'Idempotency-Key': { description: 'makes retries safe', required: true } },
       responses: { 200: { description: 'stored', schema: Item } },
       handler: ({ params, body }) => {

@@ -150,9 +150,7 @@ export class ApiRouter {
           if (problems.length > 0) {
             throw AppError.badRequest('the request is not valid', problems.slice(0, MAX_FIELD_PROBLEMS));
           }
-          reply = spec.handler(
-            new Handling(params as Static<P>, query as Static<Q>, body, req, res),
-          );
+          reply = spec.handler(new Handling(params as Static<P>, query as Static<Q>, body, req, res));
         } catch (err) {
           next(err);
           return;
@@ -230,7 +228,8 @@ class Handling<P, Q, B> implements HandlerContext<P, Q, B> {
 function send(res: Response, reply: Reply | void): void {
   if (res.headersSent || !reply) return;
   if (reply.headers) res.set(reply.headers);
-  res.status(reply.status ?? 200);
+  // Statuses come from route code, not from clients: set directly, without res.status()'s checks.
+  if (reply.status !== undefined) res.statusCode = reply.status;
   if (reply.body === undefined) res.end();
   else res.json(reply.body);
 }

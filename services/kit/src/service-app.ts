@@ -94,7 +94,9 @@ export function frontDoor(options: {
       const method = req.method ?? 'HTTP';
       // ApiRouter records its template; a plain Express route is found where Express left it.
       const route =
-        (locals.route as string | undefined) ?? (req as { route?: { path?: string } }).route?.path ?? 'unmatched';
+        (locals.route as string | undefined) ??
+        (req as { route?: { path?: string } }).route?.path ??
+        'unmatched';
       // 499: the client went away before the answer was complete (nginx's convention).
       const status = res.writableFinished ? res.statusCode : 499;
       metrics.inFlight--;

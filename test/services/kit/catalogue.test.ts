@@ -18,7 +18,8 @@ describe('service catalogue', () => {
         if (done.has(name)) return;
         expect(visiting.has(name), `cycle: ${[...path, name].join(' -> ')}`).to.equal(false);
         visiting.add(name);
-        for (const dep of service(name as (typeof SERVICE_NAMES)[number]).dependsOn) visit(dep, [...path, name]);
+        for (const dep of service(name as (typeof SERVICE_NAMES)[number]).dependsOn)
+          visit(dep, [...path, name]);
         visiting.delete(name);
         done.add(name);
       };

@@ -1,5 +1,17 @@
 import { expect } from 'chai';
-import { ConfigError, bool, describeConfig, int, kitSettings, loadConfig, oneOf, optional, port, secret, url } from '@meshmart/kit';
+import {
+  ConfigError,
+  bool,
+  describeConfig,
+  int,
+  kitSettings,
+  loadConfig,
+  oneOf,
+  optional,
+  port,
+  secret,
+  url,
+} from '@meshmart/kit';
 
 const spec = {
   port: port({ env: 'PORT', default: 8080, doc: 'port' }),
@@ -32,7 +44,14 @@ describe('config', () => {
     it('then every problem is listed at once and secrets are never echoed', () => {
       let error: unknown;
       try {
-        loadConfig('svc', spec, { PORT: '70000', WORKERS: 'two', MODE: 'c', DEBUG: 'maybe', UPSTREAM: 'ftp://x', SIGNING_KEY: 'short-secret' });
+        loadConfig('svc', spec, {
+          PORT: '70000',
+          WORKERS: 'two',
+          MODE: 'c',
+          DEBUG: 'maybe',
+          UPSTREAM: 'ftp://x',
+          SIGNING_KEY: 'short-secret',
+        });
       } catch (err) {
         error = err;
       }

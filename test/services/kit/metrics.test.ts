@@ -16,7 +16,9 @@ describe('metrics', () => {
       const b = metrics.counter({ name: 'checkouts_total', help: 'checkouts', labelNames: ['outcome'] });
       expect(a).to.equal(b);
       a.inc({ outcome: 'confirmed' });
-      expect(sample(await metrics.registry.metrics(), 'checkouts_total', { service: 'svc', outcome: 'confirmed' })).to.equal(1);
+      expect(
+        sample(await metrics.registry.metrics(), 'checkouts_total', { service: 'svc', outcome: 'confirmed' }),
+      ).to.equal(1);
       const other = new Metrics({ service: 'other', processMetrics: false });
       expect(await other.registry.metrics()).not.to.contain('checkouts_total');
     });
@@ -25,14 +27,24 @@ describe('metrics', () => {
   describe('when an operation is timed', () => {
     it('then its outcome is a label, for successes and failures alike', async () => {
       const metrics = new Metrics({ service: 'svc', processMetrics: false });
-      const h = metrics.histogram({ name: 'saga_duration_seconds', help: 'saga', labelNames: ['saga', 'outcome'] });
+      const h = metrics.histogram({
+        name: 'saga_duration_seconds',
+        help: 'saga',
+        labelNames: ['saga', 'outcome'],
+      });
       expect(await metrics.time(h, { saga: 'checkout' }, () => Promise.resolve(7))).to.equal(7);
       let thrown: unknown;
-      await metrics.time(h, { saga: 'checkout' }, () => Promise.reject(new Error('x'))).catch((e: unknown) => (thrown = e));
+      await metrics
+        .time(h, { saga: 'checkout' }, () => Promise.reject(new Error('x')))
+        .catch((e: unknown) => (thrown = e));
       expect(thrown).to.be.instanceOf(Error);
       const text = await metrics.registry.metrics();
-      expect(sample(text, 'saga_duration_seconds_count', { service: 'svc', saga: 'checkout', outcome: 'ok' })).to.equal(1);
-      expect(sample(text, 'saga_duration_seconds_count', { service: 'svc', saga: 'checkout', outcome: 'error' })).to.equal(1);
+      expect(
+        sample(text, 'saga_duration_seconds_count', { service: 'svc', saga: 'checkout', outcome: 'ok' }),
+      ).to.equal(1);
+      expect(
+        sample(text, 'saga_duration_seconds_count', { service: 'svc', saga: 'checkout', outcome: 'error' }),
+      ).to.equal(1);
     });
   });
 
@@ -59,11 +71,20 @@ describe('metrics', () => {
     it('then RED series arrive labelled by route template and PromQL over them runs', async function () {
       this.timeout(30000);
       const kit = sampleApp();
-      running = await serve({ app: kit.app, port: 0, host: '127.0.0.1', logger: kit.logger, health: kit.health });
+      running = await serve({
+        app: kit.app,
+        port: 0,
+        host: '127.0.0.1',
+        logger: kit.logger,
+        health: kit.health,
+      });
       const instance = `127.0.0.1:${running.port}`;
       targetsFile = join(testenv('PROMETHEUS_TARGETS_DIR'), `kit-metrics-${running.port}.json`);
       // Written then renamed, so Prometheus never reads half a file.
-      writeFileSync(`${targetsFile}.tmp`, JSON.stringify([{ targets: [instance], labels: { suite: 'kit-metrics' } }]));
+      writeFileSync(
+        `${targetsFile}.tmp`,
+        JSON.stringify([{ targets: [instance], labels: { suite: 'kit-metrics' } }]),
+      );
       renameSync(`${targetsFile}.tmp`, targetsFile);
       for (let i = 0; i < 5; i++) await request(running.url).get('/v1/items').expect(200);
       await request(running.url).get('/v1/items/nope').expect(404);
@@ -71,7 +92,10 @@ describe('metrics', () => {
       const prom = testenv('PROMETHEUS_URL');
       const query = async (q: string) => {
         const res = await fetch(`${prom}/api/v1/query?query=${encodeURIComponent(q)}`);
-        const body = (await res.json()) as { status: string; data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+        const body = (await res.json()) as {
+          status: string;
+          data: { result: { metric: Record<string, string>; value: [number, string] }[] };
+        };
         expect(body.status, q).to.equal('success');
         return body.data.result;
       };
@@ -84,9 +108,13 @@ describe('metrics', () => {
       expect(series, 'Prometheus never scraped the app').to.have.length(1);
       expect(series[0].metric).to.include({ service: 'sample', method: 'GET', status_class: '2xx' });
       expect(Number(series[0].value[1])).to.equal(5);
-      const errors = await query(`http_request_duration_seconds_count{instance="${instance}",status_class="4xx"}`);
+      const errors = await query(
+        `http_request_duration_seconds_count{instance="${instance}",status_class="4xx"}`,
+      );
       expect(errors[0]?.metric.route).to.equal('/v1/items/:id');
-      await query(`histogram_quantile(0.99, sum by (le, route) (rate(http_request_duration_seconds_bucket{instance="${instance}"}[1m])))`);
+      await query(
+        `histogram_quantile(0.99, sum by (le, route) (rate(http_request_duration_seconds_bucket{instance="${instance}"}[1m])))`,
+      );
       const up = await query(`up{instance="${instance}"}`);
       expect(up[0]?.value[1]).to.equal('1');
     });

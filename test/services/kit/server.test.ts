@@ -45,9 +45,9 @@ describe('graceful shutdown', () => {
         closers: [
           {
             name: 'bus',
-            close: async () => {
-              const inFlightAtClose = kit.metrics.inFlight;
-              events.push(`bus closed with ${inFlightAtClose} in flight`);
+            close: () => {
+              events.push(`bus closed with ${kit.metrics.inFlight} in flight`);
+              return Promise.resolve();
             },
           },
           { name: 'db', close: () => Promise.resolve(void events.push('db closed')) },
@@ -71,7 +71,10 @@ describe('graceful shutdown', () => {
       await done;
       expect(answers.map((a) => a.status)).to.deep.equal(Array(20).fill(200));
       expect(answers.every((a) => a.connection === 'close')).to.equal(true);
-      expect(events.filter((e) => e !== 'answered')).to.deep.equal(['bus closed with 0 in flight', 'db closed']);
+      expect(events.filter((e) => e !== 'answered')).to.deep.equal([
+        'bus closed with 0 in flight',
+        'db closed',
+      ]);
       expect(events.filter((e) => e === 'answered')).to.have.length(20);
       agent.destroy();
 
@@ -86,7 +89,14 @@ describe('graceful shutdown', () => {
   describe('when a request outlives the grace period', () => {
     it('then its connection is closed at the deadline and shutdown still finishes', async () => {
       const kit = sampleApp();
-      running = await serve({ app: kit.app, port: 0, host: '127.0.0.1', logger: kit.logger, health: kit.health, graceMs: 300 });
+      running = await serve({
+        app: kit.app,
+        port: 0,
+        host: '127.0.0.1',
+        logger: kit.logger,
+        health: kit.health,
+        graceMs: 300,
+      });
       const slow = get(`${running.url}/v1/slow?ms=3000`).then(
         (a) => a.status,
         (err: NodeJS.ErrnoException) => err.code,
@@ -96,14 +106,22 @@ describe('graceful shutdown', () => {
       await running.shutdown('SIGTERM');
       expect(Date.now() - started).to.be.below(2000);
       expect(await slow).to.equal('ECONNRESET');
-      expect(kit.logs.lines.some((l) => l.msg === 'grace period over; closing remaining connections')).to.equal(true);
+      expect(
+        kit.logs.lines.some((l) => l.msg === 'grace period over; closing remaining connections'),
+      ).to.equal(true);
     });
   });
 
   describe('when shutdown is requested twice', () => {
     it('then both callers get the same shutdown', async () => {
       const kit = sampleApp();
-      running = await serve({ app: kit.app, port: 0, host: '127.0.0.1', logger: kit.logger, health: kit.health });
+      running = await serve({
+        app: kit.app,
+        port: 0,
+        host: '127.0.0.1',
+        logger: kit.logger,
+        health: kit.health,
+      });
       const a = running.shutdown('one');
       const b = running.shutdown('two');
       expect(a).to.equal(b);
@@ -117,7 +135,11 @@ describe('a service process (runService)', () => {
   const children: ChildProcess[] = [];
   after(() => children.forEach((c) => c.kill('SIGKILL')));
 
-  function start(env: Record<string, string>): { child: ChildProcess; lines: Record<string, unknown>[]; stderr: () => string } {
+  function start(env: Record<string, string>): {
+    child: ChildProcess;
+    lines: Record<string, unknown>[];
+    stderr: () => string;
+  } {
     const child = spawn(process.execPath, ['--import', 'tsx', main], {
       env: { ...process.env, HOST: '127.0.0.1', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -151,10 +173,14 @@ describe('a service process (runService)', () => {
   describe('when it gets SIGTERM with requests in flight', () => {
     it('then no request fails, adapters close, logs are flushed and it exits 0', async () => {
       const { child, lines } = start({ PORT: '0', TRACING: 'off', SHUTDOWN_DELAY_MS: '100' });
-      const listening = await waitFor(() => lines.find((l) => typeof l.msg === 'string' && l.msg.includes('listening on')));
+      const listening = await waitFor(() =>
+        lines.find((l) => typeof l.msg === 'string' && l.msg.includes('listening on')),
+      );
       const port = listening.port as number;
       const agent = new Agent({ keepAlive: true });
-      const inFlight = Array.from({ length: 10 }, () => get(`http://127.0.0.1:${port}/v1/slow?ms=500`, agent));
+      const inFlight = Array.from({ length: 10 }, () =>
+        get(`http://127.0.0.1:${port}/v1/slow?ms=500`, agent),
+      );
       await new Promise((r) => setTimeout(r, 150));
       child.kill('SIGTERM');
       const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -175,7 +201,10 @@ describe('a service process (runService)', () => {
       expect(code).to.equal(78);
       const report = JSON.parse(stderr().trim()) as { problems: string[] };
       expect(report.problems).to.have.length(3);
-      expect(report.problems.join(' ')).to.contain('PORT').and.contain('LOG_LEVEL').and.contain('SAMPLE_WORKERS');
+      expect(report.problems.join(' '))
+        .to.contain('PORT')
+        .and.contain('LOG_LEVEL')
+        .and.contain('SAMPLE_WORKERS');
       expect(lines).to.have.length(0);
     });
   });

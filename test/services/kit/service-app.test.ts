@@ -77,7 +77,13 @@ describe('service app (kit middleware, errors, validation)', () => {
         .expect('content-type', PROBLEM);
       expect(res.body.type).to.equal('/problems/validation-failed');
       const fields = (res.body.errors as { field: string }[]).map((e) => e.field);
-      expect(fields).to.include.members(['path/id', 'body/name', 'body/quantity', 'body/extra', 'header/idempotency-key']);
+      expect(fields).to.include.members([
+        'path/id',
+        'body/name',
+        'body/quantity',
+        'body/extra',
+        'header/idempotency-key',
+      ]);
       expect(items.size).to.equal(0);
     });
 
@@ -147,11 +153,18 @@ describe('service app (kit middleware, errors, validation)', () => {
       await request(app).get('/healthz/live').expect(200);
       await request(app).get('/nowhere').expect(404);
       const text = await metrics.registry.metrics();
-      const count = (labels: Record<string, string>) => sample(text, 'http_request_duration_seconds_count', labels);
-      expect(count({ service: 'sample', method: 'GET', route: '/v1/items/:id', status_class: '4xx' })).to.equal(2);
-      expect(count({ service: 'sample', method: 'GET', route: '/v1/items', status_class: '2xx' })).to.equal(1);
+      const count = (labels: Record<string, string>) =>
+        sample(text, 'http_request_duration_seconds_count', labels);
+      expect(
+        count({ service: 'sample', method: 'GET', route: '/v1/items/:id', status_class: '4xx' }),
+      ).to.equal(2);
+      expect(count({ service: 'sample', method: 'GET', route: '/v1/items', status_class: '2xx' })).to.equal(
+        1,
+      );
       expect(count({ route: 'unmatched', status_class: '4xx' })).to.equal(1);
-      expect(sample(text, 'http_request_duration_seconds_bucket', { route: '/v1/items', le: '+Inf' })).to.equal(1);
+      expect(
+        sample(text, 'http_request_duration_seconds_bucket', { route: '/v1/items', le: '+Inf' }),
+      ).to.equal(1);
       expect(text).not.to.contain('healthz');
       const res = await request(app).get('/metrics').expect(200);
       expect(res.headers['content-type']).to.contain('text/plain');
@@ -194,7 +207,9 @@ describe('service app (kit middleware, errors, validation)', () => {
         'path:id',
         'header:Idempotency-Key',
       ]);
-      expect(put.responses['400'].content['application/problem+json'].schema.$ref).to.equal('#/components/schemas/Problem');
+      expect(put.responses['400'].content['application/problem+json'].schema.$ref).to.equal(
+        '#/components/schemas/Problem',
+      );
       const list = doc.paths['/v1/items'].get;
       expect(list.parameters.find((p: { name: string }) => p.name === 'limit').schema.default).to.equal(10);
       expect(JSON.stringify(doc)).not.to.contain('Symbol');

@@ -97,7 +97,12 @@ describe('tracing', () => {
 
     it('then spans are exported over HTTP with the service name', async () => {
       const port = (receiver.address() as AddressInfo).port;
-      tracing = startTracing({ service: 'sample', mode: 'w3c', sampleRatio: 1, endpoint: `http://127.0.0.1:${port}/v1/traces` });
+      tracing = startTracing({
+        service: 'sample',
+        mode: 'w3c',
+        sampleRatio: 1,
+        endpoint: `http://127.0.0.1:${port}/v1/traces`,
+      });
       const { app } = sampleApp();
       await request(app).get('/v1/items').expect(200);
       await tracing.shutdown();
@@ -132,8 +137,10 @@ describe('tracing', () => {
       await request(app).get('/v1/items/missing-1').expect(404);
       await request(app).get('/v1/items/missing-2').set('traceparent', SAMPLED).expect(404);
       const [own, received] = logs.lines.filter((l) => l.msg === 'request failed');
-      expect(own!.trace_id).to.match(/^[0-9a-f]{32}$/).and.not.equal('0'.repeat(32));
-      expect(received!.trace_id).to.equal(TRACE_ID);
+      expect(own.trace_id)
+        .to.match(/^[0-9a-f]{32}$/)
+        .and.not.equal('0'.repeat(32));
+      expect(received.trace_id).to.equal(TRACE_ID);
     });
   });
 
