@@ -40,19 +40,20 @@ export function str(options: Common<string> & { readonly pattern?: RegExp }): Se
   };
 }
 
-export function int(
-  options: Common<number> & { readonly min?: number; readonly max?: number },
-): Setting<number> {
+type Range = { readonly min?: number; readonly max?: number };
+
+function inRange(n: number, range: Range): number {
+  if (range.min !== undefined && n < range.min) throw new Error(`must be >= ${range.min}, got ${n}`);
+  if (range.max !== undefined && n > range.max) throw new Error(`must be <= ${range.max}, got ${n}`);
+  return n;
+}
+
+export function int(options: Common<number> & Range): Setting<number> {
   return {
     ...options,
     parse: (raw) => {
       if (!/^-?\d+$/.test(raw.trim())) throw new Error(`must be an integer, got '${raw}'`);
-      const n = Number(raw);
-      if (options.min !== undefined && n < options.min)
-        throw new Error(`must be >= ${options.min}, got ${n}`);
-      if (options.max !== undefined && n > options.max)
-        throw new Error(`must be <= ${options.max}, got ${n}`);
-      return n;
+      return inRange(Number(raw), options);
     },
   };
 }
@@ -61,19 +62,13 @@ export function port(options: Common<number>): Setting<number> {
   return int({ ...options, min: 0, max: 65535 });
 }
 
-export function num(
-  options: Common<number> & { readonly min?: number; readonly max?: number },
-): Setting<number> {
+export function num(options: Common<number> & Range): Setting<number> {
   return {
     ...options,
     parse: (raw) => {
       const n = Number(raw);
       if (raw.trim() === '' || !Number.isFinite(n)) throw new Error(`must be a number, got '${raw}'`);
-      if (options.min !== undefined && n < options.min)
-        throw new Error(`must be >= ${options.min}, got ${n}`);
-      if (options.max !== undefined && n > options.max)
-        throw new Error(`must be <= ${options.max}, got ${n}`);
-      return n;
+      return inRange(n, options);
     },
   };
 }

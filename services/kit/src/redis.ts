@@ -1,15 +1,12 @@
+import type { CheckResult, HealthCheck } from './health.ts';
 import { once } from 'node:events';
 import { Redis } from 'ioredis';
 import { AppError } from './errors.ts';
 import type { Logger } from './logger.ts';
 
-export interface HealthResult {
-  readonly ok: boolean;
-  readonly detail?: string;
-}
-
-/** A readiness probe of one dependency; never throws. */
-export type HealthCheck = () => Promise<HealthResult>;
+/** What a readiness check reports; the kit's health module runs these. */
+export type HealthResult = CheckResult;
+export type { HealthCheck };
 
 export interface ConnectRedisOptions {
   readonly logger: Logger;
