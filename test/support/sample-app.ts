@@ -8,7 +8,10 @@ import {
   Health,
   Metrics,
   Type,
+  serve,
   type HealthCheck,
+  type RunningServer,
+  type ServeOptions,
   type Logger,
 } from '@meshmart/kit';
 
@@ -38,6 +41,21 @@ export interface SampleApp {
   readonly metrics: Metrics;
   readonly health: Health;
   readonly items: Map<string, { id: string; name: string; quantity: number }>;
+}
+
+/** Listens on a free loopback port, the way main.ts would. */
+export function serveSample(
+  kit: SampleApp,
+  options: Partial<Pick<ServeOptions, 'graceMs' | 'delayMs' | 'closers'>> = {},
+): Promise<RunningServer> {
+  return serve({
+    app: kit.app,
+    port: 0,
+    host: '127.0.0.1',
+    logger: kit.logger,
+    health: kit.health,
+    ...options,
+  });
 }
 
 /** A small service built from the kit the way every MeshMart service is. */

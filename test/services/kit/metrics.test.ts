@@ -3,9 +3,9 @@ import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import request from 'supertest';
-import { Metrics, serve, type RunningServer } from '@meshmart/kit';
+import { Metrics, type RunningServer } from '@meshmart/kit';
 import { sample } from '../../support/exposition.ts';
-import { sampleApp } from '../../support/sample-app.ts';
+import { sampleApp, serveSample } from '../../support/sample-app.ts';
 import { testenv } from '../../support/testenv.ts';
 
 describe('metrics', () => {
@@ -71,13 +71,7 @@ describe('metrics', () => {
     it('then RED series arrive labelled by route template and PromQL over them runs', async function () {
       this.timeout(30000);
       const kit = sampleApp();
-      running = await serve({
-        app: kit.app,
-        port: 0,
-        host: '127.0.0.1',
-        logger: kit.logger,
-        health: kit.health,
-      });
+      running = await serveSample(kit);
       const instance = `127.0.0.1:${running.port}`;
       targetsFile = join(testenv('PROMETHEUS_TARGETS_DIR'), `kit-metrics-${running.port}.json`);
       // Written then renamed, so Prometheus never reads half a file.

@@ -2,8 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { request as httpRequest, Agent } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-import { serve, type RunningServer } from '@meshmart/kit';
-import { sampleApp } from '../../support/sample-app.ts';
+import type { RunningServer } from '@meshmart/kit';
+import { sampleApp, serveSample } from '../../support/sample-app.ts';
 
 interface Answer {
   status: number;
@@ -34,12 +34,7 @@ describe('graceful shutdown', () => {
     it('then every in-flight request completes, readiness turns false, and closers run after the drain', async () => {
       const kit = sampleApp();
       const events: string[] = [];
-      running = await serve({
-        app: kit.app,
-        port: 0,
-        host: '127.0.0.1',
-        logger: kit.logger,
-        health: kit.health,
+      running = await serveSample(kit, {
         graceMs: 5000,
         delayMs: 150,
         closers: [
@@ -89,12 +84,7 @@ describe('graceful shutdown', () => {
   describe('when a request outlives the grace period', () => {
     it('then its connection is closed at the deadline and shutdown still finishes', async () => {
       const kit = sampleApp();
-      running = await serve({
-        app: kit.app,
-        port: 0,
-        host: '127.0.0.1',
-        logger: kit.logger,
-        health: kit.health,
+      running = await serveSample(kit, {
         graceMs: 300,
       });
       const slow = get(`${running.url}/v1/slow?ms=3000`).then(
@@ -115,13 +105,7 @@ describe('graceful shutdown', () => {
   describe('when shutdown is requested twice', () => {
     it('then both callers get the same shutdown', async () => {
       const kit = sampleApp();
-      running = await serve({
-        app: kit.app,
-        port: 0,
-        host: '127.0.0.1',
-        logger: kit.logger,
-        health: kit.health,
-      });
+      running = await serveSample(kit);
       const a = running.shutdown('one');
       const b = running.shutdown('two');
       expect(a).to.equal(b);
