@@ -4,8 +4,7 @@ import { ROOT_CONTEXT, type Context, type ContextManager } from '@opentelemetry/
  * A context manager that follows synchronous calls only: `with` makes a context active until its callback returns.
  * After an `await`, `active()` is the root context again — never another request's, because continuations run on
  * an empty stack. The kit passes contexts explicitly (a handler's `trace`, a delivery's `context`), so it needs no
- * more than this and pays nothing for async_hooks, which AsyncLocalStorage enables on Node 20 (a few percent of
- * throughput in BENCHMARKS.md). TRACE_CONTEXT=async-local-storage brings the implicit kind back.
+ * more than this and no async_hooks at all. TRACE_CONTEXT=async-local-storage brings the implicit kind back.
  */
 export class SyncContextManager implements ContextManager {
   private current: Context = ROOT_CONTEXT;

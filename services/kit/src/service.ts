@@ -61,7 +61,7 @@ export function kitSettings(defaults: { readonly port: number }) {
     traceContext: oneOf(['explicit', 'async-local-storage'], {
       env: 'TRACE_CONTEXT',
       default: 'explicit',
-      doc: 'how trace context reaches code: passed explicitly (fast), or also implicitly across awaits',
+      doc: 'trace context passed explicitly by the kit, or also implicit across awaits (AsyncLocalStorage)',
     }),
     otlpEndpoint: optional(
       url({

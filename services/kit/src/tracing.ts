@@ -40,8 +40,9 @@ export interface TracingOptions {
   /** Export timeout, so a dead collector delays shutdown by at most this much. @default 2000 */
   readonly exportTimeoutMs?: number;
   /**
-   * `explicit`: the kit hands contexts to handlers and clients, no async_hooks. `async-local-storage`: the active
-   * context also follows awaits (what third-party instrumentations expect), at a cost per request. @default 'explicit'
+   * `explicit`: the kit hands contexts over (a handler's `trace`, a delivery's `context`); no async_hooks.
+   * `async-local-storage`: the active context also follows awaits (what third-party instrumentations expect), at
+   * a small cost per request (BENCHMARKS.md). @default 'explicit'
    */
   readonly contextManager?: ContextMode;
 }

@@ -87,7 +87,7 @@ async function twoServices(bus: InMemoryEventBus) {
   return { frontServer, backServer, client, backLogs: back.logs };
 }
 
-describe('trace propagation with explicit context (the default)', () => {
+describe('trace propagation', () => {
   let tracing: Tracing | undefined;
   let servers: RunningServer[] = [];
   let client: HttpClient | undefined;
@@ -103,53 +103,55 @@ describe('trace propagation with explicit context (the default)', () => {
     context.disable();
   });
 
-  describe('when a sampled request crosses two services and the event bus', () => {
-    it('then every span — server, client, server, producer, consumer — is in one trace, correctly parented', async () => {
-      const exporter = new InMemorySpanExporter();
-      tracing = startTracing({ service: 'front', mode: 'w3c', sampleRatio: 1, exporter });
-      bus = new InMemoryEventBus({ source: 'front' });
-      const consumed: { envelope: EventEnvelope; traceId: string | undefined }[] = [];
-      await bus.subscribe({
-        topic: 'answers',
-        group: 'audit',
-        handler: (envelope, delivery) => {
-          consumed.push({ envelope, traceId: trace.getSpanContext(delivery.context!)?.traceId });
-        },
-      });
-      const env = await twoServices(bus);
-      servers = [env.frontServer, env.backServer];
-      client = env.client;
-      const res = await fetch(`${env.frontServer.url}/ask`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ question: 'life' }),
-      });
-      expect(res.status).to.equal(200);
-      for (let i = 0; i < 100 && consumed.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
-      await tracing.flush();
+  for (const contextManager of ['async-local-storage', 'explicit'] as const) {
+    describe(`when a sampled request crosses two services and the event bus (TRACE_CONTEXT=${contextManager})`, () => {
+      it('then every span — server, client, server, producer, consumer — is in one trace, correctly parented', async () => {
+        const exporter = new InMemorySpanExporter();
+        tracing = startTracing({ service: 'front', mode: 'w3c', sampleRatio: 1, exporter, contextManager });
+        bus = new InMemoryEventBus({ source: 'front' });
+        const consumed: { envelope: EventEnvelope; traceId: string | undefined }[] = [];
+        await bus.subscribe({
+          topic: 'answers',
+          group: 'audit',
+          handler: (envelope, delivery) => {
+            consumed.push({ envelope, traceId: trace.getSpanContext(delivery.context!)?.traceId });
+          },
+        });
+        const env = await twoServices(bus);
+        servers = [env.frontServer, env.backServer];
+        client = env.client;
+        const res = await fetch(`${env.frontServer.url}/ask`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ question: 'life' }),
+        });
+        expect(res.status).to.equal(200);
+        for (let i = 0; i < 100 && consumed.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+        await tracing.flush();
 
-      const spans = exporter.getFinishedSpans();
-      const byName = (name: string) => spans.find((s) => s.name === name)!;
-      const frontServer = byName('POST /ask');
-      const clientSpan = byName('HTTP GET');
-      const backServer = byName('GET /answer');
-      const producer = byName('answers publish');
-      const consumer = byName('answers process');
-      const traceId = frontServer.spanContext().traceId;
-      for (const s of [clientSpan, backServer, producer, consumer])
-        expect(s.spanContext().traceId).to.equal(traceId);
-      expect(clientSpan.kind).to.equal(SpanKind.CLIENT);
-      expect(clientSpan.parentSpanContext?.spanId).to.equal(frontServer.spanContext().spanId);
-      expect(backServer.parentSpanContext?.spanId).to.equal(clientSpan.spanContext().spanId);
-      expect(producer.parentSpanContext?.spanId).to.equal(frontServer.spanContext().spanId);
-      expect(consumer.parentSpanContext?.spanId).to.equal(producer.spanContext().spanId);
-      expect(consumed[0].traceId).to.equal(traceId);
-      expect(consumed[0].envelope.data).to.deep.equal({ question: 'life', answer: 42 });
-      const answering = env.backLogs.lines.find((l) => l.msg === 'answering')!;
-      expect(answering.trace_id).to.equal(traceId);
-      expect(answering.span_id).to.equal(backServer.spanContext().spanId);
+        const spans = exporter.getFinishedSpans();
+        const byName = (name: string) => spans.find((s) => s.name === name)!;
+        const frontServer = byName('POST /ask');
+        const clientSpan = byName('HTTP GET');
+        const backServer = byName('GET /answer');
+        const producer = byName('answers publish');
+        const consumer = byName('answers process');
+        const traceId = frontServer.spanContext().traceId;
+        for (const s of [clientSpan, backServer, producer, consumer])
+          expect(s.spanContext().traceId).to.equal(traceId);
+        expect(clientSpan.kind).to.equal(SpanKind.CLIENT);
+        expect(clientSpan.parentSpanContext?.spanId).to.equal(frontServer.spanContext().spanId);
+        expect(backServer.parentSpanContext?.spanId).to.equal(clientSpan.spanContext().spanId);
+        expect(producer.parentSpanContext?.spanId).to.equal(frontServer.spanContext().spanId);
+        expect(consumer.parentSpanContext?.spanId).to.equal(producer.spanContext().spanId);
+        expect(consumed[0].traceId).to.equal(traceId);
+        expect(consumed[0].envelope.data).to.deep.equal({ question: 'life', answer: 42 });
+        const answering = env.backLogs.lines.find((l) => l.msg === 'answering')!;
+        expect(answering.trace_id).to.equal(traceId);
+        expect(answering.span_id).to.equal(backServer.spanContext().spanId);
+      });
     });
-  });
+  }
 
   describe('when requests overlap', () => {
     it('then the synchronous context manager never shows one request the context of another', async () => {

@@ -4,8 +4,16 @@ import { context, propagation, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
 import request from 'supertest';
-import { startTracing, type Tracing } from '@meshmart/kit';
-import { sampleApp } from '../../support/sample-app.ts';
+import {
+  ApiRouter,
+  createLogger,
+  createServiceApp,
+  Health,
+  Metrics,
+  startTracing,
+  type Tracing,
+} from '@meshmart/kit';
+import { LogCapture, sampleApp } from '../../support/sample-app.ts';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const PARENT = `00-${TRACE_ID}-00f067aa0ba902b7`;
@@ -154,6 +162,43 @@ describe('tracing', () => {
       const n = exporter.getFinishedSpans().length;
       // Binomial(400, 0.25): mean 100, sd 8.7; these bounds fail about once in ten million runs.
       expect(n).to.be.within(55, 145);
+    });
+  });
+
+  describe('when context is implicit (TRACE_CONTEXT=async-local-storage)', () => {
+    it('then after an await the active context is still the request span, for code that never got `trace`', async () => {
+      const exporter = new InMemorySpanExporter();
+      tracing = startTracing({
+        service: 'sample',
+        mode: 'w3c',
+        sampleRatio: 1,
+        exporter,
+        contextManager: 'async-local-storage',
+      });
+      const seen: (string | undefined)[] = [];
+      const api = new ApiRouter().route({
+        method: 'get',
+        path: '/later',
+        operationId: 'later',
+        summary: 'looks at the active context after an await',
+        responses: { 200: { description: 'ok' } },
+        handler: async () => {
+          await new Promise((r) => setTimeout(r, 5));
+          seen.push(trace.getActiveSpan()?.spanContext().traceId);
+          return { body: {} };
+        },
+      });
+      const logger = createLogger({ service: 'sample', destination: new LogCapture() });
+      const app = createServiceApp({
+        service: 'sample',
+        logger,
+        metrics: new Metrics({ service: 'sample', processMetrics: false }),
+        health: new Health(),
+        routers: [api],
+      });
+      await request(app).get('/later').expect(200);
+      await tracing.flush();
+      expect(seen[0]).to.equal(exporter.getFinishedSpans()[0].spanContext().traceId);
     });
   });
 
