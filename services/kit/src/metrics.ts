@@ -61,11 +61,6 @@ export class RouteHistogram {
     s.count++;
   }
 
-  /** Count of observations for one label set (tests, and readable code in services). */
-  countOf(method: string, route: string, statusClass: string): number {
-    return this.series.get(`${method} ${statusClass} ${route}`)?.count ?? 0;
-  }
-
   get(): Promise<{ name: string; help: string; type: string; aggregator: string; values: unknown[] }> {
     const values: unknown[] = [];
     const bucketName = `${this.name}_bucket`;

@@ -72,7 +72,7 @@ function randomHex(bytes: number): string {
 }
 
 /** A new, unsampled span context: ids from a pooled random buffer instead of the SDK's per-id generator. */
-export function unsampledRoot(xray: boolean): SpanContext {
+function unsampledRoot(xray: boolean): SpanContext {
   const traceId = xray
     ? Math.floor(Date.now() / 1000)
         .toString(16)
