@@ -8,7 +8,7 @@ NPM_STAMP := node_modules/.meshmart-installed
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-$(NPM_STAMP): package.json package-lock.json services/kit/package.json
+$(NPM_STAMP): package.json package-lock.json $(wildcard services/*/package.json)
 	@command -v node >/dev/null || { echo "make: Node.js 20.19+ is required (https://nodejs.org)"; exit 1; }
 	npm ci --no-audit --no-fund
 	@touch $@

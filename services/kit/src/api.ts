@@ -3,6 +3,7 @@ import type { NextFunction, Request, Response, Router } from 'express';
 import { pino } from 'pino';
 import { Type, type Static, type TObject, type TProperties, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import './formats.ts';
 import { AppError, PROBLEM_CONTENT_TYPE, type FieldProblem } from './errors.ts';
 import type { Logger } from './logger.ts';
 

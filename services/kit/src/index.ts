@@ -11,3 +11,4 @@ export * from './server.ts';
 export * from './service.ts';
 export * from './service-app.ts';
 export * from './tracing.ts';
+export * from './stores.ts';

@@ -18,6 +18,7 @@ import { createLogger, type Logger } from './logger.ts';
 import { Metrics } from './metrics.ts';
 import { exitOnSignals, serve, type Closer, type RunningServer } from './server.ts';
 import { startTracing } from './tracing.ts';
+import type { EventBus } from './events/event-bus.ts';
 
 /** Settings every service has; each service adds its own spec next to these. */
 export function kitSettings(defaults: { readonly port: number }) {
@@ -83,11 +84,21 @@ export function kitSettings(defaults: { readonly port: number }) {
 
 export type KitConfig = ConfigOf<ReturnType<typeof kitSettings>>;
 
+/**
+ * What the process hosting a service shares with it. One process running the whole system (`make start` with no
+ * infrastructure) passes one in-process event bus to every service; a service in its own process gets nothing and
+ * opens its own (Redis Streams when REDIS_URL is set).
+ */
+export interface Host {
+  readonly bus?: EventBus;
+}
+
 export interface Kit<C> {
   readonly config: KitConfig & C;
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly health: Health;
+  readonly host: Host;
 }
 
 export interface Built {
@@ -104,6 +115,16 @@ export interface RunServiceOptions<S extends ConfigSpec> {
   /** Builds adapters and the app. Import the app inside it (`await import('./app.ts')`) so tracing starts first. */
   readonly build: (kit: Kit<ConfigOf<S>>) => Promise<Built>;
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** @default {} (a process of its own) */
+  readonly host?: Host;
+}
+
+/** A service as data: its main.ts is `runService(definition)`, the one-process runner hosts many. */
+export type ServiceDefinition<S extends ConfigSpec> = Omit<RunServiceOptions<S>, 'env' | 'host'>;
+
+/** Identity, for type inference of the settings in `build`. */
+export function defineService<S extends ConfigSpec>(definition: ServiceDefinition<S>): ServiceDefinition<S> {
+  return definition;
 }
 
 /**
@@ -141,7 +162,7 @@ export async function runService<S extends ConfigSpec>(
   });
   const metrics = new Metrics({ service: options.service, processMetrics: config.processMetrics });
   const health = new Health();
-  const built = await options.build({ config, logger, metrics, health });
+  const built = await options.build({ config, logger, metrics, health, host: options.host ?? {} });
   const running = await serve({
     app: built.app,
     port: config.port,

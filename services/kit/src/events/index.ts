@@ -18,3 +18,4 @@ export { InMemoryEventBus, type InMemoryEventBusProps } from './in-memory-event-
 export { RedisStreamEventBus, type RedisStreamEventBusProps } from './redis-stream-event-bus.ts';
 export * from './outbox.ts';
 export * from './idempotent-consumer.ts';
+export * from './schemas.ts';
