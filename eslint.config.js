@@ -18,7 +18,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
+    files: ['test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts', 'cdk8s/main.ts'],
     rules: {
       'no-console': 'off',
       // supertest and JSON bodies are `any` by nature; tests assert on their shape instead.
