@@ -31,7 +31,13 @@ export const ProductUpdated = ev(
   'catalog.events',
   'ProductUpdated',
   1,
-  obj({ productId: Id, name: Type.String(), priceCents: Cents, category: Type.String(), actor: Type.Optional(Id) }),
+  obj({
+    productId: Id,
+    name: Type.String(),
+    priceCents: Cents,
+    category: Type.String(),
+    actor: Type.Optional(Id),
+  }),
   'an admin changed a product (price, name, description, category)',
 );
 
@@ -114,7 +120,12 @@ export const OrderPlaced = ev(
   'orders.events',
   'OrderPlaced',
   1,
-  obj({ ...OrderFacts, items: Type.Array(OrderLine, { minItems: 1 }), totalCents: Cents, currency: Currency }),
+  obj({
+    ...OrderFacts,
+    items: Type.Array(OrderLine, { minItems: 1 }),
+    totalCents: Cents,
+    currency: Currency,
+  }),
   'a customer placed an order (status PENDING)',
 );
 export const OrderStockReserved = ev(

@@ -122,6 +122,11 @@ export interface RunServiceOptions<S extends ConfigSpec> {
 /** A service as data: its main.ts is `runService(definition)`, the one-process runner hosts many. */
 export type ServiceDefinition<S extends ConfigSpec> = Omit<RunServiceOptions<S>, 'env' | 'host'>;
 
+/** Any service's definition, whatever its settings (for hosts that run several). */
+export type AnyServiceDefinition = Omit<ServiceDefinition<ConfigSpec>, 'build'> & {
+  readonly build: (kit: never) => Promise<Built>;
+};
+
 /** Identity, for type inference of the settings in `build`. */
 export function defineService<S extends ConfigSpec>(definition: ServiceDefinition<S>): ServiceDefinition<S> {
   return definition;
@@ -179,4 +184,99 @@ export async function runService<S extends ConfigSpec>(
   );
   exitOnSignals(running, logger);
   return running;
+}
+
+export interface HostServicesOptions {
+  /** Environment every service reads; each gets PORT = `<NAME>_PORT` or its default port. @default process.env */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Shared by every service (an in-process bus when no REDIS_URL). */
+  readonly host?: Host;
+  /** Name of the process in traces. @default 'meshmart' */
+  readonly processName?: string;
+}
+
+export interface HostedService {
+  readonly service: string;
+  readonly running: RunningServer;
+}
+
+export interface HostedSystem {
+  readonly services: readonly HostedService[];
+  /** Shuts the services down in reverse start order (callers before what they call), then telemetry. */
+  shutdown(reason: string): Promise<void>;
+}
+
+/**
+ * Runs several services in this process, each on its own port with its own config, logs, metrics and health, the
+ * way `make start` runs the whole system with no infrastructure. Every configuration problem of every service is
+ * reported before anything starts (ConfigError). Signals are the caller's to handle.
+ */
+export async function hostServices(
+  definitions: readonly AnyServiceDefinition[],
+  options: HostServicesOptions = {},
+): Promise<HostedSystem> {
+  const env = options.env ?? process.env;
+  const configs = new Map<string, KitConfig & Record<string, unknown>>();
+  const problems: string[] = [];
+  for (const def of definitions) {
+    const own = { ...env, PORT: env[`${def.service.toUpperCase()}_PORT`] ?? String(def.defaultPort) };
+    try {
+      configs.set(
+        def.service,
+        loadConfig(
+          def.service,
+          { ...kitSettings({ port: def.defaultPort }), ...def.settings },
+          own,
+        ),
+      );
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      problems.push(...err.problems.map((p) => `${def.service}: ${p}`));
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(options.processName ?? 'meshmart', problems);
+  const first = configs.values().next().value;
+  const processName = options.processName ?? 'meshmart';
+  const tracing = startTracing({
+    service: processName,
+    mode: first?.tracing ?? 'off',
+    sampleRatio: first?.traceSampleRatio ?? 0,
+    contextManager: first?.traceContext ?? 'explicit',
+    logger: createLogger({ service: processName, level: first?.logLevel ?? 'info' }),
+    ...(first?.otlpEndpoint ? { endpoint: first.otlpEndpoint } : {}),
+  });
+  const started: HostedService[] = [];
+  try {
+    for (const def of definitions) {
+      const config = configs.get(def.service)!;
+      const logger = createLogger({ service: def.service, level: config.logLevel });
+      const metrics = new Metrics({ service: def.service, processMetrics: false });
+      const health = new Health();
+      const kit: Kit<Record<string, unknown>> = { config, logger, metrics, health, host: options.host ?? {} };
+      const built = await def.build(kit as never);
+      const running = await serve({
+        app: built.app,
+        port: config.port,
+        host: config.host,
+        logger,
+        health,
+        graceMs: config.shutdownGraceMs,
+        delayMs: config.shutdownDelayMs,
+        closers: built.closers ?? [],
+      });
+      logger.info({ port: running.port }, `${def.service} listening on ${running.url}`);
+      started.push({ service: def.service, running });
+    }
+  } catch (err) {
+    for (const s of [...started].reverse()) await s.running.shutdown('start failed');
+    await tracing.shutdown();
+    throw err;
+  }
+  return {
+    services: started,
+    async shutdown(reason: string) {
+      for (const s of [...started].reverse()) await s.running.shutdown(reason);
+      await tracing.shutdown();
+    },
+  };
 }

@@ -5,7 +5,7 @@ import { service as catalogueEntry, type ServiceName } from './catalogue.ts';
 import { optional, str, url, type Setting } from './config.ts';
 import { InMemoryEventBus } from './events/in-memory-event-bus.ts';
 import { RedisStreamEventBus } from './events/redis-stream-event-bus.ts';
-import type { EventBus } from './events/event-bus.ts';
+import type { EventBus, Subscription } from './events/event-bus.ts';
 import type { Health } from './health.ts';
 import type { Logger } from './logger.ts';
 import { closeMongo, connectMongo, mongoCheck } from './mongo.ts';
@@ -38,6 +38,11 @@ export function storeSettings(service: ServiceName) {
         doc: 'Redis (or ElastiCache) URL for caches and the event bus; unset = in-memory twins',
       }),
     ),
+    redisKeyPrefix: str({
+      env: 'REDIS_KEY_PREFIX',
+      default: '',
+      doc: 'prefix of every Redis key (event streams included), to share one Redis between several systems',
+    }),
   };
 }
 
@@ -55,6 +60,7 @@ export interface StoreConfig {
   readonly mongoUrl?: string | undefined;
   readonly mongoDatabase: string;
   readonly redisUrl?: string | undefined;
+  readonly redisKeyPrefix?: string;
 }
 
 export interface OpenStoresOptions {
@@ -75,6 +81,8 @@ export interface Stores {
   /** Set when MONGO_URL is set: build the Mongo adapters; otherwise the in-memory twins. */
   readonly db?: Db;
   readonly redis?: Redis;
+  /** Prefix for this service's own Redis keys: `<REDIS_KEY_PREFIX><service>:`. */
+  readonly redisKeyPrefix: string;
   /** The host's bus, else Redis Streams when REDIS_URL is set, else an in-process bus. */
   readonly bus: EventBus;
   /** Bus first, then the clients; append them after the service's own closers. */
@@ -104,14 +112,51 @@ export async function openStores(options: OpenStoresOptions): Promise<Stores> {
     closers.push({ name: 'redis', close: () => closeRedis(client) });
   }
   const reg = options.registry ? { registry: options.registry } : {};
-  let bus = options.host.bus;
-  if (!bus) {
+  let bus = options.host.bus ? sharedBusView(options.host.bus, service) : undefined;
+  if (bus) {
+    const view = bus;
+    closers.unshift({ name: 'event-subscriptions', close: () => view.close() });
+  } else {
     const own = redis
-      ? new RedisStreamEventBus({ client: redis, source: service, logger, ...reg })
+      ? new RedisStreamEventBus({
+          client: redis,
+          source: service,
+          keyPrefix: `${config.redisKeyPrefix ?? ''}events:`,
+          logger,
+          ...reg,
+        })
       : new InMemoryEventBus({ source: service, logger, ...reg });
     if (!redis) logger.warn('no REDIS_URL: events stay inside this process');
     bus = own;
     closers.unshift({ name: 'event-bus', close: () => own.close() });
   }
-  return { ...(db ? { db } : {}), ...(redis ? { redis } : {}), bus, closers };
+  return {
+    ...(db ? { db } : {}),
+    ...(redis ? { redis } : {}),
+    redisKeyPrefix: `${config.redisKeyPrefix ?? ''}${service}:`,
+    bus,
+    closers,
+  };
+}
+
+/**
+ * A service's view of the host's bus: publishes carry the service as source, and `close()` ends only the
+ * subscriptions made through the view (the host closes the bus itself).
+ */
+function sharedBusView(bus: EventBus, source: string): EventBus {
+  const subscriptions = new Set<Subscription>();
+  return {
+    publish: (topic, event) => bus.publish(topic, { ...event, source: event.source ?? source }),
+    async subscribe(options) {
+      const sub = await bus.subscribe(options);
+      subscriptions.add(sub);
+      return sub;
+    },
+    deadLetters: (topic, query) => bus.deadLetters(topic, query),
+    redrive: (topic, options) => bus.redrive(topic, options),
+    async close() {
+      await Promise.all([...subscriptions].map((s) => s.close()));
+      subscriptions.clear();
+    },
+  };
 }

@@ -1,0 +1,106 @@
+import { expect } from 'chai';
+import {
+  ApiRouter,
+  ConfigError,
+  createServiceApp,
+  defineService,
+  hostServices,
+  int,
+  openStores,
+  storeSettings,
+  Type,
+  type HostedSystem,
+} from '@meshmart/kit';
+import { InMemoryEventBus, type EventEnvelope } from '@meshmart/kit/events';
+import { eventually } from '../../support/stores.ts';
+
+/** Two tiny services: `orders` publishes on POST, `audit` counts what it consumed. */
+function definitions(seen: EventEnvelope[]) {
+  const publisher = defineService({
+    service: 'orders',
+    defaultPort: 0,
+    settings: { ...storeSettings('orders') },
+    build: async (kit) => {
+      const stores = await openStores({ service: 'orders', ...kit });
+      const api = new ApiRouter('').route({
+        method: 'post',
+        path: '/orders',
+        operationId: 'placeOrder',
+        summary: 'Place',
+        responses: { 201: { description: 'placed', schema: Type.Object({ id: Type.String() }) } },
+        handler: async ({ trace }) => {
+          const e = await stores.bus.publish('orders.events', {
+            type: 'Placed',
+            data: { id: 'o1' },
+            context: trace,
+          });
+          return { status: 201, body: { id: e.id } };
+        },
+      });
+      const app = createServiceApp({ service: 'orders', ...kit, routers: [api] });
+      return { app, closers: stores.closers };
+    },
+  });
+  const consumer = defineService({
+    service: 'audit',
+    defaultPort: 0,
+    settings: {
+      ...storeSettings('audit'),
+      batch: int({ env: 'AUDIT_BATCH', default: 1, min: 1, doc: 'test' }),
+    },
+    build: async (kit) => {
+      const stores = await openStores({ service: 'audit', ...kit });
+      const sub = await stores.bus.subscribe({
+        topic: 'orders.events',
+        group: 'audit',
+        handler: (e) => void seen.push(e),
+      });
+      const app = createServiceApp({ service: 'audit', ...kit });
+      return { app, closers: [{ name: 'consumer', close: () => sub.close() }, ...stores.closers] };
+    },
+  });
+  return [publisher, consumer];
+}
+
+describe('hostServices', () => {
+  let system: HostedSystem | undefined;
+  afterEach(async () => {
+    await system?.shutdown('test over');
+    system = undefined;
+  });
+
+  it('when two services share the host bus, then an event published by one reaches the other', async () => {
+    const seen: EventEnvelope[] = [];
+    const bus = new InMemoryEventBus({ source: 'meshmart' });
+    system = await hostServices(definitions(seen), {
+      env: { ORDERS_PORT: '0', AUDIT_PORT: '0', LOG_LEVEL: 'silent', TRACING: 'off' },
+      host: { bus },
+    });
+    const [orders, audit] = system.services;
+    expect(orders.service).to.equal('orders');
+    expect(orders.running.port).to.not.equal(audit.running.port);
+    const res = await fetch(`${orders.running.url}/orders`, { method: 'POST' });
+    expect(res.status).to.equal(201);
+    await eventually(() => seen.length === 1, 'the audit consumer to see the event');
+    expect(seen[0].source).to.equal('orders');
+    const ready = await fetch(`${audit.running.url}/healthz/ready`);
+    expect(ready.status).to.equal(200);
+    await bus.close();
+  });
+
+  it('when several services have bad settings, then every problem is reported before anything starts', async () => {
+    const seen: EventEnvelope[] = [];
+    let error: unknown;
+    try {
+      system = await hostServices(definitions(seen), {
+        env: { ORDERS_PORT: 'x', AUDIT_PORT: '0', AUDIT_BATCH: '0', LOG_LEVEL: 'silent', TRACING: 'off' },
+      });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).to.be.instanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.join('\n');
+    expect(problems).to.match(/orders: PORT/);
+    expect(problems).to.match(/audit: AUDIT_BATCH/);
+  });
+});
