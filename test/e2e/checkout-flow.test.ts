@@ -1,0 +1,221 @@
+import { randomUUID } from 'node:crypto';
+import { expect } from 'chai';
+import { call, startRealSystem, until, type RealSystem } from './support/real-system.ts';
+
+// Every service in its own process against real Redis and FerretDB: the saga across HTTP, events across Redis
+// Streams, projections and the audit chain, crashes included.
+describe('checkout across every service (own processes, real Redis and FerretDB)', function () {
+  this.timeout(120000);
+  let system: RealSystem;
+  let products: { id: string; priceCents: number }[];
+
+  before(async () => {
+    system = await startRealSystem({
+      serviceEnv: (s): Record<string, string> =>
+        s === 'checkout' ? { SAGA_LEASE_MS: '2000', SAGA_RECOVERY_INTERVAL_MS: '500' } : {},
+    });
+    const list = await call(system.url('catalog'), 'GET', '/products?limit=10');
+    expect(list.status).to.equal(200);
+    products = list.body.items;
+    expect(products.length).to.be.greaterThan(5);
+  });
+  after(async () => system?.close());
+
+  const user = () => `user-${randomUUID().slice(0, 8)}`;
+  const stock = async (productId: string) =>
+    (await call(system.url('inventory'), 'GET', `/stock/${productId}`)).body;
+  const setStock = async (productId: string, available: number) => {
+    const res = await call(system.url('inventory'), 'PUT', `/admin/stock/${productId}`, { available });
+    expect(res.status, JSON.stringify(res.body)).to.equal(200);
+  };
+  const addToCart = async (userId: string, productId: string, quantity: number) => {
+    const res = await call(system.url('cart'), 'PUT', `/carts/${userId}/items/${productId}`, { quantity });
+    expect(res.status, JSON.stringify(res.body)).to.equal(200);
+  };
+  const checkout = (userId: string, paymentToken: string, key = randomUUID()) =>
+    call(system.url('checkout'), 'POST', '/checkouts', { userId, paymentToken }, { 'idempotency-key': key });
+  const finalOrder = (orderId: string) =>
+    until(async () => {
+      const res = await call(system.url('orders'), 'GET', `/orders/${orderId}`);
+      return res.status === 200 && res.body.status !== 'PENDING' ? res.body : undefined;
+    }, `order ${orderId} to leave PENDING`);
+  const payments = async (orderId: string) =>
+    (await call(system.url('payments'), 'GET', `/payments?orderId=${orderId}`)).body.items as any[];
+  const auditRecords = async (resource: string) =>
+    (await call(system.url('audit'), 'GET', `/audit?resource=${encodeURIComponent(resource)}&limit=100`)).body
+      .items as any[];
+
+  it('when a customer checks out with a good card, then stock is taken, money captured, the order CONFIRMED and audited', async () => {
+    const [p] = products;
+    await setStock(p.id, 5);
+    const userId = user();
+    await addToCart(userId, p.id, 2);
+
+    const started = await checkout(userId, 'tok_visa');
+    expect(started.status, JSON.stringify(started.body)).to.equal(202);
+    expect(started.body.status).to.equal('PENDING');
+    const order = await finalOrder(started.body.orderId);
+
+    expect(order.status).to.equal('CONFIRMED');
+    expect(order.totalCents).to.equal(2 * p.priceCents);
+    expect(order.history.map((h: any) => h.type)).to.include.members(['OrderPlaced', 'OrderConfirmed']);
+    const s = await until(async () => {
+      const now = await stock(p.id);
+      return now.reserved === 0 ? now : undefined;
+    }, 'the reservation to be committed');
+    expect(s.available).to.equal(3);
+    const [payment, ...others] = await until(async () => {
+      const list = await payments(order.id);
+      return list.length === 1 && list[0].status === 'CAPTURED' ? list : undefined;
+    }, 'the payment to be captured');
+    expect(others).to.have.length(0);
+    expect(payment.capturedCents).to.equal(order.totalCents);
+    const cart = await call(system.url('cart'), 'GET', `/carts/${userId}`);
+    expect(cart.body.items).to.have.length(0);
+
+    const audited = await until(async () => {
+      const records = await auditRecords(`order/${order.id}`);
+      return records.some((r) => r.action === 'OrderConfirmed') ? records : undefined;
+    }, 'the audit trail to record the confirmation');
+    expect(audited.map((r) => r.action)).to.include('OrderPlaced');
+    const verify = await call(system.url('audit'), 'GET', '/audit/verify');
+    expect(verify.body.ok).to.equal(true);
+    expect(verify.body.records).to.be.greaterThan(3);
+  });
+
+  it('when the card is declined, then the order is CANCELLED with the reason, stock restored and nothing captured', async () => {
+    const p = products[1];
+    await setStock(p.id, 4);
+    const userId = user();
+    await addToCart(userId, p.id, 3);
+
+    const started = await checkout(userId, 'tok_decline');
+    expect(started.status).to.equal(202);
+    const order = await finalOrder(started.body.orderId);
+
+    expect(order.status).to.equal('CANCELLED');
+    expect(order.reason).to.match(/declin/i);
+    const s = await until(async () => {
+      const now = await stock(p.id);
+      return now.reserved === 0 ? now : undefined;
+    }, 'the reservation to be released');
+    expect(s.available).to.equal(4);
+    const list = await payments(order.id);
+    expect(list.every((x) => x.status !== 'CAPTURED' && x.capturedCents === 0)).to.equal(true);
+    const saga = await call(system.url('checkout'), 'GET', `/sagas/${started.body.sagaId}`);
+    expect(saga.body.status).to.equal('COMPENSATED');
+  });
+
+  it('when an item is out of stock, then the order is CANCELLED as out of stock and no payment is attempted', async () => {
+    const p = products[2];
+    await setStock(p.id, 1);
+    const userId = user();
+    await addToCart(userId, p.id, 2);
+
+    const started = await checkout(userId, 'tok_visa');
+    const order = await finalOrder(started.body.orderId);
+
+    expect(order.status).to.equal('CANCELLED');
+    expect(order.reason).to.match(/out of stock/i);
+    expect(await payments(order.id)).to.have.length(0);
+    const s = await stock(p.id);
+    expect(s).to.include({ available: 1, reserved: 0 });
+  });
+
+  it('when the same Idempotency-Key is sent twice, then both answers name the same order and one order exists', async () => {
+    const p = products[3];
+    await setStock(p.id, 10);
+    const userId = user();
+    await addToCart(userId, p.id, 1);
+    const key = randomUUID();
+
+    const [first, second] = await Promise.all([
+      checkout(userId, 'tok_visa', key),
+      checkout(userId, 'tok_visa', key),
+    ]);
+    expect(first.status).to.equal(202);
+    expect(second.body.orderId).to.equal(first.body.orderId);
+    await finalOrder(first.body.orderId);
+    const third = await checkout(userId, 'tok_visa', key);
+    expect(third.body.orderId).to.equal(first.body.orderId);
+
+    const mine = await call(system.url('orders'), 'GET', `/orders?userId=${userId}`);
+    expect(mine.body.total).to.equal(1);
+    expect((await stock(p.id)).available).to.equal(9);
+  });
+
+  it('when checkout is killed mid-saga and started again, then the saga finishes with nothing left dangling', async () => {
+    const p = products[4];
+    await setStock(p.id, 6);
+    const userId = user();
+    await addToCart(userId, p.id, 2);
+    // Slow payments keep the saga inside the authorize step long enough to kill it there.
+    await call(system.url('payments'), 'PUT', '/chaos/latency', { ms: 1500 });
+    try {
+      const started = await checkout(userId, 'tok_visa');
+      expect(started.status).to.equal(202);
+      await until(
+        async () => ((await stock(p.id)).reserved === 2 ? true : undefined),
+        'the stock to be reserved',
+      );
+      await system.kill('checkout');
+      await call(system.url('payments'), 'DELETE', '/chaos');
+      await system.start('checkout');
+
+      const order = await finalOrder(started.body.orderId);
+      expect(order.status).to.equal('CONFIRMED');
+      const s = await until(async () => {
+        const now = await stock(p.id);
+        return now.reserved === 0 ? now : undefined;
+      }, 'no reservation left held');
+      expect(s.available).to.equal(4);
+      const list = await until(async () => {
+        const all = await payments(order.id);
+        return all.length > 0 && all.every((x) => x.status === 'CAPTURED') ? all : undefined;
+      }, 'the payment to be captured');
+      expect(list).to.have.length(1);
+      const saga = await call(system.url('checkout'), 'GET', `/sagas/${started.body.sagaId}`);
+      expect(saga.body.status).to.equal('COMPLETED');
+    } finally {
+      await call(system.url('payments'), 'DELETE', '/chaos');
+    }
+  });
+
+  it('when an event is delivered twice, then the projection and the audit trail process it once', async () => {
+    const p = products[5];
+    await setStock(p.id, 3);
+    const userId = user();
+    await addToCart(userId, p.id, 1);
+    const started = await checkout(userId, 'tok_visa');
+    const order = await finalOrder(started.body.orderId);
+    const auditBefore = await until(async () => {
+      const records = await auditRecords(`order/${order.id}`);
+      return records.some((r) => r.action === 'OrderConfirmed') ? records : undefined;
+    }, 'the audit trail to record the order');
+
+    // Re-append the order's OrderPlaced message to its stream: a redelivery as Redis Streams would make it.
+    const stream = `${system.redisPrefix}events:orders.events`;
+    const entries = await system.redis.xrange(stream, '-', '+');
+    const placed = entries.find(([, fields]) => {
+      const raw = fields.join(' ');
+      return raw.includes(order.id) && raw.includes('OrderPlaced');
+    });
+    expect(placed, 'OrderPlaced on the stream').to.not.equal(undefined);
+    await system.redis.xadd(stream, '*', ...placed![1]);
+
+    // A later order on the same stream: once it is audited and projected, the duplicate before it has been handled.
+    await addToCart(userId, p.id, 1);
+    const next = await finalOrder((await checkout(userId, 'tok_visa')).body.orderId);
+    await until(async () => {
+      const records = await auditRecords(`order/${next.id}`);
+      return records.some((r) => r.action === 'OrderConfirmed') ? true : undefined;
+    }, 'the audit trail to pass the duplicate');
+
+    const after = await call(system.url('orders'), 'GET', `/orders/${order.id}`);
+    expect(after.body.history.filter((h: any) => h.type === 'OrderPlaced')).to.have.length(1);
+    expect(after.body.version).to.equal(order.version);
+    const auditAfter = await auditRecords(`order/${order.id}`);
+    expect(auditAfter.length).to.equal(auditBefore.length);
+    expect((await call(system.url('audit'), 'GET', '/audit/verify')).body.ok).to.equal(true);
+  });
+});
