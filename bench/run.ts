@@ -1,10 +1,12 @@
 // `make bench`: runs every benchmark, prints a summary and writes bench/results/<name>.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { checkout } from './checkout.ts';
 import { kitOverhead } from './kit-overhead.ts';
 
 const benchmarks: Record<string, () => Promise<Record<string, unknown>>> = {
   'kit-overhead': kitOverhead,
+  checkout,
 };
 
 const only = process.argv.slice(2);
