@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NPM_STAMP := node_modules/.meshmart-installed
 
-.PHONY: help install start test test-only typecheck lint format bench testenv-up testenv-down testenv-status clean
+.PHONY: help install start test test-only typecheck lint format bench synth policy testenv-up testenv-down testenv-status clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -39,6 +39,12 @@ format: install ## rewrite sources with Prettier
 
 bench: install ## benchmarks; figures are written to bench/results/ and BENCHMARKS.md explains them
 	npm run bench
+
+synth: install ## synthesize every Kubernetes profile into dist/<profile>/ (deterministic)
+	npm run synth
+
+policy: install ## validate every profile's objects and run the policy rules (the AWS Config role); exit 1 on a violation
+	npx tsx scripts/policy.ts
 
 testenv-up: ## start (installing/building if missing) Redis, FerretDB and Prometheus on 127.0.0.1
 	scripts/testenv.sh up

@@ -3,10 +3,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { checkout } from './checkout.ts';
 import { kitOverhead } from './kit-overhead.ts';
+import { synthBench } from './synth.ts';
 
 const benchmarks: Record<string, () => Promise<Record<string, unknown>>> = {
   'kit-overhead': kitOverhead,
   checkout,
+  synth: synthBench,
 };
 
 const only = process.argv.slice(2);

@@ -74,6 +74,28 @@ describe('testenv', function () {
       expect(found).to.deep.equal({ _id: 'sku-1', name: 'mesh', qty: 3 });
     });
 
+    it('when 20 conditional updates race for 5 units of one document, then exactly 5 match (single-document atomicity)', async function () {
+      const stock = client.db(dbName).collection<{ _id: string; available: number }>('stock');
+      await stock.insertOne({ _id: 'race', available: 5 });
+      const results = await Promise.all(
+        Array.from({ length: 20 }, () =>
+          stock.updateOne({ _id: 'race', available: { $gte: 1 } }, { $inc: { available: -1 } }),
+        ),
+      );
+      expect(results.filter((r) => r.modifiedCount === 1)).to.have.length(5);
+      expect((await stock.findOne({ _id: 'race' }))?.available).to.equal(0);
+    });
+
+    it('when concurrent updates set different fields of one document, then none is lost', async function () {
+      const docs = client.db(dbName).collection<Record<string, unknown> & { _id: string }>('fields');
+      await docs.insertOne({ _id: 'doc' });
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) => docs.updateOne({ _id: 'doc' }, { $set: { [`f${i}`]: i } })),
+      );
+      const doc = await docs.findOne({ _id: 'doc' });
+      expect(Object.keys(doc ?? {}).filter((k) => k.startsWith('f'))).to.have.length(20);
+    });
+
     it('when the database is dropped, then it is no longer listed', async function () {
       const db = client.db(`${dbName}_drop`);
       await db.collection('x').insertOne({ a: 1 });
