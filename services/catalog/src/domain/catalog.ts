@@ -1,0 +1,145 @@
+import { AppError, type Logger, type Metrics } from '@meshmart/kit';
+import { outboxEntry } from '@meshmart/kit/events';
+import { events, type ProductUpdatedData } from '@meshmart/contracts';
+import { CATEGORIES_KEY, listKey, productKey, type ProductCache } from '../adapters/product-cache.ts';
+import type { ProductRepository } from '../adapters/product-repository.ts';
+import {
+  checkPatch,
+  queryKey,
+  type Category,
+  type CategoryCount,
+  type Product,
+  type ProductPage,
+  type ProductPatch,
+  type ProductQuery,
+} from './product.ts';
+
+export const CATALOG_TOPIC = 'catalog.events';
+const LOG_EVERY_MS = 10_000;
+
+type CacheKind = 'product' | 'list' | 'categories';
+
+export interface CatalogProps {
+  readonly service: string;
+  readonly products: ProductRepository;
+  readonly cache: ProductCache;
+  readonly categories: readonly Category[];
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  /** Called after a write that queued events (the outbox relay's nudge). */
+  readonly onEventsQueued?: () => void;
+}
+
+/**
+ * The catalog's use cases: cache-aside reads (a broken cache only costs a store read, counted) and admin updates
+ * that write the store with their event, then invalidate the cache.
+ */
+export class Catalog {
+  private readonly requests;
+  private readonly errors;
+  /** When each cache operation last logged a failure: an outage is counted per call, logged once in a while. */
+  private readonly lastLogged = new Map<string, number>();
+
+  constructor(private readonly props: CatalogProps) {
+    this.requests = props.metrics.counter({
+      name: 'catalog_cache_requests_total',
+      help: 'Catalog cache lookups by kind of entry and result (hit, miss, error)',
+      labelNames: ['kind', 'result'] as const,
+    });
+    this.errors = props.metrics.counter({
+      name: 'catalog_cache_errors_total',
+      help: 'Catalog cache calls that failed, by operation (lookup, store, invalidate); reads fell through to the store',
+      labelNames: ['operation'] as const,
+    });
+  }
+
+  get categories(): readonly Category[] {
+    return this.props.categories;
+  }
+
+  async product(id: string): Promise<Product> {
+    const product = await this.cached('product', productKey(id), () => this.props.products.findById(id));
+    if (!product) throw AppError.notFound(`there is no product '${id}'`);
+    return product;
+  }
+
+  async list(query: ProductQuery): Promise<ProductPage> {
+    const page = await this.cached('list', listKey(queryKey(query)), async () => {
+      const { items, total } = await this.props.products.list(query);
+      return { items, page: query.page, limit: query.limit, total };
+    });
+    return page;
+  }
+
+  async categoryCounts(): Promise<CategoryCount[]> {
+    return this.cached('categories', CATEGORIES_KEY, async () => {
+      const counts = await this.props.products.countByCategory();
+      return this.props.categories.map((c) => ({ id: c.id, name: c.name, count: counts.get(c.id) ?? 0 }));
+    });
+  }
+
+  async update(id: string, patch: ProductPatch, actor?: string): Promise<Product> {
+    checkPatch(patch, this.props.categories);
+    const updated = await this.props.products.update(id, patch, (after) => {
+      const data: ProductUpdatedData = {
+        productId: after.id,
+        name: after.name,
+        priceCents: after.priceCents,
+        category: after.category,
+        ...(actor ? { actor } : {}),
+      };
+      const event = events.assertValid(CATALOG_TOPIC, { type: 'ProductUpdated', version: 1, data });
+      return [outboxEntry(CATALOG_TOPIC, event, this.props.service)];
+    });
+    if (!updated) throw AppError.notFound(`there is no product '${id}'`);
+    this.props.onEventsQueued?.();
+    try {
+      await this.props.cache.invalidate(id);
+    } catch (err) {
+      // The store is already right; readers may see the old entry until its TTL ends.
+      this.errors.inc({ operation: 'invalidate' });
+      this.props.logger.error(
+        { err, productId: id },
+        'cache invalidation failed; entries expire with their TTL',
+      );
+    }
+    return updated;
+  }
+
+  /** Cache-aside: look up, else load and store under the generation the lookup saw. Undefined is not cached. */
+  private async cached<T>(kind: CacheKind, key: string, load: () => Promise<T>): Promise<T> {
+    let generation: string | undefined;
+    try {
+      const found = await this.props.cache.lookup<T>(key);
+      if (found.value !== undefined) {
+        this.requests.inc({ kind, result: 'hit' });
+        return found.value;
+      }
+      generation = found.generation;
+      this.requests.inc({ kind, result: 'miss' });
+    } catch (err) {
+      this.requests.inc({ kind, result: 'error' });
+      this.cacheFailed('lookup', err, key);
+    }
+    const value = await load();
+    if (generation !== undefined && value !== undefined) {
+      try {
+        await this.props.cache.store(key, generation, value);
+      } catch (err) {
+        this.cacheFailed('store', err, key);
+      }
+    }
+    return value;
+  }
+
+  private cacheFailed(operation: 'lookup' | 'store', err: unknown, key: string): void {
+    this.errors.inc({ operation });
+    const now = Date.now();
+    if (now - (this.lastLogged.get(operation) ?? -Infinity) < LOG_EVERY_MS) return;
+    this.lastLogged.set(operation, now);
+    this.props.logger.warn(
+      { err, key, operation },
+      operation === 'lookup' ? 'cache lookup failed; reading the store' : 'cache store failed',
+    );
+  }
+}

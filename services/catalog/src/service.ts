@@ -1,0 +1,84 @@
+import { defineService, int, openStores, storeSettings } from '@meshmart/kit';
+import { OutboxRelay } from '@meshmart/kit/events';
+import { InMemoryProductCache } from './adapters/in-memory-product-cache.ts';
+import { InMemoryProductRepository } from './adapters/in-memory-product-repository.ts';
+import { MongoProductRepository } from './adapters/mongo-product-repository.ts';
+import type { ProductRepository } from './adapters/product-repository.ts';
+import { RedisProductCache } from './adapters/redis-product-cache.ts';
+import { Catalog } from './domain/catalog.ts';
+import { imagesDir, loadSeed } from './domain/seed.ts';
+
+export const definition = defineService({
+  service: 'catalog',
+  defaultPort: 8081,
+  settings: {
+    ...storeSettings('catalog'),
+    cacheTtlSeconds: int({
+      env: 'CACHE_TTL_SECONDS',
+      default: 60,
+      min: 1,
+      max: 86400,
+      doc: 'how long a cached product or page lives (admin updates invalidate sooner)',
+    }),
+    cacheTimeoutMs: int({
+      env: 'CACHE_TIMEOUT_MS',
+      default: 250,
+      min: 1,
+      max: 10000,
+      doc: 'a Redis cache call slower than this is abandoned and the read goes to the store',
+    }),
+  },
+  build: async (kit) => {
+    const { createApp } = await import('./app.ts'); // after tracing has started
+
+    const { config, logger, metrics, health } = kit;
+    const stores = await openStores({
+      service: 'catalog',
+      config,
+      logger,
+      health,
+      host: kit.host,
+      registry: metrics.registry,
+    });
+    let products: ProductRepository;
+    if (stores.db) {
+      const mongo = new MongoProductRepository(stores.db);
+      await mongo.ensureIndexes();
+      products = mongo;
+    } else {
+      products = new InMemoryProductRepository();
+    }
+    const seed = loadSeed();
+    const inserted = await products.seed(seed.products);
+    logger.info({ inserted, products: await products.count() }, 'catalog seeded');
+    const cache = stores.redis
+      ? new RedisProductCache({
+          client: stores.redis,
+          ttlSeconds: config.cacheTtlSeconds,
+          keyPrefix: stores.redisKeyPrefix,
+          timeoutMs: config.cacheTimeoutMs,
+        })
+      : new InMemoryProductCache({ ttlSeconds: config.cacheTtlSeconds });
+    const relay = new OutboxRelay({ store: products.outbox, bus: stores.bus, logger });
+    relay.start();
+    const catalog = new Catalog({
+      service: 'catalog',
+      products,
+      cache,
+      categories: seed.categories,
+      metrics,
+      logger,
+      onEventsQueued: () => relay.nudge(),
+    });
+    const app = createApp({
+      logger,
+      metrics,
+      health,
+      catalog,
+      imagesDir: imagesDir(),
+      bodyLimitBytes: config.bodyLimitBytes,
+      slowRequestMs: config.slowRequestMs,
+    });
+    return { app, closers: [{ name: 'outbox-relay', close: () => relay.stop() }, ...stores.closers] };
+  },
+});
