@@ -1,0 +1,79 @@
+import { ApiRouter, Type } from '@meshmart/kit';
+import type { CartService } from '../domain/cart-service.ts';
+
+const Id = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9][A-Za-z0-9_.:@-]*$' });
+
+const CartSchema = Type.Object({
+  userId: Type.String(),
+  items: Type.Array(
+    Type.Object({
+      productId: Type.String(),
+      name: Type.String(),
+      image: Type.String(),
+      unitPriceCents: Type.Integer({ minimum: 0 }),
+      quantity: Type.Integer({ minimum: 1 }),
+      lineTotalCents: Type.Integer({ minimum: 0 }),
+    }),
+  ),
+  totalCents: Type.Integer({ minimum: 0 }),
+  currency: Type.Literal('USD'),
+  itemCount: Type.Integer({ minimum: 0 }),
+});
+
+const UserParams = Type.Object({ userId: Id });
+const ItemParams = Type.Object({ userId: Id, productId: Id });
+
+export function cartRoutes(service: CartService): ApiRouter {
+  const { maxQuantityPerItem, maxLines } = service.limits;
+  return new ApiRouter()
+    .route({
+      method: 'get',
+      path: '/carts/:userId',
+      operationId: 'getCart',
+      summary: 'The cart of a user (empty when the user has none)',
+      params: UserParams,
+      responses: { 200: { description: 'the cart', schema: CartSchema } },
+      handler: async ({ params }) => ({ body: await service.get(params.userId) }),
+    })
+    .route({
+      method: 'put',
+      path: '/carts/:userId/items/:productId',
+      operationId: 'setCartItem',
+      summary: 'Sets the quantity of a product in the cart, priced from the catalog now',
+      params: ItemParams,
+      body: Type.Object(
+        { quantity: Type.Integer({ minimum: 1, maximum: maxQuantityPerItem }) },
+        { additionalProperties: false },
+      ),
+      responses: {
+        200: { description: 'the cart after the change', schema: CartSchema },
+        404: { description: 'the catalog has no such product (product-not-found)' },
+        409: { description: `the cart already holds ${maxLines} other products (cart-full)` },
+        503: { description: 'the catalog cannot be reached (catalog-unavailable)' },
+      },
+      handler: async ({ params, body, trace }) => ({
+        body: await service.setItem(params.userId, params.productId, body.quantity, { context: trace }),
+      }),
+    })
+    .route({
+      method: 'delete',
+      path: '/carts/:userId/items/:productId',
+      operationId: 'removeCartItem',
+      summary: 'Removes a product from the cart (removing an absent one changes nothing)',
+      params: ItemParams,
+      responses: { 200: { description: 'the cart after the change', schema: CartSchema } },
+      handler: async ({ params }) => ({ body: await service.removeItem(params.userId, params.productId) }),
+    })
+    .route({
+      method: 'delete',
+      path: '/carts/:userId',
+      operationId: 'clearCart',
+      summary: 'Empties the cart',
+      params: UserParams,
+      responses: { 204: { description: 'the cart is empty' } },
+      handler: async ({ params }) => {
+        await service.clear(params.userId);
+        return { status: 204 };
+      },
+    });
+}

@@ -1,0 +1,174 @@
+import { fileURLToPath } from 'node:url';
+import type { Db } from 'mongodb';
+import {
+  bool,
+  defineService,
+  int,
+  openStores,
+  storeSettings,
+  str,
+  type Closer,
+  type Logger,
+  type Metrics,
+} from '@meshmart/kit';
+import { InMemoryOutboxStore, MongoOutboxStore, OutboxRelay, type EventBus } from '@meshmart/kit/events';
+import { InMemoryReservationRepository } from './adapters/in-memory-reservation-repository.ts';
+import { InMemoryStockRepository } from './adapters/in-memory-stock-repository.ts';
+import { MongoReservationRepository } from './adapters/mongo-reservation-repository.ts';
+import { MongoStockRepository } from './adapters/mongo-stock-repository.ts';
+import type { ReservationRepository } from './adapters/reservation-repository.ts';
+import { productIdsFromFile } from './adapters/seed-file.ts';
+import type { StockRepository } from './adapters/stock-repository.ts';
+import { InventoryService } from './domain/inventory-service.ts';
+import { ReservationSweeper } from './domain/reservation-sweeper.ts';
+
+export const settings = {
+  ...storeSettings('inventory'),
+  reservationTtlSeconds: int({
+    env: 'RESERVATION_TTL_SECONDS',
+    default: 900,
+    min: 1,
+    max: 86_400,
+    doc: 'lifetime of a reservation when the request names none',
+  }),
+  reservationSweepMs: int({
+    env: 'RESERVATION_SWEEP_MS',
+    default: 1000,
+    min: 10,
+    doc: 'period of the sweeper that expires reservations and repairs interrupted ones',
+  }),
+  reservationPendingTimeoutMs: int({
+    env: 'RESERVATION_PENDING_TIMEOUT_MS',
+    default: 5000,
+    min: 100,
+    doc: 'a reservation still PENDING after this is presumed abandoned and rolled back',
+  }),
+  seed: bool({ env: 'INVENTORY_SEED', default: true, doc: 'create stock for the catalog products at start' }),
+  seedUnits: int({
+    env: 'INVENTORY_SEED_UNITS',
+    default: 100,
+    min: 0,
+    max: 1_000_000_000,
+    doc: 'units available of each seeded product',
+  }),
+  seedFile: str({
+    env: 'INVENTORY_SEED_FILE',
+    default: fileURLToPath(new URL('../../catalog/src/data/products.json', import.meta.url)),
+    doc: 'catalog data file whose product ids are seeded (absent file: nothing is seeded)',
+  }),
+};
+
+export interface InventoryPartsOptions {
+  /** Mongo adapters when set, else the in-memory twins. */
+  readonly db?: Db;
+  readonly bus: EventBus;
+  readonly logger: Logger;
+  readonly metrics?: Metrics;
+  readonly defaultTtlSeconds: number;
+  readonly pendingTimeoutMs?: number;
+  readonly sweepMs?: number;
+  readonly now?: () => Date;
+}
+
+export interface InventoryParts {
+  readonly service: InventoryService;
+  readonly stock: StockRepository;
+  readonly reservations: ReservationRepository;
+  readonly relay: OutboxRelay;
+  readonly sweeper: ReservationSweeper;
+}
+
+/** The adapters, domain service, relay and sweeper (not started), on Mongo or on the twins. */
+export async function inventoryParts(options: InventoryPartsOptions): Promise<InventoryParts> {
+  let stock: StockRepository;
+  let reservations: ReservationRepository;
+  let relay: OutboxRelay;
+  const { logger, bus } = options;
+  if (options.db) {
+    const mongoStock = new MongoStockRepository(options.db);
+    const mongoReservations = new MongoReservationRepository(options.db);
+    await mongoStock.ensureIndexes();
+    await mongoReservations.ensureIndexes();
+    stock = mongoStock;
+    reservations = mongoReservations;
+    const store = new MongoOutboxStore([
+      options.db.collection(mongoStock.versions.collection.collectionName),
+      options.db.collection(mongoReservations.versions.collection.collectionName),
+    ]);
+    relay = new OutboxRelay({ store, bus, logger });
+  } else {
+    const outbox = new InMemoryOutboxStore();
+    stock = new InMemoryStockRepository(outbox);
+    reservations = new InMemoryReservationRepository(outbox);
+    relay = new OutboxRelay({ store: outbox, bus, logger });
+  }
+  const service = new InventoryService({
+    stock,
+    reservations,
+    logger,
+    defaultTtlSeconds: options.defaultTtlSeconds,
+    onWrite: () => relay.nudge(),
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(options.pendingTimeoutMs !== undefined ? { pendingTimeoutMs: options.pendingTimeoutMs } : {}),
+    ...(options.now ? { now: options.now } : {}),
+  });
+  const sweeper = new ReservationSweeper({
+    service,
+    reservations,
+    logger,
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(options.sweepMs !== undefined ? { intervalMs: options.sweepMs } : {}),
+    ...(options.now ? { now: options.now } : {}),
+  });
+  return { service, stock, reservations, relay, sweeper };
+}
+
+export const definition = defineService({
+  service: 'inventory',
+  defaultPort: 8083,
+  settings,
+  build: async (kit) => {
+    const { config, logger } = kit;
+    const stores = await openStores({
+      service: 'inventory',
+      config,
+      logger,
+      health: kit.health,
+      host: kit.host,
+      registry: kit.metrics.registry,
+    });
+    const parts = await inventoryParts({
+      ...(stores.db ? { db: stores.db } : {}),
+      bus: stores.bus,
+      logger,
+      metrics: kit.metrics,
+      defaultTtlSeconds: config.reservationTtlSeconds,
+      pendingTimeoutMs: config.reservationPendingTimeoutMs,
+      sweepMs: config.reservationSweepMs,
+    });
+    if (config.seed) {
+      const ids = await productIdsFromFile(config.seedFile);
+      const created = await parts.service.seed(ids, config.seedUnits);
+      logger.info({ products: ids.length, created, file: config.seedFile }, 'stock seeded');
+    }
+    parts.relay.start();
+    parts.sweeper.start();
+    const { createApp } = await import('./app.ts');
+    const closers: Closer[] = [
+      { name: 'reservation-sweeper', close: () => parts.sweeper.stop() },
+      { name: 'outbox-relay', close: () => parts.relay.stop() },
+      ...stores.closers,
+    ];
+    return {
+      app: createApp({
+        logger,
+        metrics: kit.metrics,
+        health: kit.health,
+        service: parts.service,
+        bodyLimitBytes: config.bodyLimitBytes,
+        slowRequestMs: config.slowRequestMs,
+      }),
+      closers,
+    };
+  },
+});

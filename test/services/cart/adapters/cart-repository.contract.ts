@@ -1,0 +1,132 @@
+import { expect } from 'chai';
+import type { CartRepository } from '../../../../services/cart/src/adapters/cart-repository.ts';
+import type { CartLine } from '../../../../services/cart/src/domain/cart.ts';
+
+export interface CartRepositoryFixture {
+  readonly repo: CartRepository;
+  /** Lets `ms` pass (really, or on the twin's clock). */
+  pass(ms: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const line = (productId: string, quantity = 1, unitPriceCents = 500): CartLine => ({
+  productId,
+  name: `Name of ${productId}`,
+  image: `/images/${productId}.webp`,
+  unitPriceCents,
+  quantity,
+  addedAt: '2026-01-01T00:00:00.000Z',
+});
+
+/** What every CartRepository must do; `make` builds one whose TTL is `ttlSeconds`. */
+export function cartRepositoryContract(
+  name: string,
+  make: (ttlSeconds: number) => Promise<CartRepositoryFixture>,
+): void {
+  describe(`CartRepository contract: ${name}`, function () {
+    let f: CartRepositoryFixture;
+    afterEach(async function () {
+      await f.close();
+    });
+
+    describe('with a long TTL', function () {
+      beforeEach(async function () {
+        f = await make(3600);
+      });
+
+      it('when a user has no cart, then it has no lines and no expiry', async function () {
+        expect(await f.repo.lines('alice')).to.deep.equal([]);
+        expect(await f.repo.line('alice', 'p-1')).to.equal(undefined);
+        expect(await f.repo.expiresIn('alice')).to.equal(undefined);
+      });
+
+      it('when lines are put, then they read back and a second put replaces the line', async function () {
+        expect(await f.repo.putLine('alice', line('p-1', 2), 50)).to.equal(true);
+        expect(await f.repo.putLine('alice', line('p-1', 5), 50)).to.equal(true);
+        expect(await f.repo.lines('alice')).to.deep.equal([line('p-1', 5)]);
+        expect(await f.repo.line('alice', 'p-1')).to.deep.equal(line('p-1', 5));
+        expect(await f.repo.lines('bob')).to.deep.equal([]);
+      });
+
+      it('when the cart is full, then a new line is refused but existing lines can change', async function () {
+        await f.repo.putLine('alice', line('a'), 2);
+        await f.repo.putLine('alice', line('b'), 2);
+        expect(await f.repo.putLine('alice', line('c'), 2)).to.equal(false);
+        expect(await f.repo.putLine('alice', line('a', 3), 2)).to.equal(true);
+        const lines = await f.repo.lines('alice');
+        expect(lines.map((l) => `${l.productId}:${l.quantity}`).sort()).to.deep.equal(['a:3', 'b:1']);
+      });
+
+      it('when 20 different lines are put at once, then every one survives', async function () {
+        await Promise.all(Array.from({ length: 20 }, (_, i) => f.repo.putLine('alice', line(`p-${i}`), 50)));
+        expect(await f.repo.lines('alice')).to.have.length(20);
+      });
+
+      it('when 10 new lines race for the last 3 places, then exactly 3 get in', async function () {
+        for (let i = 0; i < 7; i++) await f.repo.putLine('alice', line(`old-${i}`), 10);
+        const results = await Promise.all(
+          Array.from({ length: 10 }, (_, i) => f.repo.putLine('alice', line(`new-${i}`), 10)),
+        );
+        expect(results.filter(Boolean)).to.have.length(3);
+        expect(await f.repo.lines('alice')).to.have.length(10);
+      });
+
+      it('when a line is removed, then the others stay; removing the last empties the cart', async function () {
+        await f.repo.putLine('alice', line('a'), 50);
+        await f.repo.putLine('alice', line('b'), 50);
+        await f.repo.removeLine('alice', 'a');
+        await f.repo.removeLine('alice', 'nope');
+        expect((await f.repo.lines('alice')).map((l) => l.productId)).to.deep.equal(['b']);
+        await f.repo.removeLine('alice', 'b');
+        expect(await f.repo.lines('alice')).to.deep.equal([]);
+        expect(await f.repo.expiresIn('alice')).to.equal(undefined);
+      });
+
+      it('when a cart is cleared, then it is empty and other carts stay', async function () {
+        await f.repo.putLine('alice', line('a'), 50);
+        await f.repo.putLine('bob', line('a'), 50);
+        await f.repo.clear('alice');
+        expect(await f.repo.lines('alice')).to.deep.equal([]);
+        expect(await f.repo.lines('bob')).to.have.length(1);
+      });
+
+      it('when a line is written, then the cart expires after the TTL from now', async function () {
+        await f.repo.putLine('alice', line('a'), 50);
+        expect(await f.repo.expiresIn('alice')).to.be.within(3590, 3600);
+      });
+    });
+
+    describe('with a TTL of one second', function () {
+      beforeEach(async function () {
+        f = await make(1);
+      });
+
+      it('when the TTL runs out after the last write, then the cart is gone', async function () {
+        await f.repo.putLine('alice', line('a'), 50);
+        await f.pass(1200);
+        expect(await f.repo.lines('alice')).to.deep.equal([]);
+        expect(await f.repo.putLine('alice', line('b'), 1)).to.equal(true);
+        expect((await f.repo.lines('alice')).map((l) => l.productId)).to.deep.equal(['b']);
+      });
+
+      it('when the cart is written again before the TTL runs out, then the TTL starts over', async function () {
+        await f.repo.putLine('alice', line('a'), 50);
+        await f.pass(600);
+        await f.repo.putLine('alice', line('b'), 50);
+        await f.pass(600);
+        expect(await f.repo.lines('alice')).to.have.length(2);
+        await f.repo.removeLine('alice', 'b');
+        await f.pass(600);
+        expect((await f.repo.lines('alice')).map((l) => l.productId)).to.deep.equal(['a']);
+      });
+
+      it('when the cart is only read, then the TTL is not extended', async function () {
+        await f.repo.putLine('alice', line('a'), 50);
+        await f.pass(600);
+        expect(await f.repo.lines('alice')).to.have.length(1);
+        await f.pass(600);
+        expect(await f.repo.lines('alice')).to.deep.equal([]);
+      });
+    });
+  });
+}

@@ -1,0 +1,120 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { expect } from 'chai';
+import express from 'express';
+import request from 'supertest';
+import { HttpCatalogClient } from '../../../../services/cart/src/adapters/http-catalog-client.ts';
+import { InMemoryCartRepository } from '../../../../services/cart/src/adapters/in-memory-cart-repository.ts';
+import { CartService } from '../../../../services/cart/src/domain/cart-service.ts';
+import { createApp } from '../../../../services/cart/src/app.ts';
+import { testKit } from '../../../support/stores.ts';
+
+const PROBLEM = /^application\/problem\+json/;
+
+/** A tiny stand-in for the catalog service: GET /products/:id as catalog answers it. */
+function fakeCatalog(): express.Express {
+  const app = express();
+  app.get('/products/:id', (req, res) => {
+    if (req.params.id === 'lamp') {
+      res.json({
+        id: 'lamp',
+        name: 'Desk Lamp',
+        description: 'A lamp',
+        category: 'home',
+        priceCents: 2499,
+        currency: 'USD',
+        image: '/images/lamp.webp',
+      });
+    } else if (req.params.id === 'broken') {
+      res.json({ id: 'broken', name: 'Broken' });
+    } else {
+      res.status(404).type('application/problem+json').send({ type: '/problems/not-found', status: 404 });
+    }
+  });
+  return app;
+}
+
+function listen(app: express.Express): Promise<Server> {
+  return new Promise((resolve) => {
+    const server = app.listen(0, '127.0.0.1', () => resolve(server));
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  });
+}
+
+describe('cart with the HTTP catalog client against a real HTTP server', function () {
+  let server: Server;
+  let client: HttpCatalogClient;
+  let app: ReturnType<typeof createApp>;
+  let carts: InMemoryCartRepository;
+
+  beforeEach(async function () {
+    server = await listen(fakeCatalog());
+    const { port } = server.address() as AddressInfo;
+    client = new HttpCatalogClient({ baseUrl: `http://127.0.0.1:${port}`, timeoutMs: 1000 });
+    carts = new InMemoryCartRepository({ ttlSeconds: 60 });
+    const service = new CartService({
+      carts,
+      catalog: client,
+      limits: { maxQuantityPerItem: 10, maxLines: 50 },
+    });
+    app = createApp({ ...testKit('cart'), service });
+  });
+  afterEach(async function () {
+    await client.close();
+    if (server.listening) await closeServer(server);
+  });
+
+  it('when the catalog answers the product, then the cart line carries its name, image and price', async function () {
+    const res = await request(app).put('/carts/alice/items/lamp').send({ quantity: 2 }).expect(200);
+    expect(res.body.items).to.deep.equal([
+      {
+        productId: 'lamp',
+        name: 'Desk Lamp',
+        image: '/images/lamp.webp',
+        unitPriceCents: 2499,
+        quantity: 2,
+        lineTotalCents: 4998,
+      },
+    ]);
+  });
+
+  it('when the catalog answers 404, then the cart answers 404 product-not-found and stores nothing', async function () {
+    const res = await request(app)
+      .put('/carts/alice/items/ghost')
+      .send({ quantity: 1 })
+      .expect(404)
+      .expect('content-type', PROBLEM);
+    expect(res.body.type).to.equal('/problems/product-not-found');
+    expect(await carts.lines('alice')).to.deep.equal([]);
+  });
+
+  it('when the catalog answers a product without a price, then 502 catalog-invalid-response and nothing is stored', async function () {
+    const res = await request(app)
+      .put('/carts/alice/items/broken')
+      .send({ quantity: 1 })
+      .expect(502)
+      .expect('content-type', PROBLEM);
+    expect(res.body.type).to.equal('/problems/catalog-invalid-response');
+    expect(await carts.lines('alice')).to.deep.equal([]);
+  });
+
+  it('when the catalog is down, then the cart answers 503 catalog-unavailable and the cart is unchanged', async function () {
+    await request(app).put('/carts/alice/items/lamp').send({ quantity: 1 }).expect(200);
+    await closeServer(server);
+    const res = await request(app)
+      .put('/carts/alice/items/lamp')
+      .send({ quantity: 5 })
+      .expect(503)
+      .expect('content-type', PROBLEM);
+    expect(res.body.type).to.equal('/problems/catalog-unavailable');
+    expect((await carts.lines('alice')).map((l) => l.quantity)).to.deep.equal([1]);
+    // Reading the cart needs no catalog.
+    await request(app).get('/carts/alice').expect(200);
+  });
+});
