@@ -1,0 +1,72 @@
+import type { Collection, Db, Filter } from 'mongodb';
+import type { AuditRecord } from '../domain/audit-record.ts';
+import type { AuditLog, AuditQuery, InsertResult } from './audit-log.ts';
+
+const DUPLICATE_KEY = 11000;
+const SCAN_BATCH = 500;
+const NO_ID = { projection: { _id: 0 } } as const;
+
+/** Inserts only: unique indexes on seq (one writer wins each position) and on id (an event is recorded once). */
+export class MongoAuditLog implements AuditLog {
+  private readonly records: Collection<AuditRecord>;
+
+  constructor(db: Db, collection = 'audit') {
+    this.records = db.collection<AuditRecord>(collection);
+  }
+
+  async ensureIndexes(): Promise<void> {
+    await this.records.createIndex({ seq: 1 }, { unique: true, name: 'seq_unique' });
+    await this.records.createIndex({ id: 1 }, { unique: true, name: 'id_unique' });
+    await this.records.createIndex({ actor: 1, seq: -1 }, { name: 'actor_seq' });
+    await this.records.createIndex({ resource: 1, seq: -1 }, { name: 'resource_seq' });
+  }
+
+  async head(): Promise<AuditRecord | undefined> {
+    const [last] = await this.records.find({}, NO_ID).sort({ seq: -1 }).limit(1).toArray();
+    return last;
+  }
+
+  async insert(record: AuditRecord): Promise<InsertResult> {
+    try {
+      // A copy: insertOne would add an _id to the caller's object.
+      await this.records.insertOne({ ...record });
+      return 'inserted';
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== DUPLICATE_KEY) throw err;
+    }
+    // Which index refused it is not reported the same way by every server: look.
+    const same = await this.records.findOne({ id: record.id }, { projection: { _id: 1 } });
+    return same ? 'duplicate' : 'seq-taken';
+  }
+
+  async list(query: AuditQuery): Promise<{ items: AuditRecord[]; total: number }> {
+    const filter: Filter<AuditRecord> = {
+      ...(query.actor !== undefined ? { actor: query.actor } : {}),
+      ...(query.resource !== undefined ? { resource: query.resource } : {}),
+    };
+    const [items, total] = await Promise.all([
+      this.records
+        .find(filter, NO_ID)
+        .sort({ seq: -1 })
+        .skip((query.page - 1) * query.limit)
+        .limit(query.limit)
+        .toArray(),
+      this.records.countDocuments(filter),
+    ]);
+    return { items, total };
+  }
+
+  async *scan(): AsyncIterable<AuditRecord> {
+    let after = 0;
+    for (;;) {
+      const batch = await this.records
+        .find({ seq: { $gt: after } }, NO_ID)
+        .sort({ seq: 1 })
+        .limit(SCAN_BATCH)
+        .toArray();
+      for (const record of batch) yield record;
+      if (batch.length < SCAN_BATCH) return;
+      after = batch[batch.length - 1].seq;
+    }
+  }
+}

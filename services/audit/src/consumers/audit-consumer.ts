@@ -1,0 +1,56 @@
+import type { Logger } from '@meshmart/kit';
+import { TOPICS } from '@meshmart/kit/catalogue';
+import { idempotent, type EventBus, type ProcessedStore, type Subscription } from '@meshmart/kit/events';
+import { events } from '@meshmart/contracts';
+import type { AuditTrail } from '../domain/audit-trail.ts';
+
+export const GROUP = 'audit';
+
+export interface AuditConsumerProps {
+  readonly bus: EventBus;
+  readonly trail: AuditTrail;
+  readonly processed: ProcessedStore;
+  readonly topics?: readonly string[];
+  /** @default the bus's default (host, pid, random) */
+  readonly consumer?: string;
+  /** Counts what was received (a prom-client counter). */
+  readonly recorded?: { inc(labels: { topic: string; outcome: string }): void };
+  readonly logger?: Logger;
+  /** @default the bus's default */
+  readonly retryDelayMs?: number;
+}
+
+/**
+ * One subscription per topic in the 'audit' group. Unknown versions and invalid data are dead-lettered with the
+ * reason (events.validated); each event is recorded once however often it is delivered (idempotent + unique id).
+ */
+export async function startAuditConsumers(props: AuditConsumerProps): Promise<Subscription[]> {
+  const handler = events.validated(
+    idempotent(
+      async (event) => {
+        const outcome = await props.trail.append(event);
+        props.recorded?.inc({ topic: event.topic, outcome });
+      },
+      { store: props.processed },
+    ),
+  );
+  const subscriptions: Subscription[] = [];
+  try {
+    for (const topic of props.topics ?? TOPICS) {
+      subscriptions.push(
+        await props.bus.subscribe({
+          topic,
+          group: GROUP,
+          handler,
+          ...(props.consumer ? { consumer: props.consumer } : {}),
+          ...(props.retryDelayMs !== undefined ? { retryDelayMs: props.retryDelayMs } : {}),
+        }),
+      );
+    }
+  } catch (err) {
+    await Promise.all(subscriptions.map((s) => s.close()));
+    throw err;
+  }
+  props.logger?.info({ topics: subscriptions.map((s) => s.topic), group: GROUP }, 'audit consumers started');
+  return subscriptions;
+}

@@ -1,0 +1,70 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { EventEnvelope } from '@meshmart/kit/events';
+import type { AuditLog } from '../adapters/audit-log.ts';
+import {
+  defectOf,
+  factsOf,
+  GENESIS_HASH,
+  seal,
+  type AuditRecord,
+  type InvalidReason,
+} from './audit-record.ts';
+
+export interface VerifyResult {
+  readonly ok: boolean;
+  /** Records in the chain. */
+  readonly records: number;
+  readonly firstInvalid?: { readonly seq: number; readonly id: string; readonly reason: InvalidReason };
+}
+
+export interface AuditTrailProps {
+  readonly log: AuditLog;
+  readonly now?: () => Date;
+  /** Appends lost to other writers before giving up (the delivery is then retried). @default 100 */
+  readonly maxAttempts?: number;
+}
+
+/** Appends events to the hash chain and checks the chain. */
+export class AuditTrail {
+  private readonly now: () => Date;
+  private readonly maxAttempts: number;
+
+  constructor(private readonly props: AuditTrailProps) {
+    this.now = props.now ?? (() => new Date());
+    this.maxAttempts = props.maxAttempts ?? 100;
+  }
+
+  /**
+   * Reads the head and inserts the next seq linked to it. Another writer taking that seq first makes us read the
+   * new head and try again; finding the event already recorded ends it.
+   */
+  async append(envelope: EventEnvelope): Promise<'appended' | 'duplicate'> {
+    const facts = factsOf(envelope);
+    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
+      const head = await this.props.log.head();
+      const record = seal(facts, (head?.seq ?? 0) + 1, head?.hash ?? GENESIS_HASH, this.now().toISOString());
+      const result = await this.props.log.insert(record);
+      if (result === 'inserted') return 'appended';
+      if (result === 'duplicate') return 'duplicate';
+      // Spread retries so a few writers do not collide in lockstep.
+      await sleep(Math.floor(Math.random() * Math.min(50, attempt * 5)));
+    }
+    throw new Error(`audit: could not append event ${envelope.id} after ${this.maxAttempts} attempts`);
+  }
+
+  /** Walks the whole chain in seq order and names the first record that does not follow from the one before. */
+  async verify(): Promise<VerifyResult> {
+    let previous: AuditRecord | undefined;
+    let records = 0;
+    let firstInvalid: VerifyResult['firstInvalid'];
+    for await (const record of this.props.log.scan()) {
+      records++;
+      if (!firstInvalid) {
+        const reason = defectOf(previous, record);
+        if (reason) firstInvalid = { seq: record.seq, id: record.id, reason };
+      }
+      previous = record;
+    }
+    return firstInvalid ? { ok: false, records, firstInvalid } : { ok: true, records };
+  }
+}

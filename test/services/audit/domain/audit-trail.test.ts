@@ -1,0 +1,61 @@
+import { expect } from 'chai';
+import { createEnvelope } from '@meshmart/kit/events';
+import type { AuditLog } from '../../../../services/audit/src/adapters/audit-log.ts';
+import { InMemoryAuditLog } from '../../../../services/audit/src/adapters/in-memory-audit-log.ts';
+import { MongoAuditLog } from '../../../../services/audit/src/adapters/mongo-audit-log.ts';
+import { AuditTrail } from '../../../../services/audit/src/domain/audit-trail.ts';
+import { eachBackend, testMongo, type TestMongo } from '../../../support/stores.ts';
+import { paymentEvent } from '../audit-events.ts';
+
+eachBackend('audit trail', (backend) => {
+  let log: AuditLog;
+  let mongo: TestMongo | undefined;
+
+  beforeEach(async () => {
+    if (backend === 'real') {
+      mongo = await testMongo('audit_trail');
+      const m = new MongoAuditLog(mongo.db);
+      await m.ensureIndexes();
+      log = m;
+    } else {
+      log = new InMemoryAuditLog();
+    }
+  });
+  afterEach(() => mongo?.close());
+
+  describe('when the same envelope is appended twice', () => {
+    it('then the second is a duplicate and one record exists', async () => {
+      const trail = new AuditTrail({ log });
+      const envelope = createEnvelope('payments.events', paymentEvent(1), 'payments');
+      expect(await trail.append(envelope)).to.equal('appended');
+      expect(await trail.append(envelope)).to.equal('duplicate');
+      expect((await log.list({ page: 1, limit: 10 })).total).to.equal(1);
+      expect(await trail.verify()).to.deep.equal({ ok: true, records: 1 });
+    });
+  });
+
+  describe('when two writers append at the same time', () => {
+    it('then every event gets its own seq and the chain verifies', async () => {
+      const writers = [new AuditTrail({ log }), new AuditTrail({ log })];
+      const envelopes = Array.from({ length: 30 }, (_, i) =>
+        createEnvelope('payments.events', paymentEvent(i), 'payments'),
+      );
+      await Promise.all(envelopes.map((e, i) => writers[i % 2].append(e)));
+      const seqs: number[] = [];
+      const ids = new Set<string>();
+      for await (const r of log.scan()) {
+        seqs.push(r.seq);
+        ids.add(r.id);
+      }
+      expect(seqs).to.deep.equal(Array.from({ length: 30 }, (_, i) => i + 1));
+      expect(ids).to.have.property('size', 30);
+      expect(await writers[0].verify()).to.deep.equal({ ok: true, records: 30 });
+    });
+  });
+
+  describe('when the log is empty', () => {
+    it('then it verifies with zero records', async () => {
+      expect(await new AuditTrail({ log }).verify()).to.deep.equal({ ok: true, records: 0 });
+    });
+  });
+});
