@@ -1,0 +1,42 @@
+import { createServiceApp, type Health, type Logger, type Metrics } from '@meshmart/kit';
+import type { Express } from 'express';
+import { OrderService } from './application/order-service.ts';
+import type { OrderProjector } from './application/order-projector.ts';
+import type { OrderEventStore } from './adapters/order-event-store.ts';
+import type { OrderViewRepository } from './adapters/order-view-repository.ts';
+import { orderRoutes } from './routes/order-routes.ts';
+
+export interface OrdersAppDeps {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly health: Health;
+  readonly config?: { readonly bodyLimitBytes?: number; readonly slowRequestMs?: number };
+  readonly store: OrderEventStore;
+  readonly views: OrderViewRepository;
+  readonly projector: OrderProjector;
+  /** Called after each append (nudges the outbox relay). */
+  readonly onAppended?: () => void;
+}
+
+export function createApp(deps: OrdersAppDeps): Express {
+  const service = new OrderService({
+    store: deps.store,
+    views: deps.views,
+    metrics: deps.metrics,
+    ...(deps.onAppended ? { onAppended: deps.onAppended } : {}),
+  });
+  return createServiceApp({
+    service: 'orders',
+    logger: deps.logger,
+    metrics: deps.metrics,
+    health: deps.health,
+    routers: [orderRoutes(service, deps.projector)],
+    openapi: {
+      title: 'MeshMart orders',
+      version: '1.0.0',
+      description: 'Event-sourced orders: commands append events, queries read the projected read model',
+    },
+    ...(deps.config?.bodyLimitBytes !== undefined ? { bodyLimitBytes: deps.config.bodyLimitBytes } : {}),
+    ...(deps.config?.slowRequestMs !== undefined ? { slowRequestMs: deps.config.slowRequestMs } : {}),
+  });
+}

@@ -1,0 +1,137 @@
+import type { Context } from '@opentelemetry/api';
+import { AppError, type Metrics } from '@meshmart/kit';
+import type { Counter } from 'prom-client';
+import {
+  decide,
+  fold,
+  type OrderCommand,
+  type OrderView,
+  type StoredOrderEvent,
+} from '../domain/order-aggregate.ts';
+import type { OrderEventStore } from '../adapters/order-event-store.ts';
+import type { OrderListQuery, OrderPage, OrderViewRepository } from '../adapters/order-view-repository.ts';
+
+export interface OrderServiceProps {
+  readonly store: OrderEventStore;
+  readonly views: OrderViewRepository;
+  readonly metrics?: Metrics;
+  /** Called after events were appended (nudges the outbox relay). */
+  readonly onAppended?: () => void;
+  /** @default () => new Date() */
+  readonly clock?: () => Date;
+}
+
+export interface CommandOptions {
+  /** The version the caller last saw; a different current version is a 409 'version-conflict'. */
+  readonly expectedVersion?: number;
+  readonly context?: Context;
+}
+
+export interface CommandResult {
+  /** The state folded from the store after the command (read-your-writes). */
+  readonly order: OrderView;
+  /** False when the command repeated what was already done. */
+  readonly changed: boolean;
+}
+
+/** Appends lost to a concurrent writer are decided again on the new state this many times. */
+const MAX_ATTEMPTS = 3;
+
+/** The command and query side of orders: commands fold the stream, decide and append; queries read the model. */
+export class OrderService {
+  private readonly clock: () => Date;
+  private readonly commands: Counter<'command' | 'outcome'> | undefined;
+
+  constructor(private readonly props: OrderServiceProps) {
+    this.clock = props.clock ?? (() => new Date());
+    this.commands = props.metrics?.counter({
+      name: 'orders_commands_total',
+      help: 'Order commands handled, by command and outcome',
+      labelNames: ['command', 'outcome'],
+    });
+  }
+
+  async execute(
+    orderId: string,
+    command: OrderCommand,
+    options: CommandOptions = {},
+  ): Promise<CommandResult> {
+    try {
+      const result = await this.attempt(orderId, command, options);
+      this.commands?.inc({ command: command.kind, outcome: result.changed ? 'applied' : 'repeated' });
+      return result;
+    } catch (err) {
+      const outcome = err instanceof AppError ? err.code : 'error';
+      this.commands?.inc({ command: command.kind, outcome });
+      throw err;
+    }
+  }
+
+  private async attempt(
+    orderId: string,
+    command: OrderCommand,
+    options: CommandOptions,
+  ): Promise<CommandResult> {
+    for (let attempt = 1; ; attempt++) {
+      const history = await this.props.store.load(orderId);
+      const state = fold(history);
+      const version = state?.version ?? 0;
+      const events = decide(command, state, this.clock().toISOString());
+      // A repeat is answered whatever version the caller saw: retries after a lost response must succeed.
+      if (events.length === 0 && state) return { order: state, changed: false };
+      if (options.expectedVersion !== undefined && options.expectedVersion !== version) {
+        throw new AppError(
+          409,
+          'version-conflict',
+          `order ${orderId} is at version ${version}, not ${options.expectedVersion}`,
+          { extensions: { orderId, expectedVersion: options.expectedVersion, currentVersion: version } },
+        );
+      }
+      try {
+        const appended = await this.props.store.append(
+          orderId,
+          version,
+          events,
+          options.context ? { context: options.context } : {},
+        );
+        this.props.onAppended?.();
+        const order = fold([...history, ...appended]);
+        if (!order) throw new Error(`order ${orderId}: nothing to fold after an append`);
+        return { order, changed: true };
+      } catch (err) {
+        const retry =
+          err instanceof AppError &&
+          err.code === 'version-conflict' &&
+          options.expectedVersion === undefined &&
+          attempt < MAX_ATTEMPTS;
+        if (!retry) throw err;
+      }
+    }
+  }
+
+  /** The read model's view; when it is missing (the projector has not caught up), the state folded from events. */
+  async get(orderId: string): Promise<OrderView> {
+    const view = await this.props.views.get(orderId);
+    if (view) return view;
+    const order = fold(await this.props.store.load(orderId));
+    if (!order) throw AppError.notFound(`order ${orderId} not found`);
+    return order;
+  }
+
+  /** The state at an instant, folded from the events that occurred until then. */
+  async asOf(orderId: string, at: Date): Promise<OrderView> {
+    const order = fold(await this.props.store.load(orderId, { asOf: at }));
+    if (!order) throw AppError.notFound(`order ${orderId} did not exist at ${at.toISOString()}`);
+    return order;
+  }
+
+  async events(orderId: string): Promise<StoredOrderEvent[]> {
+    const events = await this.props.store.load(orderId);
+    if (events.length === 0) throw AppError.notFound(`order ${orderId} not found`);
+    return events;
+  }
+
+  list(query: OrderListQuery): Promise<OrderPage> {
+    return this.props.views.list(query);
+  }
+}
