@@ -1,0 +1,141 @@
+import type { Logger, Metrics } from '@meshmart/kit';
+import { OutboxRelay, outboxEntry, type EventBus, type OutboxEntry } from '@meshmart/kit/events';
+import { events } from '@meshmart/contracts';
+import type { Participants } from './adapters/participants.ts';
+import type { SagaRepository } from './adapters/saga-repository.ts';
+import { checkoutSaga, type CheckoutContext, type CheckoutSagaOptions } from './domain/checkout-saga.ts';
+import { CheckoutService } from './domain/checkout-service.ts';
+import type { Saga } from './domain/saga.ts';
+import { SagaEngine } from './domain/saga-engine.ts';
+
+const TOPIC = 'checkout.events';
+const SERVICE = 'checkout';
+
+export interface CheckoutCoreProps {
+  readonly repository: SagaRepository<CheckoutContext>;
+  readonly participants: Participants;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** Without a bus no relay runs and events stay in the outbox (tests read them there). */
+  readonly bus?: EventBus;
+  readonly saga?: CheckoutSagaOptions;
+  readonly owner?: string;
+  readonly leaseMs?: number;
+  readonly recoveryIntervalMs?: number;
+  readonly relayIntervalMs?: number;
+}
+
+export interface CheckoutCore {
+  readonly engine: SagaEngine<CheckoutContext>;
+  readonly checkout: CheckoutService;
+  readonly repository: SagaRepository<CheckoutContext>;
+  readonly relay: OutboxRelay | undefined;
+  /** Starts the relay and recovery (which resumes interrupted sagas at once). */
+  start(): void;
+  /** Stops the engine (runs hand back their leases) and then the relay. */
+  close(): Promise<void>;
+}
+
+function event(type: string, data: unknown, saga: Saga<CheckoutContext>): OutboxEntry {
+  const checked = events.assertValid(TOPIC, { type, data, headers: saga.trace });
+  return outboxEntry(TOPIC, checked, SERVICE);
+}
+
+/** The saga engine, the checkout service, the outbox relay and the metrics, wired together. */
+export function createCheckoutCore(props: CheckoutCoreProps): CheckoutCore {
+  const { repository, logger, metrics } = props;
+  const definition = checkoutSaga(props.saga);
+  const sagas = metrics.counter({
+    name: 'checkout_sagas_total',
+    help: 'Checkout sagas ended, by outcome (completed, compensated, failed)',
+    labelNames: ['outcome'],
+  });
+  const duration = metrics.histogram({
+    name: 'checkout_saga_duration_seconds',
+    help: 'Time from the start of a checkout saga to its end',
+    labelNames: ['outcome'],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+  });
+  const attempts = metrics.counter({
+    name: 'checkout_step_attempts_total',
+    help: 'Attempts of saga steps and compensations, by outcome (success, business, transient)',
+    labelNames: ['step', 'outcome'],
+  });
+  const relay = props.bus
+    ? new OutboxRelay({
+        store: repository.outbox,
+        bus: props.bus,
+        logger,
+        ...(props.relayIntervalMs !== undefined ? { intervalMs: props.relayIntervalMs } : {}),
+      })
+    : undefined;
+  const nudge = (): void => relay?.nudge();
+  const engine = new SagaEngine<CheckoutContext>({
+    definition,
+    repository,
+    participants: props.participants,
+    logger,
+    ...(props.owner !== undefined ? { owner: props.owner } : {}),
+    ...(props.leaseMs !== undefined ? { leaseMs: props.leaseMs } : {}),
+    ...(props.recoveryIntervalMs !== undefined ? { recoveryIntervalMs: props.recoveryIntervalMs } : {}),
+    hooks: {
+      finishedEvents: (saga) => {
+        const base = { sagaId: saga.id, orderId: saga.orderId, userId: saga.userId };
+        return saga.status === 'COMPLETED'
+          ? [event('CheckoutCompleted', base, saga)]
+          : [
+              event(
+                'CheckoutFailed',
+                {
+                  ...base,
+                  reason: saga.reason ?? 'checkout failed',
+                  compensated: saga.status === 'COMPENSATED',
+                },
+                saga,
+              ),
+            ];
+      },
+      finished: (saga) => {
+        const outcome = saga.status.toLowerCase();
+        sagas.inc({ outcome });
+        const ms = Date.parse(saga.finishedAt ?? saga.updatedAt) - Date.parse(saga.createdAt);
+        duration.observe({ outcome }, Math.max(0, ms) / 1000);
+      },
+      attempted: (step, outcome) => attempts.inc({ step, outcome }),
+      wrote: nudge,
+    },
+  });
+  const checkout = new CheckoutService({
+    definition,
+    repository,
+    participants: props.participants,
+    engine,
+    startedEvents: (saga) => [
+      event(
+        'CheckoutStarted',
+        {
+          sagaId: saga.id,
+          orderId: saga.orderId,
+          userId: saga.userId,
+          totalCents: saga.context.totalCents,
+        },
+        saga,
+      ),
+    ],
+    wrote: nudge,
+  });
+  return {
+    engine,
+    checkout,
+    repository,
+    relay,
+    start() {
+      relay?.start();
+      engine.startRecovery();
+    },
+    async close() {
+      await engine.close();
+      await relay?.stop();
+    },
+  };
+}

@@ -1,0 +1,115 @@
+import { randomUUID } from 'node:crypto';
+import { propagation, type Context } from '@opentelemetry/api';
+import { AppError } from '@meshmart/kit';
+import { classify, type Participants } from '../adapters/participants.ts';
+import type { SagaRepository } from '../adapters/saga-repository.ts';
+import { reservationIdFor, type CheckoutContext } from './checkout-saga.ts';
+import type { Saga, TraceCarrier } from './saga.ts';
+import { initialSteps, type SagaDefinition } from './saga-definition.ts';
+import type { SagaEngine } from './saga-engine.ts';
+import type { OutboxEntry } from '@meshmart/kit/events';
+
+export interface StartCheckout {
+  readonly userId: string;
+  readonly paymentToken: string;
+  readonly idempotencyKey: string;
+  readonly trace?: Context;
+}
+
+/** What a client sees of a checkout: PENDING until the saga ends, then the order's fate. */
+export type CheckoutStatus = 'PENDING' | 'CONFIRMED' | 'CANCELLED' | 'FAILED';
+
+export function checkoutStatus(saga: Saga<CheckoutContext>): CheckoutStatus {
+  switch (saga.status) {
+    case 'COMPLETED':
+      return 'CONFIRMED';
+    case 'COMPENSATED':
+      return 'CANCELLED';
+    case 'FAILED':
+      return 'FAILED';
+    default:
+      return 'PENDING';
+  }
+}
+
+export interface CheckoutServiceProps {
+  readonly definition: SagaDefinition<CheckoutContext>;
+  readonly repository: SagaRepository<CheckoutContext>;
+  readonly participants: Participants;
+  readonly engine: SagaEngine<CheckoutContext>;
+  /** Events of a new saga (CheckoutStarted), written with its first state. */
+  readonly startedEvents: (saga: Saga<CheckoutContext>) => readonly OutboxEntry[];
+  /** After a new saga's events are stored. */
+  readonly wrote?: () => void;
+}
+
+/** Starts checkouts: one saga per Idempotency-Key, run in the background by the engine. */
+export class CheckoutService {
+  constructor(private readonly props: CheckoutServiceProps) {}
+
+  async start(input: StartCheckout): Promise<{ saga: Saga<CheckoutContext>; created: boolean }> {
+    const { repository, participants, engine } = this.props;
+    // Looked up before the cart: a repeat after completion must not be told the (cleared) cart is empty.
+    const existing = await repository.findByIdempotencyKey(input.idempotencyKey);
+    if (existing) return { saga: sameCaller(existing, input), created: false };
+
+    let cart;
+    try {
+      cart = await participants.cart.get(
+        { userId: input.userId },
+        { idempotencyKey: input.idempotencyKey, ...(input.trace ? { context: input.trace } : {}) },
+      );
+    } catch (err) {
+      const { kind, message } = classify(err);
+      if (kind === 'transient') throw AppError.unavailable(`cannot read the cart: ${message}`, err);
+      throw new AppError(502, 'cart-error', `cannot read the cart: ${message}`, { cause: err });
+    }
+    if (cart.items.length === 0) throw new AppError(409, 'cart-empty', 'the cart is empty');
+
+    const sagaId = randomUUID();
+    const orderId = randomUUID();
+    const now = new Date();
+    const carrier: TraceCarrier = {};
+    if (input.trace) propagation.inject(input.trace, carrier);
+    const items = cart.items.map((i) => ({ ...i }));
+    const saga: Saga<CheckoutContext> = {
+      id: sagaId,
+      definition: this.props.definition.name,
+      idempotencyKey: input.idempotencyKey,
+      userId: input.userId,
+      orderId,
+      status: 'RUNNING',
+      context: {
+        orderId,
+        userId: input.userId,
+        paymentToken: input.paymentToken,
+        items,
+        totalCents: items.reduce((n, i) => n + i.unitPriceCents * i.quantity, 0),
+        currency: cart.currency,
+        reservationId: reservationIdFor(sagaId),
+      },
+      steps: initialSteps(this.props.definition),
+      log: [{ at: now.toISOString(), event: 'saga-started' }],
+      lease: { owner: engine.owner, until: now.getTime() + engine.leaseMs, generation: 0 },
+      trace: carrier,
+      createdAt: now.toISOString(),
+      updatedAt: now.toISOString(),
+    };
+    const result = await repository.create(saga, this.props.startedEvents(saga));
+    if (!result.created) return { saga: sameCaller(result.saga, input), created: false };
+    this.props.wrote?.();
+    engine.start(sagaId);
+    return { saga: result.saga, created: true };
+  }
+}
+
+function sameCaller(saga: Saga<CheckoutContext>, input: StartCheckout): Saga<CheckoutContext> {
+  if (saga.userId !== input.userId || saga.context.paymentToken !== input.paymentToken) {
+    throw new AppError(
+      422,
+      'idempotency-key-reused',
+      'this Idempotency-Key was used for a different checkout request',
+    );
+  }
+  return saga;
+}

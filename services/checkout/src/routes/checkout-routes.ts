@@ -1,0 +1,201 @@
+import { ApiRouter, AppError, Type, type Static } from '@meshmart/kit';
+import type { SagaRepository } from '../adapters/saga-repository.ts';
+import type { CheckoutContext } from '../domain/checkout-saga.ts';
+import { checkoutStatus, type CheckoutService } from '../domain/checkout-service.ts';
+import { SAGA_STATUSES, type Saga } from '../domain/saga.ts';
+
+const Id = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.:@-]+$' });
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
+
+const StartBody = Type.Object(
+  {
+    userId: Id,
+    paymentToken: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_-]+$' }),
+  },
+  { additionalProperties: false },
+);
+
+const Accepted = Type.Object({
+  sagaId: Type.String(),
+  orderId: Type.String(),
+  status: Type.Union([
+    Type.Literal('PENDING'),
+    Type.Literal('CONFIRMED'),
+    Type.Literal('CANCELLED'),
+    Type.Literal('FAILED'),
+  ]),
+  sagaStatus: Type.String(),
+});
+
+const StepError = Type.Object({ kind: Type.String(), code: Type.String(), message: Type.String() });
+const SagaView = Type.Object({
+  sagaId: Type.String(),
+  orderId: Type.String(),
+  userId: Type.String(),
+  status: Type.String({ description: 'RUNNING | COMPENSATING | COMPLETED | COMPENSATED | FAILED' }),
+  checkoutStatus: Type.String({ description: 'PENDING | CONFIRMED | CANCELLED | FAILED' }),
+  reason: Type.Optional(Type.String()),
+  totalCents: Type.Integer(),
+  currency: Type.String(),
+  reservationId: Type.String(),
+  paymentId: Type.Optional(Type.String()),
+  steps: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      status: Type.String(),
+      attempts: Type.Integer(),
+      compensationAttempts: Type.Integer(),
+      startedAt: Type.Optional(Type.String()),
+      finishedAt: Type.Optional(Type.String()),
+      error: Type.Optional(StepError),
+      compensationError: Type.Optional(StepError),
+    }),
+  ),
+  log: Type.Array(
+    Type.Object({
+      at: Type.String(),
+      event: Type.String(),
+      step: Type.Optional(Type.String()),
+      attempt: Type.Optional(Type.Integer()),
+      detail: Type.Optional(Type.String()),
+    }),
+  ),
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+  finishedAt: Type.Optional(Type.String()),
+});
+type SagaViewT = Static<typeof SagaView>;
+
+/** The saga as shown to operators and clients: no payment token, no lease, no outbox. */
+export function sagaView(saga: Saga<CheckoutContext>): SagaViewT {
+  const c = saga.context;
+  return {
+    sagaId: saga.id,
+    orderId: saga.orderId,
+    userId: saga.userId,
+    status: saga.status,
+    checkoutStatus: checkoutStatus(saga),
+    ...(saga.reason !== undefined ? { reason: saga.reason } : {}),
+    totalCents: c.totalCents,
+    currency: c.currency,
+    reservationId: c.reservationId,
+    ...(c.paymentId !== undefined ? { paymentId: c.paymentId } : {}),
+    steps: saga.steps.map((s) => ({ ...s })),
+    log: saga.log,
+    createdAt: saga.createdAt,
+    updatedAt: saga.updatedAt,
+    ...(saga.finishedAt !== undefined ? { finishedAt: saga.finishedAt } : {}),
+  };
+}
+
+export interface CheckoutRoutesDeps {
+  readonly checkout: CheckoutService;
+  readonly repository: SagaRepository<CheckoutContext>;
+}
+
+export function checkoutRouter(deps: CheckoutRoutesDeps): ApiRouter {
+  const { checkout, repository } = deps;
+  const find = async (sagaId: string): Promise<{ body: SagaViewT }> => {
+    const saga = await repository.get(sagaId);
+    if (!saga) throw AppError.notFound(`saga ${sagaId} not found`);
+    return { body: sagaView(saga) };
+  };
+  const SagaParams = Type.Object({ sagaId: Id });
+
+  return new ApiRouter()
+    .route({
+      method: 'post',
+      path: '/checkouts',
+      operationId: 'startCheckout',
+      summary: 'Starts a checkout saga for the user’s cart',
+      description:
+        'Answers at once; the saga (place order, reserve stock, authorize payment, confirm, commit, capture) runs ' +
+        'in the background. The same Idempotency-Key again returns the same saga and order.',
+      tags: ['checkout'],
+      body: StartBody,
+      headers: {
+        'Idempotency-Key': {
+          description: 'one key per checkout attempt (1-200 printable characters)',
+          required: true,
+        },
+      },
+      responses: {
+        202: { description: 'the saga was started (or had been, with this key)', schema: Accepted },
+        409: { description: 'the cart is empty (cart-empty)' },
+        422: { description: 'the key was used for a different request (idempotency-key-reused)' },
+        503: { description: 'the cart could not be read' },
+      },
+      handler: async ({ body, req, trace, log }) => {
+        const key = req.headers['idempotency-key'];
+        if (typeof key !== 'string' || !IDEMPOTENCY_KEY.test(key)) {
+          throw AppError.badRequest('the request is not valid', [
+            { field: 'header/idempotency-key', message: 'must be 1-200 printable characters' },
+          ]);
+        }
+        const { saga, created } = await checkout.start({
+          userId: body.userId,
+          paymentToken: body.paymentToken,
+          idempotencyKey: key,
+          trace,
+        });
+        if (created) log.info({ sagaId: saga.id, orderId: saga.orderId }, 'checkout started');
+        return {
+          status: 202,
+          headers: {
+            location: `/checkouts/${saga.id}`,
+            ...(created ? {} : { 'idempotent-replayed': 'true' }),
+          },
+          body: {
+            sagaId: saga.id,
+            orderId: saga.orderId,
+            status: created ? 'PENDING' : checkoutStatus(saga),
+            sagaStatus: saga.status,
+          },
+        };
+      },
+    })
+    .route({
+      method: 'get',
+      path: '/checkouts/:sagaId',
+      operationId: 'getCheckout',
+      summary: 'A checkout: its saga’s status, steps and log',
+      tags: ['checkout'],
+      params: SagaParams,
+      responses: {
+        200: { description: 'the checkout', schema: SagaView },
+        404: { description: 'unknown saga' },
+      },
+      handler: ({ params }) => find(params.sagaId),
+    })
+    .route({
+      method: 'get',
+      path: '/sagas/:sagaId',
+      operationId: 'getSaga',
+      summary: 'A saga with its steps (attempts, errors) and log',
+      tags: ['sagas'],
+      params: SagaParams,
+      responses: { 200: { description: 'the saga', schema: SagaView }, 404: { description: 'unknown saga' } },
+      handler: ({ params }) => find(params.sagaId),
+    })
+    .route({
+      method: 'get',
+      path: '/sagas',
+      operationId: 'listSagas',
+      summary: 'Sagas, newest first; status=FAILED lists those needing an operator',
+      tags: ['sagas'],
+      query: Type.Object({
+        status: Type.Optional(Type.Union(SAGA_STATUSES.map((s) => Type.Literal(s)))),
+        limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
+      }),
+      responses: {
+        200: {
+          description: 'the sagas',
+          schema: Type.Object({ items: Type.Array(SagaView), limit: Type.Integer() }),
+        },
+      },
+      handler: async ({ query }) => {
+        const items = await repository.list({ status: query.status, limit: query.limit });
+        return { body: { items: items.map(sagaView), limit: query.limit } };
+      },
+    });
+}

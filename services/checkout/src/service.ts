@@ -1,0 +1,124 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { defineService, int, openStores, storeSettings, upstreamUrl } from '@meshmart/kit';
+
+export const definition = defineService({
+  service: 'checkout',
+  defaultPort: 8086,
+  settings: {
+    ...storeSettings('checkout'),
+    ordersUrl: upstreamUrl('orders'),
+    inventoryUrl: upstreamUrl('inventory'),
+    paymentsUrl: upstreamUrl('payments'),
+    cartUrl: upstreamUrl('cart'),
+    upstreamTimeoutMs: int({
+      env: 'UPSTREAM_TIMEOUT_MS',
+      default: 3000,
+      min: 1,
+      doc: 'deadline of one participant call',
+    }),
+    sagaMaxAttempts: int({
+      env: 'SAGA_MAX_ATTEMPTS',
+      default: 5,
+      min: 1,
+      max: 100,
+      doc: 'attempts of a saga step (and of a compensation) before giving up on transient failures',
+    }),
+    sagaBackoffMs: int({
+      env: 'SAGA_BACKOFF_MS',
+      default: 200,
+      min: 0,
+      doc: 'first retry delay of a saga step; doubles per attempt, with jitter',
+    }),
+    sagaMaxBackoffMs: int({
+      env: 'SAGA_MAX_BACKOFF_MS',
+      default: 5000,
+      min: 0,
+      doc: 'cap on the retry delay of a saga step',
+    }),
+    sagaLeaseMs: int({
+      env: 'SAGA_LEASE_MS',
+      default: 30000,
+      min: 100,
+      doc: 'how long a replica owns a saga after each write; keep above SAGA_MAX_BACKOFF_MS + UPSTREAM_TIMEOUT_MS',
+    }),
+    sagaRecoveryIntervalMs: int({
+      env: 'SAGA_RECOVERY_INTERVAL_MS',
+      default: 5000,
+      min: 10,
+      doc: 'how often sagas whose lease expired (a crashed replica) are looked for and resumed',
+    }),
+  },
+  build: async (kit) => {
+    const { config, logger, health, metrics } = kit;
+    const stores = await openStores({
+      service: 'checkout',
+      config,
+      logger,
+      health,
+      host: kit.host,
+      registry: metrics.registry,
+    });
+    const { MongoSagaRepository } = await import('./adapters/mongo-saga-repository.ts');
+    const { InMemorySagaRepository } = await import('./adapters/in-memory-saga-repository.ts');
+    const { HttpParticipants } = await import('./adapters/http-participants.ts');
+    const { createCheckoutCore } = await import('./checkout.ts');
+    const { createApp } = await import('./app.ts');
+    type Context = import('./domain/checkout-saga.ts').CheckoutContext;
+    if (config.sagaLeaseMs <= config.sagaMaxBackoffMs + config.upstreamTimeoutMs) {
+      logger.warn(
+        { sagaLeaseMs: config.sagaLeaseMs },
+        'SAGA_LEASE_MS is not above SAGA_MAX_BACKOFF_MS + UPSTREAM_TIMEOUT_MS: a slow step may lose its lease',
+      );
+    }
+    const owner = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+    const repository = stores.db
+      ? new MongoSagaRepository<Context>(stores.db, { owner })
+      : new InMemorySagaRepository<Context>();
+    await repository.ensureIndexes();
+    const participants = new HttpParticipants({
+      ordersUrl: config.ordersUrl,
+      inventoryUrl: config.inventoryUrl,
+      paymentsUrl: config.paymentsUrl,
+      cartUrl: config.cartUrl,
+      timeoutMs: config.upstreamTimeoutMs,
+      registry: metrics.registry,
+      logger,
+    });
+    const retry = {
+      maxAttempts: config.sagaMaxAttempts,
+      backoffMs: config.sagaBackoffMs,
+      maxBackoffMs: config.sagaMaxBackoffMs,
+    };
+    const core = createCheckoutCore({
+      repository,
+      participants,
+      logger,
+      metrics,
+      bus: stores.bus,
+      saga: { retry, compensationRetry: retry },
+      owner,
+      leaseMs: config.sagaLeaseMs,
+      recoveryIntervalMs: config.sagaRecoveryIntervalMs,
+    });
+    // Recovery's first pass resumes sagas a previous process left behind.
+    core.start();
+    const app = createApp({
+      logger,
+      metrics,
+      health,
+      checkout: core.checkout,
+      repository,
+      bodyLimitBytes: config.bodyLimitBytes,
+      slowRequestMs: config.slowRequestMs,
+    });
+    return {
+      app,
+      closers: [
+        { name: 'saga-engine', close: () => core.close() },
+        { name: 'participants', close: () => participants.close() },
+        ...stores.closers,
+      ],
+    };
+  },
+});

@@ -1,0 +1,326 @@
+import { expect } from 'chai';
+import { ParticipantError } from '../../../../services/checkout/src/adapters/participants.ts';
+import type { InMemoryParticipants } from '../../../../services/checkout/src/adapters/in-memory-participants.ts';
+import type { CheckoutContext } from '../../../../services/checkout/src/domain/checkout-saga.ts';
+import type { Saga } from '../../../../services/checkout/src/domain/saga.ts';
+import { eachBackend, eventually } from '../../../support/stores.ts';
+import {
+  checkoutOn,
+  outboxTypes,
+  sagaStore,
+  seededParticipants,
+  type Checkout,
+  type Repo,
+} from '../harness.ts';
+
+eachBackend('checkout saga engine', (backend) => {
+  let repository: Repo;
+  let closeStore: () => Promise<void>;
+  let p: InMemoryParticipants;
+  let open: Checkout[];
+
+  beforeEach(async () => {
+    ({ repository, close: closeStore } = await sagaStore(backend));
+    p = seededParticipants();
+    open = [];
+  });
+  afterEach(async () => {
+    for (const c of open) await c.core.close();
+    await closeStore();
+  });
+
+  const make = (options: Parameters<typeof checkoutOn>[2] = {}): Checkout => {
+    const c = checkoutOn(repository, p, options);
+    open.push(c);
+    return c;
+  };
+
+  async function checkout(c: Checkout, token = 'tok_visa', key = `key-${Math.random()}`) {
+    const { saga } = await c.core.checkout.start({
+      userId: 'alice',
+      paymentToken: token,
+      idempotencyKey: key,
+    });
+    await c.core.engine.idle();
+    return (await repository.get(saga.id))!;
+  }
+
+  const stepStatus = (saga: Saga<CheckoutContext>) =>
+    Object.fromEntries(saga.steps.map((s) => [s.name, s.status]));
+
+  async function metric(c: Checkout, name: string): Promise<string> {
+    return (await c.kit.metrics.registry.getSingleMetricAsString(name)) ?? '';
+  }
+
+  it('when every participant agrees, then the order is confirmed, stock committed, payment captured, cart cleared and events written', async () => {
+    const c = make();
+    const saga = await checkout(c);
+
+    expect(saga.status).to.equal('COMPLETED');
+    expect(saga.lease).to.equal(null);
+    expect(p.orderStore.get(saga.orderId)).to.include({ status: 'CONFIRMED' });
+    expect(p.reservations.get(saga.context.reservationId)).to.include({ status: 'COMMITTED' });
+    expect(p.stock.get('p1')).to.deep.equal({ available: 8, reserved: 0 });
+    expect(p.paymentsOf(saga.orderId).map((x) => [x.status, x.amountCents])).to.deep.equal([
+      ['CAPTURED', 5500],
+    ]);
+    expect(p.carts.has('alice')).to.equal(false);
+    expect(p.calls.map((x) => x.op)).to.deep.equal([
+      'cart.get',
+      'orders.place',
+      'inventory.reserve',
+      'orders.stockReserved',
+      'payments.authorize',
+      'orders.paymentAuthorized',
+      'orders.confirm',
+      'inventory.commit',
+      'payments.capture',
+      'cart.clear',
+    ]);
+    expect(await outboxTypes(repository)).to.deep.equal(['CheckoutStarted', 'CheckoutCompleted']);
+    expect(await metric(c, 'checkout_sagas_total')).to.match(/outcome="completed"[^}]*} 1/);
+    expect(await metric(c, 'checkout_step_attempts_total')).to.match(
+      /step="capturePayment",outcome="success"[^}]*} 1/,
+    );
+  });
+
+  it('when the card is declined, then stock is released and the order cancelled with the reason, in reverse, and nothing is voided', async () => {
+    const c = make();
+    const saga = await checkout(c, 'tok_decline');
+
+    expect(saga.status).to.equal('COMPENSATED');
+    expect(saga.reason).to.equal('payment declined: card_declined');
+    expect(stepStatus(saga)).to.include({
+      placeOrder: 'COMPENSATED',
+      reserveStock: 'COMPENSATED',
+      authorizePayment: 'FAILED',
+      confirmOrder: 'PENDING',
+    });
+    expect(saga.steps[2].attempts).to.equal(1);
+    expect(p.orderStore.get(saga.orderId)).to.include({
+      status: 'CANCELLED',
+      reason: 'payment declined: card_declined',
+    });
+    expect(p.stock.get('p1')).to.deep.equal({ available: 10, reserved: 0 });
+    const undo = p.calls.map((x) => x.op).slice(p.calls.findIndex((x) => x.op === 'payments.authorize') + 1);
+    expect(undo).to.deep.equal(['inventory.release', 'orders.cancel']);
+    const types = await outboxTypes(repository);
+    expect(types).to.deep.equal(['CheckoutStarted', 'CheckoutFailed']);
+    const failed = (await repository.outbox.pending(10))[1].envelope.data;
+    expect(failed).to.include({ compensated: true, reason: 'payment declined: card_declined' });
+    expect(await metric(c, 'checkout_sagas_total')).to.match(/outcome="compensated"[^}]*} 1/);
+  });
+
+  it('when an item is out of stock, then the order is cancelled naming the product and no payment is attempted', async () => {
+    p.setStock('p2', 0);
+    const saga = await checkout(make());
+
+    expect(saga.status).to.equal('COMPENSATED');
+    expect(saga.reason).to.equal('out of stock: p2');
+    expect(p.orderStore.get(saga.orderId)).to.include({ status: 'CANCELLED', reason: 'out of stock: p2' });
+    expect(p.count('payments.authorize')).to.equal(0);
+    expect(p.count('inventory.release')).to.equal(0);
+    expect(p.stock.get('p1')).to.deep.equal({ available: 10, reserved: 0 });
+  });
+
+  it('when a participant fails transiently and then recovers, then the step is retried with the same key and the saga completes', async () => {
+    p.failNext('payments.authorize', 2);
+    const saga = await checkout(make());
+
+    expect(saga.status).to.equal('COMPLETED');
+    expect(saga.steps[2]).to.include({ name: 'authorizePayment', status: 'SUCCEEDED', attempts: 3 });
+    const keys = p.calls.filter((x) => x.op === 'payments.authorize').map((x) => x.key);
+    expect(new Set(keys).size).to.equal(1);
+    expect(saga.log.filter((l) => l.event === 'step-retrying')).to.have.length(2);
+    expect(p.paymentsOf(saga.orderId)).to.have.length(1);
+  });
+
+  it('when a transient failure outlasts the attempts, then the saga compensates with "<step> failed after N attempts"', async () => {
+    p.failNext('orders.paymentAuthorized', 10);
+    const saga = await checkout(make());
+
+    expect(saga.status).to.equal('COMPENSATED');
+    expect(saga.reason).to.equal('authorizePayment failed after 3 attempts');
+    // The failed step's effect is unknown, so it is compensated too: the authorization is voided.
+    expect(p.paymentsOf(saga.orderId).map((x) => x.status)).to.deep.equal(['VOIDED']);
+    expect(p.reservations.get(saga.context.reservationId)).to.include({ status: 'RELEASED' });
+    expect(p.orderStore.get(saga.orderId)).to.include({
+      status: 'CANCELLED',
+      reason: 'authorizePayment failed after 3 attempts',
+    });
+    expect(stepStatus(saga)).to.include({ authorizePayment: 'COMPENSATED' });
+  });
+
+  it('when a compensation keeps failing, then the others still run and the saga ends FAILED for an operator', async () => {
+    p.failNext('inventory.release', 10);
+    const c = make();
+    const saga = await checkout(c, 'tok_decline');
+
+    expect(saga.status).to.equal('FAILED');
+    expect(stepStatus(saga)).to.include({ reserveStock: 'COMPENSATION_FAILED', placeOrder: 'COMPENSATED' });
+    expect(saga.steps[1].compensationAttempts).to.equal(3);
+    expect(p.orderStore.get(saga.orderId)).to.include({ status: 'CANCELLED' });
+    expect(p.stock.get('p1')).to.deep.equal({ available: 8, reserved: 2 });
+    const failed = (await repository.list({ status: 'FAILED', limit: 10 })).map((s) => s.id);
+    expect(failed).to.deep.equal([saga.id]);
+    const events = await repository.outbox.pending(10);
+    expect(events[1].envelope.data).to.include({ compensated: false });
+    expect(await metric(c, 'checkout_sagas_total')).to.match(/outcome="failed"[^}]*} 1/);
+  });
+
+  it('when a step after the pivot fails transiently, then it is retried forward and nothing is compensated', async () => {
+    p.failNext('payments.capture', 2);
+    const saga = await checkout(make());
+
+    expect(saga.status).to.equal('COMPLETED');
+    expect(saga.steps[5]).to.include({ name: 'capturePayment', attempts: 3 });
+    expect(p.count('orders.cancel')).to.equal(0);
+  });
+
+  it('when a step after the pivot never succeeds, then the saga is FAILED with the order still confirmed', async () => {
+    p.failNext('inventory.commit', 10);
+    const saga = await checkout(make());
+
+    expect(saga.status).to.equal('FAILED');
+    expect(saga.reason).to.contain('commitReservation failed after 3 attempts');
+    expect(p.orderStore.get(saga.orderId)).to.include({ status: 'CONFIRMED' });
+    expect(p.count('orders.cancel') + p.count('payments.voidAuthorization')).to.equal(0);
+  });
+
+  it('when clearing the cart fails, then the saga still completes (best effort)', async () => {
+    p.failNext('cart.clear', 10);
+    const saga = await checkout(make());
+
+    expect(saga.status).to.equal('COMPLETED');
+    expect(stepStatus(saga)).to.include({ clearCart: 'SKIPPED' });
+  });
+
+  it('when the same Idempotency-Key is used twice, then one saga and one order exist', async () => {
+    const c = make();
+    const first = await c.core.checkout.start({
+      userId: 'alice',
+      paymentToken: 'tok_visa',
+      idempotencyKey: 'k-1',
+    });
+    const second = await c.core.checkout.start({
+      userId: 'alice',
+      paymentToken: 'tok_visa',
+      idempotencyKey: 'k-1',
+    });
+    await c.core.engine.idle();
+    const third = await c.core.checkout.start({
+      userId: 'alice',
+      paymentToken: 'tok_visa',
+      idempotencyKey: 'k-1',
+    });
+
+    expect([second.created, third.created]).to.deep.equal([false, false]);
+    expect(second.saga.orderId).to.equal(first.saga.orderId);
+    expect(third.saga.orderId).to.equal(first.saga.orderId);
+    expect(third.saga.status).to.equal('COMPLETED');
+    expect(p.orderStore.size).to.equal(1);
+    expect(await repository.list({ limit: 10 })).to.have.length(1);
+  });
+
+  it('when the process dies after authorizing, then a new engine on the same store finishes the saga with nothing dangling', async () => {
+    const a = make({ owner: 'engine-a', leaseMs: 100 });
+    p.crashAt('payments.authorize', 'after', () => a.core.engine.halt());
+    const interrupted = await checkout(a);
+    expect(interrupted.status).to.equal('RUNNING');
+    expect(interrupted.steps[2]).to.include({ name: 'authorizePayment', status: 'RUNNING' });
+
+    const b = make({ owner: 'engine-b', leaseMs: 100 });
+    b.core.start();
+    let saga: Saga<CheckoutContext> | undefined;
+    await eventually(async () => {
+      saga = await repository.get(interrupted.id);
+      return saga?.status === 'COMPLETED';
+    }, 'the resumed saga to complete');
+
+    expect(saga!.steps[2].attempts).to.equal(2);
+    expect(p.paymentsOf(saga!.orderId).map((x) => x.status)).to.deep.equal(['CAPTURED']);
+    expect(p.stock.get('p1')).to.deep.equal({ available: 8, reserved: 0 });
+    expect(p.orderStore.get(saga!.orderId)).to.include({ status: 'CONFIRMED' });
+    expect(saga!.log.some((l) => l.event === 'saga-completed')).to.equal(true);
+  });
+
+  it('when the process dies while compensating, then a new engine finishes the compensation', async () => {
+    const a = make({ owner: 'engine-a', leaseMs: 100 });
+    p.crashAt('inventory.release', 'after', () => a.core.engine.halt());
+    const interrupted = await checkout(a, 'tok_decline');
+    expect(interrupted.status).to.equal('COMPENSATING');
+
+    const b = make({ owner: 'engine-b', leaseMs: 100 });
+    b.core.start();
+    await eventually(
+      async () => (await repository.get(interrupted.id))?.status === 'COMPENSATED',
+      'the resumed compensation to finish',
+    );
+    expect(p.orderStore.get(interrupted.orderId)).to.include({ status: 'CANCELLED' });
+    expect(p.stock.get('p1')).to.deep.equal({ available: 10, reserved: 0 });
+    expect(p.count('inventory.release')).to.equal(2);
+  });
+
+  it('when two engines race for an abandoned saga, then it runs once', async () => {
+    const dead = make({ owner: 'engine-dead', leaseMs: 30 });
+    dead.core.engine.halt();
+    const { saga } = await dead.core.checkout.start({
+      userId: 'alice',
+      paymentToken: 'tok_visa',
+      idempotencyKey: 'k-race',
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    const [b, c] = [make({ owner: 'engine-b' }), make({ owner: 'engine-c' })];
+
+    await Promise.all([b.core.engine.run(saga.id), c.core.engine.run(saga.id)]);
+
+    expect((await repository.get(saga.id))!.status).to.equal('COMPLETED');
+    expect(p.count('orders.place')).to.equal(1);
+    expect(p.count('payments.capture')).to.equal(1);
+  });
+
+  if (backend === 'memory') {
+    it('when another engine takes the lease mid-step, then the first one stops writing', async () => {
+      const a = make({ owner: 'engine-a' });
+      let sagaId = '';
+      // The twin's repository changes synchronously, so the takeover lands before engine-a writes again.
+      p.crashAt('payments.authorize', 'before', () => {
+        void repository.acquire(sagaId, 'thief', Date.now() + 3_600_000, Date.now() + 7_200_000);
+      });
+      // The saga reaches authorizePayment several writes after start() has answered with its id.
+      const { saga: created } = await a.core.checkout.start({
+        userId: 'alice',
+        paymentToken: 'tok_visa',
+        idempotencyKey: 'k-t',
+      });
+      sagaId = created.id;
+      await a.core.engine.idle();
+
+      const saga = (await repository.get(sagaId))!;
+      expect(saga.lease).to.include({ owner: 'thief', generation: 1 });
+      expect(saga.status).to.equal('RUNNING');
+      expect(saga.steps[2]).to.include({ name: 'authorizePayment', status: 'RUNNING', attempts: 1 });
+      expect(saga.log.some((l) => l.event === 'step-retrying')).to.equal(false);
+    });
+  }
+
+  it('when an engine is closed mid-saga, then it hands the lease back and another engine resumes at once', async () => {
+    const a = make({ owner: 'engine-a', leaseMs: 60000 });
+    p.failNext('payments.authorize', 1, () => {
+      void a.core.close();
+      return ParticipantError.transient('unavailable', 'shutting down', 503);
+    });
+    const { saga } = await a.core.checkout.start({
+      userId: 'alice',
+      paymentToken: 'tok_visa',
+      idempotencyKey: 'k-c',
+    });
+    await a.core.engine.idle();
+    const handedBack = (await repository.get(saga.id))!;
+    expect(handedBack.status).to.equal('RUNNING');
+    expect(handedBack.lease?.until).to.equal(0);
+
+    const b = make({ owner: 'engine-b' });
+    expect((await b.core.engine.run(saga.id))!.status).to.equal('COMPLETED');
+  });
+});
