@@ -223,11 +223,7 @@ export async function hostServices(
     try {
       configs.set(
         def.service,
-        loadConfig(
-          def.service,
-          { ...kitSettings({ port: def.defaultPort }), ...def.settings },
-          own,
-        ),
+        loadConfig(def.service, { ...kitSettings({ port: def.defaultPort }), ...def.settings }, own),
       );
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
