@@ -1,0 +1,192 @@
+import { readFileSync } from 'node:fs';
+import { SERVICE_NAMES, type ServiceName } from '../services/kit/src/catalogue.ts';
+
+/** One canary: a second Deployment `<service>-<version>` receiving `weight` percent of the traffic. */
+export interface CanaryConfig {
+  readonly service: ServiceName;
+  readonly version: string;
+  readonly weight: number;
+}
+
+/** AWS settings of the EKS profiles. Nothing here calls AWS: synthesis is offline. */
+export interface AwsConfig {
+  readonly accountId: string;
+  readonly region: string;
+  /** ECR registry host. @default `<accountId>.dkr.ecr.<region>.amazonaws.com` */
+  readonly ecrRegistry?: string;
+  /** IRSA role per service. @default `arn:aws:iam::<accountId>:role/<rolePrefix><service>` */
+  readonly roleArns?: Partial<Record<ServiceName, string>>;
+  readonly rolePrefix: string;
+  /** CIDR of the VPC where DocumentDB and ElastiCache live (NetworkPolicy egress). */
+  readonly vpcCidr: string;
+}
+
+/** Amazon DocumentDB and ElastiCache endpoints (EKS). Credentials come from a Secret, never from here. */
+export interface ManagedDatastoresConfig {
+  /** DocumentDB cluster endpoint host. */
+  readonly documentDbHost: string;
+  readonly documentDbPort: number;
+  /** Query options appended to the MongoDB URL; TLS stays on. */
+  readonly documentDbOptions: string;
+  /** ElastiCache (Redis OSS / Valkey) primary or configuration endpoint host; always `rediss://`. */
+  readonly elastiCacheHost: string;
+  readonly elastiCachePort: number;
+  /** Secret (created by the user or External Secrets) holding the datastore credentials. */
+  readonly secretName: string;
+  /** ConfigMap with the Amazon RDS CA bundle (`global-bundle.pem`), mounted at /etc/meshmart/tls. */
+  readonly caBundleConfigMap: string;
+}
+
+export interface ObservabilityConfig {
+  /** Namespace of the Prometheus that scrapes /metrics. */
+  readonly metricsNamespace: string;
+  /** Namespace and Service of the OpenTelemetry collector (OTLP/HTTP). */
+  readonly otelNamespace: string;
+  readonly otelService: string;
+  readonly otelPort: number;
+}
+
+/** Everything a profile needs to synthesize; typed, with defaults, overridable by a JSON file and env. */
+export interface MeshmartConfig {
+  /** Image tag and `app.kubernetes.io/version` of the stable Deployments' image. @default root package.json version */
+  readonly imageTag: string;
+  readonly namespace: string;
+  readonly dataNamespace: string;
+  /** Replicas of each stable Deployment (HPA minimum). @default 2 */
+  readonly replicas: number;
+  /** HPA maximum. @default 6 */
+  readonly maxReplicas: number;
+  readonly canaries: readonly CanaryConfig[];
+  readonly aws: AwsConfig;
+  readonly managedDatastores: ManagedDatastoresConfig;
+  readonly observability: ObservabilityConfig;
+  /**
+   * Custom domain of the Lattice services (`<service>.<domain>`, port 80): callers dial it, so it needs DNS records
+   * (a Route 53 private hosted zone, e.g. through ExternalDNS) pointing at each service's generated Lattice name.
+   */
+  readonly latticeDomain: string;
+  /** Secret holding the gateway's JWT signing key (key `jwt-signing-key`). */
+  readonly gatewaySecretName: string;
+}
+
+/** Deep-partial overrides as read from JSON. */
+export type ConfigOverrides = {
+  readonly [K in keyof MeshmartConfig]?: MeshmartConfig[K] extends readonly unknown[]
+    ? MeshmartConfig[K]
+    : MeshmartConfig[K] extends object
+      ? Partial<MeshmartConfig[K]>
+      : MeshmartConfig[K];
+};
+
+function rootVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+export function defaultConfig(): MeshmartConfig {
+  return {
+    imageTag: rootVersion(),
+    namespace: 'meshmart',
+    dataNamespace: 'meshmart-data',
+    replicas: 2,
+    maxReplicas: 6,
+    canaries: [],
+    aws: { accountId: '111122223333', region: 'eu-west-1', rolePrefix: 'meshmart-', vpcCidr: '10.0.0.0/16' },
+    managedDatastores: {
+      documentDbHost: 'meshmart.cluster-example.eu-west-1.docdb.amazonaws.com',
+      documentDbPort: 27017,
+      documentDbOptions:
+        'tls=true&tlsCAFile=/etc/meshmart/tls/global-bundle.pem&replicaSet=rs0&readPreference=secondaryPreferred&retryWrites=false',
+      elastiCacheHost: 'master.meshmart.example.euw1.cache.amazonaws.com',
+      elastiCachePort: 6379,
+      secretName: 'meshmart-datastores',
+      caBundleConfigMap: 'rds-ca-bundle',
+    },
+    observability: {
+      metricsNamespace: 'monitoring',
+      otelNamespace: 'observability',
+      otelService: 'otel-collector',
+      otelPort: 4318,
+    },
+    latticeDomain: 'meshmart.internal',
+    gatewaySecretName: 'meshmart-gateway',
+  };
+}
+
+/** Merges overrides one level deep (objects) and replaces arrays and scalars. */
+export function mergeConfig(base: MeshmartConfig, overrides: ConfigOverrides): MeshmartConfig {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(overrides)) {
+    if (value === undefined) continue;
+    const current = (base as unknown as Record<string, unknown>)[key];
+    out[key] =
+      current && typeof current === 'object' && !Array.isArray(current) && typeof value === 'object'
+        ? { ...current, ...(value as object) }
+        : value;
+  }
+  const merged = out as unknown as MeshmartConfig;
+  checkConfig(merged);
+  return merged;
+}
+
+/** Fails with every problem at once, naming the setting to fix. */
+export function checkConfig(config: MeshmartConfig): void {
+  const problems: string[] = [];
+  if (!Number.isInteger(config.replicas) || config.replicas < 1)
+    problems.push(`replicas must be an integer >= 1 (got ${config.replicas})`);
+  if (config.maxReplicas < config.replicas)
+    problems.push(`maxReplicas (${config.maxReplicas}) must be >= replicas (${config.replicas})`);
+  if (!/^\d{12}$/.test(config.aws.accountId))
+    problems.push(`aws.accountId must be 12 digits (got '${config.aws.accountId}')`);
+  if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(config.aws.region))
+    problems.push(`aws.region must look like eu-west-1 (got '${config.aws.region}')`);
+  if (config.imageTag === 'latest' || config.imageTag === '')
+    problems.push(`imageTag must be a pinned version, never '${config.imageTag}'`);
+  for (const canary of config.canaries) {
+    if (!(SERVICE_NAMES as readonly string[]).includes(canary.service))
+      problems.push(`canaries: no service named '${canary.service}' in the catalogue`);
+    if (!(canary.weight >= 0 && canary.weight <= 100))
+      problems.push(`canaries: ${canary.service} weight must be 0..100 (got ${canary.weight})`);
+  }
+  if (problems.length > 0) throw new Error(`meshmart config:\n  - ${problems.join('\n  - ')}`);
+}
+
+/**
+ * Defaults, then the JSON file named by `MESHMART_K8S_CONFIG` (or `file`), then single env overrides:
+ * MESHMART_IMAGE_TAG, MESHMART_AWS_ACCOUNT_ID, MESHMART_AWS_REGION, MESHMART_ECR_REGISTRY, MESHMART_DOCDB_HOST,
+ * MESHMART_ELASTICACHE_HOST.
+ */
+export function loadConfig(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  file = env.MESHMART_K8S_CONFIG,
+): MeshmartConfig {
+  let config = defaultConfig();
+  if (file) config = mergeConfig(config, JSON.parse(readFileSync(file, 'utf8')) as ConfigOverrides);
+  const aws: Partial<AwsConfig> = {
+    ...(env.MESHMART_AWS_ACCOUNT_ID ? { accountId: env.MESHMART_AWS_ACCOUNT_ID } : {}),
+    ...(env.MESHMART_AWS_REGION ? { region: env.MESHMART_AWS_REGION } : {}),
+    ...(env.MESHMART_ECR_REGISTRY ? { ecrRegistry: env.MESHMART_ECR_REGISTRY } : {}),
+  };
+  const managedDatastores: Partial<ManagedDatastoresConfig> = {
+    ...(env.MESHMART_DOCDB_HOST ? { documentDbHost: env.MESHMART_DOCDB_HOST } : {}),
+    ...(env.MESHMART_ELASTICACHE_HOST ? { elastiCacheHost: env.MESHMART_ELASTICACHE_HOST } : {}),
+  };
+  return mergeConfig(config, {
+    ...(env.MESHMART_IMAGE_TAG ? { imageTag: env.MESHMART_IMAGE_TAG } : {}),
+    aws,
+    managedDatastores,
+  });
+}
+
+export function ecrRegistry(config: MeshmartConfig): string {
+  return config.aws.ecrRegistry ?? `${config.aws.accountId}.dkr.ecr.${config.aws.region}.amazonaws.com`;
+}
+
+export function roleArn(config: MeshmartConfig, service: string): string {
+  return (
+    config.aws.roleArns?.[service as ServiceName] ??
+    `arn:aws:iam::${config.aws.accountId}:role/${config.aws.rolePrefix}${service}`
+  );
+}

@@ -1,0 +1,28 @@
+import { loadConfig, type MeshmartConfig } from '../config.ts';
+import type { Profile } from './compose.ts';
+import { eksAppMeshProfile } from './eks-appmesh.ts';
+import { eksLatticeProfile } from './eks-lattice.ts';
+import { kindProfile } from './kind.ts';
+import { migrationProfile } from './migration.ts';
+
+export type { Profile } from './compose.ts';
+
+export const PROFILE_NAMES = ['kind', 'eks-appmesh', 'eks-lattice', 'migration'] as const;
+export type ProfileName = (typeof PROFILE_NAMES)[number];
+
+const BUILDERS: Readonly<Record<ProfileName, (config: MeshmartConfig) => Profile>> = {
+  kind: kindProfile,
+  'eks-appmesh': eksAppMeshProfile,
+  'eks-lattice': eksLatticeProfile,
+  migration: migrationProfile,
+};
+
+/** Builds one profile's construct tree (nothing written). */
+export function buildProfile(name: ProfileName, config: MeshmartConfig = loadConfig({})): Profile {
+  const build = BUILDERS[name];
+  if (!build)
+    throw new Error(
+      `buildProfile: unknown profile '${String(name)}'; choose from ${PROFILE_NAMES.join(', ')}`,
+    );
+  return build(config);
+}
