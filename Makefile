@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NPM_STAMP := node_modules/.meshmart-installed
 
-.PHONY: help install start test test-only typecheck lint format bench synth policy testenv-up testenv-down testenv-status clean
+.PHONY: help install start test test-only typecheck lint format bench synth policy imports crds images bundles kind-up kind-down chart tools testenv-up testenv-down testenv-status clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -45,6 +45,30 @@ synth: install ## synthesize every Kubernetes profile into dist/<profile>/ (dete
 
 policy: install ## validate every profile's objects and run the policy rules (the AWS Config role); exit 1 on a violation
 	npx tsx scripts/policy.ts
+
+imports: install ## regenerate cdk8s/imports (typed constructs) from the vendored CRDs, offline
+	scripts/cdk8s-imports.sh
+
+crds: ## re-vendor the upstream CRDs from ../shared/crds into cdk8s/crds (byte-for-byte)
+	scripts/sync-crds.sh
+
+images: install ## build the one image of every service, meshmart/services:<version> (docker)
+	npx tsx scripts/build-images.ts --image
+
+bundles: install ## bundle each service as the image runs it: dist/services/<name>.mjs, with sizes
+	npx tsx scripts/build-images.ts
+
+kind-up: install ## kind cluster "meshmart": build + load the image, apply the kind profile, wait, smoke test (DRY_RUN=1 prints)
+	scripts/kind-up.sh
+
+kind-down: ## delete the kind cluster
+	scripts/kind-down.sh
+
+chart: synth ## regenerate the Helm chart charts/meshmart from dist/<profile>/
+	npx tsx scripts/build-chart.ts
+
+tools: install ## kubectl and helm (shipped in node_modules) into ~/.cache/meshmart/bin
+	scripts/k8s-tools.sh
 
 testenv-up: ## start (installing/building if missing) Redis, FerretDB and Prometheus on 127.0.0.1
 	scripts/testenv.sh up
