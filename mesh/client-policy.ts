@@ -1,3 +1,4 @@
+import { upstreamEnvPrefix } from '../services/kit/src/http/upstream-policy.ts';
 import {
   IDEMPOTENCY_HEADER,
   servicePolicy,
@@ -15,10 +16,8 @@ export interface ClientPolicyOptions {
   readonly meshRetries?: boolean;
 }
 
-/** `UPSTREAM_<NAME>_`: the prefix of one upstream's settings (`cart` -> `UPSTREAM_CART_`). */
-export function upstreamEnvPrefix(upstream: string): string {
-  return `UPSTREAM_${upstream.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_`;
-}
+// One definition of the env names, shared with the kit's reader (upstreamPolicyFromEnv).
+export { upstreamEnvPrefix };
 
 /**
  * The env vars that carry each upstream's timeouts, retries, breaker and connection limit to the kit's HTTP client

@@ -1,4 +1,5 @@
 import { defineService, int, openStores, storeSettings, upstreamUrl } from '@meshmart/kit';
+import { upstreamPolicyFromEnv } from '@meshmart/kit/http';
 import type { CartRepository } from './adapters/cart-repository.ts';
 import { HttpCatalogClient } from './adapters/http-catalog-client.ts';
 import { InMemoryCartRepository } from './adapters/in-memory-cart-repository.ts';
@@ -61,6 +62,7 @@ export const definition = defineService({
     const catalog = new HttpCatalogClient({
       baseUrl: config.catalogUrl,
       timeoutMs: config.catalogTimeoutMs,
+      policy: upstreamPolicyFromEnv('catalog'),
       registry: kit.metrics.registry,
       logger,
     });

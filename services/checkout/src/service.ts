@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { defineService, int, openStores, storeSettings, upstreamUrl } from '@meshmart/kit';
+import { upstreamPolicyFromEnv } from '@meshmart/kit/http';
 
 export const definition = defineService({
   service: 'checkout',
@@ -82,6 +83,9 @@ export const definition = defineService({
       paymentsUrl: config.paymentsUrl,
       cartUrl: config.cartUrl,
       timeoutMs: config.upstreamTimeoutMs,
+      policies: Object.fromEntries(
+        (['orders', 'inventory', 'payments', 'cart'] as const).map((u) => [u, upstreamPolicyFromEnv(u)]),
+      ),
       registry: metrics.registry,
       logger,
     });

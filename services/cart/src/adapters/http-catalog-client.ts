@@ -1,5 +1,5 @@
 import { AppError, type Logger, type Metrics } from '@meshmart/kit';
-import { createHttpClient, type HttpClient } from '@meshmart/kit/http';
+import { createHttpClient, type HttpClient, type UpstreamPolicy } from '@meshmart/kit/http';
 import type { CatalogClient, CatalogLookupOptions, CatalogProduct } from './catalog-client.ts';
 
 export interface HttpCatalogClientProps {
@@ -7,6 +7,8 @@ export interface HttpCatalogClientProps {
   readonly baseUrl: string;
   /** @default 1000 */
   readonly timeoutMs?: number;
+  /** Timeouts, retries, breaker and pool the deployment sets for catalog (`upstreamPolicyFromEnv`). */
+  readonly policy?: UpstreamPolicy;
   readonly registry?: Metrics['registry'];
   readonly logger?: Logger;
 }
@@ -20,6 +22,7 @@ export class HttpCatalogClient implements CatalogClient {
       upstream: 'catalog',
       baseUrl: props.baseUrl,
       timeoutMs: props.timeoutMs ?? 1000,
+      ...props.policy,
       ...(props.registry ? { registry: props.registry } : {}),
       ...(props.logger ? { logger: props.logger } : {}),
     });

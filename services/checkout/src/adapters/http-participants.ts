@@ -1,6 +1,6 @@
 import type { Registry } from 'prom-client';
 import type { Logger } from '@meshmart/kit';
-import { createHttpClient, type HttpClient, type HttpMethod } from '@meshmart/kit/http';
+import { createHttpClient, type HttpClient, type HttpMethod, type UpstreamPolicy } from '@meshmart/kit/http';
 import {
   ParticipantError,
   type CallOptions,
@@ -19,6 +19,8 @@ export interface HttpParticipantsProps {
   readonly cartUrl: string;
   /** Deadline of one call. @default 3000 */
   readonly timeoutMs?: number;
+  /** Per-upstream timeouts, breaker and pool from the deployment (`upstreamPolicyFromEnv`); retries stay 0. */
+  readonly policies?: Readonly<Record<string, UpstreamPolicy>>;
   readonly registry?: Registry;
   readonly logger?: Logger;
 }
@@ -54,6 +56,7 @@ export class HttpParticipants implements Participants {
         upstream,
         baseUrl,
         timeoutMs: props.timeoutMs ?? 3000,
+        ...props.policies?.[upstream],
         retries: 0,
         ...(props.registry ? { registry: props.registry } : {}),
         ...(props.logger ? { logger: props.logger } : {}),

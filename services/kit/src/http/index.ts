@@ -17,3 +17,4 @@ export {
   type QueryValue,
   type RequestShorthandOptions,
 } from './http-client.ts';
+export * from './upstream-policy.ts';

@@ -1,0 +1,55 @@
+import { expect } from 'chai';
+import { ConfigError } from '@meshmart/kit';
+import { upstreamPolicyFromEnv } from '@meshmart/kit/http';
+import { clientPolicyEnv } from '../../../../mesh/client-policy.ts';
+import { trafficModel } from '../../../../mesh/model.ts';
+
+describe('upstreamPolicyFromEnv', () => {
+  it('when no UPSTREAM_ variables are set, then the service keeps its own defaults (empty policy)', () => {
+    expect(upstreamPolicyFromEnv('catalog', {})).to.deep.equal({});
+  });
+
+  it('when the variables are set, then they become client options, the breaker included', () => {
+    const policy = upstreamPolicyFromEnv('catalog', {
+      UPSTREAM_CATALOG_TIMEOUT_MS: '900',
+      UPSTREAM_CATALOG_ATTEMPT_TIMEOUT_MS: '300',
+      UPSTREAM_CATALOG_RETRIES: '2',
+      UPSTREAM_CATALOG_BREAKER_FAILURE_THRESHOLD: '5',
+      UPSTREAM_CATALOG_BREAKER_OPEN_MS: '10000',
+      UPSTREAM_CATALOG_CONNECTIONS: '64',
+      UPSTREAM_CART_TIMEOUT_MS: '1',
+    });
+    expect(policy).to.deep.equal({
+      timeoutMs: 900,
+      attemptTimeoutMs: 300,
+      retries: 2,
+      breaker: { failureThreshold: 5, openMs: 10000 },
+      connections: 64,
+    });
+  });
+
+  it('when values are malformed, then every problem is listed in one ConfigError', () => {
+    let error: unknown;
+    try {
+      upstreamPolicyFromEnv('orders', { UPSTREAM_ORDERS_TIMEOUT_MS: 'soon', UPSTREAM_ORDERS_RETRIES: '-1' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).to.be.instanceOf(ConfigError);
+    expect((error as ConfigError).problems).to.have.length(2);
+    expect((error as ConfigError).problems[0]).to.match(/UPSTREAM_ORDERS_TIMEOUT_MS: must be an integer/);
+  });
+
+  it('when the traffic model renders a caller’s env, then the kit reads back each upstream’s timeouts and retries', () => {
+    const model = trafficModel();
+    const env = clientPolicyEnv(model, 'checkout');
+    for (const upstream of ['orders', 'inventory', 'payments', 'cart']) {
+      const policy = upstreamPolicyFromEnv(upstream, env);
+      expect(policy.timeoutMs, upstream).to.equal(
+        Number(env[`UPSTREAM_${upstream.toUpperCase()}_TIMEOUT_MS`]),
+      );
+      expect(policy.retries, upstream).to.be.a('number');
+      expect(policy.breaker?.failureThreshold, upstream).to.be.greaterThan(0);
+    }
+  });
+});
