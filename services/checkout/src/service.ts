@@ -18,6 +18,13 @@ export const definition = defineService({
       min: 1,
       doc: 'deadline of one participant call',
     }),
+    sagaForwardMaxAttempts: int({
+      env: 'SAGA_FORWARD_MAX_ATTEMPTS',
+      default: 20,
+      min: 1,
+      max: 1000,
+      doc: 'attempts of a step after the order is confirmed (commit, capture) before the saga needs an operator',
+    }),
     sagaMaxAttempts: int({
       env: 'SAGA_MAX_ATTEMPTS',
       default: 5,
@@ -100,7 +107,11 @@ export const definition = defineService({
       logger,
       metrics,
       bus: stores.bus,
-      saga: { retry, compensationRetry: retry },
+      saga: {
+        retry,
+        compensationRetry: retry,
+        forwardRetry: { ...retry, maxAttempts: config.sagaForwardMaxAttempts },
+      },
       owner,
       leaseMs: config.sagaLeaseMs,
       recoveryIntervalMs: config.sagaRecoveryIntervalMs,

@@ -16,6 +16,12 @@ export interface CheckoutContext {
 export interface CheckoutSagaOptions {
   readonly retry?: Partial<RetryPolicy>;
   readonly compensationRetry?: Partial<RetryPolicy>;
+  /**
+   * Retries of the steps after the pivot. The order is already confirmed there, so giving up means an operator;
+   * a deployment gives these a longer budget than `retry` to ride out an overloaded or restarting service.
+   * @default retry
+   */
+  readonly forwardRetry?: Partial<RetryPolicy>;
 }
 
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 5, backoffMs: 100, maxBackoffMs: 5000 };
@@ -32,6 +38,7 @@ export function reservationIdFor(sagaId: string): string {
 export function checkoutSaga(options: CheckoutSagaOptions = {}): SagaDefinition<CheckoutContext> {
   const retry: RetryPolicy = { ...DEFAULT_RETRY, ...options.retry };
   const compensationRetry: RetryPolicy = { ...retry, ...options.compensationRetry };
+  const forwardRetry: RetryPolicy = { ...retry, ...options.forwardRetry };
   const definition: SagaDefinition<CheckoutContext> = {
     name: 'checkout',
     steps: [
@@ -110,12 +117,12 @@ export function checkoutSaga(options: CheckoutSagaOptions = {}): SagaDefinition<
       {
         name: 'commitReservation',
         action: [call('inventory', 'commit', (c: CheckoutContext) => ({ reservationId: c.reservationId }))],
-        retry,
+        retry: forwardRetry,
       },
       {
         name: 'capturePayment',
         action: [call('payments', 'capture', (c: CheckoutContext) => ({ paymentId: c.paymentId ?? '' }))],
-        retry,
+        retry: forwardRetry,
       },
       {
         name: 'clearCart',

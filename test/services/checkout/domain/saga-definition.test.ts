@@ -156,6 +156,13 @@ describe('saga definition (pure decisions)', () => {
     expect(decision.kind).to.equal('fail');
   });
 
+  it('when a forward retry budget is given, then only the steps after the pivot use it', () => {
+    const d = checkoutSaga({ retry: { maxAttempts: 3 }, forwardRetry: { maxAttempts: 9 } });
+    const attempts = Object.fromEntries(d.steps.map((s) => [s.name, s.retry.maxAttempts]));
+    expect(attempts).to.include({ placeOrder: 3, reserveStock: 3, authorizePayment: 3, confirmOrder: 3 });
+    expect(attempts).to.include({ commitReservation: 9, capturePayment: 9 });
+  });
+
   it('when a best-effort step gives up, then it is skipped', () => {
     const saga = sagaWith('RUNNING', { clearCart: ['RUNNING', 3] });
     expect(onStepFailure(definition, saga, 6, transient).kind).to.equal('skip');
