@@ -9,6 +9,7 @@ const NO_ID = { projection: { _id: 0 } } as const;
 /** Inserts only: unique indexes on seq (one writer wins each position) and on id (an event is recorded once). */
 export class MongoAuditLog implements AuditLog {
   private readonly records: Collection<AuditRecord>;
+  private lastHead: AuditRecord | undefined;
 
   constructor(db: Db, collection = 'audit') {
     this.records = db.collection<AuditRecord>(collection);
@@ -22,14 +23,28 @@ export class MongoAuditLog implements AuditLog {
   }
 
   async head(): Promise<AuditRecord | undefined> {
-    const [last] = await this.records.find({}, NO_ID).sort({ seq: -1 }).limit(1).toArray();
-    return last;
+    // A sorted query costs a scan of the whole log on some servers (FerretDB: 190 ms at 3000 records), so the
+    // last head seen is kept and only its successors are looked up by seq (an indexed equality), which also
+    // catches records appended by other replicas.
+    let head: AuditRecord | undefined = this.lastHead;
+    if (!head) {
+      [head] = await this.records.find({}, NO_ID).sort({ seq: -1 }).limit(1).toArray();
+      if (!head) return undefined;
+    }
+    for (;;) {
+      const next: AuditRecord | null = await this.records.findOne({ seq: head.seq + 1 }, NO_ID);
+      if (!next) break;
+      head = next;
+    }
+    this.lastHead = head;
+    return head;
   }
 
   async insert(record: AuditRecord): Promise<InsertResult> {
     try {
       // A copy: insertOne would add an _id to the caller's object.
       await this.records.insertOne({ ...record });
+      this.lastHead = record;
       return 'inserted';
     } catch (err) {
       if ((err as { code?: unknown }).code !== DUPLICATE_KEY) throw err;
