@@ -60,7 +60,8 @@ export async function checkout(): Promise<Record<string, unknown>> {
           if (status && !['RUNNING', 'COMPENSATING', 'PENDING'].includes(status)) {
             outcomes[status] = (outcomes[status] ?? 0) + 1;
             const log = saga.body.log as { at: string }[];
-            if (status === 'COMPLETED') latencies.push(Date.parse(log[log.length - 1].at) - Date.parse(log[0].at));
+            if (status === 'COMPLETED')
+              latencies.push(Date.parse(log[log.length - 1].at) - Date.parse(log[0].at));
             else errors++;
             break;
           }

@@ -12,3 +12,4 @@ export * from './service.ts';
 export * from './service-app.ts';
 export * from './tracing.ts';
 export * from './stores.ts';
+export * from './keyed-lock.ts';

@@ -19,7 +19,7 @@ import {
   type ProductList,
   type ProductRepository,
 } from './product-repository.ts';
-import { KeyedMutex } from './keyed-mutex.ts';
+import { KeyedLock } from '@meshmart/kit';
 
 /** A product as stored: the id is `_id`, and pending events wait in `outbox`. */
 interface ProductDoc {
@@ -50,7 +50,7 @@ const MAX_UPDATE_ATTEMPTS = 5;
 export class MongoProductRepository implements ProductRepository {
   readonly outbox: OutboxStore;
   private readonly products: Collection<ProductDoc>;
-  private readonly writes = new KeyedMutex();
+  private readonly writes = new KeyedLock();
 
   constructor(db: Db) {
     this.products = db.collection<ProductDoc>(PRODUCTS_COLLECTION);

@@ -7,7 +7,7 @@ import {
   type PendingOutboxEntry,
 } from '@meshmart/kit/events';
 import { ACTIVE_STATUSES, type Saga, type SagaStatus } from '../domain/saga.ts';
-import { KeyedLock } from './keyed-lock.ts';
+import { KeyedLock } from '@meshmart/kit';
 import { SAGAS_COLLECTION, type SagaQuery, type SagaRepository } from './saga-repository.ts';
 
 type SagaDocument = Omit<Saga, 'id'> & { _id: string; outbox?: OutboxEntry[] };

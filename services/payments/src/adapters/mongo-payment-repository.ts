@@ -8,7 +8,7 @@ import {
   type PendingOutboxEntry,
 } from '@meshmart/kit/events';
 import type { HistoryEntry, Payment } from '../domain/payment.ts';
-import { KeyedLock } from './keyed-lock.ts';
+import { KeyedLock } from '@meshmart/kit';
 import type { PaymentRepository } from './payment-repository.ts';
 
 interface PaymentDocument extends Omit<Payment, 'id'> {

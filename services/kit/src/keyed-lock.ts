@@ -1,12 +1,12 @@
-/** Runs tasks one at a time per key, in arrival order; different keys run concurrently. */
-export class KeyedMutex {
+/** Runs tasks one at a time per key, in arrival order, within this process; different keys run concurrently. */
+export class KeyedLock {
   private readonly tails = new Map<string, Promise<void>>();
 
   async run<T>(key: string, task: () => Promise<T>): Promise<T> {
     const previous = this.tails.get(key) ?? Promise.resolve();
     let release!: () => void;
-    const done = new Promise<void>((resolve) => (release = resolve));
-    const tail = previous.then(() => done);
+    const current = new Promise<void>((resolve) => (release = resolve));
+    const tail = previous.then(() => current);
     this.tails.set(key, tail);
     await previous;
     try {
@@ -17,7 +17,7 @@ export class KeyedMutex {
     }
   }
 
-  /** Holds every key (sorted, so two callers never wait on each other in a cycle) while the task runs. */
+  /** Holds several keys (taken in sorted order, so two callers cannot deadlock). */
   runAll<T>(keys: readonly string[], task: () => Promise<T>): Promise<T> {
     const sorted = [...new Set(keys)].sort();
     const step = (i: number): Promise<T> =>

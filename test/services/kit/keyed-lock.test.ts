@@ -1,11 +1,11 @@
 import { expect } from 'chai';
-import { KeyedMutex } from '../../../../services/catalog/src/adapters/keyed-mutex.ts';
+import { KeyedLock } from '@meshmart/kit';
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-describe('KeyedMutex', function () {
+describe('KeyedLock', function () {
   it('when tasks share a key, then they run one at a time in arrival order', async function () {
-    const mutex = new KeyedMutex();
+    const mutex = new KeyedLock();
     const trace: string[] = [];
     const task = (name: string) => async () => {
       trace.push(`${name} start`);
@@ -19,7 +19,7 @@ describe('KeyedMutex', function () {
   });
 
   it('when tasks have different keys, then they overlap', async function () {
-    const mutex = new KeyedMutex();
+    const mutex = new KeyedLock();
     const trace: string[] = [];
     const task = (name: string) => async () => {
       trace.push(`${name} start`);
@@ -31,7 +31,7 @@ describe('KeyedMutex', function () {
   });
 
   it('when a task fails, then the next one for the key still runs', async function () {
-    const mutex = new KeyedMutex();
+    const mutex = new KeyedLock();
     const failed = mutex.run('a', () => Promise.reject(new Error('boom')));
     const next = mutex.run('a', () => Promise.resolve('ok'));
     let error: unknown;
@@ -41,7 +41,7 @@ describe('KeyedMutex', function () {
   });
 
   it('when tasks hold overlapping key sets, then neither waits for ever', async function () {
-    const mutex = new KeyedMutex();
+    const mutex = new KeyedLock();
     const done = await Promise.all([
       mutex.runAll(['x', 'y'], async () => {
         await tick();
