@@ -82,7 +82,9 @@ export async function startProcesses(options: ProcessSystemOptions = {}): Promis
 
   const spawnOne = (s: ServiceEntry): void => {
     const name = s.name as ServiceName;
-    const child = spawn(process.execPath, ['--import', 'tsx', `services/${name}/src/main.ts`], {
+    // MESHMART_NODE_ARGS adds Node flags to every service, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile.
+    const extra = process.env.MESHMART_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+    const child = spawn(process.execPath, [...extra, '--import', 'tsx', `services/${name}/src/main.ts`], {
       cwd: ROOT,
       env: {
         ...process.env,

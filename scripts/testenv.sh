@@ -28,7 +28,7 @@ PROM_PORT="${TESTENV_PROMETHEUS_PORT:-19090}"
 
 FERRETDB_MODULE=github.com/FerretDB/FerretDB
 FERRETDB_VERSION=v1.24.2
-FERRETDB_BIN="$CACHE/bin/ferretdb-$FERRETDB_VERSION-serialized-writes"
+FERRETDB_BIN="$CACHE/bin/ferretdb-$FERRETDB_VERSION-collection-locks"
 
 PROM_DIR="$STATE/prometheus"
 PROM_CONFIG="$PROM_DIR/prometheus.yml"
@@ -185,19 +185,42 @@ ensure_packages() {
 # ("Invalid build/version/version.txt file content"): build/version/version.txt is generated from git in the FerretDB
 # repository and is not part of the module, so it is written here before building.
 # FerretDB 1.24 runs update, findAndModify, delete and insert as read-then-write without a transaction, so two
-# concurrent updates of one document can lose one of them, and a conditional update can match twice (seen: 9 of 10
+# concurrent updates of one document can lose one of them, and a conditional update can match twice (seen: 16 of 20
 # racing conditional updates matched). MongoDB and DocumentDB make every single-document write atomic, and the
-# services rely on it (stock never negative, outbox next to state). One mutex around the write commands gives the
-# test server that guarantee; SQLite serializes writes anyway, so little speed is lost.
+# services rely on it (stock never negative, outbox next to state). A lock per collection around the write commands
+# gives the test server that guarantee; writes to other collections (other services) are not held up.
 serialize_writes() {
   local dir=$1 f
-  sed -i 's/^type Handler struct {$/type Handler struct {\n\twriteMu sync.Mutex \/\/ meshmart: single-document writes are atomic, as in MongoDB/' \
-    "$dir/handler.go"
-  grep -q 'writeMu sync.Mutex' "$dir/handler.go" || die "FerretDB patch: Handler struct not found in $dir/handler.go"
+  cat >"$dir/meshmart_lock.go" <<'GO'
+package handler
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/FerretDB/wire"
+)
+
+var meshmartLocks sync.Map
+
+// meshmartLock holds the lock of the command's collection: single-document writes become atomic, as in MongoDB.
+func meshmartLock(msg *wire.OpMsg) func() {
+	key := "?"
+	if doc, err := opMsgDocument(msg); err == nil {
+		db, _ := doc.Get("$db")
+		coll, _ := doc.Get(doc.Command())
+		key = fmt.Sprintf("%v.%v", db, coll)
+	}
+	m, _ := meshmartLocks.LoadOrStore(key, &sync.Mutex{})
+	mu := m.(*sync.Mutex)
+	mu.Lock()
+	return mu.Unlock
+}
+GO
   for f in msg_update msg_findandmodify msg_delete msg_insert; do
-    sed -i 's/^\(func (h \*Handler) Msg[A-Za-z]*(connCtx context.Context, msg \*wire.OpMsg) (\*wire.OpMsg, error) {\)$/\1\n\th.writeMu.Lock()\n\tdefer h.writeMu.Unlock()/' \
+    sed -i 's/^\(func (h \*Handler) Msg[A-Za-z]*(connCtx context.Context, msg \*wire.OpMsg) (\*wire.OpMsg, error) {\)$/\1\n\tdefer meshmartLock(msg)()/' \
       "$dir/$f.go"
-    grep -q 'h.writeMu.Lock()' "$dir/$f.go" || die "FerretDB patch: handler function not found in $dir/$f.go"
+    grep -q 'defer meshmartLock(msg)()' "$dir/$f.go" || die "FerretDB patch: handler function not found in $dir/$f.go"
   done
 }
 
