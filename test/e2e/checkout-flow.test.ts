@@ -214,8 +214,9 @@ describe('checkout across every service (own processes, real Redis and FerretDB)
     await system.redis.xadd(stream, '*', ...placed![1]);
 
     // A later order on the same stream: once it is audited and projected, the duplicate before it has been handled.
-    await addToCart(userId, p.id, 1);
-    const next = await finalOrder((await checkout(userId, 'tok_visa')).body.orderId);
+    const other = user();
+    await addToCart(other, p.id, 1);
+    const next = await finalOrder((await checkout(other, 'tok_visa')).body.orderId);
     await until(async () => {
       const records = await auditRecords(`order/${next.id}`);
       return records.some((r) => r.action === 'OrderConfirmed') ? true : undefined;

@@ -69,6 +69,7 @@ export class MongoProductRepository implements ProductRepository {
     await this.products.createIndex({ name: 1, _id: 1 }, { name: 'name_id' });
     await this.products.createIndex({ category: 1, name: 1, _id: 1 }, { name: 'category_name_id' });
     await this.products.createIndex({ 'outbox.id': 1 }, { name: 'outbox_id' });
+    await this.products.createIndex({ outboxPending: 1 }, { name: 'outbox_pending' });
   }
 
   async findById(id: string): Promise<Product | undefined> {

@@ -10,9 +10,9 @@ import { ACTIVE_STATUSES, type Saga, type SagaStatus } from '../domain/saga.ts';
 import { KeyedLock } from '@meshmart/kit';
 import { SAGAS_COLLECTION, type SagaQuery, type SagaRepository } from './saga-repository.ts';
 
-type SagaDocument = Omit<Saga, 'id'> & { _id: string; outbox?: OutboxEntry[] };
+type SagaDocument = Omit<Saga, 'id'> & { _id: string; outbox?: OutboxEntry[]; outboxPending?: boolean };
 
-const WITHOUT_OUTBOX = { projection: { outbox: 0 } };
+const WITHOUT_OUTBOX = { projection: { outbox: 0, outboxPending: 0 } };
 const DUPLICATE_KEY = 11000;
 const LEASE_CLAIMS_COLLECTION = 'saga_lease_claims';
 const TERMINAL: readonly SagaStatus[] = ['COMPLETED', 'COMPENSATED', 'FAILED'];
@@ -50,6 +50,7 @@ export class MongoSagaRepository<C = unknown> implements SagaRepository<C> {
     await this.sagas.createIndex({ status: 1, 'lease.until': 1 }, { name: 'status_lease' });
     await this.sagas.createIndex({ createdAt: -1 }, { name: 'created_at' });
     await this.sagas.createIndex({ 'outbox.id': 1 }, { name: 'outbox_id' });
+    await this.sagas.createIndex({ outboxPending: 1 }, { name: 'outbox_pending' });
   }
 
   async create(saga: Saga<C>, events: readonly OutboxEntry[]): Promise<{ created: boolean; saga: Saga<C> }> {
@@ -159,7 +160,10 @@ class SagaOutboxStore implements OutboxStore {
         ? {}
         : { $or: [{ status: { $in: [...TERMINAL] } }, { 'lease.owner': this.owner }] };
     const docs = await this.sagas
-      .find({ 'outbox.0': { $exists: true }, ...mine }, { projection: { _id: 1, outbox: 1 }, limit })
+      .find({ outboxPending: true, ...mine } as Filter<SagaDocument>, {
+        projection: { _id: 1, outbox: 1 },
+        limit,
+      })
       .toArray();
     const out: PendingOutboxEntry[] = [];
     for (const doc of docs) {
@@ -192,6 +196,10 @@ class SagaOutboxStore implements OutboxStore {
             (e) => this.stored.get(e) ?? { id: e.id, topic: e.topic, envelope: e.envelope },
           );
           await this.sagas.updateOne({ _id: id }, { $pullAll: { outbox: exact } } as Document);
+          await this.sagas.updateOne(
+            { _id: id, outboxPending: true, 'outbox.0': { $exists: false } },
+            { $set: { outboxPending: false } },
+          );
         }),
       ),
     );
@@ -205,6 +213,6 @@ function toDocument<C>(saga: Saga<C>): SagaDocument {
 
 function fromDocument<C>(doc: SagaDocument | null): Saga<C> | undefined {
   if (!doc) return undefined;
-  const { _id, outbox: _outbox, ...rest } = doc;
+  const { _id, outbox: _outbox, outboxPending: _pending, ...rest } = doc;
   return { id: _id, ...rest } as Saga<C>;
 }

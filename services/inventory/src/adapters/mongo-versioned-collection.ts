@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Collection, Db, Document, Filter, IndexSpecification } from 'mongodb';
 import { AppError } from '@meshmart/kit';
-import type { OutboxEntry } from '@meshmart/kit/events';
+import { OUTBOX_PENDING, type OutboxEntry } from '@meshmart/kit/events';
 
 /** One immutable version of an entity's state, with the events of the change that made it. */
 export interface VersionDocument<S> {
@@ -74,6 +74,7 @@ export class MongoVersionedCollection<S extends Document> {
 
   async ensureIndexes(extra: readonly IndexSpecification[] = []): Promise<void> {
     await this.collection.createIndex({ 'outbox.id': 1 });
+    await this.collection.createIndex({ outboxPending: 1 });
     for (const spec of extra) await this.collection.createIndex(spec);
   }
 
@@ -209,6 +210,7 @@ export class MongoVersionedCollection<S extends Document> {
         state: change.state,
         at: new Date(),
         outbox: [...(change.outbox ?? [])],
+        ...(change.outbox?.length ? { [OUTBOX_PENDING]: true } : {}),
       });
       this.remember(key, { seq, state: change.state });
       if (seq > 0) this.markSuperseded(key, seq - 1);

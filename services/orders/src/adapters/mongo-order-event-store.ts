@@ -21,6 +21,8 @@ export interface OrderEventDocument {
   data: Record<string, unknown>;
   /** This event's outbox entry until the relay has published it. */
   outbox: OutboxEntry[];
+  /** True while the outbox has an entry (the relay's indexed query). */
+  outboxPending?: boolean;
 }
 
 const DUPLICATE_KEY = 11000;
@@ -45,6 +47,7 @@ export class MongoOrderEventStore implements OrderEventStore {
       { unique: true, name: 'orderId_version_unique' },
     );
     await this.collection.createIndex({ 'outbox.id': 1 }, { name: 'outbox_id' });
+    await this.collection.createIndex({ outboxPending: 1 }, { name: 'outbox_pending' });
   }
 
   async append(
@@ -75,6 +78,7 @@ export class MongoOrderEventStore implements OrderEventStore {
           at: new Date(stored.occurredAt),
           data: { ...stored.data },
           outbox: [entry],
+          outboxPending: true,
         });
       } catch (err) {
         if ((err as { code?: unknown }).code === DUPLICATE_KEY)

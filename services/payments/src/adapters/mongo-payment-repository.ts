@@ -14,6 +14,7 @@ import type { PaymentRepository } from './payment-repository.ts';
 interface PaymentDocument extends Omit<Payment, 'id'> {
   _id: string;
   outbox: OutboxEntry[];
+  outboxPending?: boolean;
 }
 
 /**
@@ -43,6 +44,7 @@ export class MongoPaymentRepository implements PaymentRepository {
   async ensureIndexes(): Promise<void> {
     await this.payments.createIndex({ orderId: 1, createdAt: 1 }, { name: 'orderId_createdAt' });
     await this.payments.createIndex({ 'outbox.id': 1 }, { name: 'outbox_id', sparse: true });
+    await this.payments.createIndex({ outboxPending: 1 }, { name: 'outbox_pending' });
   }
 
   async insert(payment: Payment, events: readonly OutboxEntry[]): Promise<void> {
@@ -85,6 +87,6 @@ export class MongoPaymentRepository implements PaymentRepository {
 }
 
 function fromDocument(doc: Omit<PaymentDocument, 'outbox'> & { outbox?: unknown }): Payment {
-  const { _id, outbox: _outbox, ...rest } = doc;
+  const { _id, outbox: _outbox, outboxPending: _pending, ...rest } = doc;
   return { id: _id, ...rest };
 }

@@ -186,6 +186,24 @@ describe('outbox', function () {
       expect(await new MongoOutboxStore(orders).pending(10)).to.deep.equal([]);
     });
 
+    it('when entries are pending, then the flag finds them, is cleared once the outbox is empty, and a document without it waits for the full scan', async function () {
+      const store = new MongoOutboxStore(orders, { fullScanEveryMs: 60_000 });
+      expect(await store.pending(10)).to.deep.equal([]); // the first call is the full scan
+      const flagged = entry(1);
+      const unflagged = entry(2);
+      await orders.insertOne(withOutbox({ _id: 'f-1' as never, status: 'PENDING' }, [flagged]));
+      await orders.insertOne({ _id: 'f-2' as never, outbox: [unflagged] });
+      expect((await orders.findOne({ _id: 'f-1' as never }))?.outboxPending).to.equal(true);
+
+      const found = await store.pending(10);
+      expect(found.map((p) => p.id)).to.deep.equal([flagged.id]);
+      await store.markSent(found);
+      expect((await orders.findOne({ _id: 'f-1' as never }))?.outboxPending).to.equal(false);
+
+      const afterRestart = await new MongoOutboxStore(orders).pending(10);
+      expect(afterRestart.map((p) => p.id)).to.deep.equal([unflagged.id]);
+    });
+
     it('when a document is inserted with its events, then they are pending', async function () {
       const e = entry(1);
       await orders.insertOne(withOutbox({ _id: 'o-2' as never, status: 'PENDING' }, [e]));
