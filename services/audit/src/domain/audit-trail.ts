@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { KeyedLock } from '@meshmart/kit';
 import type { EventEnvelope } from '@meshmart/kit/events';
 import type { AuditLog } from '../adapters/audit-log.ts';
 import {
@@ -28,6 +29,9 @@ export interface AuditTrailProps {
 export class AuditTrail {
   private readonly now: () => Date;
   private readonly maxAttempts: number;
+  // The consumers of every topic append to one chain: in one process they take turns instead of racing for each seq
+  // (each lost race costs a head lookup and a refused insert); other replicas are still settled by the unique seq.
+  private readonly appends = new KeyedLock();
 
   constructor(private readonly props: AuditTrailProps) {
     this.now = props.now ?? (() => new Date());
@@ -38,7 +42,11 @@ export class AuditTrail {
    * Reads the head and inserts the next seq linked to it. Another writer taking that seq first makes us read the
    * new head and try again; finding the event already recorded ends it.
    */
-  async append(envelope: EventEnvelope): Promise<'appended' | 'duplicate'> {
+  append(envelope: EventEnvelope): Promise<'appended' | 'duplicate'> {
+    return this.appends.run('chain', () => this.appendNow(envelope));
+  }
+
+  private async appendNow(envelope: EventEnvelope): Promise<'appended' | 'duplicate'> {
     const facts = factsOf(envelope);
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
       const head = await this.props.log.head();
