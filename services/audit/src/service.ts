@@ -24,14 +24,7 @@ export const definition = defineService({
     }),
   },
   build: async (kit) => {
-    const stores = await openStores({
-      service: 'audit',
-      config: kit.config,
-      logger: kit.logger,
-      health: kit.health,
-      host: kit.host,
-      registry: kit.metrics.registry,
-    });
+    const stores = await openStores({ ...kit, service: 'audit' });
     let log: AuditLog;
     let processed: ProcessedStore;
     let sweeper: NodeJS.Timeout | undefined;

@@ -43,15 +43,7 @@ export const definition = defineService({
   settings,
   build: async (kit) => {
     const { config, logger } = kit;
-    const stores = await openStores({
-      service: 'cart',
-      config,
-      logger,
-      health: kit.health,
-      host: kit.host,
-      registry: kit.metrics.registry,
-      mongo: false,
-    });
+    const stores = await openStores({ ...kit, service: 'cart', mongo: false });
     const carts: CartRepository = stores.redis
       ? new RedisCartRepository({
           client: stores.redis,

@@ -32,14 +32,7 @@ export const definition = defineService({
     const { createApp } = await import('./app.ts'); // after tracing has started
 
     const { config, logger, metrics, health } = kit;
-    const stores = await openStores({
-      service: 'catalog',
-      config,
-      logger,
-      health,
-      host: kit.host,
-      registry: metrics.registry,
-    });
+    const stores = await openStores({ ...kit, service: 'catalog' });
     let products: ProductRepository;
     if (stores.db) {
       const mongo = new MongoProductRepository(stores.db);

@@ -59,14 +59,7 @@ export const definition = defineService({
   },
   build: async (kit) => {
     const { config, logger, health, metrics } = kit;
-    const stores = await openStores({
-      service: 'checkout',
-      config,
-      logger,
-      health,
-      host: kit.host,
-      registry: metrics.registry,
-    });
+    const stores = await openStores({ ...kit, service: 'checkout' });
     const { MongoSagaRepository } = await import('./adapters/mongo-saga-repository.ts');
     const { InMemorySagaRepository } = await import('./adapters/in-memory-saga-repository.ts');
     const { HttpParticipants } = await import('./adapters/http-participants.ts');

@@ -129,14 +129,7 @@ export const definition = defineService({
   settings,
   build: async (kit) => {
     const { config, logger } = kit;
-    const stores = await openStores({
-      service: 'inventory',
-      config,
-      logger,
-      health: kit.health,
-      host: kit.host,
-      registry: kit.metrics.registry,
-    });
+    const stores = await openStores({ ...kit, service: 'inventory' });
     const parts = await inventoryParts({
       ...(stores.db ? { db: stores.db } : {}),
       bus: stores.bus,

@@ -8,6 +8,7 @@ import { RedisStreamEventBus } from './events/redis-stream-event-bus.ts';
 import type { EventBus, Subscription } from './events/event-bus.ts';
 import type { Health } from './health.ts';
 import type { Logger } from './logger.ts';
+import type { Metrics } from './metrics.ts';
 import { closeMongo, connectMongo, mongoCheck } from './mongo.ts';
 import { closeRedis, connectRedis, redisCheck } from './redis.ts';
 import type { Closer } from './server.ts';
@@ -69,7 +70,9 @@ export interface OpenStoresOptions {
   readonly logger: Logger;
   readonly health: Health;
   readonly host: Host;
-  /** Registry for the event bus's metrics (the app's). */
+  /** The app's metrics: the event bus registers its own in the same registry. */
+  readonly metrics?: Pick<Metrics, 'registry'>;
+  /** @default metrics.registry */
   readonly registry?: Registry;
   /** Connect to MongoDB when MONGO_URL is set. @default true */
   readonly mongo?: boolean;
@@ -89,7 +92,10 @@ export interface Stores {
   readonly closers: readonly Closer[];
 }
 
-/** Connects what the config names, adds readiness checks for each, and picks the event bus. */
+/**
+ * Connects what the config names, adds readiness checks for each, and picks the event bus.
+ * In a service's build: `openStores({ ...kit, service: 'orders' })`.
+ */
 export async function openStores(options: OpenStoresOptions): Promise<Stores> {
   const { config, logger, health, service } = options;
   const closers: Closer[] = [];
@@ -111,7 +117,8 @@ export async function openStores(options: OpenStoresOptions): Promise<Stores> {
     health.add('redis', () => redisCheck(client));
     closers.push({ name: 'redis', close: () => closeRedis(client) });
   }
-  const reg = options.registry ? { registry: options.registry } : {};
+  const registry = options.registry ?? options.metrics?.registry;
+  const reg = registry ? { registry } : {};
   let bus = options.host.bus ? sharedBusView(options.host.bus, service) : undefined;
   if (bus) {
     const view = bus;

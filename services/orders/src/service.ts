@@ -34,14 +34,7 @@ export const definition = defineService({
     }),
   },
   build: async (kit) => {
-    const stores = await openStores({
-      service: 'orders',
-      config: kit.config,
-      logger: kit.logger,
-      health: kit.health,
-      host: kit.host,
-      registry: kit.metrics.registry,
-    });
+    const stores = await openStores({ ...kit, service: 'orders' });
     const closers: Closer[] = [];
     let store: OrderEventStore;
     let views: OrderViewRepository;

@@ -53,14 +53,7 @@ export const definition = defineService({
     }),
   },
   build: async (kit) => {
-    const stores = await openStores({
-      service: 'payments',
-      config: kit.config,
-      logger: kit.logger,
-      health: kit.health,
-      host: kit.host,
-      registry: kit.metrics.registry,
-    });
+    const stores = await openStores({ ...kit, service: 'payments' });
     let repository: PaymentRepository;
     let idempotencyStore: IdempotencyStore;
     if (stores.db) {
