@@ -32,7 +32,7 @@ lint: install ## ESLint (type-checked rules), Prettier, TypeScript, shellcheck
 	npx eslint .
 	npx prettier --check .
 	npm run typecheck
-	@if command -v shellcheck >/dev/null; then shellcheck scripts/*.sh .ci/run; else echo "lint: shellcheck not installed, skipped (apt-get install shellcheck)"; fi
+	@if command -v shellcheck >/dev/null; then shellcheck scripts/*.sh scripts/testenv.d/*.sh .ci/run; else echo "lint: shellcheck not installed, skipped (apt-get install shellcheck)"; fi
 
 format: install ## rewrite sources with Prettier
 	npx prettier --write .

@@ -174,11 +174,36 @@ apt_install() {
 ensure_packages() {
   local missing=()
   command -v redis-server >/dev/null || missing+=(redis-server)
+  command -v chromium >/dev/null || missing+=(chromium)
   if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then missing+=(prometheus); fi
   if ((${#missing[@]} > 0)); then apt_install "${missing[@]}"; fi
   command -v redis-server >/dev/null || die "redis-server still not on PATH after installing redis-server"
   command -v prometheus >/dev/null || die "prometheus still not on PATH after installing prometheus"
   command -v promtool >/dev/null || die "promtool still not on PATH after installing prometheus"
+  command -v chromium >/dev/null || die "chromium still not on PATH after installing chromium"
+}
+
+# ---------------------------------------------------------------------------------------------------------------------
+# plug-ins: every executable scripts/testenv.d/*.sh adds one server. Each is called as `<plugin> up|down|status` with
+# TESTENV_STATE, TESTENV_CACHE, TESTENV_HOST exported; `up` builds/starts (idempotent) and prints the KEY=value lines it
+# adds to .testenv/env on stdout (logs on stderr); `down` stops it; `status` prints one line like the built-in ones and
+# exits 1 when it does not answer.
+PLUGINS_DIR="$ROOT/scripts/testenv.d"
+plugins() {
+  local f
+  for f in "$PLUGINS_DIR"/*.sh; do
+    [ -x "$f" ] && printf '%s\n' "$f"
+  done
+  return 0
+}
+run_plugins() {
+  local action=$1 f rc=0
+  export TESTENV_STATE="$STATE" TESTENV_CACHE="$CACHE" TESTENV_HOST="$HOST"
+  while IFS= read -r f; do
+    [ -n "$f" ] || continue
+    "$f" "$action" || rc=1
+  done < <(plugins)
+  return "$rc"
 }
 
 # Build FerretDB from its module source. `go install ...@version` builds a binary that panics at start
@@ -349,6 +374,7 @@ MONGO_URL=$MONGO_URL
 PROMETHEUS_URL=$PROM_URL
 PROMTOOL=$(command -v promtool)
 PROMETHEUS_TARGETS_DIR=$PROM_TARGETS
+CHROMIUM_PATH=$(command -v chromium)
 EOF
   mv -f "$tmp" "$ENV_FILE"
 }
@@ -378,12 +404,16 @@ cmd_up() {
   wait_for ferretdb 30 mongo_ok
   wait_for prometheus 30 prom_ok
   write_env
+  local extra
+  extra=$(run_plugins up) || die "a test server plug-in failed to start (see above)"
+  if [ -n "$extra" ]; then printf '%s\n' "$extra" >>"$ENV_FILE"; fi
   log "up in ${SECONDS}s (state: $STATE)"
   cat "$ENV_FILE"
 }
 
 cmd_down() {
   lock
+  run_plugins down || true
   stop prometheus "$PROM_CONFIG"
   stop ferretdb "$FERRETDB_BIN"
   stop redis redis-server
@@ -413,6 +443,7 @@ cmd_status() {
     printf '%-11s %-30s %s\n' promtool - "NOT installed"
     all=1
   fi
+  run_plugins status || all=1
   return "$all"
 }
 

@@ -4,7 +4,17 @@ import { fileURLToPath } from 'node:url';
 /** Where `scripts/testenv.sh up` writes the addresses of the servers it started. */
 export const TESTENV_FILE = fileURLToPath(new URL('../../.testenv/env', import.meta.url));
 
-export type TestenvKey = 'REDIS_URL' | 'MONGO_URL' | 'PROMETHEUS_URL' | 'PROMTOOL' | 'PROMETHEUS_TARGETS_DIR';
+export type TestenvKey =
+  | 'REDIS_URL'
+  | 'MONGO_URL'
+  | 'PROMETHEUS_URL'
+  | 'PROMTOOL'
+  | 'PROMETHEUS_TARGETS_DIR'
+  | 'CHROMIUM_PATH'
+  | 'KUBECONFIG'
+  | 'KUBE_APISERVER_URL'
+  | 'JAEGER_QUERY_URL'
+  | 'OTLP_TRACES_URL';
 
 let fileValues: Record<string, string> | undefined;
 
