@@ -48,7 +48,8 @@ RUN rm -rf /usr/local/lib/node_modules /usr/local/bin/npm /usr/local/bin/npx /us
       /usr/local/bin/yarn /usr/local/bin/yarnpkg /opt/yarn-* /usr/local/include/node /usr/local/share/doc/node \
  && groupadd --gid 10001 meshmart \
  && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin meshmart
-ENV NODE_ENV=production
+# The gateway serves the web UI prebuilt by scripts/build-images.ts (nothing is built at run time).
+ENV NODE_ENV=production WEB_ROOT=/app/dist/web
 WORKDIR /app
 # Owned by root and not writable by the service's user; the pod also mounts the root filesystem read-only.
 COPY --from=build /out/dist ./dist

@@ -1,6 +1,7 @@
 // Bundles each service for the container image: services/<name>/src/main.ts -> dist/services/<name>.mjs (ESM for
 // Node 20, run with plain `node`: no tsx, no TypeScript, no node_modules in the image), the code services share in
-// chunk-<hash>.mjs files beside them, and the files they read at run time under assets/.
+// chunk-<hash>.mjs files beside them, the files they read at run time under assets/, and with the gateway the
+// built web UI under web/.
 //
 //   npx tsx scripts/build-images.ts                 bundle every catalogue service that has a src/main.ts
 //   npx tsx scripts/build-images.ts catalog cart    only these          (--out DIR: elsewhere than dist/services)
@@ -17,6 +18,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
 import { catalogue } from '@meshmart/kit/catalogue';
+import { buildWeb } from '@meshmart/web/build';
 
 export type BundleMode = 'all' | 'workspace';
 
@@ -145,7 +147,7 @@ export async function bundleServices(options: BundleOptions = {}): Promise<Bundl
   // Stale bundles and chunks of a previous build must not linger (only what this function writes is removed).
   if (existsSync(outDir))
     for (const name of readdirSync(outDir))
-      if (name.endsWith('.mjs') || name === 'assets')
+      if (name.endsWith('.mjs') || name === 'assets' || name === 'web')
         rmSync(join(outDir, name), { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
   // One build of every entry with code splitting: the kit and the npm packages every service uses land once in a
@@ -179,6 +181,8 @@ export async function bundleServices(options: BundleOptions = {}): Promise<Bundl
   for (const e of result.errors) throw new Error(`build-images: ${e.text}`);
   for (const asset of [...assets].sort())
     cpSync(join(root, asset), join(outDir, 'assets', asset), { recursive: true });
+  // The gateway serves the web UI: built beside the bundles, where @meshmart/web's prepareWebRoot() finds it.
+  if (entries.some(([name]) => name === 'gateway')) await buildWeb(join(outDir, 'web'));
   const bundles: Bundle[] = entries.map(([name, entry]) => {
     const file = join(outDir, `${name}.mjs`);
     return { name, entry, file, bytes: statSync(file).size };
