@@ -32,8 +32,19 @@ const TITLES: Readonly<Record<number, string>> = {
   504: 'Gateway Timeout',
 };
 
+/** Marks AppErrors so `instanceof` holds across two loaded copies of the kit (ESM and tsx's CJS hook in tests). */
+const APP_ERROR = Symbol.for('meshmart.kit.AppError');
+
 export class AppError extends Error {
   override readonly name = 'AppError';
+  readonly [APP_ERROR] = true;
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== AppError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return (
+      typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[APP_ERROR] === true
+    );
+  }
   readonly errors: readonly FieldProblem[] | undefined;
   readonly extensions: Readonly<Record<string, unknown>> | undefined;
   readonly headers: Readonly<Record<string, string>> | undefined;

@@ -44,4 +44,18 @@ describe('errors', () => {
       expect(AppError.unavailable('db down', cause).cause).to.equal(cause);
     });
   });
+
+  describe('when an error comes from another loaded copy of the kit', () => {
+    it('then instanceof AppError still recognises it by its brand, and plain errors and subclasses stay apart', async () => {
+      const foreign = Object.assign(new Error('gone'), {
+        [Symbol.for('meshmart.kit.AppError')]: true,
+        status: 404,
+        code: 'not-found',
+      });
+      expect(foreign instanceof AppError).to.equal(true);
+      expect(new Error('plain') instanceof AppError).to.equal(false);
+      const { PoisonMessageError } = await import('@meshmart/kit/events');
+      expect(AppError.notFound('x') instanceof PoisonMessageError).to.equal(false);
+    });
+  });
 });
