@@ -1,0 +1,189 @@
+import { trace } from '@opentelemetry/api';
+import type { Request, RequestHandler } from 'express';
+import { AppError, type Logger } from '@meshmart/kit';
+import { Counter, type Registry } from 'prom-client';
+import type { RateLimit, RateLimiter, RateDecision } from '../adapters/rate-limiter.ts';
+import type { UserActionPublisher } from '../adapters/user-action-publisher.ts';
+import { InvalidToken, type TokenVerifier } from '../domain/tokens.ts';
+import { localsOf, requireRole, requireUser } from './locals.ts';
+
+/** Paths anyone may call; every other /api/v1 path needs a user, /api/v1/admin/ the admin role. */
+const PUBLIC = /^\/api\/v1\/(?:auth\/token|products(?:\/[^/]*)?|categories|images\/[^/]*)\/?$/;
+const ADMIN = /^\/api\/v1\/admin(?:\/|$)/;
+
+/** Reads the bearer token, if any. A bad token only fails the request once a route needs a user. */
+export function authenticate(options: {
+  verifier: TokenVerifier;
+  publisher: UserActionPublisher;
+}): RequestHandler {
+  return (req, res, next) => {
+    if (!req.path.startsWith('/api/')) {
+      next();
+      return;
+    }
+    res.once('finish', () => {
+      const { principal, userAction, requestId, trace: ctx } = localsOf(res);
+      if (!principal || !userAction) return;
+      const span = ctx ? trace.getSpanContext(ctx) : undefined;
+      void options.publisher.publish(
+        {
+          actor: principal.id,
+          action: userAction.action,
+          resource: userAction.resource,
+          method: req.method,
+          path: req.originalUrl.split('?')[0] ?? req.path,
+          status: res.statusCode,
+          at: new Date().toISOString(),
+          ...(span && trace.isSpanContextValid(span) ? { traceId: span.traceId } : {}),
+          ...(requestId ? { requestId } : {}),
+        },
+        ctx,
+      );
+    });
+    const header = req.headers.authorization;
+    if (header === undefined) {
+      next();
+      return;
+    }
+    const match = /^Bearer ([A-Za-z0-9_\-.~+/]+=*)$/i.exec(header.trim());
+    if (!match?.[1]) {
+      localsOf(res).tokenError = 'the Authorization header must be "Bearer <token>"';
+      next();
+      return;
+    }
+    options.verifier.verify(match[1]).then(
+      (principal) => {
+        localsOf(res).principal = principal;
+        next();
+      },
+      (err: unknown) => {
+        if (err instanceof InvalidToken) {
+          localsOf(res).tokenError = err.message;
+          next();
+        } else next(err);
+      },
+    );
+  };
+}
+
+/** 401 / 403 by path, before any validation, so an anonymous caller learns nothing about admin input. */
+export function authorize(): RequestHandler {
+  return (req, res, next) => {
+    try {
+      if (req.path.startsWith('/api/') && req.method !== 'OPTIONS' && !PUBLIC.test(req.path)) {
+        if (ADMIN.test(req.path)) requireRole(res, 'admin');
+        else requireUser(res);
+      }
+      next();
+    } catch (err) {
+      next(err);
+    }
+  };
+}
+
+export interface RateLimitOptions {
+  readonly limiter: RateLimiter;
+  /** Per signed-in user; capacity 0 turns it off. */
+  readonly perUser: RateLimit;
+  /** Per client address (all requests, signed in or not); capacity 0 turns it off. */
+  readonly perAddress: RateLimit;
+  readonly registry: Registry;
+  readonly logger: Logger;
+  /** A limiter slower than this lets the request through (fail open). @default 250 */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * Token buckets per client address and per user; the request needs a token from both. Answers carry the
+ * RateLimit-* headers of the tighter bucket; a refusal is a 429 problem with Retry-After. A broken or slow Redis
+ * fails open: the limiter protects the services, it must not become the outage.
+ */
+export function rateLimit(options: RateLimitOptions): RequestHandler {
+  const rejections =
+    (options.registry.getSingleMetric('gateway_rate_limit_rejections_total') as
+      Counter<'scope'> | undefined) ??
+    new Counter({
+      name: 'gateway_rate_limit_rejections_total',
+      help: 'Requests refused with 429, by the bucket that ran dry',
+      labelNames: ['scope'],
+      registers: [options.registry],
+    });
+  const errors =
+    (options.registry.getSingleMetric('gateway_rate_limit_errors_total') as Counter | undefined) ??
+    new Counter({
+      name: 'gateway_rate_limit_errors_total',
+      help: 'Rate-limit checks that failed or timed out (the request was let through)',
+      registers: [options.registry],
+    });
+  const timeoutMs = options.timeoutMs ?? 250;
+  let lastErrorLogged = 0;
+  const take = async (key: string, limit: RateLimit): Promise<RateDecision | undefined> => {
+    if (limit.capacity <= 0) return undefined;
+    try {
+      return await withTimeout(options.limiter.take(key, limit), timeoutMs);
+    } catch (err) {
+      errors.inc();
+      if (Date.now() - lastErrorLogged > 10_000) {
+        lastErrorLogged = Date.now();
+        options.logger.warn({ err }, 'rate limiter unavailable: letting requests through');
+      }
+      return undefined;
+    }
+  };
+  return (req, res, next) => {
+    if (!req.path.startsWith('/api/') || req.method === 'OPTIONS') {
+      next();
+      return;
+    }
+    const principal = localsOf(res).principal;
+    void (async () => {
+      const checks: { scope: string; limit: RateLimit; decision: RateDecision }[] = [];
+      const address = await take(`addr:${clientAddress(req)}`, options.perAddress);
+      if (address) checks.push({ scope: 'address', limit: options.perAddress, decision: address });
+      const user = principal ? await take(`user:${principal.id}`, options.perUser) : undefined;
+      if (user) checks.push({ scope: 'user', limit: options.perUser, decision: user });
+      const tightest =
+        checks.find((c) => !c.decision.allowed) ??
+        checks.sort((a, b) => a.decision.remaining - b.decision.remaining)[0];
+      if (!tightest) return;
+      const { scope, limit, decision } = tightest;
+      res.setHeader('RateLimit-Limit', String(limit.capacity));
+      res.setHeader('RateLimit-Remaining', String(decision.remaining));
+      res.setHeader('RateLimit-Reset', String(Math.ceil(decision.resetMs / 1000)));
+      res.setHeader(
+        'RateLimit-Policy',
+        `${limit.capacity};w=${Math.round(limit.capacity / limit.perSecond)}`,
+      );
+      if (!decision.allowed) {
+        rejections.inc({ scope });
+        const seconds = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
+        throw new AppError(
+          429,
+          'rate-limited',
+          `too many requests from this ${scope}; retry in ${seconds} s`,
+          {
+            headers: { 'Retry-After': String(seconds) },
+          },
+        );
+      }
+    })().then(() => next(), next);
+  };
+}
+
+function clientAddress(req: Request): string {
+  return req.ip ?? req.socket.remoteAddress ?? 'unknown';
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`rate limiter took longer than ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

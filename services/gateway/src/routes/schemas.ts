@@ -1,0 +1,160 @@
+import { Type } from '@meshmart/kit';
+
+/** Ids as the services accept them in paths. */
+export const Id = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9][A-Za-z0-9._:@-]*$' });
+export const ProductId = Type.String({
+  minLength: 1,
+  maxLength: 128,
+  pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$',
+  description: 'product id',
+});
+
+export const BEARER = [{ bearerAuth: [] }] as const;
+
+export const ProductSchema = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  description: Type.String(),
+  category: Type.String(),
+  priceCents: Type.Integer({ minimum: 0 }),
+  currency: Type.Literal('USD'),
+  image: Type.String({ description: 'URL of the picture on this gateway: /api/v1/images/<file>' }),
+});
+
+export const ProductPageSchema = Type.Object({
+  items: Type.Array(ProductSchema),
+  page: Type.Integer({ minimum: 1 }),
+  limit: Type.Integer({ minimum: 1 }),
+  total: Type.Integer({ minimum: 0 }),
+});
+
+export const CategoriesSchema = Type.Object({
+  items: Type.Array(Type.Object({ id: Type.String(), name: Type.String(), count: Type.Integer() })),
+});
+
+export const CartSchema = Type.Object({
+  userId: Type.String(),
+  items: Type.Array(
+    Type.Object({
+      productId: Type.String(),
+      name: Type.String(),
+      image: Type.String({ description: 'URL of the picture on this gateway' }),
+      unitPriceCents: Type.Integer({ minimum: 0 }),
+      quantity: Type.Integer({ minimum: 1 }),
+      lineTotalCents: Type.Integer({ minimum: 0 }),
+    }),
+  ),
+  totalCents: Type.Integer({ minimum: 0 }),
+  currency: Type.Literal('USD'),
+  itemCount: Type.Integer({ minimum: 0 }),
+});
+
+const OrderLine = Type.Object({
+  productId: Type.String(),
+  name: Type.String(),
+  unitPriceCents: Type.Integer(),
+  quantity: Type.Integer(),
+});
+
+export const OrderSchema = Type.Object({
+  id: Type.String(),
+  userId: Type.String(),
+  status: Type.Union([Type.Literal('PENDING'), Type.Literal('CONFIRMED'), Type.Literal('CANCELLED')]),
+  reason: Type.Optional(Type.String({ description: 'why the order was cancelled' })),
+  items: Type.Array(OrderLine),
+  totalCents: Type.Integer(),
+  currency: Type.String(),
+  version: Type.Integer(),
+  createdAt: Type.String({ format: 'date-time' }),
+  updatedAt: Type.String({ format: 'date-time' }),
+  history: Type.Array(
+    Type.Object({
+      type: Type.String(),
+      version: Type.Integer(),
+      at: Type.String({ format: 'date-time' }),
+      data: Type.Record(Type.String(), Type.Unknown()),
+    }),
+  ),
+});
+
+export const OrderListSchema = Type.Object({
+  items: Type.Array(OrderSchema),
+  page: Type.Integer(),
+  limit: Type.Integer(),
+  total: Type.Integer(),
+});
+
+export const OrderEventsSchema = Type.Object({
+  items: Type.Array(
+    Type.Object({
+      type: Type.String(),
+      version: Type.Integer(),
+      occurredAt: Type.String({ format: 'date-time' }),
+      data: Type.Record(Type.String(), Type.Unknown()),
+    }),
+  ),
+});
+
+export const CheckoutAcceptedSchema = Type.Object({
+  orderId: Type.String(),
+  status: Type.String({ description: 'PENDING when new; the current status when the key was used before' }),
+  sagaId: Type.String({ description: 'the checkout saga (GET /api/v1/admin/sagas/{id})' }),
+});
+
+export const TokenSchema = Type.Object({
+  access_token: Type.String(),
+  token_type: Type.Literal('Bearer'),
+  expires_in: Type.Integer({ description: 'seconds' }),
+});
+
+export const MeSchema = Type.Object({
+  id: Type.String({ description: "the token's subject: the user id" }),
+  sub: Type.String({ description: 'the same as id (the JWT claim name)' }),
+  username: Type.String({ description: 'the name to show (the user id)' }),
+  roles: Type.Array(Type.String()),
+});
+
+export const AuditPageSchema = Type.Object({
+  items: Type.Array(
+    Type.Object({
+      seq: Type.Integer(),
+      id: Type.String(),
+      at: Type.String(),
+      actor: Type.String(),
+      action: Type.String(),
+      resource: Type.String(),
+      topic: Type.String(),
+      traceId: Type.Union([Type.String(), Type.Null()]),
+      hash: Type.String(),
+      prevHash: Type.String(),
+    }),
+  ),
+  page: Type.Integer(),
+  limit: Type.Integer(),
+  total: Type.Integer(),
+});
+
+export const AuditVerifySchema = Type.Object({
+  ok: Type.Boolean(),
+  records: Type.Integer(),
+  firstInvalid: Type.Optional(Type.Object({ seq: Type.Integer(), id: Type.String(), reason: Type.String() })),
+});
+
+export const SagaSchema = Type.Object(
+  {
+    sagaId: Type.String(),
+    orderId: Type.String(),
+    userId: Type.String(),
+    status: Type.String({ description: 'RUNNING | COMPENSATING | COMPLETED | COMPENSATED | FAILED' }),
+    checkoutStatus: Type.String(),
+    reason: Type.Optional(Type.String()),
+    steps: Type.Array(Type.Record(Type.String(), Type.Unknown())),
+    log: Type.Array(Type.Record(Type.String(), Type.Unknown())),
+  },
+  { additionalProperties: true },
+);
+
+/** Catalog answers `/images/<file>`; clients get the gateway's own URL for it. */
+export function publicImage(image: unknown): unknown {
+  return typeof image === 'string' && image.startsWith('/images/') ? `/api/v1${image}` : image;
+}

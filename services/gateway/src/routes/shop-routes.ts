@@ -1,0 +1,290 @@
+import { ApiRouter, AppError, Type } from '@meshmart/kit';
+import type { CallOptions, Upstreams } from '../adapters/upstreams.ts';
+import { hasRole, type Principal } from '../domain/users.ts';
+import { act, requireUser } from '../middleware/locals.ts';
+import {
+  BEARER,
+  CartSchema,
+  CheckoutAcceptedSchema,
+  Id,
+  MeSchema,
+  OrderEventsSchema,
+  OrderListSchema,
+  OrderSchema,
+  ProductId,
+  publicImage,
+} from './schemas.ts';
+
+type Json = Record<string, unknown>;
+const IDEMPOTENCY_KEY = Type.String({ minLength: 1, maxLength: 128, pattern: '^[\\x21-\\x7e]+$' });
+
+const cartView = (cart: Json): Json => ({
+  ...cart,
+  items: Array.isArray(cart.items)
+    ? (cart.items as Json[]).map((line) => ({ ...line, image: publicImage(line.image) }))
+    : [],
+});
+
+/**
+ * The signed-in user's own resources. The user id always comes from the token's subject, never from the request,
+ * so nobody reaches another user's cart or orders; someone else's order is a 404, as if it did not exist.
+ */
+export function shopRoutes(deps: { upstreams: Upstreams }): ApiRouter {
+  const { upstreams } = deps;
+  const cartPath = (userId: string) => `/carts/${encodeURIComponent(userId)}`;
+
+  /** The order if it is this user's (admins see every order); a 404 otherwise. */
+  const ownOrder = async (
+    user: Principal,
+    orderId: string,
+    call: CallOptions,
+    asOf?: string,
+  ): Promise<Json> => {
+    const res = await upstreams.call<Json>('orders', 'GET', `/orders/${encodeURIComponent(orderId)}`, {
+      ...call,
+      ...(asOf ? { query: { asOf } } : {}),
+    });
+    if (res.body.userId !== user.id && !hasRole(user, 'admin'))
+      throw AppError.notFound(`order ${orderId} not found`);
+    return res.body;
+  };
+
+  return new ApiRouter('/api/v1')
+    .route({
+      method: 'get',
+      path: '/me',
+      operationId: 'getMe',
+      summary: 'Who the token belongs to',
+      tags: ['account'],
+      security: BEARER,
+      responses: {
+        200: { description: 'the user', schema: MeSchema },
+        401: { description: 'no valid token' },
+      },
+      handler: ({ res }) => {
+        const user = requireUser(res);
+        return { body: { id: user.id, sub: user.id, username: user.id, roles: [...user.roles] } };
+      },
+    })
+    .route({
+      method: 'get',
+      path: '/cart',
+      operationId: 'getCart',
+      summary: "The user's cart (empty when there is none)",
+      tags: ['cart'],
+      security: BEARER,
+      responses: {
+        200: { description: 'the cart', schema: CartSchema },
+        401: { description: 'no valid token' },
+      },
+      handler: async ({ res, trace, requestId }) => {
+        const user = requireUser(res);
+        const cart = await upstreams.call<Json>('cart', 'GET', cartPath(user.id), { trace, requestId });
+        return { body: cartView(cart.body) };
+      },
+    })
+    .route({
+      method: 'put',
+      path: '/cart/items/:productId',
+      operationId: 'setCartItem',
+      summary: 'Sets the quantity of a product in the cart',
+      tags: ['cart'],
+      security: BEARER,
+      params: Type.Object({ productId: ProductId }),
+      body: Type.Object(
+        { quantity: Type.Integer({ minimum: 1, maximum: 10_000 }) },
+        { additionalProperties: false },
+      ),
+      responses: {
+        200: { description: 'the cart after the change', schema: CartSchema },
+        401: { description: 'no valid token' },
+        404: { description: 'no such product (product-not-found)' },
+        409: { description: 'the cart is full (cart-full)' },
+        503: { description: 'the catalog or the cart cannot be reached' },
+      },
+      handler: async ({ params, body, res, trace, requestId }) => {
+        const user = requireUser(res);
+        act(res, 'cart.set-item', `product/${params.productId}`);
+        const cart = await upstreams.call<Json>(
+          'cart',
+          'PUT',
+          `${cartPath(user.id)}/items/${encodeURIComponent(params.productId)}`,
+          { body, trace, requestId },
+        );
+        return { body: cartView(cart.body) };
+      },
+    })
+    .route({
+      method: 'delete',
+      path: '/cart/items/:productId',
+      operationId: 'removeCartItem',
+      summary: 'Removes a product from the cart',
+      tags: ['cart'],
+      security: BEARER,
+      params: Type.Object({ productId: ProductId }),
+      responses: {
+        200: { description: 'the cart after the change', schema: CartSchema },
+        401: { description: 'no valid token' },
+      },
+      handler: async ({ params, res, trace, requestId }) => {
+        const user = requireUser(res);
+        act(res, 'cart.remove-item', `product/${params.productId}`);
+        const cart = await upstreams.call<Json>(
+          'cart',
+          'DELETE',
+          `${cartPath(user.id)}/items/${encodeURIComponent(params.productId)}`,
+          { trace, requestId },
+        );
+        return { body: cartView(cart.body) };
+      },
+    })
+    .route({
+      method: 'delete',
+      path: '/cart',
+      operationId: 'clearCart',
+      summary: 'Empties the cart',
+      tags: ['cart'],
+      security: BEARER,
+      responses: { 204: { description: 'the cart is empty' }, 401: { description: 'no valid token' } },
+      handler: async ({ res, trace, requestId }) => {
+        const user = requireUser(res);
+        act(res, 'cart.clear', `cart/${user.id}`);
+        await upstreams.call('cart', 'DELETE', cartPath(user.id), { trace, requestId });
+        return { status: 204 };
+      },
+    })
+    .route({
+      method: 'post',
+      path: '/checkout',
+      operationId: 'checkout',
+      summary: 'Buys what is in the cart; the order is PENDING until the saga confirms or cancels it',
+      description:
+        'paymentToken `tok_visa` (or `tok_mastercard`) succeeds, `tok_decline` is declined and the order ends ' +
+        'CANCELLED with the reason. The same Idempotency-Key again returns the same order.',
+      tags: ['checkout'],
+      security: BEARER,
+      body: Type.Object(
+        { paymentToken: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_-]+$' }) },
+        { additionalProperties: false },
+      ),
+      headers: {
+        'Idempotency-Key': {
+          description: 'one key per checkout attempt (1-128 printable characters), e.g. a UUID',
+          required: true,
+          schema: IDEMPOTENCY_KEY,
+        },
+      },
+      responses: {
+        202: { description: 'the checkout was accepted', schema: CheckoutAcceptedSchema },
+        401: { description: 'no valid token' },
+        409: { description: 'the cart is empty (cart-empty)' },
+        422: { description: 'the key was used for a different request (idempotency-key-reused)' },
+      },
+      handler: async ({ body, req, res, trace, requestId }) => {
+        const user = requireUser(res);
+        const key = req.headers['idempotency-key'];
+        if (typeof key !== 'string' || !/^[\x21-\x7e]{1,128}$/.test(key)) {
+          throw AppError.badRequest('the request is not valid', [
+            { field: 'header/idempotency-key', message: 'must be 1-128 printable characters' },
+          ]);
+        }
+        act(res, 'checkout.start', `cart/${user.id}`);
+        const started = await upstreams.call<{ sagaId: string; orderId: string; status: string }>(
+          'checkout',
+          'POST',
+          '/checkouts',
+          {
+            body: { userId: user.id, paymentToken: body.paymentToken },
+            // Keys are the user's: two users choosing the same key never meet.
+            idempotencyKey: `${user.id}:${key}`,
+            trace,
+            requestId,
+          },
+        );
+        act(res, 'checkout.start', `order/${started.body.orderId}`);
+        return {
+          status: 202,
+          headers: { location: `/api/v1/orders/${started.body.orderId}` },
+          body: { orderId: started.body.orderId, status: started.body.status, sagaId: started.body.sagaId },
+        };
+      },
+    })
+    .route({
+      method: 'get',
+      path: '/orders',
+      operationId: 'listOrders',
+      summary: "The user's orders, newest first",
+      tags: ['orders'],
+      security: BEARER,
+      query: Type.Object(
+        {
+          page: Type.Integer({ minimum: 1, maximum: 10_000, default: 1 }),
+          limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+        },
+        { additionalProperties: false },
+      ),
+      responses: {
+        200: { description: 'a page of orders', schema: OrderListSchema },
+        401: { description: 'no valid token' },
+      },
+      handler: async ({ query, res, trace, requestId }) => {
+        const user = requireUser(res);
+        const page = await upstreams.call('orders', 'GET', '/orders', {
+          query: { userId: user.id, page: query.page, limit: query.limit },
+          trace,
+          requestId,
+        });
+        return { body: page.body };
+      },
+    })
+    .route({
+      method: 'get',
+      path: '/orders/:id',
+      operationId: 'getOrder',
+      summary: 'One of the user’s orders with its history; `asOf` gives its state at that instant',
+      tags: ['orders'],
+      security: BEARER,
+      params: Type.Object({ id: Id }),
+      query: Type.Object(
+        { asOf: Type.Optional(Type.String({ format: 'date-time', description: 'ISO 8601 instant' })) },
+        { additionalProperties: false },
+      ),
+      responses: {
+        200: { description: 'the order', schema: OrderSchema },
+        401: { description: 'no valid token' },
+        404: { description: 'no such order of this user (or it did not exist yet at asOf)' },
+      },
+      handler: async ({ params, query, res, trace, requestId }) => {
+        const user = requireUser(res);
+        return { body: await ownOrder(user, params.id, { trace, requestId }, query.asOf) };
+      },
+    })
+    .route({
+      method: 'get',
+      path: '/orders/:id/events',
+      operationId: 'listOrderEvents',
+      summary: "The order's events in order: the timeline of what happened to it",
+      tags: ['orders'],
+      security: BEARER,
+      params: Type.Object({ id: Id }),
+      responses: {
+        200: { description: 'the events', schema: OrderEventsSchema },
+        401: { description: 'no valid token' },
+        404: { description: 'no such order of this user' },
+      },
+      handler: async ({ params, res, trace, requestId }) => {
+        const user = requireUser(res);
+        await ownOrder(user, params.id, { trace, requestId });
+        const events = await upstreams.call(
+          'orders',
+          'GET',
+          `/orders/${encodeURIComponent(params.id)}/events`,
+          {
+            trace,
+            requestId,
+          },
+        );
+        return { body: events.body };
+      },
+    });
+}
