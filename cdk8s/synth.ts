@@ -86,7 +86,9 @@ function sortedCharts(profile: Profile): Chart[] {
 }
 
 export function toYaml(objects: readonly KubeObject[]): string {
-  return objects.map((o) => stringify(o, { lineWidth: 0, aliasDuplicateObjects: false })).join('---\n');
+  return objects
+    .map((o) => stringify(o, { lineWidth: 0, aliasDuplicateObjects: false, version: '1.1' }))
+    .join('---\n');
 }
 
 export interface SynthResult {

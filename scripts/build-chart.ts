@@ -199,7 +199,7 @@ function parameterize(o: KubeObject, v: ProfileValues): KubeObject {
 
 /** YAML text of an object as a template: `{{`/`}}` in the manifests escaped, placeholders turned into actions. */
 function templateText(o: KubeObject): string {
-  const text = stringify(o, { lineWidth: 0 }).replace(/\{\{|\}\}/g, (m) => `{{ "${m}" }}`);
+  const text = stringify(o, { lineWidth: 0, version: '1.1' }).replace(/\{\{|\}\}/g, (m) => `{{ "${m}" }}`);
   return text.replace(/__MESHMART_[A-Z_]+__/g, (token) => {
     const action = ACTIONS[token];
     if (!action) throw new Error(`build-chart: unknown placeholder ${token}`);

@@ -177,7 +177,7 @@ export function referencedSecrets(objects: readonly Manifest[]): SecretRef[] {
 }
 
 function toYaml(objects: readonly Manifest[]): string {
-  return objects.map((o) => stringify(o, { lineWidth: 0 })).join('---\n');
+  return objects.map((o) => stringify(o, { lineWidth: 0, version: '1.1' })).join('---\n');
 }
 
 function manifestsIfAny(dir: string | undefined): Manifest[] {
