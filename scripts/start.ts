@@ -1,22 +1,32 @@
 // `make start`: the whole system on this machine. By default every service runs in this one process, each on its
 // own catalogue port, with in-memory stores and one in-process event bus; with REDIS_URL / MONGO_URL set the same
 // command uses the real stores. `--processes` runs each service in a process of its own (needs REDIS_URL for events).
-// Ctrl-C shuts everything down cleanly.
+// `--free-ports` picks free ports instead of the catalogue's (tests). Ctrl-C (SIGINT) or SIGTERM shuts everything
+// down cleanly and exits 0.
 import { ConfigError, hostServices, type AnyServiceDefinition } from '@meshmart/kit';
-import { catalogue } from '@meshmart/kit/catalogue';
+import { catalogue, type ServiceName } from '@meshmart/kit/catalogue';
 import { InMemoryEventBus } from '@meshmart/kit/events';
-import { runnableServices, startProcesses } from './system.ts';
+import { freePort, READY_BANNER, runnableServices, startProcesses } from './system.ts';
+
+/** The gateway's demo sign-ins (password = user name; docs/gateway.md), read from its source so they never drift. */
+async function demoUsers(): Promise<string> {
+  if (process.env.DEMO_USERS === 'false') return 'none (DEMO_USERS=false)';
+  try {
+    const { DEMO_USERS } = (await import('../services/gateway/src/domain/users.ts')) as {
+      DEMO_USERS: readonly { username: string; password: string; roles: readonly string[] }[];
+    };
+    return DEMO_USERS.map((u) => `${u.username} / ${u.password} (${u.roles.join(', ')})`).join(', ');
+  } catch {
+    return 'see docs/gateway.md';
+  }
+}
 
 const multiProcess = process.argv.includes('--processes');
+const freePorts = process.argv.includes('--free-ports');
 const runnable = runnableServices();
 
-console.log('MeshMart services (the catalogue in services/kit/src/catalogue.ts):');
-for (const s of catalogue) {
-  const on = runnable.includes(s);
-  console.log(`  ${on ? '●' : '○'} ${s.name.padEnd(10)} http://127.0.0.1:${s.port}  ${s.description}`);
-}
 if (runnable.length === 0) {
-  console.log('\nNo service is implemented yet: nothing to run.');
+  console.log('No service is implemented yet: nothing to run.');
   process.exit(0);
 }
 const stores = [
@@ -26,55 +36,25 @@ const stores = [
   process.env.REDIS_URL ? `Redis ${process.env.REDIS_URL}` : 'in-process events and caches',
 ].join(', ');
 
-let stop: (reason: string) => Promise<void>;
-if (multiProcess) {
-  if (!process.env.REDIS_URL) {
-    console.error('--processes needs REDIS_URL: events cannot cross processes without Redis.');
-    process.exit(2);
-  }
-  console.log(`\nStarting ${runnable.length} processes (${stores})…`);
-  const system = await startProcesses({
-    ports: 'catalogue',
-    onLine: (service, line) => console.log(`${service.padEnd(10)}| ${line}`),
-  });
-  stop = () => system.stop();
-} else {
-  console.log(`\nStarting ${runnable.length} services in this process (${stores})…`);
-  const definitions: AnyServiceDefinition[] = [];
-  for (const s of runnable) {
-    const mod = (await import(`@meshmart/${s.name}`)) as { definition: AnyServiceDefinition };
-    definitions.push(mod.definition);
-  }
-  const bus = process.env.REDIS_URL ? undefined : new InMemoryEventBus({ source: 'meshmart' });
-  try {
-    const system = await hostServices(definitions, { host: bus ? { bus } : {} });
-    stop = async (reason) => {
-      await system.shutdown(reason);
-      await bus?.close();
-    };
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message);
-      process.exit(78);
-    }
-    throw err;
-  }
-}
-
-const gateway = runnable.find((s) => s.public);
-console.log(
-  gateway
-    ? `\nOpen http://127.0.0.1:${gateway.port}/ — Ctrl-C stops everything.`
-    : '\nAll services are up (no gateway yet: call them on the ports above). Ctrl-C stops everything.',
-);
-
+const urls: Record<string, string> = {};
+const pids: Record<string, number | undefined> = {};
+let stop: ((reason: string) => Promise<void>) | undefined;
 let stopping = false;
+// Signals during start-up are remembered and acted on once there is something to stop.
+let early: NodeJS.Signals | undefined;
 const onSignal = (signal: NodeJS.Signals): void => {
   if (stopping) return;
+  if (!stop) {
+    early = signal;
+    return;
+  }
   stopping = true;
   console.log(`\n${signal}: shutting down…`);
   stop(signal).then(
-    () => process.exit(0),
+    () => {
+      console.log('Stopped.');
+      process.exit(0);
+    },
     (err: unknown) => {
       console.error(err);
       process.exit(1);
@@ -83,3 +63,69 @@ const onSignal = (signal: NodeJS.Signals): void => {
 };
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
+
+if (multiProcess) {
+  if (!process.env.REDIS_URL) {
+    console.error('--processes needs REDIS_URL: events cannot cross processes without Redis.');
+    process.exit(2);
+  }
+  console.log(`Starting ${runnable.length} processes (${stores})…`);
+  const system = await startProcesses({
+    ports: freePorts ? 'free' : 'catalogue',
+    onLine: (service, line) => console.log(`${service.padEnd(10)}| ${line}`),
+  });
+  Object.assign(urls, system.urls);
+  for (const name of Object.keys(system.urls)) pids[name] = system.pid(name as ServiceName);
+  stop = () => system.stop();
+} else {
+  console.log(`Starting ${runnable.length} services in this process (${stores})…`);
+  const env: Record<string, string | undefined> = { HOST: '127.0.0.1', ...process.env };
+  for (const s of runnable) {
+    const port = freePorts ? await freePort() : s.port;
+    env[`${s.name.toUpperCase()}_PORT`] = String(port);
+    urls[s.name] = `http://127.0.0.1:${port}`;
+    if (freePorts || !env[`${s.name.toUpperCase()}_URL`]) env[`${s.name.toUpperCase()}_URL`] = urls[s.name];
+  }
+  const definitions: AnyServiceDefinition[] = [];
+  for (const s of runnable) {
+    const mod = (await import(`@meshmart/${s.name}`)) as { definition: AnyServiceDefinition };
+    definitions.push(mod.definition);
+  }
+  const bus = process.env.REDIS_URL ? undefined : new InMemoryEventBus({ source: 'meshmart' });
+  try {
+    const system = await hostServices(definitions, { env, host: bus ? { bus } : {} });
+    stop = async (reason) => {
+      await system.shutdown(reason);
+      await bus?.close();
+    };
+  } catch (err) {
+    await bus?.close();
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(78);
+    }
+    throw err;
+  }
+}
+
+console.log('\nServices:');
+for (const s of catalogue) {
+  const url = urls[s.name];
+  const pid = pids[s.name] ? ` (pid ${pids[s.name]})` : '';
+  console.log(
+    `  ${url ? '●' : '○'} ${s.name.padEnd(10)} ${(url ?? 'not implemented').padEnd(24)} ${s.description}${pid}`,
+  );
+}
+const gateway = runnable.find((s) => s.public);
+if (gateway) {
+  const base = urls[gateway.name];
+  console.log(`\n${READY_BANNER}.`);
+  console.log(`  Shop (web UI)   ${base}/`);
+  console.log(`  API docs        ${base}/docs   (OpenAPI: ${base}/openapi.json)`);
+  console.log(`  Demo sign-ins   ${await demoUsers()}`);
+  console.log(`  Load            npx tsx scripts/load.ts --url ${base} --rate 20 --duration 30s`);
+} else {
+  console.log(`\n${READY_BANNER} (no gateway yet: call the services on the ports above).`);
+}
+console.log('Ctrl-C stops everything.');
+if (early) onSignal(early);

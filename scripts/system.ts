@@ -8,6 +8,9 @@ import { catalogue, type ServiceEntry, type ServiceName } from '@meshmart/kit/ca
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
+/** What `make start` prints once the whole system is up (tests wait for it). */
+export const READY_BANNER = 'MeshMart is up';
+
 /** Services that have a main.ts, callees before callers (so a caller's first request finds its upstream up). */
 export function runnableServices(only?: readonly ServiceName[]): ServiceEntry[] {
   const present = catalogue.filter(
@@ -50,7 +53,12 @@ export interface ProcessSystemOptions {
   readonly ports?: 'catalogue' | 'free';
   /** Every line a service prints. @default kept in memory only (see `logs`) */
   readonly onLine?: (service: ServiceName, line: string) => void;
-  /** @default 30000 */
+  /**
+   * Run the image's bundles from this directory (`npx tsx scripts/build-images.ts --out DIR`: `node DIR/<name>.mjs`,
+   * no tsx) instead of the TypeScript sources. @default MESHMART_BUNDLES, else the sources
+   */
+  readonly bundleDir?: string;
+  /** @default READY_TIMEOUT_MS or 180000 (a busy shared 2-CPU machine took two minutes to start eight processes) */
   readonly readyTimeoutMs?: number;
 }
 
@@ -59,6 +67,8 @@ export interface ProcessSystem {
   url(service: ServiceName): string;
   /** The last lines each service printed (for failure messages). */
   logs(service: ServiceName): readonly string[];
+  /** Process id of a running service (to read its memory from /proc); undefined when it is not running. */
+  pid(service: ServiceName): number | undefined;
   /** SIGKILL: a crash, no graceful shutdown. */
   kill(service: ServiceName): Promise<void>;
   /** Starts a stopped or killed service again with the same port and environment, and waits until ready. */
@@ -76,6 +86,7 @@ export async function startProcesses(options: ProcessSystemOptions = {}): Promis
   const upstreamEnv: Record<string, string> = {};
   for (const [name, url] of Object.entries(urls)) upstreamEnv[`${name.toUpperCase()}_URL`] = url;
 
+  const bundleDir = options.bundleDir ?? process.env.MESHMART_BUNDLES;
   const children = new Map<string, ChildProcess>();
   const lines = new Map<string, string[]>();
   const exits = new Map<string, Promise<void>>();
@@ -84,7 +95,10 @@ export async function startProcesses(options: ProcessSystemOptions = {}): Promis
     const name = s.name as ServiceName;
     // MESHMART_NODE_ARGS adds Node flags to every service, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile.
     const extra = process.env.MESHMART_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-    const child = spawn(process.execPath, [...extra, '--import', 'tsx', `services/${name}/src/main.ts`], {
+    const entry = bundleDir
+      ? [`${bundleDir}/${name}.mjs`]
+      : ['--import', 'tsx', `services/${name}/src/main.ts`];
+    const child = spawn(process.execPath, [...extra, ...entry], {
       cwd: ROOT,
       env: {
         ...process.env,
@@ -124,7 +138,7 @@ export async function startProcesses(options: ProcessSystemOptions = {}): Promis
   };
 
   const waitReady = async (s: ServiceEntry): Promise<void> => {
-    const deadline = Date.now() + (options.readyTimeoutMs ?? 30000);
+    const deadline = Date.now() + (options.readyTimeoutMs ?? Number(process.env.READY_TIMEOUT_MS ?? 180000));
     for (;;) {
       if (!children.has(s.name)) {
         throw new Error(`${s.name} exited before it was ready:\n${(lines.get(s.name) ?? []).join('\n')}`);
@@ -157,6 +171,7 @@ export async function startProcesses(options: ProcessSystemOptions = {}): Promis
       return url;
     },
     logs: (service) => lines.get(service) ?? [],
+    pid: (service) => children.get(service)?.pid,
     kill: (service) => stopOne(service, 'SIGKILL'),
     async start(service) {
       const s = entries.find((e) => e.name === service);

@@ -1,0 +1,109 @@
+// Resident memory (VmRSS from /proc/<pid>/status) of every service in its own process against the test environment's
+// real Redis and FerretDB: idle, then the peak while the load generator (scripts/load.ts) drives the gateway. Twice:
+// as the image runs the services (esbuild bundles under plain node) and as tests run them (sources through tsx).
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ServiceName } from '@meshmart/kit/catalogue';
+import { bundleServices } from '../scripts/build-images.ts';
+import { runLoad } from '../scripts/load.ts';
+import { startRealSystem } from '../test/e2e/support/real-system.ts';
+import { GATEWAY_BENCH_ENV } from './gateway-hop.ts';
+
+const seconds = Number(process.env.BENCH_MEMORY_SECONDS ?? process.env.BENCH_SECONDS ?? 30);
+const rate = Number(process.env.BENCH_MEMORY_RATE ?? 20);
+const TARGET_TOTAL_MB = 1024;
+
+/** VmRSS of a process in MiB, or NaN when it is gone. */
+export function residentMb(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const kb = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb ? Math.round((Number(kb) / 1024) * 10) / 10 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+const sum = (xs: number[]): number => Math.round(xs.reduce((a, b) => a + b, 0) * 10) / 10;
+
+interface Phase {
+  readonly services: Record<string, { idle_mb: number; load_peak_mb: number; after_load_mb: number }>;
+  readonly idle_total_mb: number;
+  readonly load_peak_total_mb: number;
+  readonly load: Record<string, unknown>;
+}
+
+async function measure(): Promise<Phase> {
+  const system = await startRealSystem({ env: { LOG_LEVEL: 'error', ...GATEWAY_BENCH_ENV } });
+  try {
+    const services = Object.keys(system.urls) as ServiceName[];
+    const sample = (): Record<string, number> =>
+      Object.fromEntries(services.map((s) => [s, residentMb(system.pid(s))]));
+    // Let start-up garbage settle (seeding, first connections) before calling it idle.
+    await new Promise((r) => setTimeout(r, 5000));
+    const idle = sample();
+
+    const peak: Record<string, number> = { ...idle };
+    let peakTotal = sum(Object.values(idle));
+    const timer = setInterval(() => {
+      const now = sample();
+      for (const s of services) peak[s] = Math.max(peak[s], now[s]);
+      peakTotal = Math.max(peakTotal, sum(Object.values(now)));
+    }, 500);
+    let load;
+    try {
+      load = await runLoad({ baseUrl: system.url('gateway'), rate, durationSeconds: seconds, users: 20 });
+    } finally {
+      clearInterval(timer);
+    }
+    const after = sample();
+    return {
+      services: Object.fromEntries(
+        services.map((s) => [s, { idle_mb: idle[s], load_peak_mb: peak[s], after_load_mb: after[s] }]),
+      ),
+      idle_total_mb: sum(Object.values(idle)),
+      load_peak_total_mb: peakTotal,
+      load: {
+        requests: load.requests,
+        errors: load.errors,
+        throughput_per_second: load.throughputPerSecond,
+        p50_ms: load.p50Ms,
+        p99_ms: load.p99Ms,
+        errors_by_key: load.errorsByKey,
+      },
+    };
+  } finally {
+    await system.close();
+  }
+}
+
+export async function memory(): Promise<Record<string, unknown>> {
+  // As the image runs them: the esbuild bundles under plain node (scripts/build-images.ts), no tsx.
+  const dir = mkdtempSync(join(tmpdir(), 'meshmart-bundles-'));
+  const previous = process.env.MESHMART_BUNDLES;
+  let bundled: Phase;
+  try {
+    await bundleServices({ outDir: dir });
+    process.env.MESHMART_BUNDLES = dir;
+    bundled = await measure();
+  } finally {
+    if (previous === undefined) delete process.env.MESHMART_BUNDLES;
+    else process.env.MESHMART_BUNDLES = previous;
+    rmSync(dir, { recursive: true, force: true });
+  }
+  // As tests, benchmarks and `make start --processes` run them: TypeScript sources through tsx.
+  const sources = process.env.BENCH_MEMORY_SOURCES === '0' ? undefined : await measure();
+  return {
+    benchmark: 'memory',
+    mode: 'every service its own process, real Redis + FerretDB (startRealSystem)',
+    load: `scripts/load.ts mix at ${rate} req/s for ${seconds} s, 20 virtual users`,
+    bundles: bundled,
+    ...(sources ? { sources_through_tsx: sources } : {}),
+    target_total_mb: TARGET_TOTAL_MB,
+    // bench/run.ts flags ratio < target_ratio: here ratio is the budget over the bundles' peak (>= 1 meets it).
+    ratio: Math.round((TARGET_TOTAL_MB / bundled.load_peak_total_mb) * 1000) / 1000,
+    target_ratio: 1,
+    load_average_1m_at_end: Math.round(loadavg()[0] * 10) / 10,
+  };
+}
