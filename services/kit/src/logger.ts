@@ -1,4 +1,4 @@
-import { trace } from '@opentelemetry/api';
+import { trace, type Context } from '@opentelemetry/api';
 import { pino, type DestinationStream, type Logger as PinoLogger, type LevelWithSilent } from 'pino';
 
 export type Logger = PinoLogger;
@@ -32,4 +32,20 @@ export function createLogger(options: LoggerOptions): Logger {
     },
     options.destination ?? pino.destination({ dest: 1, sync: false }),
   );
+}
+
+/** `{ trace_id, span_id }` of a trace context (a handler's `trace`, a delivery's `context`); `{}` when it has none. */
+export function traceFields(ctx: Context | undefined): { trace_id?: string; span_id?: string } {
+  const span = ctx ? trace.getSpanContext(ctx) : undefined;
+  return span && trace.isSpanContextValid(span) ? { trace_id: span.traceId, span_id: span.spanId } : {};
+}
+
+/**
+ * A child logger whose lines carry the context's trace ids, for code that logs after an `await`: with the kit's
+ * default explicit context the active span is gone by then, so the mixin above finds nothing.
+ * e.g. `const log = loggerFor(logger, delivery.context)` at the top of an event handler.
+ */
+export function loggerFor(logger: Logger, ctx: Context | undefined): Logger {
+  const fields = traceFields(ctx);
+  return fields.trace_id ? logger.child(fields) : logger;
 }

@@ -1,6 +1,7 @@
 import { context, ROOT_CONTEXT, trace, TraceFlags } from '@opentelemetry/api';
 import { expect } from 'chai';
-import { createLogger, SyncContextManager } from '@meshmart/kit';
+import { createLogger, loggerFor, SyncContextManager, traceFields } from '@meshmart/kit';
+import { envelopeTraceFields } from '@meshmart/kit/events';
 import { LogCapture } from '../../support/sample-app.ts';
 
 describe('logger', () => {
@@ -35,6 +36,40 @@ describe('logger', () => {
       expect(out.lines[0]).to.include({ trace_id: ids.traceId, span_id: ids.spanId });
       expect(out.lines[1]).not.to.have.any.keys('trace_id', 'span_id');
       expect(out.lines[2]).not.to.have.any.keys('trace_id', 'span_id');
+    });
+  });
+
+  describe('when code logs after an await with the explicit context manager', () => {
+    it('then the active span is gone, and loggerFor(logger, ctx) still writes the trace ids', async () => {
+      context.setGlobalContextManager(new SyncContextManager());
+      const out = new LogCapture();
+      const logger = createLogger({ service: 'svc', destination: out });
+      const ids = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: 1 };
+      const ctx = trace.setSpanContext(ROOT_CONTEXT, ids);
+      await context.with(ctx, async () => {
+        await Promise.resolve();
+        logger.info('implicit');
+        loggerFor(logger, ctx).info('explicit');
+      });
+      expect(out.lines[0]).not.to.have.any.keys('trace_id', 'span_id');
+      expect(out.lines[1]).to.include({ trace_id: ids.traceId, span_id: ids.spanId, msg: 'explicit' });
+      expect(traceFields(undefined)).to.deep.equal({});
+      expect(loggerFor(logger, ROOT_CONTEXT)).to.equal(logger);
+    });
+  });
+
+  describe('when an event envelope carries a traceparent', () => {
+    it('then envelopeTraceFields reads its ids, and a malformed or all-zero one gives none', () => {
+      const tp = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+      expect(envelopeTraceFields({ headers: { traceparent: tp } })).to.deep.equal({
+        trace_id: '4bf92f3577b34da6a3ce929d0e0e4736',
+        span_id: '00f067aa0ba902b7',
+      });
+      expect(envelopeTraceFields({ headers: { traceparent: 'nope' } })).to.deep.equal({});
+      expect(
+        envelopeTraceFields({ headers: { traceparent: `00-${'0'.repeat(32)}-00f067aa0ba902b7-01` } }),
+      ).to.deep.equal({});
+      expect(envelopeTraceFields({ headers: {} })).to.deep.equal({});
     });
   });
 

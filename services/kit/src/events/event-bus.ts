@@ -287,6 +287,18 @@ export async function tracedHandle<T>(
   }
 }
 
+/**
+ * `{ trace_id, span_id }` of the publisher's span an envelope carries, for the bus's own log lines about a delivery
+ * (retry, dead letter), which are written after the consumer span has ended; `{}` without a valid traceparent.
+ */
+export function envelopeTraceFields(envelope: { readonly headers?: TraceHeaders }): {
+  trace_id?: string;
+  span_id?: string;
+} {
+  const m = /^[\da-f]{2}-([\da-f]{32})-([\da-f]{16})-[\da-f]{2}$/.exec(envelope.headers?.traceparent ?? '');
+  return m && !/^0+$/.test(m[1]) && !/^0+$/.test(m[2]) ? { trace_id: m[1], span_id: m[2] } : {};
+}
+
 /** Resolves when every running handler settled or after `timeoutMs`, whichever is first. */
 export function drain(running: ReadonlySet<Promise<void>>, timeoutMs: number): Promise<void> {
   if (running.size === 0) return Promise.resolve();

@@ -8,6 +8,7 @@ import {
   EventMetrics,
   isPoison,
   resolveSubscribeOptions,
+  envelopeTraceFields,
   tracedHandle,
   tracedPublish,
   type DeadLetter,
@@ -296,6 +297,7 @@ export class InMemoryEventBus implements EventBus {
               eventId: entry.stored.envelope.id,
               attempt: entry.deliveries,
               err,
+              ...envelopeTraceFields(entry.stored.envelope),
             },
             'event handler failed; will retry',
           );
@@ -325,7 +327,14 @@ export class InMemoryEventBus implements EventBus {
       );
     }
     this.props.logger?.error(
-      { topic: state.name, group, eventId: entry.stored.envelope.id, attempts: entry.deliveries, reason },
+      {
+        topic: state.name,
+        group,
+        eventId: entry.stored.envelope.id,
+        attempts: entry.deliveries,
+        reason,
+        ...envelopeTraceFields(entry.stored.envelope),
+      },
       'event dead-lettered',
     );
   }

@@ -1,5 +1,6 @@
 export {
   createEnvelope,
+  envelopeTraceFields,
   isPoison,
   PoisonMessageError,
   type DeadLetter,

@@ -4,6 +4,7 @@ import type { Logger } from '../logger.ts';
 import {
   createEnvelope,
   defaultConsumerName,
+  envelopeTraceFields,
   drain,
   errorMessage,
   EventMetrics,
@@ -354,7 +355,11 @@ class StreamSubscription implements Subscription {
       const idle = Math.max(0, this.options.reclaimIdleMs - this.options.retryDelayMs);
       await this.client.call('XCLAIM', this.key, this.group, this.consumer, 0, id, 'IDLE', idle, 'JUSTID');
       this.metrics.outcome(this.topic, this.group, 'retry', seconds);
-      this.log('warn', { err, eventId: envelope.id, attempt }, 'event handler failed; will retry');
+      this.log(
+        'warn',
+        { err, eventId: envelope.id, attempt, ...envelopeTraceFields(envelope) },
+        'event handler failed; will retry',
+      );
       return;
     }
     if (this.abandoned) return;
@@ -380,7 +385,12 @@ class StreamSubscription implements Subscription {
       .exec();
     const failed = results?.find(([err]) => err);
     if (failed) throw failed[0]!;
-    this.log('error', { streamId: id, attempts, reason }, 'event dead-lettered');
+    const traceparent = toRecord(fields).traceparent;
+    this.log(
+      'error',
+      { streamId: id, attempts, reason, ...envelopeTraceFields({ headers: { traceparent } }) },
+      'event dead-lettered',
+    );
   }
 
   private log(level: 'debug' | 'warn' | 'error', fields: object, msg: string): void {
