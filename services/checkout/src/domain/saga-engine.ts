@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { propagation, ROOT_CONTEXT, type Context } from '@opentelemetry/api';
-import type { Logger } from '@meshmart/kit';
+import { loggerFor, type Logger } from '@meshmart/kit';
 import type { OutboxEntry } from '@meshmart/kit/events';
 import { classify, type CallOptions, type Participants } from '../adapters/participants.ts';
 import type { SagaRepository } from '../adapters/saga-repository.ts';
@@ -196,7 +196,7 @@ export class SagaEngine<C> {
         case 'retry':
           this.log(saga, { event: 'step-retrying', step: step.name, attempt: step.attempts, detail });
           await this.write(saga);
-          this.props.logger.warn(
+          loggerFor(this.props.logger, context).warn(
             { sagaId: saga.id, step: step.name, attempt: step.attempts, delayMs: decision.delayMs, detail },
             'saga step failed; retrying',
           );
@@ -264,7 +264,7 @@ export class SagaEngine<C> {
             detail,
           });
           await this.write(saga);
-          this.props.logger.warn(
+          loggerFor(this.props.logger, context).warn(
             { sagaId: saga.id, step: step.name, attempt: step.compensationAttempts, detail },
             'saga compensation failed; retrying',
           );
@@ -274,7 +274,7 @@ export class SagaEngine<C> {
           step.status = 'COMPENSATION_FAILED';
           step.compensationError = error;
           this.log(saga, { event: 'compensation-failed', step: step.name, detail: decision.reason });
-          this.props.logger.error(
+          loggerFor(this.props.logger, context).error(
             { sagaId: saga.id, step: step.name, detail: decision.reason },
             'saga compensation gave up; needs an operator',
           );

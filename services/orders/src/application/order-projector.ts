@@ -1,6 +1,6 @@
 import type { Logger, Metrics } from '@meshmart/kit';
 import type { EventBus, EventEnvelope, ProcessedStore, Subscription } from '@meshmart/kit/events';
-import { idempotent } from '@meshmart/kit/events';
+import { envelopeTraceFields, idempotent } from '@meshmart/kit/events';
 import { events as contracts } from '@meshmart/contracts';
 import type { Counter } from 'prom-client';
 import { evolve, fold, type OrderEvent, type OrderView } from '../domain/order-aggregate.ts';
@@ -70,7 +70,10 @@ export class OrderProjector {
       outcome = (await this.props.views.put(order)) === 'written' ? 'refolded' : 'skipped';
     }
     this.projected?.inc({ outcome });
-    this.props.logger?.debug({ orderId, orderVersion, outcome }, 'order event projected');
+    this.props.logger?.debug(
+      { ...envelopeTraceFields(envelope), orderId, orderVersion, outcome },
+      'order event projected',
+    );
     return outcome;
   }
 
