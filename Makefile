@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NPM_STAMP := node_modules/.meshmart-installed
 
-.PHONY: help install start load test test-only typecheck lint format bench synth policy imports crds images bundles kind-up kind-down chart tools testenv-up testenv-down testenv-status clean
+.PHONY: help install start load observability test test-only typecheck lint format bench synth policy imports crds images bundles kind-up kind-down chart tools testenv-up testenv-down testenv-status clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -20,6 +20,10 @@ start: install ## run the whole system on this machine, no infrastructure needed
 
 load: install ## drive the running system with the shop mix: make load [URL=http://127.0.0.1:8080] [RATE=20] [DURATION=30s]
 	npx tsx scripts/load.ts --url $(or $(URL),http://127.0.0.1:8080) --rate $(or $(RATE),20) --duration $(or $(DURATION),30s)
+
+observability: install ## regenerate Prometheus rules, promtool tests and Grafana dashboards from observability/*.ts, then run promtool
+	npx tsx observability/generate.ts
+	cd observability/prometheus/rules && promtool check rules *.rules.yaml && promtool test rules *.test.yaml
 
 test: install testenv-up ## install everything the tests need, start the real test servers, type-check and run every test
 	npm run typecheck

@@ -300,6 +300,8 @@ fi
 cat <<EOF
   Open the UI:   $KUBECTL --context $CONTEXT --namespace $GATEWAY_NAMESPACE port-forward service/$GATEWAY_SERVICE $GATEWAY_PORT:$GATEWAY_PORT
                  then http://localhost:$GATEWAY_PORT/
+  Grafana:       $KUBECTL --context $CONTEXT --namespace monitoring port-forward service/grafana 3000:3000
+                 then http://localhost:3000/ (traces: --namespace observability port-forward service/jaeger 16686:16686)
   Pods:          $KUBECTL --context $CONTEXT get pods --all-namespaces -l app.kubernetes.io/part-of=meshmart
   Tear down:     make kind-down
 EOF

@@ -7,7 +7,7 @@ import { ecrRegistry, roleArn, type MeshmartConfig } from '../config.ts';
 import { mongoDb, redis } from '../constructs/datastore.ts';
 import { NAME_LABEL } from '../constructs/labels.ts';
 import { Microservice, type ComposedEnvVar, type SecretEnvVar } from '../constructs/microservice.ts';
-import { MeshmartNamespace, type PodSecurityLevel } from '../constructs/namespace.ts';
+import { MeshmartNamespace, type PodSecurityExceptionName } from '../constructs/namespace.ts';
 
 export type Platform = 'kind' | 'eks';
 
@@ -30,8 +30,8 @@ export interface ComposeOptions {
   readonly config: MeshmartConfig;
   /** Labels the mesh needs on the app namespace (sidecar injection, readiness gates). @default {} */
   readonly namespaceLabels?: Readonly<Record<string, string>>;
-  /** Pod Security level enforced on the app namespace. @default 'restricted' */
-  readonly enforce?: PodSecurityLevel;
+  /** Why the app namespace may enforce less than Pod Security "restricted" (cdk8s/constructs/namespace.ts). @default none */
+  readonly podSecurityException?: PodSecurityExceptionName;
   /** Envoy retries, so the kit's client makes one attempt per call. @default false */
   readonly meshRetries?: boolean;
   /** Which data plane carries service-to-service calls (shapes the NetworkPolicies). @default 'none' */
@@ -68,7 +68,7 @@ export function compose(options: ComposeOptions): Composed {
   const namespaces = chart('00-namespaces');
   const appNs = new MeshmartNamespace(namespaces, 'App', {
     name: config.namespace,
-    enforce: options.enforce ?? 'restricted',
+    ...(options.podSecurityException ? { exception: options.podSecurityException } : {}),
     labels: options.namespaceLabels ?? {},
   });
   let dataHosts: { mongo: string; redis: string } | undefined;

@@ -2,6 +2,9 @@ import { appMeshNamespaceLabels, renderAppMesh } from '../../mesh/render/app-mes
 import type { MeshmartConfig } from '../config.ts';
 import { MeshIngressGateway } from '../constructs/mesh-ingress-gateway.ts';
 import { compose, type Profile } from './compose.ts';
+import { observabilityStack } from '../constructs/observability/stack.ts';
+import { Dashboards } from '../constructs/observability/dashboards.ts';
+import { Monitoring } from '../constructs/observability/monitoring.ts';
 
 export const INGRESS_GATEWAY = 'meshmart-ingress';
 export const INGRESS_PORT = 8088;
@@ -9,7 +12,8 @@ export const INGRESS_PORT = 8088;
 /**
  * EKS with App Mesh: Envoy sidecars (injected), the model as App Mesh CRDs, a VirtualGateway with its Envoy
  * Deployment behind an NLB. The injected proxy-init container needs NET_ADMIN, which Pod Security "restricted"
- * (and "baseline") rejects, so this namespace enforces "privileged" and still audits and warns on "restricted".
+ * (and "baseline") rejects, so this namespace enforces "privileged" (the 'app-mesh-proxyinit' entry of
+ * POD_SECURITY_EXCEPTIONS) and still audits and warns on "restricted".
  */
 export function eksAppMeshProfile(config: MeshmartConfig): Profile {
   const c = compose({
@@ -17,7 +21,7 @@ export function eksAppMeshProfile(config: MeshmartConfig): Profile {
     platform: 'eks',
     config,
     namespaceLabels: appMeshNamespaceLabels(),
-    enforce: 'privileged',
+    podSecurityException: 'app-mesh-proxyinit',
     meshRetries: true,
     mesh: 'app-mesh',
   });
@@ -28,6 +32,16 @@ export function eksAppMeshProfile(config: MeshmartConfig): Profile {
     namespace: config.namespace,
     port: INGRESS_PORT,
   });
+  observabilityStack({
+    platform: 'eks',
+    config,
+    namespaces: c.chart('01-observability-namespaces'),
+    objects: c.chart('50-observability'),
+  });
+  // kube-prometheus-stack picks these up: PodMonitors, PrometheusRule, dashboard ConfigMaps.
+  const monitoring = c.chart('51-monitoring');
+  new Monitoring(monitoring, 'Monitoring', { namespace: config.namespace, envoy: true });
+  new Dashboards(monitoring, 'Dashboards', { namespace: config.namespace });
   return {
     name: 'eks-appmesh',
     app: c.app,

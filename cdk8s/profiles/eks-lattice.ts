@@ -9,6 +9,9 @@ import { roleArn, type MeshmartConfig } from '../config.ts';
 import { serviceSelector } from '../constructs/labels.ts';
 import { publicLoadBalancerAnnotations } from '../constructs/mesh-ingress-gateway.ts';
 import { compose, type Profile } from './compose.ts';
+import { observabilityStack } from '../constructs/observability/stack.ts';
+import { Dashboards } from '../constructs/observability/dashboards.ts';
+import { Monitoring } from '../constructs/observability/monitoring.ts';
 
 /**
  * EKS with VPC Lattice through the AWS Gateway API Controller: HTTPRoutes with weighted backendRefs,
@@ -26,6 +29,16 @@ export function eksLatticeProfile(config: MeshmartConfig): Profile {
   });
   const report = renderGatewayApi(c.chart('40-gateway-api'), c.model, latticeOptions(config));
   publicService(c.chart('25-ingress'), config, c.model.ingress);
+  observabilityStack({
+    platform: 'eks',
+    config,
+    namespaces: c.chart('01-observability-namespaces'),
+    objects: c.chart('50-observability'),
+  });
+  // kube-prometheus-stack picks these up: PodMonitors, PrometheusRule, dashboard ConfigMaps.
+  const monitoring = c.chart('51-monitoring');
+  new Monitoring(monitoring, 'Monitoring', { namespace: config.namespace });
+  new Dashboards(monitoring, 'Dashboards', { namespace: config.namespace });
   return {
     name: 'eks-lattice',
     app: c.app,

@@ -6,6 +6,9 @@ import { MeshIngressGateway } from '../constructs/mesh-ingress-gateway.ts';
 import { compose, type Profile } from './compose.ts';
 import { INGRESS_GATEWAY, INGRESS_PORT } from './eks-appmesh.ts';
 import { latticeOptions } from './eks-lattice.ts';
+import { observabilityStack } from '../constructs/observability/stack.ts';
+import { Dashboards } from '../constructs/observability/dashboards.ts';
+import { Monitoring } from '../constructs/observability/monitoring.ts';
 
 /**
  * App Mesh and Lattice at once, with the same weights on both, so traffic can move service by service;
@@ -17,7 +20,7 @@ export function migrationProfile(config: MeshmartConfig): Profile {
     platform: 'eks',
     config,
     namespaceLabels: { ...appMeshNamespaceLabels(), ...latticeNamespaceLabels() },
-    enforce: 'privileged',
+    podSecurityException: 'app-mesh-proxyinit',
     mesh: 'migration',
   });
   renderAppMesh(c.chart('40-app-mesh'), c.model, {
@@ -30,6 +33,16 @@ export function migrationProfile(config: MeshmartConfig): Profile {
     namespace: config.namespace,
     port: INGRESS_PORT,
   });
+  observabilityStack({
+    platform: 'eks',
+    config,
+    namespaces: c.chart('01-observability-namespaces'),
+    objects: c.chart('50-observability'),
+  });
+  // kube-prometheus-stack picks these up: PodMonitors, PrometheusRule, dashboard ConfigMaps.
+  const monitoring = c.chart('51-monitoring');
+  new Monitoring(monitoring, 'Monitoring', { namespace: config.namespace, envoy: true });
+  new Dashboards(monitoring, 'Dashboards', { namespace: config.namespace });
   return {
     name: 'migration',
     app: c.app,
