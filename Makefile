@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NPM_STAMP := node_modules/.meshmart-installed
 
-.PHONY: help install start load observability test test-only typecheck lint format bench synth policy imports crds images bundles kind-up kind-down chart tools testenv-up testenv-down testenv-status clean
+.PHONY: help install start load observability deploy canary test test-only typecheck lint format bench synth policy imports crds images bundles kind-up kind-down chart tools testenv-up testenv-down testenv-status clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -73,6 +73,12 @@ kind-down: ## delete the kind cluster
 
 chart: synth ## regenerate the Helm chart charts/meshmart from dist/<profile>/
 	npx tsx scripts/build-chart.ts
+
+deploy: synth ## server-side apply of dist/$(PROFILE)/ (kind|eks-appmesh|eks-lattice|migration): CRDs, namespaces, the rest; prune; rollout wait (ARGS="--dry-run|--no-wait|--timeout 10m")
+	npx tsx ops/deploy.ts --profile $(PROFILE) $(ARGS)
+
+canary: install ## shift SERVICE's traffic to VERSION in steps gated on Prometheus; promote or roll back (NAMESPACE=meshmart, ARGS="--interval 1m --prometheus URL")
+	npx tsx ops/canary.ts --service $(SERVICE) --version $(VERSION) --namespace $(or $(NAMESPACE),meshmart) $(ARGS)
 
 tools: install ## kubectl and helm (shipped in node_modules) into ~/.cache/meshmart/bin
 	scripts/k8s-tools.sh

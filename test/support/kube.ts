@@ -4,7 +4,7 @@
  *   const ns = await testNamespace('deploy');           // a fresh namespace, Pod Security "restricted"
  *   const r = await kubectl(['get', 'cm', '-n', ns]);   // kubectl against the test server; never throws
  *   await applyCrds();                                  // ../shared/crds, server-side, established (once per run)
- *   const kc = await kubeConfig();                      // for @kubernetes/client-node (Node >= 22.19)
+ *   const kc = await kubeConfig();                      // for @kubernetes/client-node
  *   after(() => deleteTestNamespaces());
  *
  * The server has no controller-manager, scheduler or kubelet: objects are validated, defaulted, admitted (Pod
@@ -78,8 +78,8 @@ export async function kubectlOk(
 }
 
 /**
- * A KubeConfig for @kubernetes/client-node, pointing at the test API server as an admin. Imported lazily: client-node
- * 2.x (its undici 8) needs Node >= 22.19, and the kubectl helpers here must keep working without it.
+ * A KubeConfig for @kubernetes/client-node, pointing at the test API server as an admin (the client is imported
+ * lazily: the kubectl helpers here do not need it).
  */
 export async function kubeConfig(): Promise<KubeConfig> {
   const { KubeConfig: Config } = await import('@kubernetes/client-node');
