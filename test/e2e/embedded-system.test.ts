@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import { hostServices, type AnyServiceDefinition, type HostedSystem } from '@meshmart/kit';
-import { InMemoryEventBus } from '@meshmart/kit/events';
-import { freePort, runnableServices } from '../../scripts/system.ts';
+import type { HostedSystem } from '@meshmart/kit';
+import type { InMemoryEventBus } from '@meshmart/kit/events';
+import { runnableServices } from '../../scripts/system.ts';
+import { startEmbeddedSystem } from '../support/embedded-system.ts';
 import { call, until } from './support/real-system.ts';
 
 // The embedded default of `make start`: every service in one process, in-memory stores, one in-process event bus.
@@ -10,21 +11,10 @@ describe('the whole system in one process with no infrastructure (make start)', 
   this.timeout(60000);
   let system: HostedSystem;
   let bus: InMemoryEventBus;
-  const urls: Record<string, string> = {};
+  let urls: Readonly<Record<string, string>>;
 
   before(async () => {
-    const env: Record<string, string> = { LOG_LEVEL: 'silent', TRACING: 'off', PROCESS_METRICS: 'false' };
-    const definitions: AnyServiceDefinition[] = [];
-    for (const s of runnableServices()) {
-      const port = await freePort();
-      env[`${s.name.toUpperCase()}_PORT`] = String(port);
-      env[`${s.name.toUpperCase()}_URL`] = urls[s.name] = `http://127.0.0.1:${port}`;
-      definitions.push(
-        ((await import(`@meshmart/${s.name}`)) as { definition: AnyServiceDefinition }).definition,
-      );
-    }
-    bus = new InMemoryEventBus({ source: 'meshmart' });
-    system = await hostServices(definitions, { env, host: { bus } });
+    ({ system, bus, urls } = await startEmbeddedSystem());
   });
   after(async () => {
     await system?.shutdown('test over');

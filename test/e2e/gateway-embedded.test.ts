@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import { hostServices, type AnyServiceDefinition, type HostedSystem } from '@meshmart/kit';
-import { InMemoryEventBus } from '@meshmart/kit/events';
-import { freePort, runnableServices } from '../../scripts/system.ts';
+import type { HostedSystem } from '@meshmart/kit';
+import type { InMemoryEventBus } from '@meshmart/kit/events';
+import { startEmbeddedSystem } from '../support/embedded-system.ts';
 import { shopperJourneys } from '../load/support/journeys.ts';
 import { call } from './support/real-system.ts';
 
@@ -11,22 +11,11 @@ describe('the shop through the gateway, whole system in one process with in-memo
   this.timeout(60000);
   let system: HostedSystem;
   let bus: InMemoryEventBus;
-  const urls: Record<string, string> = {};
+  let urls: Readonly<Record<string, string>>;
 
   before(async () => {
-    const env: Record<string, string> = { LOG_LEVEL: 'silent', TRACING: 'off', PROCESS_METRICS: 'false' };
-    const definitions: AnyServiceDefinition[] = [];
-    for (const s of runnableServices()) {
-      const port = await freePort();
-      env[`${s.name.toUpperCase()}_PORT`] = String(port);
-      env[`${s.name.toUpperCase()}_URL`] = urls[s.name] = `http://127.0.0.1:${port}`;
-      definitions.push(
-        ((await import(`@meshmart/${s.name}`)) as { definition: AnyServiceDefinition }).definition,
-      );
-    }
+    ({ system, bus, urls } = await startEmbeddedSystem());
     expect(urls.gateway, 'the gateway is part of the system').to.be.a('string');
-    bus = new InMemoryEventBus({ source: 'meshmart' });
-    system = await hostServices(definitions, { env, host: { bus } });
   });
   after(async () => {
     await system?.shutdown('test over');

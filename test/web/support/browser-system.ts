@@ -1,9 +1,8 @@
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { hostServices, type AnyServiceDefinition, type HostedSystem } from '@meshmart/kit';
-import { InMemoryEventBus } from '@meshmart/kit/events';
-import { freePort, ROOT, runnableServices } from '../../../scripts/system.ts';
+import { ROOT } from '../../../scripts/system.ts';
+import { startEmbeddedSystem } from '../../support/embedded-system.ts';
 import { testenv } from '../../support/testenv.ts';
 
 /** Where the browser tests keep their screenshots (gitignored; CI keeps them as artifacts). */
@@ -27,26 +26,11 @@ export interface UiSystem {
  * gateway serving the UI, and headless Chromium (the Debian package, nothing downloaded).
  */
 export async function startUiSystem(): Promise<UiSystem> {
-  const env: Record<string, string> = {
-    LOG_LEVEL: 'silent',
-    TRACING: 'off',
-    PROCESS_METRICS: 'false',
+  const { system, bus, urls } = await startEmbeddedSystem({
     // The test machine's CPUs are shared with other suites: a slow moment must not turn into a 504 on a picture.
     UPSTREAM_TIMEOUT_MS: '10000',
-  };
-  const urls: Record<string, string> = {};
-  const definitions: AnyServiceDefinition[] = [];
-  for (const s of runnableServices()) {
-    const port = await freePort();
-    env[`${s.name.toUpperCase()}_PORT`] = String(port);
-    env[`${s.name.toUpperCase()}_URL`] = urls[s.name] = `http://127.0.0.1:${port}`;
-    definitions.push(
-      ((await import(`@meshmart/${s.name}`)) as { definition: AnyServiceDefinition }).definition,
-    );
-  }
+  });
   if (!urls.gateway) throw new Error('the gateway (services/gateway/src/main.ts) is needed to serve the UI');
-  const bus = new InMemoryEventBus({ source: 'meshmart' });
-  const system: HostedSystem = await hostServices(definitions, { env, host: { bus } });
   const browser = await chromium.launch({ executablePath: testenv('CHROMIUM_PATH'), args: ['--no-sandbox'] });
   const contexts: BrowserContext[] = [];
   const problems: string[] = [];
