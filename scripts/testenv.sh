@@ -106,6 +106,7 @@ ensure_packages() {
   local missing=()
   command -v redis-server >/dev/null || missing+=(redis-server)
   command -v chromium >/dev/null || missing+=(chromium)
+  command -v curl >/dev/null || missing+=(curl) # the plug-ins' health checks
   if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then missing+=(prometheus); fi
   if ((${#missing[@]} > 0)); then apt_install "${missing[@]}"; fi
   command -v redis-server >/dev/null || die "redis-server still not on PATH after installing redis-server"
