@@ -1,12 +1,12 @@
 // `make start`: the whole system on this machine. By default every service runs in this one process, each on its
 // own catalogue port, with in-memory stores and one in-process event bus; with REDIS_URL / MONGO_URL set the same
 // command uses the real stores. `--processes` runs each service in a process of its own (needs REDIS_URL for events).
-// `--free-ports` picks free ports instead of the catalogue's (tests). Ctrl-C (SIGINT) or SIGTERM shuts everything
-// down cleanly and exits 0.
-import { ConfigError, hostServices, type AnyServiceDefinition } from '@meshmart/kit';
+// `--free-ports` picks free ports instead of the catalogue's (tests); `<NAME>_PORT` moves one service. Ctrl-C
+// (SIGINT) or SIGTERM shuts everything down cleanly and exits 0.
+import { ConfigError, hostServices, PortError, type AnyServiceDefinition } from '@meshmart/kit';
 import { catalogue, type ServiceName } from '@meshmart/kit/catalogue';
 import { InMemoryEventBus } from '@meshmart/kit/events';
-import { freePort, READY_BANNER, runnableServices, startProcesses } from './system.ts';
+import { READY_BANNER, runnableServices, startProcesses } from './system.ts';
 
 /** The gateway's demo sign-ins (password = user name; docs/gateway.md), read from its source so they never drift. */
 async function demoUsers(): Promise<string> {
@@ -79,13 +79,9 @@ if (multiProcess) {
   stop = () => system.stop();
 } else {
   console.log(`Starting ${runnable.length} services in this process (${stores})…`);
-  const env: Record<string, string | undefined> = { HOST: '127.0.0.1', ...process.env };
-  for (const s of runnable) {
-    const port = freePorts ? await freePort() : s.port;
-    env[`${s.name.toUpperCase()}_PORT`] = String(port);
-    urls[s.name] = `http://127.0.0.1:${port}`;
-    if (freePorts || !env[`${s.name.toUpperCase()}_URL`]) env[`${s.name.toUpperCase()}_URL`] = urls[s.name];
-  }
+  // Each service on its catalogue port unless <NAME>_PORT moves it (0: a free port); callers are given the real URLs.
+  const env: Record<string, string | undefined> = { ...process.env };
+  if (freePorts) for (const s of runnable) env[`${s.name.toUpperCase()}_PORT`] = '0';
   const definitions: AnyServiceDefinition[] = [];
   for (const s of runnable) {
     const mod = (await import(`@meshmart/${s.name}`)) as { definition: AnyServiceDefinition };
@@ -94,6 +90,7 @@ if (multiProcess) {
   const bus = process.env.REDIS_URL ? undefined : new InMemoryEventBus({ source: 'meshmart' });
   try {
     const system = await hostServices(definitions, { env, host: bus ? { bus } : {} });
+    for (const hosted of system.services) urls[hosted.service] = hosted.running.url;
     stop = async (reason) => {
       await system.shutdown(reason);
       await bus?.close();
@@ -103,6 +100,10 @@ if (multiProcess) {
     if (err instanceof ConfigError) {
       console.error(err.message);
       process.exit(78);
+    }
+    if (err instanceof PortError) {
+      console.error(err.message);
+      process.exit(1);
     }
     throw err;
   }

@@ -1,8 +1,7 @@
 // Runs MeshMart's services on one machine: each in its own process (real stores; tests and benchmarks), or all in
 // this process with one in-process event bus (the embedded default of `make start`).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { catalogue, type ServiceEntry, type ServiceName } from '@meshmart/kit/catalogue';
 
@@ -30,16 +29,40 @@ export function runnableServices(only?: readonly ServiceName[]): ServiceEntry[] 
   return ordered;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
+/**
+ * Ports for services started in processes of their own. They come from below the kernel's ephemeral range, which
+ * outgoing connections (Redis, fetch, scrapes) never take, so a port stays ours between start and restart; the child
+ * binds it for real and a clash with another listener is retried with other ports. Never probed and released.
+ */
+const handedOut = new Set<number>();
+const PORT_RANGE_LOW = 20000;
+
+function ephemeralLow(): number {
+  try {
+    const first = Number(
+      readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0],
+    );
+    if (Number.isInteger(first) && first > PORT_RANGE_LOW + 1000) return Math.min(first, 32768);
+  } catch {
+    // not Linux: stay below IANA's dynamic range and the usual Linux one
+  }
+  return 32768;
+}
+
+export function assignPort(): number {
+  const high = ephemeralLow() - 1;
+  for (let i = 0; i < 1000; i++) {
+    const port = PORT_RANGE_LOW + Math.floor(Math.random() * (high - PORT_RANGE_LOW + 1));
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error(`no port left between ${PORT_RANGE_LOW} and ${high} for a service`);
+}
+
+export function releasePort(port: number): void {
+  handedOut.delete(port);
 }
 
 export interface ProcessSystemOptions {
@@ -49,7 +72,10 @@ export interface ProcessSystemOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Per service extra environment (e.g. MONGO_DATABASE). */
   readonly serviceEnv?: (service: ServiceName) => Readonly<Record<string, string>>;
-  /** Catalogue ports (like `make start`), or free ports (tests, so runs never collide). @default 'free' */
+  /**
+   * Catalogue ports (like `make start`), or ports assigned from below the ephemeral range, retried with others if
+   * one is taken (tests, so runs never collide). @default 'free'
+   */
   readonly ports?: 'catalogue' | 'free';
   /** Every line a service prints. @default kept in memory only (see `logs`) */
   readonly onLine?: (service: ServiceName, line: string) => void;
@@ -79,12 +105,18 @@ export interface ProcessSystem {
 
 export async function startProcesses(options: ProcessSystemOptions = {}): Promise<ProcessSystem> {
   const entries = runnableServices(options.services);
+  const free = options.ports !== 'catalogue';
   const ports = new Map<string, number>();
-  for (const s of entries) ports.set(s.name, options.ports === 'catalogue' ? s.port : await freePort());
   const urls: Record<string, string> = {};
-  for (const [name, port] of ports) urls[name] = `http://127.0.0.1:${port}`;
   const upstreamEnv: Record<string, string> = {};
-  for (const [name, url] of Object.entries(urls)) upstreamEnv[`${name.toUpperCase()}_URL`] = url;
+  const assign = (): void => {
+    for (const port of ports.values()) if (free) releasePort(port);
+    for (const s of entries) ports.set(s.name, free ? assignPort() : s.port);
+    for (const [name, port] of ports) {
+      urls[name] = `http://127.0.0.1:${port}`;
+      upstreamEnv[`${name.toUpperCase()}_URL`] = urls[name];
+    }
+  };
 
   const bundleDir = options.bundleDir ?? process.env.MESHMART_BUNDLES;
   const children = new Map<string, ChildProcess>();
@@ -141,7 +173,8 @@ export async function startProcesses(options: ProcessSystemOptions = {}): Promis
     const deadline = Date.now() + (options.readyTimeoutMs ?? Number(process.env.READY_TIMEOUT_MS ?? 180000));
     for (;;) {
       if (!children.has(s.name)) {
-        throw new Error(`${s.name} exited before it was ready:\n${(lines.get(s.name) ?? []).join('\n')}`);
+        await exits.get(s.name); // every line it printed has been read
+        throw new ServiceExitedError(s.name, lines.get(s.name) ?? []);
       }
       try {
         const res = await fetch(`${urls[s.name]}/healthz/ready`);
@@ -182,14 +215,37 @@ export async function startProcesses(options: ProcessSystemOptions = {}): Promis
     },
     async stop() {
       for (const s of [...entries].reverse()) await stopOne(s.name, 'SIGTERM');
+      if (free) for (const port of ports.values()) releasePort(port);
     },
   };
-  try {
-    for (const s of entries) spawnOne(s);
-    await Promise.all(entries.map(waitReady));
-  } catch (err) {
-    for (const s of entries) await stopOne(s.name, 'SIGKILL');
-    throw err;
+  // Another program may listen on an assigned port: then every service starts again on other ports, so that no
+  // caller keeps the URL of a port that is not its upstream's.
+  for (let attempt = 1; ; attempt++) {
+    assign();
+    try {
+      for (const s of entries) spawnOne(s);
+      await Promise.all(entries.map(waitReady));
+      return system;
+    } catch (err) {
+      for (const s of entries) await stopOne(s.name, 'SIGKILL');
+      const clash = err instanceof ServiceExitedError && err.portInUse;
+      if (!clash || !free || attempt >= 5) {
+        if (free) for (const port of ports.values()) releasePort(port);
+        throw err;
+      }
+      lines.clear();
+    }
   }
-  return system;
+}
+
+/** A service process ended before it was ready; `portInUse` when it could not bind its port. */
+export class ServiceExitedError extends Error {
+  readonly portInUse: boolean;
+  constructor(
+    readonly service: string,
+    readonly lines: readonly string[],
+  ) {
+    super(`${service} exited before it was ready:\n${lines.join('\n')}`);
+    this.portInUse = lines.some((l) => l.includes('EADDRINUSE'));
+  }
 }

@@ -1,6 +1,6 @@
 import { hostServices, type AnyServiceDefinition, type HostedSystem } from '@meshmart/kit';
 import { InMemoryEventBus } from '@meshmart/kit/events';
-import { freePort, runnableServices } from '../../scripts/system.ts';
+import { runnableServices } from '../../scripts/system.ts';
 
 export interface EmbeddedSystem {
   readonly system: HostedSystem;
@@ -10,8 +10,9 @@ export interface EmbeddedSystem {
 }
 
 /**
- * The embedded default of `make start` for tests: every runnable service in this process on a free port, in-memory
- * stores and one in-process event bus. `env` adds settings (logs are silent and tracing off unless it says otherwise).
+ * The embedded default of `make start` for tests: every runnable service in this process on a port the kernel
+ * picks, in-memory stores and one in-process event bus. `env` adds settings (logs are silent and tracing off unless
+ * it says otherwise).
  */
 export async function startEmbeddedSystem(
   env: Readonly<Record<string, string>> = {},
@@ -22,17 +23,15 @@ export async function startEmbeddedSystem(
     PROCESS_METRICS: 'false',
     ...env,
   };
-  const urls: Record<string, string> = {};
   const definitions: AnyServiceDefinition[] = [];
   for (const s of runnableServices()) {
-    const port = await freePort();
-    all[`${s.name.toUpperCase()}_PORT`] = String(port);
-    all[`${s.name.toUpperCase()}_URL`] = urls[s.name] = `http://127.0.0.1:${port}`;
+    all[`${s.name.toUpperCase()}_PORT`] = '0';
     definitions.push(
       ((await import(`@meshmart/${s.name}`)) as { definition: AnyServiceDefinition }).definition,
     );
   }
   const bus = new InMemoryEventBus({ source: 'meshmart' });
   const system = await hostServices(definitions, { env: all, host: { bus } });
+  const urls = Object.fromEntries(system.services.map((s) => [s.service, s.running.url]));
   return { system, bus, urls };
 }

@@ -16,11 +16,43 @@ export interface Closer {
   close(): Promise<void>;
 }
 
+/** A socket already listening, whose requests go nowhere until `serve` takes it over. */
+export interface Listener {
+  readonly server: Server;
+  /** The port the kernel really gave (the one asked for, or a free one for 0). */
+  readonly port: number;
+  readonly url: string;
+}
+
+/**
+ * Binds `port` (0: a free one) before the app exists, so the real address can be handed to other services first.
+ * Requests that arrive before `serve` takes the listener over get 503 with Retry-After.
+ */
+export async function listen(port: number, host = '127.0.0.1'): Promise<Listener> {
+  const server = createServer((_req, res) => {
+    res.writeHead(503, { 'retry-after': '1', 'content-type': 'application/problem+json' });
+    res.end(JSON.stringify({ type: 'about:blank', title: 'Starting', status: 503 }));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const actual = (server.address() as AddressInfo).port;
+  const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  return { server, port: actual, url: `http://${shown}:${actual}` };
+}
+
 export interface ServeOptions {
   readonly app: RequestListener;
-  readonly port: number;
-  /** @default '0.0.0.0' */
+  /** Where to listen (0: a free port), unless `listener` is given. */
+  readonly port?: number;
+  /** @default '127.0.0.1' */
   readonly host?: string;
+  /** A socket bound earlier by `listen`; `port` and `host` are then ignored. */
+  readonly listener?: Listener;
   readonly logger: Logger;
   readonly health: Health;
   /** The whole shutdown budget; keep it under the pod's terminationGracePeriodSeconds. @default 20000 */
@@ -51,7 +83,9 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const active = new Set<ServerResponse>();
   let draining = false;
 
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const { server, port, url } = options.listener ?? (await listen(options.port ?? 0, options.host));
+  server.removeAllListeners('request');
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     active.add(res);
     res.once('close', () => active.delete(res));
     if (draining) res.setHeader('connection', 'close');
@@ -60,19 +94,9 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   server.keepAliveTimeout = options.keepAliveTimeoutMs ?? 65000;
   server.headersTimeout = server.keepAliveTimeout + 1000;
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host ?? '0.0.0.0', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
-  const url = `http://${options.host === '0.0.0.0' || !options.host ? '127.0.0.1' : options.host}:${port}`;
-
   let shuttingDown: Promise<void> | undefined;
   const shutdown = async (reason: string): Promise<void> => {
-    const deadline = Date.now() + graceMs;
+    const deadline = performance.now() + graceMs;
     logger.info({ reason, in_flight: active.size }, 'shutting down');
     health.markShuttingDown();
     if (options.delayMs) await sleep(Math.min(options.delayMs, graceMs));
@@ -81,7 +105,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     for (const res of active) if (!res.headersSent) res.setHeader('connection', 'close');
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
-    while (active.size > 0 && Date.now() < deadline) {
+    while (active.size > 0 && performance.now() < deadline) {
       await sleep(25);
       server.closeIdleConnections();
     }
@@ -91,7 +115,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     await closed;
 
     for (const closer of options.closers ?? []) {
-      const left = Math.max(deadline - Date.now(), 100);
+      const left = Math.max(deadline - performance.now(), 100);
       try {
         await Promise.race([
           closer.close(),
@@ -103,7 +127,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
         logger.warn({ err, closer: closer.name }, 'closing failed');
       }
     }
-    logger.info({ took_ms: graceMs - (deadline - Date.now()) }, 'shut down');
+    logger.info({ took_ms: graceMs - (deadline - performance.now()) }, 'shut down');
   };
 
   return {

@@ -16,7 +16,7 @@ import {
 import { Health } from './health.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { Metrics } from './metrics.ts';
-import { exitOnSignals, serve, type Closer, type RunningServer } from './server.ts';
+import { exitOnSignals, listen, serve, type Closer, type Listener, type RunningServer } from './server.ts';
 import { startTracing } from './tracing.ts';
 import type { EventBus } from './events/event-bus.ts';
 
@@ -24,7 +24,11 @@ import type { EventBus } from './events/event-bus.ts';
 export function kitSettings(defaults: { readonly port: number }) {
   return {
     port: port({ env: 'PORT', default: defaults.port, doc: 'TCP port to listen on' }),
-    host: str({ env: 'HOST', default: '0.0.0.0', doc: 'interface to listen on' }),
+    host: str({
+      env: 'HOST',
+      default: '127.0.0.1',
+      doc: 'interface to listen on: this machine only by default; containers set 0.0.0.0 (the image and manifests do)',
+    }),
     logLevel: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       env: 'LOG_LEVEL',
       default: 'info',
@@ -167,11 +171,20 @@ export async function runService<S extends ConfigSpec>(
   });
   const metrics = new Metrics({ service: options.service, processMetrics: config.processMetrics });
   const health = new Health();
+  let listener: Listener;
+  try {
+    listener = await bindFor(options.service, config.port, config.host);
+  } catch (err) {
+    if (!(err instanceof PortError)) throw err;
+    const code = (err.cause as NodeJS.ErrnoException | undefined)?.code;
+    logger.fatal({ code, port: config.port, host: config.host }, err.message);
+    logger.flush(() => process.exit(78));
+    return new Promise<never>(() => undefined);
+  }
   const built = await options.build({ config, logger, metrics, health, host: options.host ?? {} });
   const running = await serve({
     app: built.app,
-    port: config.port,
-    host: config.host,
+    listener,
     logger,
     health,
     graceMs: config.shutdownGraceMs,
@@ -209,30 +222,54 @@ export interface HostedSystem {
 /**
  * Runs several services in this process, each on its own port with its own config, logs, metrics and health, the
  * way `make start` runs the whole system with no infrastructure. Every configuration problem of every service is
- * reported before anything starts (ConfigError). Signals are the caller's to handle.
+ * reported before anything starts (ConfigError). Every port is bound before any service is built: a service asked
+ * to listen on port 0 gets a free port from the kernel, and its callers' `<NAME>_URL` is set to that real address
+ * (never a port probed and released, which another socket can take in between). Signals are the caller's to handle.
  */
 export async function hostServices(
   definitions: readonly AnyServiceDefinition[],
   options: HostServicesOptions = {},
 ): Promise<HostedSystem> {
-  const env = options.env ?? process.env;
-  const configs = new Map<string, KitConfig & Record<string, unknown>>();
+  const env: Record<string, string | undefined> = { ...(options.env ?? process.env) };
+  const ownEnv = (def: AnyServiceDefinition) => ({
+    ...env,
+    PORT: env[`${def.service.toUpperCase()}_PORT`] ?? String(def.defaultPort),
+  });
+  const load = (def: AnyServiceDefinition) =>
+    loadConfig(def.service, { ...kitSettings({ port: def.defaultPort }), ...def.settings }, ownEnv(def));
   const problems: string[] = [];
+  const asked = new Map<string, KitConfig>();
   for (const def of definitions) {
-    const own = { ...env, PORT: env[`${def.service.toUpperCase()}_PORT`] ?? String(def.defaultPort) };
     try {
-      configs.set(
-        def.service,
-        loadConfig(def.service, { ...kitSettings({ port: def.defaultPort }), ...def.settings }, own),
-      );
+      asked.set(def.service, load(def));
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       problems.push(...err.problems.map((p) => `${def.service}: ${p}`));
     }
   }
-  if (problems.length > 0) throw new ConfigError(options.processName ?? 'meshmart', problems);
-  const first = configs.values().next().value;
   const processName = options.processName ?? 'meshmart';
+  if (problems.length > 0) throw new ConfigError(processName, problems);
+
+  const listeners = new Map<string, Listener>();
+  try {
+    for (const def of definitions) {
+      const { port, host } = asked.get(def.service)!;
+      listeners.set(def.service, await bindFor(def.service, port, host));
+    }
+  } catch (err) {
+    for (const l of listeners.values()) l.server.close();
+    throw err;
+  }
+  for (const def of definitions) {
+    const name = def.service.toUpperCase();
+    const listener = listeners.get(def.service)!;
+    env[`${name}_PORT`] = String(listener.port);
+    if (asked.get(def.service)!.port === 0 || env[`${name}_URL`] === undefined)
+      env[`${name}_URL`] = listener.url;
+  }
+  const configs = new Map(definitions.map((def) => [def.service, load(def)]));
+
+  const first = configs.values().next().value;
   const tracing = startTracing({
     service: processName,
     mode: first?.tracing ?? 'off',
@@ -252,8 +289,7 @@ export async function hostServices(
       const built = await def.build(kit as never);
       const running = await serve({
         app: built.app,
-        port: config.port,
-        host: config.host,
+        listener: listeners.get(def.service)!,
         logger,
         health,
         graceMs: config.shutdownGraceMs,
@@ -265,6 +301,7 @@ export async function hostServices(
     }
   } catch (err) {
     for (const s of [...started].reverse()) await s.running.shutdown('start failed');
+    for (const [service, l] of listeners) if (!started.some((s) => s.service === service)) l.server.close();
     await tracing.shutdown();
     throw err;
   }
@@ -275,4 +312,40 @@ export async function hostServices(
       await tracing.shutdown();
     },
   };
+}
+
+/** Binds a service's port, turning "address in use" into a message that names the service and how to move it. */
+async function bindFor(service: string, port: number, host: string): Promise<Listener> {
+  try {
+    return await listen(port, host);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      const why =
+        code === 'EADDRINUSE'
+          ? 'is in use by another program'
+          : code === 'EACCES'
+            ? 'needs privileges this process lacks'
+            : 'is not an address of this machine';
+      throw new PortError(
+        service,
+        `${service} cannot listen on ${host}:${port}: the port ${why}. ` +
+          `Stop that program, or move ${service} with ${service.toUpperCase()}_PORT=<port> (0 picks a free one).`,
+        { cause: err },
+      );
+    }
+    throw err;
+  }
+}
+
+/** A service could not bind its port; the message says which service, which port and how to move it. */
+export class PortError extends Error {
+  override readonly name = 'PortError';
+  constructor(
+    readonly service: string,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
 }

@@ -7,7 +7,6 @@ import {
   type HostedSystem,
 } from '@meshmart/kit';
 import { InMemoryEventBus, type EventBus } from '@meshmart/kit/events';
-import { freePort } from '../../../scripts/system.ts';
 import { testenv } from '../../support/testenv.ts';
 import { testKit, testRedis, type Backend, type TestRedis } from '../../support/stores.ts';
 
@@ -48,16 +47,11 @@ export async function startUpstreams(): Promise<Upstreams> {
     SAGA_BACKOFF_MS: '10',
   };
   const services = await definitions();
-  for (const def of services) {
-    const port = await freePort();
-    const name = def.service.toUpperCase();
-    env[`${name}_PORT`] = String(port);
-    env[`${name}_URL`] = `http://127.0.0.1:${port}`;
-  }
+  for (const def of services) env[`${def.service.toUpperCase()}_PORT`] = '0';
   const bus = new InMemoryEventBus({ source: 'test' });
   const system = await hostServices(services, { env, host: { bus }, processName: 'gateway-test' });
   const urls: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) if (k.endsWith('_URL')) urls[k] = v;
+  for (const s of system.services) urls[`${s.service.toUpperCase()}_URL`] = s.running.url;
   return {
     env: urls,
     bus,

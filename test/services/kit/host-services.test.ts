@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import {
   ApiRouter,
   ConfigError,
@@ -7,8 +9,10 @@ import {
   hostServices,
   int,
   openStores,
+  PortError,
   storeSettings,
   Type,
+  upstreamUrl,
   type HostedSystem,
 } from '@meshmart/kit';
 import { InMemoryEventBus, type EventEnvelope } from '@meshmart/kit/events';
@@ -86,6 +90,66 @@ describe('hostServices', () => {
     const ready = await fetch(`${audit.running.url}/healthz/ready`);
     expect(ready.status).to.equal(200);
     await bus.close();
+  });
+
+  it('when services ask for port 0, then each listens on the port the kernel gave and callers get that real URL', async () => {
+    const seen: EventEnvelope[] = [];
+    const bus = new InMemoryEventBus({ source: 'meshmart' });
+    const env: Record<string, string> = {
+      ORDERS_PORT: '0',
+      AUDIT_PORT: '0',
+      ORDERS_URL: 'http://127.0.0.1:1', // stale: a port asked as 0 always gets its real URL
+      LOG_LEVEL: 'silent',
+      TRACING: 'off',
+    };
+    let ordersUrlSeenByCaller: string | undefined;
+    const caller = defineService({
+      service: 'cart',
+      defaultPort: 0,
+      settings: { ordersUrl: upstreamUrl('orders') },
+      build: (kit) => {
+        ordersUrlSeenByCaller = kit.config.ordersUrl;
+        return Promise.resolve({ app: createServiceApp({ service: 'cart', ...kit }) });
+      },
+    });
+    system = await hostServices([...definitions(seen), caller], { env, host: { bus } });
+    const [orders, audit] = system.services;
+    expect(ordersUrlSeenByCaller).to.equal(orders.running.url);
+    for (const s of [orders, audit]) {
+      expect(s.running.port).to.be.greaterThan(0);
+      expect(s.running.url).to.equal(`http://127.0.0.1:${s.running.port}`);
+      expect((await fetch(`${s.running.url}/healthz/live`)).status).to.equal(200);
+    }
+    expect(env.ORDERS_URL, 'the caller-supplied env is not mutated').to.equal('http://127.0.0.1:1');
+    await bus.close();
+  });
+
+  it('when a port is taken, then the error names the service, the port and how to move it', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    let error: unknown;
+    try {
+      system = await hostServices(definitions([]), {
+        env: { ORDERS_PORT: '0', AUDIT_PORT: String(port), LOG_LEVEL: 'silent', TRACING: 'off' },
+      });
+    } catch (err) {
+      error = err;
+    } finally {
+      taken.close();
+    }
+    expect(error).to.be.instanceOf(PortError);
+    expect(String((error as Error).message)).to.match(
+      new RegExp(`audit cannot listen on 127\\.0\\.0\\.1:${port}: the port is in use.*AUDIT_PORT=`),
+    );
+  });
+
+  it('when no HOST is set, then services listen on 127.0.0.1 only (containers set HOST=0.0.0.0)', async () => {
+    system = await hostServices(definitions([]), {
+      env: { ORDERS_PORT: '0', AUDIT_PORT: '0', LOG_LEVEL: 'silent', TRACING: 'off' },
+    });
+    for (const s of system.services)
+      expect((s.running.server.address() as AddressInfo).address).to.equal('127.0.0.1');
   });
 
   it('when several services have bad settings, then every problem is reported before anything starts', async () => {
