@@ -49,7 +49,8 @@ RUN rm -rf /usr/local/lib/node_modules /usr/local/bin/npm /usr/local/bin/npx /us
  && groupadd --gid 10001 meshmart \
  && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin meshmart
 # The gateway serves the web UI prebuilt by scripts/build-images.ts (nothing is built at run time).
-ENV NODE_ENV=production WEB_ROOT=/app/dist/web
+# HOST: the kit listens on 127.0.0.1 by default (a developer's machine); a container answers on every interface.
+ENV NODE_ENV=production WEB_ROOT=/app/dist/web HOST=0.0.0.0
 WORKDIR /app
 # Owned by root and not writable by the service's user; the pod also mounts the root filesystem read-only.
 COPY --from=build /out/dist ./dist

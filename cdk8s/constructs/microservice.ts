@@ -132,6 +132,8 @@ export class Microservice extends Construct {
         labels: { ...serviceSelector(entry.name), ...component },
       },
       data: sortKeys({
+        // The kit listens on 127.0.0.1 unless told otherwise; in a pod it must answer on the pod's IP.
+        HOST: '0.0.0.0',
         PORT: String(entry.port),
         SHUTDOWN_DELAY_MS: String(delayMs),
         SHUTDOWN_GRACE_MS: String(graceMs),
@@ -292,7 +294,7 @@ function checkProps(
   for (const key of Object.keys(props.podLabels ?? {}))
     if (key === VERSION_LABEL)
       throw new Error(`${who}: podLabels must not set ${VERSION_LABEL}; use canaries`);
-  const reserved = new Set(['PORT', 'SHUTDOWN_DELAY_MS', 'SHUTDOWN_GRACE_MS']);
+  const reserved = new Set(['HOST', 'PORT', 'SHUTDOWN_DELAY_MS', 'SHUTDOWN_GRACE_MS']);
   for (const key of Object.keys(props.settings ?? {}))
     if (reserved.has(key)) throw new Error(`${who}: settings must not set ${key}; use the matching prop`);
 }

@@ -69,6 +69,11 @@ describe('cdk8s Microservice', () => {
     });
   });
 
+  it('when built, then the pod listens on every interface (the kit alone listens on 127.0.0.1)', () => {
+    expect(of(synth(), 'ConfigMap').data).to.include({ HOST: '0.0.0.0', PORT: '8086' });
+    expect(() => synth({ settings: { HOST: '127.0.0.1' } })).to.throw(/settings must not set HOST/);
+  });
+
   it('when built, then pods spread over zones and nodes and carry Prometheus scrape annotations', () => {
     const tpl = of(synth(), 'Deployment').spec.template;
     expect(tpl.spec.topologySpreadConstraints.map((t: any) => t.topologyKey)).to.deep.equal([
