@@ -134,7 +134,7 @@ export class Catalog {
 
   private cacheFailed(operation: 'lookup' | 'store', err: unknown, key: string): void {
     this.errors.inc({ operation });
-    const now = Date.now();
+    const now = performance.now();
     if (now - (this.lastLogged.get(operation) ?? -Infinity) < LOG_EVERY_MS) return;
     this.lastLogged.set(operation, now);
     this.props.logger.warn(

@@ -32,7 +32,7 @@ export class RedisResponseCache implements ResponseCache {
 
   async purge(): Promise<void> {
     const value = await this.props.client.incr(this.generationKey());
-    this.generation = { value: String(value), readAt: Date.now() };
+    this.generation = { value: String(value), readAt: performance.now() };
   }
 
   private generationKey(): string {
@@ -40,8 +40,9 @@ export class RedisResponseCache implements ResponseCache {
   }
 
   private async key(key: string): Promise<string> {
-    const now = Date.now();
-    if (!this.generation || now - this.generation.readAt > this.generationTtlMs) {
+    // Monotonic: a wall-clock step must not keep a stale generation; `>=`: a TTL of 0 means always re-read.
+    const now = performance.now();
+    if (!this.generation || now - this.generation.readAt >= this.generationTtlMs) {
       const value = (await this.props.client.get(this.generationKey())) ?? '0';
       this.generation = { value, readAt: now };
     }

@@ -116,15 +116,15 @@ export function rateLimit(options: RateLimitOptions): RequestHandler {
       registers: [options.registry],
     });
   const timeoutMs = options.timeoutMs ?? 250;
-  let lastErrorLogged = 0;
+  let lastErrorLogged = Number.NEGATIVE_INFINITY;
   const take = async (key: string, limit: RateLimit): Promise<RateDecision | undefined> => {
     if (limit.capacity <= 0) return undefined;
     try {
       return await withTimeout(options.limiter.take(key, limit), timeoutMs);
     } catch (err) {
       errors.inc();
-      if (Date.now() - lastErrorLogged > 10_000) {
-        lastErrorLogged = Date.now();
+      if (performance.now() - lastErrorLogged > 10_000) {
+        lastErrorLogged = performance.now();
         options.logger.warn({ err }, 'rate limiter unavailable: letting requests through');
       }
       return undefined;

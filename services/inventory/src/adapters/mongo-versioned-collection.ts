@@ -110,13 +110,13 @@ export class MongoVersionedCollection<S extends Document> {
     key: string,
     decide: (current: S | undefined) => Change<S> | undefined,
   ): Promise<S | undefined> {
-    const deadline = Date.now() + this.deadlineMs;
+    const deadline = performance.now() + this.deadlineMs;
     for (let lost = 0; ; lost++) {
       const current = await this.latest(key);
       const next = decide(current?.state);
       if (!next) return undefined;
       if (await this.insert(key, (current?.seq ?? -1) + 1, next)) return next.state;
-      if (Date.now() > deadline) {
+      if (performance.now() > deadline) {
         throw new AppError(503, 'write-contention', `too many concurrent changes of ${key}; try again`);
       }
       // Full jitter, growing with each loss: many writers of one hot entity spread out instead of colliding again.

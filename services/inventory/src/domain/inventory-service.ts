@@ -317,9 +317,9 @@ export class InventoryService {
 
   /** A repeated reserve call: the first one's answer, once it has one. */
   private async repeated(id: string, orderId: string, items: readonly StockLine[]): Promise<Reservation> {
-    const deadline = Date.now() + this.pendingTimeoutMs + 1000;
+    const deadline = performance.now() + this.pendingTimeoutMs + 1000;
     let r = await this.getReservation(id);
-    while (r.status === 'PENDING' && Date.now() < deadline) {
+    while (r.status === 'PENDING' && performance.now() < deadline) {
       await sleep(25);
       r = await this.getReservation(id);
     }

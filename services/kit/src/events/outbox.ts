@@ -120,8 +120,8 @@ export class MongoOutboxStore implements OutboxStore {
     const n = this.collections.length;
     // Start from a different collection each call, so a busy one cannot starve the others.
     this.next = (this.next + 1) % n;
-    const full = Date.now() - this.lastFullScan >= this.fullScanEveryMs;
-    if (full) this.lastFullScan = Date.now();
+    const full = performance.now() - this.lastFullScan >= this.fullScanEveryMs;
+    if (full) this.lastFullScan = performance.now();
     const filter: Filter<Document> = full ? { 'outbox.0': { $exists: true } } : { [OUTBOX_PENDING]: true };
     for (let i = 0; i < n && out.length < limit; i++) {
       const collection = this.collections[(this.next + i) % n];

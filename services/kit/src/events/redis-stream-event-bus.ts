@@ -243,7 +243,7 @@ class StreamSubscription implements Subscription {
     const { concurrency, retryDelayMs, reclaimIdleMs } = this.options;
     const reclaimEvery = Math.max(10, Math.min(retryDelayMs, reclaimIdleMs) / 2);
     const blockMs = this.bus.props.blockMs ?? 2000;
-    let nextReclaim = 0;
+    let nextReclaim = Number.NEGATIVE_INFINITY;
     let backoff = 0;
     while (!this.closed) {
       try {
@@ -251,13 +251,13 @@ class StreamSubscription implements Subscription {
           await Promise.race([this.stopped, ...this.running.values()]);
           continue;
         }
-        if (Date.now() >= nextReclaim) {
+        if (performance.now() >= nextReclaim) {
           await this.reclaim();
-          nextReclaim = Date.now() + reclaimEvery;
+          nextReclaim = performance.now() + reclaimEvery;
           continue;
         }
         const free = concurrency - this.running.size;
-        const block = Math.max(1, Math.min(blockMs, Math.ceil(nextReclaim - Date.now())));
+        const block = Math.max(1, Math.min(blockMs, Math.ceil(nextReclaim - performance.now())));
         const reply = (await this.blocking.call(
           'XREADGROUP',
           'GROUP',

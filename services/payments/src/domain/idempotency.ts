@@ -68,7 +68,7 @@ export class Idempotency {
     const { store } = this.options;
     const hash = requestHash(request.operation, request.body);
     const token = randomUUID();
-    const deadline = Date.now() + this.waitMs;
+    const deadline = performance.now() + this.waitMs;
     for (;;) {
       const begun = await store.begin(request.key, hash, token, this.leaseMs);
       if (begun.kind === 'mismatch') {
@@ -80,7 +80,7 @@ export class Idempotency {
       }
       if (begun.kind === 'completed') return { response: begun.response, replayed: true };
       if (begun.kind === 'started') break;
-      if (Date.now() >= deadline) {
+      if (performance.now() >= deadline) {
         throw new AppError(
           409,
           'request-in-progress',
