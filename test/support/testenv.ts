@@ -14,7 +14,8 @@ export type TestenvKey =
   | 'KUBECONFIG'
   | 'KUBE_APISERVER_URL'
   | 'JAEGER_QUERY_URL'
-  | 'OTLP_TRACES_URL';
+  | 'OTLP_TRACES_URL'
+  | 'PYTHON_TOOLS_BIN';
 
 let fileValues: Record<string, string> | undefined;
 
