@@ -103,15 +103,5 @@ export function testKit(service: string): {
 
 export type { Kit, KitConfig };
 
-/** Polls until `check` is true; fails naming what it waited for. */
-export async function eventually(
-  check: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 5000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** The shared wait helper, re-exported because most store-backed suites import it from here. */
+export { eventually } from './wait.ts';

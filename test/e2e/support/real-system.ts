@@ -94,17 +94,5 @@ export async function call(
   return { status: res.status, body: parsed, headers: res.headers };
 }
 
-/** Polls until `probe` returns a value (not undefined); fails naming what it waited for and the last value seen. */
-export async function until<T>(
-  probe: () => Promise<T | undefined>,
-  what: string,
-  timeoutMs = 20000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** The shared wait helper, re-exported because the e2e, load and observability suites import it from here. */
+export { until } from '../../support/wait.ts';

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
@@ -17,6 +18,7 @@ import {
   type EventEnvelope,
   type SubscribeOptions,
 } from '../../../../services/kit/src/events/index.ts';
+import { eventually } from '../../../support/wait.ts';
 
 export interface BusFactoryOptions {
   readonly registry: Registry;
@@ -27,21 +29,8 @@ export type MakeBus = (options: BusFactoryOptions) => Promise<EventBus>;
 
 const FAST = { retryDelayMs: 50, reclaimIdleMs: 250, drainTimeoutMs: 50 } as const;
 
-export async function waitFor(
-  check: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 4000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+/** How long a test lets pass before asserting that something did NOT happen (no redelivery, nothing more). */
+const QUIET_MS = 150;
 
 /** Deletes every key under a prefix (the test's own keys only). */
 export async function deleteKeys(client: Redis, prefix: string): Promise<void> {
@@ -128,7 +117,7 @@ export function eventBusContract(name: string, makeBus: MakeBus): void {
       const data = { orderId: 'o-1', items: [{ sku: 'sku-1', quantity: 2 }], note: 'ünïcødé', total: 12.5 };
       const sent = await bus.publish(topic, { type: 'order.created', version: 2, data });
       const received = await collect({ group: 'g1' });
-      await waitFor(() => received.length === 1, 'delivery');
+      await eventually(() => received.length === 1, 'delivery');
 
       expect(sent.id).to.match(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
       const { event, delivery } = received[0];
@@ -149,7 +138,7 @@ export function eventBusContract(name: string, makeBus: MakeBus): void {
         source: 'orders',
       });
       const received = await collect({ group: 'g1' });
-      await waitFor(() => received.length === 1, 'delivery');
+      await eventually(() => received.length === 1, 'delivery');
       expect(received[0].event).to.include({
         id,
         occurredAt: '2024-01-02T03:04:05.000Z',
@@ -163,7 +152,7 @@ export function eventBusContract(name: string, makeBus: MakeBus): void {
       const b = await collect({ group: 'gb' });
       const ids: string[] = [];
       for (let i = 0; i < 5; i++) ids.push((await bus.publish(topic, { type: 't', data: { i } })).id);
-      await waitFor(() => a.length === 5 && b.length === 5, 'both groups');
+      await eventually(() => a.length === 5 && b.length === 5, 'both groups');
       expect(a.map((r) => r.event.id)).to.deep.equal(ids);
       expect(b.map((r) => r.event.id)).to.deep.equal(ids);
     });
@@ -175,12 +164,13 @@ export function eventBusContract(name: string, makeBus: MakeBus): void {
         await collect({ group: 'shared', consumer }, async (r) => {
           handled.push(r.event.id);
           consumers.add(r.delivery.consumer);
-          await sleep(2);
+          await sleep(2); // a handler that takes a moment, so both consumers get work
         });
       }
       for (let i = 0; i < 20; i++) await bus.publish(topic, { type: 't', data: { i } });
-      await waitFor(() => handled.length >= 20, '20 messages');
-      await sleep(150);
+      await eventually(() => handled.length >= 20, '20 messages');
+      await sleep(QUIET_MS); // then no duplicate deliveries: a fixed wait only weakens this on a slow machine
+
       expect(handled).to.have.length(20);
       expect(new Set(handled).size).to.equal(20);
       expect([...consumers].every((c) => c === 'c1' || c === 'c2')).to.equal(true);
@@ -191,8 +181,13 @@ export function eventBusContract(name: string, makeBus: MakeBus): void {
         if (r.delivery.attempt < 3) throw new Error(`flaky ${r.delivery.attempt}`);
       });
       await bus.publish(topic, { type: 't', data: 1 });
-      await waitFor(() => received.length === 3, 'three deliveries');
-      await sleep(150);
+      await eventually(() => received.length === 3, 'three deliveries');
+      // The outcome is counted after the handler returns (and, on Redis, after the XACK).
+      await eventually(
+        async () => /outcome="ok"} 1/.test(await registry.getSingleMetricAsString('events_consumed_total')),
+        'the ok outcome counted',
+      );
+      await sleep(QUIET_MS); // then no fourth delivery: a fixed wait only weakens this on a slow machine
 
       expect(received.map((r) => r.delivery.attempt)).to.deep.equal([1, 2, 3]);
       expect(received[1].at - received[0].at).to.be.at.least(40);
@@ -208,8 +203,14 @@ export function eventBusContract(name: string, makeBus: MakeBus): void {
         throw new Error(`boom on attempt ${r.delivery.attempt}`);
       });
       const sent = await bus.publish(topic, { type: 'payment.authorized', version: 1, data: { cents: 100 } });
-      await waitFor(async () => (await bus.deadLetters(topic)).length === 1, 'a dead letter');
-      await sleep(150);
+      await eventually(async () => (await bus.deadLetters(topic)).length === 1, 'a dead letter');
+      // The dead letter is counted after it is written.
+      await eventually(
+        async () =>
+          /group="g1"} 1/.test(await registry.getSingleMetricAsString('events_dead_lettered_total')),
+        'the dead letter counted',
+      );
+      await sleep(QUIET_MS); // then no fourth delivery: a fixed wait only weakens this on a slow machine
 
       expect(received).to.have.length(3);
       const [letter] = await bus.deadLetters(topic, { limit: 10 });
@@ -225,8 +226,8 @@ export function eventBusContract(name: string, makeBus: MakeBus): void {
         throw new PoisonMessageError('unknown schema version 9');
       });
       await bus.publish(topic, { type: 't', version: 9, data: {} });
-      await waitFor(async () => (await bus.deadLetters(topic)).length === 1, 'a dead letter');
-      await sleep(120);
+      await eventually(async () => (await bus.deadLetters(topic)).length === 1, 'a dead letter');
+      await sleep(QUIET_MS); // then no retry: a fixed wait only weakens this on a slow machine
 
       expect(received).to.have.length(1);
       expect((await bus.deadLetters(topic))[0]).to.include({
@@ -244,18 +245,18 @@ export function eventBusContract(name: string, makeBus: MakeBus): void {
       });
       const first = await bus.publish(topic, { type: 't', data: 1 });
       const second = await bus.publish(topic, { type: 't', data: 2 });
-      await waitFor(async () => (await bus.deadLetters(topic)).length === 2, 'two dead letters');
+      await eventually(async () => (await bus.deadLetters(topic)).length === 2, 'two dead letters');
       fixed = true;
 
       const letters = await bus.deadLetters(topic);
       const one = letters.find((l) => l.envelope.id === first.id)!;
       expect(await bus.redrive(topic, { ids: [one.id] })).to.equal(1);
-      await waitFor(() => processed.length === 1, 'the redriven message');
+      await eventually(() => processed.length === 1, 'the redriven message');
       expect(processed).to.deep.equal([first.id]);
       expect((await bus.deadLetters(topic)).map((l) => l.envelope.id)).to.deep.equal([second.id]);
 
       expect(await bus.redrive(topic)).to.equal(1);
-      await waitFor(() => processed.length === 2, 'the rest');
+      await eventually(() => processed.length === 2, 'the rest');
       expect(processed).to.deep.equal([first.id, second.id]);
       expect(await bus.deadLetters(topic)).to.deep.equal([]);
       expect(await bus.redrive(topic)).to.equal(0);
@@ -275,14 +276,14 @@ export function eventBusContract(name: string, makeBus: MakeBus): void {
         },
       });
       const sent = await bus.publish(topic, { type: 't', data: 'x' });
-      await waitFor(() => stuck.length === 1, 'the first delivery');
+      await eventually(() => stuck.length === 1, 'the first delivery');
       await dying.close();
 
       const rescued = await collect({ group: 'g1', consumer: 'rescuer' });
-      await waitFor(() => rescued.length === 1, 'the reclaimed delivery');
+      await eventually(() => rescued.length === 1, 'the reclaimed delivery');
       expect(rescued[0].event.id).to.equal(sent.id);
       expect(rescued[0].delivery).to.include({ consumer: 'rescuer', attempt: 2 });
-      await sleep(100);
+      await sleep(QUIET_MS); // then no second reclaim: a fixed wait only weakens this on a slow machine
       expect(rescued).to.have.length(1);
     });
 
@@ -299,9 +300,9 @@ export function eventBusContract(name: string, makeBus: MakeBus): void {
           span.end();
           return span.spanContext().traceId;
         });
-        await waitFor(() => activeTraceIds.length === 1, 'delivery');
+        await eventually(() => activeTraceIds.length === 1, 'delivery');
         const { exporter } = tracing;
-        await waitFor(
+        await eventually(
           () => exporter.getFinishedSpans().some((s) => s.name === `${topic} process`),
           'the consumer span',
         );
@@ -325,10 +326,10 @@ export function eventBusContract(name: string, makeBus: MakeBus): void {
         handler: (e) => void received.push(e.id),
       });
       await bus.publish(topic, { type: 't', data: 1 });
-      await waitFor(() => received.length === 1, 'first delivery');
+      await eventually(() => received.length === 1, 'first delivery');
       await sub.close();
       await bus.publish(topic, { type: 't', data: 2 });
-      await sleep(150);
+      await sleep(QUIET_MS); // nothing may arrive: a fixed wait only weakens this on a slow machine
       expect(received).to.have.length(1);
     });
 
@@ -337,7 +338,7 @@ export function eventBusContract(name: string, makeBus: MakeBus): void {
       await bus.close();
       const other = await newBus();
       await other.publish(topic, { type: 't', data: 1 });
-      await sleep(150);
+      await sleep(QUIET_MS); // nothing may arrive: a fixed wait only weakens this on a slow machine
       expect(received).to.have.length(0);
       let failure: unknown;
       await bus.publish(topic, { type: 't', data: 2 }).catch((err: unknown) => (failure = err));

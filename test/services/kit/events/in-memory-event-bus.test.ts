@@ -1,6 +1,8 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import { InMemoryEventBus } from '../../../../services/kit/src/events/index.ts';
-import { eventBusContract, sleep, waitFor } from './event-bus.contract.ts';
+import { eventually } from '../../../support/wait.ts';
+import { eventBusContract } from './event-bus.contract.ts';
 
 eventBusContract('InMemoryEventBus', ({ registry }) =>
   Promise.resolve(new InMemoryEventBus({ source: 'contract', registry })),
@@ -14,7 +16,7 @@ describe('InMemoryEventBus', function () {
     const publishing = bus.publish('t', { type: 'x', data: 1 });
     calls.push('published');
     await publishing;
-    await waitFor(() => calls.length === 2, 'handler');
+    await eventually(() => calls.length === 2, 'handler');
     expect(calls).to.deep.equal(['published', 'handler']);
     await bus.close();
   });
@@ -24,7 +26,7 @@ describe('InMemoryEventBus', function () {
     for (let i = 0; i < 5; i++) await bus.publish('t', { type: 'x', data: i });
     const seen: unknown[] = [];
     await bus.subscribe({ topic: 't', group: 'late', handler: (e) => void seen.push(e.data) });
-    await sleep(20);
+    await eventually(() => seen.length >= 3, 'three deliveries to the late group');
     expect(seen).to.deep.equal([2, 3, 4]);
     await bus.close();
   });
@@ -40,13 +42,13 @@ describe('InMemoryEventBus', function () {
       concurrency: 4,
       handler: async () => {
         peak = Math.max(peak, ++running);
-        await sleep(10);
+        await sleep(10); // a handler that takes a moment, so the deliveries overlap
         running--;
         done++;
       },
     });
     for (let i = 0; i < 10; i++) await bus.publish('t', { type: 'x', data: i });
-    await waitFor(() => done === 10, 'all handled');
+    await eventually(() => done === 10, 'all handled');
     expect(peak).to.equal(4);
     await bus.close();
   });

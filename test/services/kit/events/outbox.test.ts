@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { trace } from '@opentelemetry/api';
 import { expect } from 'chai';
 import type { Collection, Db, Document, MongoClient } from 'mongodb';
@@ -19,7 +20,8 @@ import {
 import { createLogger } from '../../../../services/kit/src/logger.ts';
 import { closeMongo, connectMongo } from '../../../../services/kit/src/mongo.ts';
 import { testenv } from '../../../support/testenv.ts';
-import { sleep, useTestTracing, waitFor } from './event-bus.contract.ts';
+import { eventually } from '../../../support/wait.ts';
+import { useTestTracing } from './event-bus.contract.ts';
 
 const logger = createLogger({ service: 'test', level: 'silent' });
 
@@ -85,7 +87,7 @@ function outboxStoreContract(name: string, makeHarness: () => Promise<OutboxHarn
       const written = [entry(1), entry(2)];
       await h.write('o-9', 'CONFIRMED', written);
       relay.nudge();
-      await waitFor(() => received.length === 2, 'relayed events');
+      await eventually(() => received.length === 2, 'relayed events');
       await relay.stop();
       await bus.close();
       expect(received.map((e) => e.id)).to.deep.equal(written.map((w) => w.id));
@@ -124,7 +126,7 @@ class FlakyBus extends InMemoryEventBus {
     this.attempts++;
     this.inFlight++;
     try {
-      if (this.delayMs) await sleep(this.delayMs);
+      if (this.delayMs) await sleep(this.delayMs); // a slow publish (the fixture's latency)
       if (this.failures > 0) {
         this.failures--;
         throw new Error('redis unavailable');
@@ -258,7 +260,7 @@ describe('outbox', function () {
       store.add({ collection: 'orders', id: 'b' }, b);
       relay = new OutboxRelay({ store, bus, intervalMs: 10, logger });
       relay.start();
-      await waitFor(() => store.size === 0, 'an empty outbox');
+      await eventually(() => store.size === 0, 'an empty outbox');
       expect(flaky.attempts).to.be.greaterThan(4);
       expect(new Set(flaky.published)).to.deep.equal(new Set([...a, ...b].map((e) => e.id)));
       const order = a.map((e) => flaky.published.indexOf(e.id));
@@ -269,13 +271,22 @@ describe('outbox', function () {
       const store = new InMemoryOutboxStore();
       const flaky = new FlakyBus(0);
       bus = flaky;
+      let reads = 0;
+      const pending = store.pending.bind(store);
+      store.pending = async (limit) => {
+        const batch = await pending(limit);
+        reads++;
+        return batch;
+      };
       relay = new OutboxRelay({ store, bus, intervalMs: 60_000 });
       relay.start();
-      await sleep(20);
+      // The pass at start must have found the outbox empty, or it, not the nudge, would send the event.
+      await eventually(() => reads >= 1, 'the first pass to read the empty outbox');
       const e = entry(1);
       store.add({ collection: 'orders', id: 'x' }, [e]);
       relay.nudge();
-      await waitFor(() => flaky.published.length === 1, 'the nudged event', 500);
+      // The next poll is 60 s away; the default deadline is far shorter.
+      await eventually(() => flaky.published.length === 1, 'the nudged event');
       expect(flaky.published).to.deep.equal([e.id]);
     });
 
@@ -286,14 +297,14 @@ describe('outbox', function () {
       store.add({ collection: 'orders', id: 'x' }, [entry(1), entry(2), entry(3)]);
       relay = new OutboxRelay({ store, bus, intervalMs: 10 });
       relay.start();
-      await waitFor(() => slow.attempts === 1, 'the first publish');
+      await eventually(() => slow.attempts === 1, 'the first publish');
       await relay.stop();
       expect(slow.inFlight).to.equal(0);
       expect(store.size).to.equal(3 - slow.published.length);
       const attempts = slow.attempts;
       store.add({ collection: 'orders', id: 'y' }, [entry(4)]);
       relay.nudge();
-      await sleep(60);
+      await sleep(60); // no pass may run: a fixed wait only weakens this on a slow machine
       expect(slow.attempts).to.equal(attempts);
     });
 
@@ -317,7 +328,7 @@ describe('outbox', function () {
         });
         relay = new OutboxRelay({ store, bus, intervalMs: 10 });
         relay.start();
-        await waitFor(() => traceIds.length === 1, 'the consumer');
+        await eventually(() => traceIds.length === 1, 'the consumer');
         expect(traceIds).to.deep.equal([requestTraceId]);
         expect(tracing.exporter.getFinishedSpans().map((s) => s.spanContext().traceId)).to.include(
           requestTraceId,

@@ -5,7 +5,8 @@ import { RedisStreamEventBus } from '../../../../services/kit/src/events/index.t
 import { createLogger } from '../../../../services/kit/src/logger.ts';
 import { closeRedis, connectRedis } from '../../../../services/kit/src/redis.ts';
 import { testenv } from '../../../support/testenv.ts';
-import { deleteKeys, eventBusContract, sleep, waitFor } from './event-bus.contract.ts';
+import { eventually } from '../../../support/wait.ts';
+import { deleteKeys, eventBusContract } from './event-bus.contract.ts';
 
 const logger = createLogger({ service: 'test', level: 'silent' });
 
@@ -70,7 +71,7 @@ describe('RedisStreamEventBus', function () {
     let calls = 0;
     await bus.subscribe({ topic: 'bad', group: 'g', retryDelayMs: 50, handler: () => void calls++ });
     await client.xadd(bus.streamKey('bad'), '*', 'id', 'x1', 'data', '{not json');
-    await waitFor(async () => (await bus.deadLetters('bad')).length === 1, 'a dead letter');
+    await eventually(async () => (await bus.deadLetters('bad')).length === 1, 'a dead letter');
     const [letter] = await bus.deadLetters('bad');
     expect(letter.reason).to.match(/^malformed event/);
     expect(letter.envelope.data).to.deep.include({ id: 'x1', data: '{not json' });
@@ -92,12 +93,23 @@ describe('RedisStreamEventBus', function () {
       topic: 'prompt',
       group: 'g',
       consumer: 'c-prompt',
+      // The loop also wakes up to reclaim every min(retryDelayMs, reclaimIdleMs) / 2: make that longer than the block.
+      retryDelayMs: 10_000,
       handler: () => undefined,
     });
-    await sleep(50);
+    // Redis lists a client blocked in a command with flag b (earlier tests' subscriptions are closed by now).
+    await eventually(async () => {
+      const clients = (await client.call('CLIENT', 'LIST')) as string;
+      return clients
+        .split('\n')
+        .some(
+          (c) => /\bname=kit-events-test\b/.test(c) && /\bflags=\w*b/.test(c) && /\bcmd=xreadgroup\b/.test(c),
+        );
+    }, 'the subscription to block in XREADGROUP');
     const started = Date.now();
     await sub.close();
-    expect(Date.now() - started).to.be.below(500);
+    // Well below the 5 s block, with room for a loaded machine.
+    expect(Date.now() - started).to.be.below(2500);
     const consumers = (await client.call('XINFO', 'CONSUMERS', bus.streamKey('prompt'), 'g')) as unknown[];
     expect(consumers).to.deep.equal([]);
   });
@@ -107,7 +119,7 @@ describe('RedisStreamEventBus', function () {
     await bus.publish('early', { type: 't', data: 'before anyone listened' });
     const seen: unknown[] = [];
     await bus.subscribe({ topic: 'early', group: 'late-service', handler: (e) => void seen.push(e.data) });
-    await waitFor(() => seen.length === 1, 'the early event');
+    await eventually(() => seen.length === 1, 'the early event');
     expect(seen).to.deep.equal(['before anyone listened']);
   });
 });
