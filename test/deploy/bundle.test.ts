@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { bundleableServices, bundleServices, outputSize } from '../../scripts/build-images.ts';
 import { testenv } from '../support/testenv.ts';
+import { until } from '../support/wait.ts';
 
 // The esbuild bundles of scripts/build-images.ts are what the image runs: they must start under plain `node` with no
 // node_modules anywhere (the runtime stage has none), reach real Redis and MongoDB, export traces, and stop cleanly
@@ -48,15 +49,21 @@ async function start(command: string[], cwd: string, env: Record<string, string>
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
   child.stderr.on('data', (c: Buffer) => (out += c.toString('utf8')));
-  const deadline = Date.now() + 20000;
-  while (Date.now() < deadline) {
-    const m = /"port":(\d+)[^\n]*listening on/.exec(out);
-    if (m) return { child, port: Number(m[1]), logs: () => out };
-    if (child.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  child.kill('SIGKILL');
-  throw new Error(`the bundle did not start:\n${out}`);
+  const started = await until<{ port: number } | { exited: number | null }>(
+    () => {
+      const m = /"port":(\d+)[^\n]*listening on/.exec(out);
+      if (m) return Promise.resolve({ port: Number(m[1]) });
+      // An exit ends the wait at once.
+      return Promise.resolve(child.exitCode === null ? undefined : { exited: child.exitCode });
+    },
+    `${command.join(' ')} to log "listening on"`,
+    30_000,
+  ).catch((err: unknown) => {
+    child.kill('SIGKILL');
+    throw new Error(`the bundle did not start (${String(err)}):\n${out}`);
+  });
+  if ('exited' in started) throw new Error(`the bundle exited ${started.exited} before listening:\n${out}`);
+  return { child, port: started.port, logs: () => out };
 }
 
 async function stop(r: Running): Promise<number | null> {

@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { READY_BANNER, ROOT } from '../../scripts/system.ts';
 import { testenv } from '../support/testenv.ts';
-import { call } from './support/real-system.ts';
+import { call, until } from './support/real-system.ts';
 
 interface Started {
   readonly child: ChildProcess;
@@ -30,10 +30,17 @@ async function start(args: string[], env: Record<string, string> = {}): Promise<
   );
   let exited = false;
   void exit.then(() => (exited = true));
-  while (!out.includes('Ctrl-C stops everything')) {
-    if (exited) throw new Error(`make start exited before it was up:\n${out}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  // Starting every service with tsx takes a while on a loaded machine; an exit ends the wait at once.
+  const state = await until(
+    () => Promise.resolve(out.includes('Ctrl-C stops everything') ? 'up' : exited ? 'exited' : undefined),
+    'make start to print that it is up',
+    180_000,
+    200,
+  ).catch((err: unknown) => {
+    child.kill('SIGTERM');
+    throw new Error(`${String(err)}:\n${out}`);
+  });
+  if (state === 'exited') throw new Error(`make start exited before it was up:\n${out}`);
   const urls: Record<string, string> = {};
   const pids: Record<string, number> = {};
   for (const m of out.matchAll(/● (\w+)\s+(http:\/\/127\.0\.0\.1:\d+)[^\n]*?(?:\(pid (\d+)\))?$/gm)) {

@@ -58,6 +58,13 @@ async function prom(
   return (await res.json()) as { status: string; error?: string; data?: { result: PromResult[] } };
 }
 
+/** A Redis reply of alternating names and values (XINFO) as a record. */
+function toRecord(reply: unknown[]): Record<string, unknown> {
+  const record: Record<string, unknown> = {};
+  for (let i = 0; i + 1 < reply.length; i += 2) record[String(reply[i])] = reply[i + 1];
+  return record;
+}
+
 // The whole system in its own processes on real Redis and FerretDB, scraped by the test environment's real
 // Prometheus (file_sd, 1 s interval), driven through the gateway by the load generator and by direct calls that
 // exercise what the mix does not (declines, out of stock, a malformed event, an admin change).
@@ -180,8 +187,56 @@ describe('observability live: Prometheus scrapes the running system and every da
     timings.push(`load ${Date.now() - t0} ms`);
     await direct();
     timings.push(`direct ${Date.now() - t0} ms`);
-    // Two more scrapes after the last request, so every counter's last increase is in Prometheus.
-    await new Promise((r) => setTimeout(r, 3000));
+    // What the calls set off (the malformed event dead-lettered by every group, the price change, the last sagas'
+    // events) is handled before the metrics are read.
+    await until(
+      async () => {
+        const behind = await eventsBehind();
+        if (behind.length > 0) throw new Error(`still behind: ${behind.join(', ')}`);
+        return true;
+      },
+      'every consumer group of the run to handle its stream to the end',
+      120_000,
+      250,
+    );
+    timings.push(`handled ${Date.now() - t0} ms`);
+    // Then two more scrapes of every service, so every counter's last increase is in Prometheus.
+    const handled = Date.now() / 1000;
+    await until(
+      async () => {
+        const body = await prom('/api/v1/query', { query: `min(timestamp(up{${scope}}))` });
+        return Number(body.data?.result[0]?.value?.[1] ?? 0) > handled + 1 ? true : undefined;
+      },
+      'two more scrapes of every service',
+      30_000,
+      250,
+    );
+  }
+
+  /** The consumer groups (`stream/group`) that have not read their stream to the end or still hold pending entries. */
+  async function eventsBehind(): Promise<string[]> {
+    const behind: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, keys] = await system.redis.scan(
+        cursor,
+        'MATCH',
+        `${system.redisPrefix}events:*`,
+        'COUNT',
+        500,
+      );
+      cursor = next;
+      for (const key of keys) {
+        if ((await system.redis.type(key)) !== 'stream') continue;
+        const info = toRecord((await system.redis.call('XINFO', 'STREAM', key)) as unknown[]);
+        const groups = (await system.redis.call('XINFO', 'GROUPS', key)) as unknown[][];
+        for (const group of groups.map(toRecord)) {
+          if (Number(group.pending) > 0 || group['last-delivered-id'] !== info['last-generated-id'])
+            behind.push(`${key.slice(system.redisPrefix.length)}/${String(group.name)}`);
+        }
+      }
+    } while (cursor !== '0');
+    return behind;
   }
 
   it('when the load generator drove the gateway, then Prometheus counted its requests at the gateway', async () => {

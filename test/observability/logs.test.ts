@@ -61,7 +61,7 @@ describe("logs: an event consumer's lines join the publisher's trace (real Redis
       retryDelayMs: 50,
       reclaimIdleMs: 200,
       handler: async (_event, delivery) => {
-        await new Promise((r) => setTimeout(r, 5));
+        await new Promise((r) => setTimeout(r, 5)); // the await the test is about, not a wait for anything
         if (delivery.attempt === 1) throw new Error('first delivery fails');
         logger.info('after an await, through the kit logger');
         loggerFor(logger, delivery.context).info('after an await, through loggerFor');

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Metrics } from '@meshmart/kit';
 import { testenv } from '../../support/testenv.ts';
+import { until } from '../../support/wait.ts';
 
 export interface VersionBehaviour {
   /** Share of requests answered 503. */
@@ -62,13 +63,19 @@ export async function startVersionExporter(
   return {
     async ready(window) {
       const query = `sum by (service) (rate(http_request_duration_seconds_count{suite="${suite}",version="${version}"}[${window}]))`;
-      for (;;) {
-        const res = await fetch(`${prometheus}/api/v1/query?${new URLSearchParams({ query }).toString()}`);
-        const body = (await res.json()) as { data: { result: { metric: { service: string } }[] } };
-        const seen = new Set(body.data.result.map((r) => r.metric.service));
-        if (Object.keys(services).every((s) => seen.has(s))) return;
-        await new Promise((r) => setTimeout(r, 250));
-      }
+      await until(
+        async () => {
+          const res = await fetch(`${prometheus}/api/v1/query?${new URLSearchParams({ query }).toString()}`);
+          const body = (await res.json()) as { data: { result: { metric: { service: string } }[] } };
+          const seen = new Set(body.data.result.map((r) => r.metric.service));
+          const missing = Object.keys(services).filter((s) => !seen.has(s));
+          if (missing.length > 0) throw new Error(`no rate yet for ${missing.join(', ')}`);
+          return true;
+        },
+        `Prometheus to have a request rate of version ${version} for every service`,
+        60_000,
+        250,
+      );
     },
     async close() {
       rmSync(file, { force: true });

@@ -7,6 +7,7 @@ import { Metrics, type RunningServer } from '@meshmart/kit';
 import { sample } from '../../support/exposition.ts';
 import { sampleApp, serveSample } from '../../support/sample-app.ts';
 import { testenv } from '../../support/testenv.ts';
+import { until } from '../../support/wait.ts';
 
 describe('metrics', () => {
   describe('when business metrics are asked for twice by name', () => {
@@ -69,10 +70,13 @@ describe('metrics', () => {
     });
 
     it('then RED series arrive labelled by route template and PromQL over them runs', async function () {
-      this.timeout(30000);
+      this.timeout(60_000);
       const kit = sampleApp();
       running = await serveSample(kit);
       const instance = `127.0.0.1:${running.port}`;
+      // The requests come before the target is registered, so the first scrape already counts them all.
+      for (let i = 0; i < 5; i++) await request(running.url).get('/v1/items').expect(200);
+      await request(running.url).get('/v1/items/nope').expect(404);
       targetsFile = join(testenv('PROMETHEUS_TARGETS_DIR'), `kit-metrics-${running.port}.json`);
       // Written then renamed, so Prometheus never reads half a file.
       writeFileSync(
@@ -80,8 +84,6 @@ describe('metrics', () => {
         JSON.stringify([{ targets: [instance], labels: { suite: 'kit-metrics' } }]),
       );
       renameSync(`${targetsFile}.tmp`, targetsFile);
-      for (let i = 0; i < 5; i++) await request(running.url).get('/v1/items').expect(200);
-      await request(running.url).get('/v1/items/nope').expect(404);
 
       const prom = testenv('PROMETHEUS_URL');
       const query = async (q: string) => {
@@ -94,12 +96,16 @@ describe('metrics', () => {
         return body.data.result;
       };
       const selector = `http_request_duration_seconds_count{instance="${instance}",route="/v1/items"}`;
-      let series: Awaited<ReturnType<typeof query>> = [];
-      for (let i = 0; i < 100 && series.length === 0; i++) {
-        series = await query(selector);
-        if (series.length === 0) await new Promise((r) => setTimeout(r, 200));
-      }
-      expect(series, 'Prometheus never scraped the app').to.have.length(1);
+      const series = await until(
+        async () => {
+          const found = await query(selector);
+          return found.length > 0 ? found : undefined;
+        },
+        'Prometheus to scrape the app',
+        40_000,
+        200,
+      );
+      expect(series).to.have.length(1);
       expect(series[0].metric).to.include({ service: 'sample', method: 'GET', status_class: '2xx' });
       expect(Number(series[0].value[1])).to.equal(5);
       const errors = await query(

@@ -45,7 +45,8 @@ describe('mongo', function () {
     expect(failure).to.be.instanceOf(AppError);
     expect((failure as AppError).status).to.equal(503);
     expect((failure as AppError).message).to.include(`127.0.0.1:${port}`);
-    expect(Date.now() - started).to.be.below(2000);
+    // The 200 ms selection timeout, not the driver's 30 s default, with room for a loaded machine.
+    expect(Date.now() - started).to.be.below(5000);
   });
 
   it('when the server cannot be reached, then the check returns ok:false with a detail instead of throwing', async function () {

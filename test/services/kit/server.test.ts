@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import type { RunningServer } from '@meshmart/kit';
 import { sampleApp, serveSample } from '../../support/sample-app.ts';
+import { eventually, until } from '../../support/wait.ts';
 
 interface Answer {
   status: number;
@@ -35,8 +36,9 @@ describe('graceful shutdown', () => {
       const kit = sampleApp();
       const events: string[] = [];
       running = await serveSample(kit, {
-        graceMs: 5000,
-        delayMs: 150,
+        graceMs: 10_000,
+        // The readiness probe below must reach the listener within this delay, before it stops accepting.
+        delayMs: 500,
         closers: [
           {
             name: 'bus',
@@ -49,13 +51,14 @@ describe('graceful shutdown', () => {
         ],
       });
       const agent = new Agent({ keepAlive: true, maxSockets: 20 });
+      // Long enough to still be in flight when the drain starts, however slowly the 20 arrive.
       const inFlight = Array.from({ length: 20 }, () =>
-        get(`${running!.url}/v1/slow?ms=400`, agent).then((a) => {
+        get(`${running!.url}/v1/slow?ms=3000`, agent).then((a) => {
           events.push('answered');
           return a;
         }),
       );
-      await new Promise((r) => setTimeout(r, 100));
+      await eventually(() => kit.metrics.inFlight === 20, 'all 20 requests in flight');
       const done = running.shutdown('SIGTERM');
       // During the delay the listener still accepts, but readiness already says no.
       const ready = await get(`${running.url}/healthz/ready`);
@@ -87,14 +90,15 @@ describe('graceful shutdown', () => {
       running = await serveSample(kit, {
         graceMs: 300,
       });
-      const slow = get(`${running.url}/v1/slow?ms=3000`).then(
+      const slow = get(`${running.url}/v1/slow?ms=5000`).then(
         (a) => a.status,
         (err: NodeJS.ErrnoException) => err.code,
       );
-      await new Promise((r) => setTimeout(r, 50));
+      await eventually(() => kit.metrics.inFlight === 1, 'the slow request in flight');
       const started = Date.now();
       await running.shutdown('SIGTERM');
-      expect(Date.now() - started).to.be.below(2000);
+      // About the 300 ms grace period; far below the 5 s the request would take, with room for a loaded machine.
+      expect(Date.now() - started).to.be.below(3000);
       expect(await slow).to.equal('ECONNRESET');
       expect(
         kit.logs.lines.some((l) => l.msg === 'grace period over; closing remaining connections'),
@@ -144,28 +148,32 @@ describe('a service process (runService)', () => {
     return { child, lines, stderr: () => err };
   }
 
-  async function waitFor<T>(fn: () => T | undefined, ms = 10000): Promise<T> {
-    const end = Date.now() + ms;
-    for (;;) {
-      const v = fn();
-      if (v !== undefined) return v;
-      if (Date.now() > end) throw new Error('timed out waiting');
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
-
   describe('when it gets SIGTERM with requests in flight', () => {
-    it('then no request fails, adapters close, logs are flushed and it exits 0', async () => {
-      const { child, lines } = start({ PORT: '0', TRACING: 'off', SHUTDOWN_DELAY_MS: '100' });
-      const listening = await waitFor(() =>
-        lines.find((l) => typeof l.msg === 'string' && l.msg.includes('listening on')),
+    it('then no request fails, adapters close, logs are flushed and it exits 0', async function () {
+      // Starting a TypeScript process takes a while on a loaded machine.
+      this.timeout(60_000);
+      const { child, lines, stderr } = start({ PORT: '0', TRACING: 'off', SHUTDOWN_DELAY_MS: '100' });
+      // An exit ends the wait at once.
+      const listening = await until(
+        () =>
+          Promise.resolve(
+            lines.find((l) => typeof l.msg === 'string' && l.msg.includes('listening on')) ??
+              (child.exitCode === null ? undefined : { exited: child.exitCode }),
+          ),
+        'the sample service to log "listening on"',
+        40_000,
       );
+      expect(listening.exited, stderr()).to.equal(undefined);
       const port = listening.port as number;
       const agent = new Agent({ keepAlive: true });
+      // Long enough to still be in flight at SIGTERM, however slowly the 10 arrive.
       const inFlight = Array.from({ length: 10 }, () =>
-        get(`http://127.0.0.1:${port}/v1/slow?ms=500`, agent),
+        get(`http://127.0.0.1:${port}/v1/slow?ms=3000`, agent),
       );
-      await new Promise((r) => setTimeout(r, 150));
+      await eventually(async () => {
+        const metrics = await get(`http://127.0.0.1:${port}/metrics`);
+        return /^http_requests_in_flight(?:\{[^}]*\})? 10$/m.test(metrics.body);
+      }, 'the 10 requests in flight in the service');
       child.kill('SIGTERM');
       const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
       const answers = await Promise.all(inFlight);
@@ -179,7 +187,8 @@ describe('a service process (runService)', () => {
   });
 
   describe('when its configuration is invalid', () => {
-    it('then it exits 78 listing every problem before doing anything else', async () => {
+    it('then it exits 78 listing every problem before doing anything else', async function () {
+      this.timeout(60_000);
       const { child, stderr, lines } = start({ PORT: 'http', LOG_LEVEL: 'loud', SAMPLE_WORKERS: '0' });
       const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
       expect(code).to.equal(78);

@@ -17,6 +17,7 @@ import {
 import { InMemoryEventBus, type EventEnvelope } from '@meshmart/kit/events';
 import { createHttpClient, type HttpClient } from '@meshmart/kit/http';
 import { LogCapture } from '../../support/sample-app.ts';
+import { eventually } from '../../support/wait.ts';
 
 /** Two real services over HTTP: `front` calls `back` and publishes an event; a consumer handles it. */
 async function twoServices(bus: InMemoryEventBus) {
@@ -42,7 +43,7 @@ async function twoServices(bus: InMemoryEventBus) {
       summary: 'answers',
       responses: { 200: { description: 'ok' } },
       handler: async ({ log }) => {
-        await new Promise((r) => setTimeout(r, 5));
+        await new Promise((r) => setTimeout(r, 5)); // an await before logging: the log must still carry the trace
         log.info('answering');
         return { body: { answer: 42 } };
       },
@@ -126,8 +127,12 @@ describe('trace propagation', () => {
           body: JSON.stringify({ question: 'life' }),
         });
         expect(res.status).to.equal(200);
-        for (let i = 0; i < 100 && consumed.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
-        await tracing.flush();
+        await eventually(() => consumed.length === 1, 'the consumer of the Answered event');
+        // The consumer span ends after the handler returns.
+        await eventually(async () => {
+          await tracing!.flush();
+          return exporter.getFinishedSpans().some((s) => s.name === 'answers process');
+        }, 'the consumer span');
 
         const spans = exporter.getFinishedSpans();
         const byName = (name: string) => spans.find((s) => s.name === name)!;

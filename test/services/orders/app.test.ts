@@ -9,6 +9,7 @@ const items = [
   { productId: 'p-2', name: 'Mug', unitPriceCents: 399, quantity: 1 },
 ];
 const order = (orderId: string, userId = 'alice') => ({ orderId, userId, items, currency: 'USD' });
+/** Lets a few milliseconds pass, so two events get different occurredAt (time-based; a slow machine only adds more). */
 const tick = () => new Promise((r) => setTimeout(r, 5));
 
 eachBackend('orders API', (backend) => {

@@ -13,6 +13,7 @@ cartRepositoryContract('in-memory twin', (ttlSeconds) => {
       now += ms;
       return Promise.resolve();
     },
+    now: () => now,
     close: () => Promise.resolve(),
   });
 });
@@ -22,7 +23,8 @@ cartRepositoryContract('Redis', async (ttlSeconds) => {
   const repo = new RedisCartRepository({ client: redis.redis, ttlSeconds, keyPrefix: redis.prefix });
   return {
     repo,
-    pass: (ms) => sleep(ms),
+    pass: (ms) => sleep(ms), // the TTL is Redis's own: real time has to pass
+    now: () => Date.now(),
     close: () => redis.close(),
   };
 });

@@ -17,7 +17,6 @@ productCacheContract('redis', async () => {
       eventually(
         async () => (await cache.lookup(productKey('a1'))).value === undefined,
         'the entry to expire',
-        5000,
       ),
     async close() {
       await redis.close();

@@ -269,7 +269,10 @@ eachBackend('checkout saga engine', (backend) => {
       paymentToken: 'tok_visa',
       idempotencyKey: 'k-race',
     });
-    await new Promise((r) => setTimeout(r, 50));
+    await eventually(async () => {
+      const lease = (await repository.get(saga.id))!.lease;
+      return lease === null || lease.until < Date.now();
+    }, "the dead engine's 30 ms lease to expire");
     const [b, c] = [make({ owner: 'engine-b' }), make({ owner: 'engine-c' })];
 
     await Promise.all([b.core.engine.run(saga.id), c.core.engine.run(saga.id)]);

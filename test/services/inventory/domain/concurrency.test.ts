@@ -21,7 +21,7 @@ eachBackend('inventory under concurrent reservations', (backend) => {
       while (racing) {
         const level = await h.parts.stock.get('last-units');
         if (level) seen.push(level);
-        await new Promise((r) => setTimeout(r, 5));
+        await new Promise((r) => setTimeout(r, 5)); // a sampling period while the race runs, not a wait
       }
     })();
     const answers = await Promise.all(

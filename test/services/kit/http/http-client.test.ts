@@ -188,7 +188,8 @@ describe('http client', () => {
       expect(err.status).to.equal(504);
       expect(err.code).to.equal('upstream-timeout');
       expect(err.extensions).to.deep.equal({ upstream: 'catalog' });
-      expect(elapsed).to.be.within(140, 1_000);
+      // From the 150 ms deadline up, with room for a loaded machine (the upstream itself never answers).
+      expect(elapsed).to.be.within(140, 3_000);
       expect(server.calls, 'the attempt used the whole budget, so no retry').to.have.length(1);
     });
 
@@ -214,7 +215,8 @@ describe('http client', () => {
       });
       const started = performance.now();
       const err = await appError(http.get('/down'));
-      expect(performance.now() - started).to.be.below(1_000);
+      // About the 250 ms deadline, far below 100 retries' worth of backoff, with room for a loaded machine.
+      expect(performance.now() - started).to.be.below(3_000);
       expect(err.code).to.equal('upstream-error');
       expect(server.calls.length).to.be.within(2, 3);
     });
