@@ -5,6 +5,7 @@ import { checkout } from './checkout.ts';
 import { gatewayHop } from './gateway-hop.ts';
 import { kitOverhead } from './kit-overhead.ts';
 import { memory } from './memory.ts';
+import { sigv4Bench } from './sigv4.ts';
 import { synthBench } from './synth.ts';
 
 const benchmarks: Record<string, () => Promise<Record<string, unknown>>> = {
@@ -13,6 +14,7 @@ const benchmarks: Record<string, () => Promise<Record<string, unknown>>> = {
   synth: synthBench,
   'gateway-hop': gatewayHop,
   memory,
+  sigv4: sigv4Bench,
 };
 
 const only = process.argv.slice(2);

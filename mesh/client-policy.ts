@@ -14,7 +14,16 @@ export interface ClientPolicyOptions {
    * @default false
    */
   readonly meshRetries?: boolean;
+  /**
+   * Sign every call with SigV4 for VPC Lattice's IAMAuthPolicy (service `vpc-lattice-svcs`, in this region): adds
+   * `SIGV4_SERVICE` and `SIGV4_REGION` to each upstream. Only the Lattice profiles set it.
+   * @default no signing
+   */
+  readonly sigv4?: { readonly region: string };
 }
+
+/** The signing name of VPC Lattice services (the `vpc-lattice-svcs:Invoke` action of IAMAuthPolicy). */
+export const LATTICE_SIGNING_SERVICE = 'vpc-lattice-svcs';
 
 // One definition of the env names, shared with the kit's reader (upstreamPolicyFromEnv).
 export { upstreamEnvPrefix };
@@ -25,7 +34,8 @@ export { upstreamEnvPrefix };
  *
  * Per upstream, reads (GET): `TIMEOUT_MS`, `ATTEMPT_TIMEOUT_MS`, `RETRIES`; writes: `WRITE_TIMEOUT_MS`,
  * `WRITE_ATTEMPT_TIMEOUT_MS`, `WRITE_RETRIES` (retries apply only to writes sent with an Idempotency-Key, which the
- * kit's client enforces); the breaker: `BREAKER_FAILURE_THRESHOLD`, `BREAKER_OPEN_MS`; the pool: `CONNECTIONS`.
+ * kit's client enforces); the breaker: `BREAKER_FAILURE_THRESHOLD`, `BREAKER_OPEN_MS`; the pool: `CONNECTIONS`; with
+ * `sigv4`, the signing of every call: `SIGV4_SERVICE`, `SIGV4_REGION`.
  */
 export function clientPolicyEnv(
   model: TrafficModel,
@@ -38,6 +48,10 @@ export function clientPolicyEnv(
     const upstream = servicePolicy(model, name);
     for (const [key, value] of Object.entries(upstreamSettings(upstream, options))) {
       env[`${upstreamEnvPrefix(name)}${key}`] = String(value);
+    }
+    if (options.sigv4) {
+      env[`${upstreamEnvPrefix(name)}SIGV4_SERVICE`] = LATTICE_SIGNING_SERVICE;
+      env[`${upstreamEnvPrefix(name)}SIGV4_REGION`] = options.sigv4.region;
     }
   }
   return Object.fromEntries(Object.entries(env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));

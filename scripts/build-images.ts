@@ -76,6 +76,21 @@ const CJS_SHIM = [
   'const __dirname = __meshmartDirname(__filename);',
 ].join('\n');
 
+/**
+ * `all` mode: the optional peers stay external only where an npm package asks for them (MongoDB's optional
+ * `require('@aws-sdk/credential-providers')`); the kit's own lazy SigV4 signer imports that package too, and there it
+ * is bundled into a chunk of its own that loads on the first signed call.
+ */
+const optionalPeersExternal: Plugin = {
+  name: 'optional-peers-external',
+  setup(b) {
+    const names = OPTIONAL_PEERS.map((n) => n.replace(/[/\\^$.*+?()[\]{}|-]/g, '\\$&')).join('|');
+    b.onResolve({ filter: new RegExp(`^(?:${names})(?:/|$)`) }, (args) =>
+      args.importer.includes(`${sep}node_modules${sep}`) ? { path: args.path, external: true } : undefined,
+    );
+  },
+};
+
 /** In `workspace` mode: every bare import is external except the workspace packages (@meshmart/*). */
 const npmPackagesExternal: Plugin = {
   name: 'npm-packages-external',
@@ -175,8 +190,10 @@ export async function bundleServices(options: BundleOptions = {}): Promise<Bundl
     metafile: true,
     define: { 'process.env.NODE_ENV': '"production"' },
     banner: mode === 'all' ? { js: CJS_SHIM } : {},
-    external: mode === 'all' ? [...OPTIONAL_PEERS] : [],
-    plugins: [runtimeAssets(root, assets), ...(mode === 'workspace' ? [npmPackagesExternal] : [])],
+    plugins: [
+      runtimeAssets(root, assets),
+      ...(mode === 'workspace' ? [npmPackagesExternal] : [optionalPeersExternal]),
+    ],
   });
   for (const e of result.errors) throw new Error(`build-images: ${e.text}`);
   for (const asset of [...assets].sort())

@@ -34,6 +34,8 @@ export interface ComposeOptions {
   readonly podSecurityException?: PodSecurityExceptionName;
   /** Envoy retries, so the kit's client makes one attempt per call. @default false */
   readonly meshRetries?: boolean;
+  /** Callers sign their calls with SigV4 for Lattice's IAMAuthPolicy, in this region. @default no signing */
+  readonly sigv4Region?: string;
   /** Which data plane carries service-to-service calls (shapes the NetworkPolicies). @default 'none' */
   readonly mesh?: MeshKind;
   /** Where callers reach each upstream. @default the Service's cluster DNS name and port */
@@ -102,7 +104,10 @@ export function compose(options: ComposeOptions): Composed {
         TRACING: platform === 'eks' ? 'xray' : 'w3c',
         OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: otelEndpoint(config),
         ...stores.settings,
-        ...clientPolicyEnv(model, entry.name, { meshRetries: options.meshRetries ?? false }),
+        ...clientPolicyEnv(model, entry.name, {
+          meshRetries: options.meshRetries ?? false,
+          ...(options.sigv4Region ? { sigv4: { region: options.sigv4Region } } : {}),
+        }),
       },
       secretEnv: [...stores.secretEnv, ...gatewaySecrets(entry, config)],
       composedEnv: stores.composedEnv,
@@ -135,6 +140,7 @@ export function compose(options: ComposeOptions): Composed {
     metricsNamespace: config.observability.metricsNamespace,
     otel: { namespace: config.observability.otelNamespace, port: config.observability.otelPort },
     mesh: options.mesh ?? 'none',
+    signingCallers: options.sigv4Region !== undefined,
   });
 
   return { app, model, charts, services, chart };

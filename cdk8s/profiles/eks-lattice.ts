@@ -25,6 +25,8 @@ export function eksLatticeProfile(config: MeshmartConfig): Profile {
     config,
     namespaceLabels: latticeNamespaceLabels(),
     mesh: 'lattice',
+    // IAMAuthPolicy admits only SigV4-signed calls from the callers' IRSA roles.
+    sigv4Region: config.aws.region,
     upstreamUrl: (upstream) => `http://${upstream.name}.${config.latticeDomain}`,
   });
   const report = renderGatewayApi(c.chart('40-gateway-api'), c.model, latticeOptions(config));

@@ -313,6 +313,10 @@ function notCarriedMarkdown(model: TrafficModel, items: readonly NotCarriedItem[
     'Each policy below is in the model but has no VPC Lattice equivalent; the last column says where it is enforced',
     "instead. The kit's HTTP client reads the `UPSTREAM_<NAME>_*` variables in each caller's environment.",
     '',
+    "Identity is carried: each HTTPRoute's IAMAuthPolicy admits only its callers' IRSA roles, and the kit's HTTP",
+    'client signs every call with SigV4 for `vpc-lattice-svcs` (`UPSTREAM_<NAME>_SIGV4_SERVICE`, `_SIGV4_REGION`),',
+    'with the `UNSIGNED-PAYLOAD` body hash Lattice requires and credentials from the web identity token (STS).',
+    '',
   ];
   for (const service of model.services) {
     const mine = items.filter((i) => i.service === service.name);

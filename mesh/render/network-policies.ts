@@ -50,6 +50,11 @@ export interface NetworkPolicyOptions {
   readonly ingressGateway?: { readonly name: string; readonly port: number };
   /** Port of the Lattice Gateway listener callers dial. @default 80 */
   readonly latticeListenerPort?: number;
+  /**
+   * Callers sign their calls with SigV4 (Lattice IAMAuthPolicy): they reach TCP 443 for STS, where IRSA's web identity
+   * is exchanged for credentials. App Mesh allows 443 to every pod already. @default false
+   */
+  readonly signingCallers?: boolean;
 }
 
 export type MeshKind = 'none' | 'app-mesh' | 'lattice' | 'migration';
@@ -138,7 +143,8 @@ export function renderNetworkPolicies(
       ],
       ports: [tcp(options.otel.port)],
     });
-    if (appMesh) egress.push(httpsAnywhere());
+    if (appMesh || (options.signingCallers === true && service.dependsOn.length > 0))
+      egress.push(httpsAnywhere());
 
     new k8s.KubeNetworkPolicy(scope, `netpol-${service.name}`, {
       metadata: { name: `allow-${service.name}`, namespace: ns, labels: { [NAME_LABEL]: service.name } },

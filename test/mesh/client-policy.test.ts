@@ -48,4 +48,25 @@ describe('mesh/client-policy', () => {
       /no service 'shipping'.*gateway, catalog/,
     );
   });
+
+  it('when the profile is on Lattice (sigv4), then every upstream is signed for vpc-lattice-svcs in the region', () => {
+    const env = clientPolicyEnv(trafficModel(), 'checkout', { sigv4: { region: 'eu-central-1' } });
+    for (const upstream of ['ORDERS', 'INVENTORY', 'PAYMENTS', 'CART']) {
+      expect(env[`UPSTREAM_${upstream}_SIGV4_SERVICE`]).to.equal('vpc-lattice-svcs');
+      expect(env[`UPSTREAM_${upstream}_SIGV4_REGION`]).to.equal('eu-central-1');
+    }
+    expect(Object.keys(env)).to.deep.equal(Object.keys(env).sort());
+    expect(
+      Object.keys(clientPolicyEnv(trafficModel(), 'checkout')).some((k) => k.includes('SIGV4')),
+    ).to.equal(false);
+  });
+
+  it('when the rendered env is read back by the kit, then the client gets the same signing policy', async () => {
+    const { upstreamPolicyFromEnv } = await import('../../services/kit/src/http/upstream-policy.ts');
+    const env = clientPolicyEnv(trafficModel(), 'cart', { sigv4: { region: 'eu-west-1' } });
+    expect(upstreamPolicyFromEnv('catalog', env).sigv4).to.deep.equal({
+      service: 'vpc-lattice-svcs',
+      region: 'eu-west-1',
+    });
+  });
 });

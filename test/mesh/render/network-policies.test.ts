@@ -149,4 +149,21 @@ describe('mesh/render/network-policies', () => {
     expect(ingress.spec.egress[0].ports).to.deep.equal([{ protocol: 'TCP', port: 8080 }]);
     expect(gateway.spec.egress.at(-1).ports).to.deep.equal([{ protocol: 'TCP', port: 443 }]);
   });
+
+  it('when Lattice callers sign with SigV4, then exactly the callers may reach 443 (STS for IRSA) and leaves may not', () => {
+    const https = (p: Manifest): boolean =>
+      p.spec.egress.some((r: any) => r.ports?.some((port: any) => port.port === 443));
+    const plain = synth((chart) => renderNetworkPolicies(chart, model, { ...kind, mesh: 'lattice' }));
+    const signing = synth((chart) =>
+      renderNetworkPolicies(chart, model, { ...kind, mesh: 'lattice', signingCallers: true }),
+    );
+    const callers = model.services.filter((s) => s.dependsOn.length > 0).map((s) => s.name);
+    expect(callers).to.include.members(['gateway', 'cart', 'checkout']);
+    for (const s of model.services) {
+      expect(https(find(plain, 'NetworkPolicy', `allow-${s.name}`)), s.name).to.equal(false);
+      expect(https(find(signing, 'NetworkPolicy', `allow-${s.name}`)), s.name).to.equal(
+        callers.includes(s.name),
+      );
+    }
+  });
 });

@@ -21,6 +21,7 @@ import {
   type CircuitState,
 } from './circuit-breaker.ts';
 import { fullJitterDelay, parseRetryAfter } from './retry.ts';
+import type { RequestSigner, SigV4Options } from './sigv4.ts';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'OPTIONS' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 export type HttpHeaders = Readonly<Record<string, string | string[] | undefined>>;
@@ -50,6 +51,11 @@ export interface HttpClientOptions {
   readonly connections?: number;
   /** Idle keep-alive sockets close after this; below Node's server default of 5 s so the client closes first. @default 4_000 */
   readonly keepAliveTimeoutMs?: number;
+  /**
+   * Sign every attempt with SigV4 (VPC Lattice's IAM auth: service `vpc-lattice-svcs`). The signer and the AWS SDK
+   * are loaded on the first call, so clients without it never load them. @default no signing
+   */
+  readonly sigv4?: SigV4Options;
   /** Where the client metrics go; without it no metrics are recorded. */
   readonly registry?: Registry;
   readonly logger?: Logger;
@@ -113,7 +119,7 @@ const RETRYABLE_STATUS: ReadonlySet<number> = new Set([429, 502, 503, 504]);
 const JSON_TYPE = /^application\/(?:[^;]*\+)?json\s*(?:;|$)/i;
 const STATE_VALUE: Readonly<Record<CircuitState, number>> = { closed: 0, 'half-open': 1, open: 2 };
 
-type FailureReason = 'timeout' | 'connection' | 'server_error' | 'circuit_open';
+type FailureReason = 'timeout' | 'connection' | 'server_error' | 'circuit_open' | 'signing';
 
 interface ClientMetrics {
   readonly duration: Histogram<'upstream' | 'method' | 'status_class'>;
@@ -225,8 +231,49 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     },
   });
   let closed = false;
+  const sigv4 = options.sigv4;
+  let signer: Promise<RequestSigner> | undefined;
+  const signerFor = (o: SigV4Options): Promise<RequestSigner> =>
+    (signer ??= import('./sigv4-signer.ts').then((m) => m.createSigV4Signer(o)));
 
   const fail = (reason: FailureReason): void => metrics?.failures.inc({ upstream, reason });
+
+  /**
+   * Signs one attempt (a fresh date each time) within the attempt's budget: a credential fetch that hangs (STS) must
+   * not hold the call. A failure (no credentials, STS down) is ours, not the upstream's.
+   */
+  async function sign(
+    o: SigV4Options,
+    method: HttpMethod,
+    path: string,
+    headers: Record<string, string>,
+    budgetMs: number,
+  ): Promise<{ path: string; headers: Record<string, string> } | AppError> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const signing = signerFor(o).then((s) =>
+        s.sign({ method, protocol: base.protocol, host: base.host, path, headers }),
+      );
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`no credentials within ${Math.round(budgetMs)} ms`)),
+          budgetMs,
+        );
+      });
+      const signed = await Promise.race([signing, late]);
+      return { path: signed.path, headers: { ...headers, host: base.host, ...signed.headers } };
+    } catch (err) {
+      fail('signing');
+      return new AppError(
+        503,
+        'upstream-signing-failed',
+        `${upstream}: cannot sign the request: ${errorMessage(err)}`,
+        { cause: err, extensions: { upstream } },
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 
   async function attempt(
     method: HttpMethod,
@@ -238,6 +285,13 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     signal: AbortSignal | undefined,
     parent: Context,
   ): Promise<Attempt> {
+    let outgoing = { ...headers };
+    if (sigv4) {
+      // Signed before the breaker is asked: a signing failure says nothing about the upstream's health.
+      const signed = await sign(sigv4, method, path, outgoing, budgetMs);
+      if (signed instanceof AppError) return { error: signed, retryable: true };
+      ({ path, headers: outgoing } = signed);
+    }
     let permit: CircuitPermit;
     try {
       permit = breaker.acquire();
@@ -272,7 +326,6 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         parent,
       );
     }
-    const outgoing = { ...headers };
     propagation.inject(span ? trace.setSpan(parent, span) : parent, outgoing);
 
     const controller = new AbortController();

@@ -18,3 +18,12 @@ export {
   type RequestShorthandOptions,
 } from './http-client.ts';
 export * from './upstream-policy.ts';
+export {
+  LATTICE_SIGNING_SERVICE,
+  UNSIGNED_PAYLOAD,
+  type AwsCredentials,
+  type CredentialSource,
+  type RequestSigner,
+  type SignableRequest,
+  type SigV4Options,
+} from './sigv4.ts';

@@ -4,7 +4,7 @@ import type { HttpClientOptions } from './http-client.ts';
 /** The part of a client's options a deployment sets per upstream (the traffic model's policy). */
 export type UpstreamPolicy = Pick<
   HttpClientOptions,
-  'timeoutMs' | 'attemptTimeoutMs' | 'retries' | 'breaker' | 'connections'
+  'timeoutMs' | 'attemptTimeoutMs' | 'retries' | 'breaker' | 'connections' | 'sigv4'
 >;
 
 /** `UPSTREAM_<NAME>_`: where a deployment puts one upstream's client policy (`cart` -> `UPSTREAM_CART_`). */
@@ -16,7 +16,8 @@ export function upstreamEnvPrefix(upstream: string): string {
  * The client policy the manifests set for one upstream: `TIMEOUT_MS`, `ATTEMPT_TIMEOUT_MS`, `RETRIES`,
  * `BREAKER_FAILURE_THRESHOLD`, `BREAKER_OPEN_MS`, `CONNECTIONS` after `UPSTREAM_<NAME>_`. This is how timeouts,
  * retries and circuit breaking that a mesh cannot carry (VPC Lattice) or that there is no mesh for (kind) are
- * enforced the same way everywhere. Unset keys leave the service's defaults; a malformed one throws ConfigError.
+ * enforced the same way everywhere. `SIGV4_SERVICE` (e.g. `vpc-lattice-svcs`) turns on SigV4 signing, in the region
+ * `SIGV4_REGION` (or AWS_REGION). Unset keys leave the service's defaults; a malformed one throws ConfigError.
  */
 export function upstreamPolicyFromEnv(
   upstream: string,
@@ -40,6 +41,20 @@ export function upstreamPolicyFromEnv(
   const failureThreshold = read('BREAKER_FAILURE_THRESHOLD', 1);
   const openMs = read('BREAKER_OPEN_MS', 1);
   const connections = read('CONNECTIONS', 1);
+  const signingService = env[`${prefix}SIGV4_SERVICE`] || undefined;
+  const signingRegion = env[`${prefix}SIGV4_REGION`] || env.AWS_REGION || undefined;
+  if (signingService !== undefined && !/^[a-z0-9][a-z0-9-]*$/.test(signingService))
+    problems.push(
+      `${prefix}SIGV4_SERVICE: must be an AWS signing name such as 'vpc-lattice-svcs', got '${signingService}'`,
+    );
+  if (signingService !== undefined && signingRegion === undefined)
+    problems.push(`${prefix}SIGV4_SERVICE is set but no region is: set ${prefix}SIGV4_REGION or AWS_REGION`);
+  if (
+    signingService !== undefined &&
+    signingRegion !== undefined &&
+    !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(signingRegion)
+  )
+    problems.push(`${prefix}SIGV4_REGION (or AWS_REGION): must look like eu-west-1, got '${signingRegion}'`);
   if (problems.length > 0) throw new ConfigError(upstream, problems);
   const breaker = {
     ...(failureThreshold === undefined ? {} : { failureThreshold }),
@@ -51,5 +66,8 @@ export function upstreamPolicyFromEnv(
     ...(retries === undefined ? {} : { retries }),
     ...(Object.keys(breaker).length > 0 ? { breaker } : {}),
     ...(connections === undefined ? {} : { connections }),
+    ...(signingService === undefined || signingRegion === undefined
+      ? {}
+      : { sigv4: { service: signingService, region: signingRegion } }),
   };
 }

@@ -52,4 +52,39 @@ describe('upstreamPolicyFromEnv', () => {
       expect(policy.breaker?.failureThreshold, upstream).to.be.greaterThan(0);
     }
   });
+
+  it('when SIGV4_SERVICE and SIGV4_REGION are set, then the client signs for that service and region', () => {
+    expect(
+      upstreamPolicyFromEnv('catalog', {
+        UPSTREAM_CATALOG_SIGV4_SERVICE: 'vpc-lattice-svcs',
+        UPSTREAM_CATALOG_SIGV4_REGION: 'eu-west-1',
+      }).sigv4,
+    ).to.deep.equal({ service: 'vpc-lattice-svcs', region: 'eu-west-1' });
+    expect(
+      upstreamPolicyFromEnv('catalog', {
+        UPSTREAM_CATALOG_SIGV4_SERVICE: 'vpc-lattice-svcs',
+        AWS_REGION: 'us-east-2',
+      }).sigv4,
+      'the pod identity webhook sets AWS_REGION',
+    ).to.deep.equal({ service: 'vpc-lattice-svcs', region: 'us-east-2' });
+    expect(upstreamPolicyFromEnv('catalog', { AWS_REGION: 'us-east-2' })).to.not.have.property('sigv4');
+  });
+
+  it('when signing is asked for without a region or with a malformed name, then ConfigError names the fix', () => {
+    const problems = (env: Record<string, string>): readonly string[] => {
+      try {
+        upstreamPolicyFromEnv('catalog', env);
+      } catch (err) {
+        if (err instanceof ConfigError) return err.problems;
+        throw err;
+      }
+      return [];
+    };
+    expect(problems({ UPSTREAM_CATALOG_SIGV4_SERVICE: 'vpc-lattice-svcs' })).to.deep.equal([
+      'UPSTREAM_CATALOG_SIGV4_SERVICE is set but no region is: set UPSTREAM_CATALOG_SIGV4_REGION or AWS_REGION',
+    ]);
+    expect(
+      problems({ UPSTREAM_CATALOG_SIGV4_SERVICE: 'VPC Lattice', UPSTREAM_CATALOG_SIGV4_REGION: 'Ireland' }),
+    ).to.have.length(2);
+  });
 });
