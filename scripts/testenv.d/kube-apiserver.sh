@@ -10,7 +10,8 @@
 #   kube-apiserver.sh status  one line; exit 1 when the API server does not answer
 #
 # kube-apiserver is built with Go from the k8s.io/kubernetes module (scripts/kube-apiserver/go.mod pins every k8s.io
-# staging module to the matching v0.x.y release) into $TESTENV_CACHE/bin/kube-apiserver-<version>. etcd is Debian's
+# staging module to the matching v0.x.y release) into $TESTENV_CACHE/bin/kube-apiserver-<version>, by
+# scripts/kube-build.sh together with the node's binaries. etcd is Debian's
 # etcd-server package: nothing to build, and it starts in a second.
 #
 # Environment: TESTENV_STATE (<repo>/.testenv), TESTENV_CACHE ($HOME/.cache/meshmart), TESTENV_HOST (127.0.0.1),
@@ -25,7 +26,6 @@ RUN="$STATE/run"
 LOGS="$STATE/log"
 
 KUBE_VERSION=v1.36.3
-GO_MODULE_DIR="$ROOT/scripts/kube-apiserver"
 APISERVER_BIN="$CACHE/bin/kube-apiserver-$KUBE_VERSION"
 APISERVER_PORT="${TESTENV_KUBE_APISERVER_PORT:-16443}"
 ETCD_PORT="${TESTENV_ETCD_PORT:-12379}"
@@ -89,30 +89,12 @@ ensure_packages() {
   command -v etcd >/dev/null || die "etcd still not on PATH after installing etcd-server"
 }
 
-# Build kube-apiserver from the module in scripts/kube-apiserver (go.mod + go.sum pin every dependency). The version
-# variables are set as the Kubernetes release build sets them, so /version and `kubectl version` report v1.36.3.
-build_apiserver() (
-  command -v go >/dev/null ||
-    die "Go is not installed, and it is needed once to build kube-apiserver $KUBE_VERSION into $APISERVER_BIN." \
-      "Install Go >= 1.26 and re-run."
-  log "building kube-apiserver $KUBE_VERSION (first run only, cached in $CACHE/bin)"
-  start=$SECONDS
-  mkdir -p "$CACHE/bin"
-  tmp="$APISERVER_BIN.tmp.$$"
-  trap 'rm -f "$tmp"' EXIT
-  minor=${KUBE_VERSION#v1.}
-  minor=${minor%%.*}
-  pkg=k8s.io/component-base/version
-  ldflags="-s -w -X $pkg.gitVersion=$KUBE_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
-  ldflags="$ldflags -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
-  # -p 2: the CI machine has 2 vCPUs; more parallel compiles only add memory pressure.
-  (cd "$GO_MODULE_DIR" && go build -p 2 -buildvcs=false -trimpath -ldflags="$ldflags" -o "$tmp" \
-    k8s.io/kubernetes/cmd/kube-apiserver) >&2 || die "go build of kube-apiserver failed"
-  built=$("$tmp" --version 2>&1 || true)
-  [ "$built" = "Kubernetes $KUBE_VERSION" ] || die "the binary just built reports '$built', not 'Kubernetes $KUBE_VERSION'"
-  mv -f "$tmp" "$APISERVER_BIN"
-  log "built $APISERVER_BIN in $((SECONDS - start))s"
-)
+# kube-apiserver comes from scripts/kube-build.sh, which builds every Kubernetes binary the test environment uses (the
+# node's too: scripts/testenv.d/kube-node.sh) in one `go build`, so that they share their compiled packages.
+build_apiserver() {
+  "$ROOT/scripts/kube-build.sh" || die "scripts/kube-build.sh failed"
+  [ -x "$APISERVER_BIN" ] || die "scripts/kube-build.sh did not write $APISERVER_BIN"
+}
 
 ensure_apiserver() {
   if [ ! -x "$APISERVER_BIN" ]; then build_apiserver; fi
