@@ -8,17 +8,25 @@ export interface CanaryConfig {
   readonly weight: number;
 }
 
+/** Workloads other than the catalogue's services that may carry an IRSA role of their own. */
+export type PlatformWorkload = 'fluentd' | 'adot-collector' | 'meshmart-ingress';
+
 /** AWS settings of the EKS profiles. Nothing here calls AWS: synthesis is offline. */
 export interface AwsConfig {
   readonly accountId: string;
   readonly region: string;
   /** ECR registry host. @default `<accountId>.dkr.ecr.<region>.amazonaws.com` */
   readonly ecrRegistry?: string;
-  /** IRSA role per service. @default `arn:aws:iam::<accountId>:role/<rolePrefix><service>` */
-  readonly roleArns?: Partial<Record<ServiceName, string>>;
+  /**
+   * IRSA role per service, and for Fluentd and the ADOT collector. The App Mesh ingress gateway's Envoy gets a role
+   * only when this names one for `meshmart-ingress`. @default `arn:aws:iam::<accountId>:role/<rolePrefix><service>`
+   */
+  readonly roleArns?: Partial<Record<ServiceName | PlatformWorkload, string>>;
   readonly rolePrefix: string;
   /** CIDR of the VPC where DocumentDB and ElastiCache live (NetworkPolicy egress). */
   readonly vpcCidr: string;
+  /** EKS cluster name, in Fluentd's log group `/aws/eks/<clusterName>/meshmart`. @default 'meshmart' */
+  readonly clusterName?: string;
 }
 
 /** Amazon DocumentDB and ElastiCache endpoints (EKS). Credentials come from a Secret, never from here. */
@@ -186,7 +194,7 @@ export function ecrRegistry(config: MeshmartConfig): string {
 
 export function roleArn(config: MeshmartConfig, service: string): string {
   return (
-    config.aws.roleArns?.[service as ServiceName] ??
+    config.aws.roleArns?.[service as ServiceName | PlatformWorkload] ??
     `arn:aws:iam::${config.aws.accountId}:role/${config.aws.rolePrefix}${service}`
   );
 }

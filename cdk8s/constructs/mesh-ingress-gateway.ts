@@ -25,6 +25,8 @@ export interface MeshIngressGatewayProps {
   readonly image?: string;
   /** Port of the internet-facing load balancer. @default 80 */
   readonly publicPort?: number;
+  /** IRSA role Envoy reads its VirtualGateway's configuration with. @default none: the node's role */
+  readonly roleArn?: string;
 }
 
 /**
@@ -56,7 +58,12 @@ export class MeshIngressGateway extends Construct {
     const tcp = { tcpSocket: { port: k8s.IntOrString.fromString('http') } };
 
     new k8s.KubeServiceAccount(this, 'ServiceAccount', {
-      metadata: { name: props.name, namespace: props.namespace, labels },
+      metadata: {
+        name: props.name,
+        namespace: props.namespace,
+        labels,
+        ...(props.roleArn ? { annotations: { 'eks.amazonaws.com/role-arn': props.roleArn } } : {}),
+      },
       automountServiceAccountToken: false,
     });
     new k8s.KubeDeployment(this, 'Deployment', {

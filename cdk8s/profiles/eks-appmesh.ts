@@ -31,6 +31,7 @@ export function eksAppMeshProfile(config: MeshmartConfig): Profile {
     name: INGRESS_GATEWAY,
     namespace: config.namespace,
     port: INGRESS_PORT,
+    ...ingressRole(config),
   });
   observabilityStack({
     platform: 'eks',
@@ -50,4 +51,10 @@ export function eksAppMeshProfile(config: MeshmartConfig): Profile {
     reports: {},
     callersVia: 'pods',
   };
+}
+
+/** The ingress Envoy's IRSA role, only when the config names one (the AWS CDK app does). */
+export function ingressRole(config: MeshmartConfig): { roleArn?: string } {
+  const arn = config.aws.roleArns?.[INGRESS_GATEWAY];
+  return arn ? { roleArn: arn } : {};
 }

@@ -4,7 +4,7 @@ import { migrationReport } from '../../mesh/render/migration.ts';
 import type { MeshmartConfig } from '../config.ts';
 import { MeshIngressGateway } from '../constructs/mesh-ingress-gateway.ts';
 import { compose, type Profile } from './compose.ts';
-import { INGRESS_GATEWAY, INGRESS_PORT } from './eks-appmesh.ts';
+import { INGRESS_GATEWAY, INGRESS_PORT, ingressRole } from './eks-appmesh.ts';
 import { latticeOptions } from './eks-lattice.ts';
 import { observabilityStack } from '../constructs/observability/stack.ts';
 import { Dashboards } from '../constructs/observability/dashboards.ts';
@@ -32,6 +32,7 @@ export function migrationProfile(config: MeshmartConfig): Profile {
     name: INGRESS_GATEWAY,
     namespace: config.namespace,
     port: INGRESS_PORT,
+    ...ingressRole(config),
   });
   observabilityStack({
     platform: 'eks',

@@ -74,7 +74,7 @@ export function observabilityStack(o: ObservabilityOptions): void {
       cloudwatch: {
         roleArn: roleArn(config, 'fluentd'),
         region: config.aws.region,
-        clusterName: o.clusterName ?? DEFAULT_CLUSTER_NAME,
+        clusterName: o.clusterName ?? config.aws.clusterName ?? DEFAULT_CLUSTER_NAME,
       },
     });
   }
