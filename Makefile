@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NPM_STAMP := node_modules/.meshmart-installed
 
-.PHONY: help install start load observability deploy canary test test-only typecheck lint format bench synth policy step-functions imports crds images bundles kind-up kind-down chart tools testenv-up testenv-down testenv-status clean
+.PHONY: help install start load observability deploy canary test test-only typecheck lint format bench synth policy step-functions api-gateway imports crds images bundles kind-up kind-down chart tools testenv-up testenv-down testenv-status clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -49,6 +49,9 @@ bench: install ## benchmarks; figures are written to bench/results/ and BENCHMAR
 
 synth: install ## synthesize every Kubernetes profile into dist/<profile>/ (deterministic)
 	npm run synth
+
+api-gateway: install ## the public API as OpenAPI 3.0 for Amazon API Gateway (HTTP API + VPC Link + JWT authorizer; REST variant) in dist/aws/
+	npx tsx scripts/api-gateway.ts
 
 step-functions: install ## the checkout saga as an AWS Step Functions state machine (ASL, asl-validator-checked) in dist/aws/
 	npx tsx scripts/step-functions.ts
