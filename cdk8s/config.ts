@@ -54,6 +54,26 @@ export interface ObservabilityConfig {
   readonly otelPort: number;
 }
 
+/**
+ * Where images come from, for clusters that cannot pull from the public registries (air-gapped, or a private registry
+ * mirroring them). Applied to every container of every profile (cdk8s/images.ts); nothing changes when unset.
+ */
+export interface ImagesConfig {
+  /**
+   * Registry (and path) that replaces the registry of every image: with `registry.example.com/mirror`, `redis:7.2.5`
+   * becomes `registry.example.com/mirror/redis:7.2.5` and `public.ecr.aws/appmesh/envoy:v1` becomes
+   * `registry.example.com/mirror/appmesh/envoy:v1`.
+   * @default none: each image as the profile names it
+   */
+  readonly registry?: string;
+  /**
+   * Image -> replacement, keyed by the image exactly as the profile names it (`mongo:7.0.14`); the replacement is used
+   * as it is (the registry prefix does not apply to it) and must be pinned by a tag or a digest.
+   * @default {}
+   */
+  readonly overrides?: Readonly<Record<string, string>>;
+}
+
 /** Everything a profile needs to synthesize; typed, with defaults, overridable by a JSON file and env. */
 export interface MeshmartConfig {
   /** Image tag and `app.kubernetes.io/version` of the stable Deployments' image. @default root package.json version */
@@ -75,6 +95,8 @@ export interface MeshmartConfig {
   readonly latticeDomain: string;
   /** Secret holding the gateway's JWT signing key (key `jwt-signing-key`). */
   readonly gatewaySecretName: string;
+  /** Registry prefix and per-image overrides. @default none */
+  readonly images?: ImagesConfig;
 }
 
 /** Deep-partial overrides as read from JSON. */
@@ -158,13 +180,33 @@ export function checkConfig(config: MeshmartConfig): void {
     if (!(canary.weight >= 0 && canary.weight <= 100))
       problems.push(`canaries: ${canary.service} weight must be 0..100 (got ${canary.weight})`);
   }
+  problems.push(...imagesProblems(config.images));
   if (problems.length > 0) throw new Error(`meshmart config:\n  - ${problems.join('\n  - ')}`);
+}
+
+function imagesProblems(images: ImagesConfig | undefined): string[] {
+  if (!images) return [];
+  const problems: string[] = [];
+  const registry = images.registry;
+  if (registry !== undefined && !/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d+)?(\/[a-z0-9._-]+)*$/.test(registry))
+    problems.push(
+      `images.registry must be a registry host with an optional port and path, without scheme or trailing slash (got '${registry}')`,
+    );
+  for (const [from, to] of Object.entries(images.overrides ?? {})) {
+    const name = to.includes('@') ? to.slice(0, to.indexOf('@')) : to;
+    const tag = name.lastIndexOf(':') > name.lastIndexOf('/') ? name.slice(name.lastIndexOf(':') + 1) : '';
+    if (!to.includes('@sha256:') && (tag === '' || tag === 'latest'))
+      problems.push(
+        `images.overrides: '${from}' -> '${to}' must be pinned by a tag or a digest, never latest`,
+      );
+  }
+  return problems;
 }
 
 /**
  * Defaults, then the JSON file named by `MESHMART_K8S_CONFIG` (or `file`), then single env overrides:
  * MESHMART_IMAGE_TAG, MESHMART_AWS_ACCOUNT_ID, MESHMART_AWS_REGION, MESHMART_ECR_REGISTRY, MESHMART_DOCDB_HOST,
- * MESHMART_ELASTICACHE_HOST.
+ * MESHMART_ELASTICACHE_HOST, MESHMART_IMAGE_REGISTRY (images.registry).
  */
 export function loadConfig(
   env: Readonly<Record<string, string | undefined>> = process.env,
@@ -183,6 +225,7 @@ export function loadConfig(
   };
   return mergeConfig(config, {
     ...(env.MESHMART_IMAGE_TAG ? { imageTag: env.MESHMART_IMAGE_TAG } : {}),
+    ...(env.MESHMART_IMAGE_REGISTRY ? { images: { registry: env.MESHMART_IMAGE_REGISTRY } } : {}),
     aws,
     managedDatastores,
   });

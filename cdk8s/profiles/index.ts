@@ -1,4 +1,5 @@
 import { loadConfig, type MeshmartConfig } from '../config.ts';
+import { applyImageSettings } from '../images.ts';
 import type { Profile } from './compose.ts';
 import { eksAppMeshProfile } from './eks-appmesh.ts';
 import { eksLatticeProfile } from './eks-lattice.ts';
@@ -24,5 +25,7 @@ export function buildProfile(name: ProfileName, config: MeshmartConfig = loadCon
     throw new Error(
       `buildProfile: unknown profile '${String(name)}'; choose from ${PROFILE_NAMES.join(', ')}`,
     );
-  return build(config);
+  const profile = build(config);
+  applyImageSettings(profile.app, config.images);
+  return profile;
 }
