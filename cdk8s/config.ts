@@ -45,6 +45,14 @@ export interface ManagedDatastoresConfig {
   readonly caBundleConfigMap: string;
 }
 
+/** App Mesh profiles (eks-appmesh, migration): how Envoy finds each VirtualNode's endpoints. */
+export interface AppMeshConfig {
+  /** `dns`: the cluster DNS name of each version's Service; `cloudMap`: AWS Cloud Map (`cloudMapNamespace`). */
+  readonly discovery: 'dns' | 'cloudMap';
+  /** An existing Cloud Map namespace (HTTP or private DNS) the App Mesh controller registers pods in. */
+  readonly cloudMapNamespace?: string;
+}
+
 export interface ObservabilityConfig {
   /** Namespace of the Prometheus that scrapes /metrics. */
   readonly metricsNamespace: string;
@@ -97,6 +105,8 @@ export interface MeshmartConfig {
   readonly gatewaySecretName: string;
   /** Registry prefix and per-image overrides. @default none */
   readonly images?: ImagesConfig;
+  /** Service discovery of the App Mesh VirtualNodes. @default { discovery: 'dns' } */
+  readonly appMesh?: AppMeshConfig;
 }
 
 /** Deep-partial overrides as read from JSON. */
@@ -181,6 +191,13 @@ export function checkConfig(config: MeshmartConfig): void {
       problems.push(`canaries: ${canary.service} weight must be 0..100 (got ${canary.weight})`);
   }
   problems.push(...imagesProblems(config.images));
+  const appMesh = config.appMesh;
+  if (appMesh && appMesh.discovery !== 'dns' && appMesh.discovery !== 'cloudMap')
+    problems.push(`appMesh.discovery must be 'dns' or 'cloudMap' (got '${String(appMesh.discovery)}')`);
+  if (appMesh?.discovery === 'cloudMap' && !appMesh.cloudMapNamespace)
+    problems.push(
+      "appMesh.cloudMapNamespace is required with appMesh.discovery 'cloudMap': name the Cloud Map namespace the App Mesh controller registers pods in, e.g. 'meshmart.local'",
+    );
   if (problems.length > 0) throw new Error(`meshmart config:\n  - ${problems.join('\n  - ')}`);
 }
 
