@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NPM_STAMP := node_modules/.meshmart-installed
 
-.PHONY: help install start load observability deploy canary test test-only typecheck lint format bench synth policy step-functions api-gateway imports crds images bundles kind-up kind-down chart tools testenv-up testenv-down testenv-status clean
+.PHONY: help install start load observability deploy canary test test-only typecheck lint format bench synth aws-synth policy step-functions api-gateway imports crds images bundles kind-up kind-down chart tools testenv-up testenv-down testenv-status clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -55,6 +55,10 @@ api-gateway: install ## the public API as OpenAPI 3.0 for Amazon API Gateway (HT
 
 step-functions: install ## the checkout saga as an AWS Step Functions state machine (ASL, asl-validator-checked) in dist/aws/
 	npx tsx scripts/step-functions.ts
+
+aws-synth: install ## CloudFormation of AWS environment ENV (dev|prod|appmesh|migration; all without ENV) into infra/cdk.out, cdk-nag checked (CDK_ARGS="-c account=... -c region=...")
+	cd infra && npx cdk synth --quiet $(if $(ENV),-c env=$(ENV)) $(CDK_ARGS)
+	@ls -l infra/cdk.out/*.template.json
 
 policy: install ## validate every profile's objects and run the policy rules (the AWS Config role); exit 1 on a violation
 	npx tsx scripts/policy.ts

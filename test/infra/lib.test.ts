@@ -1,0 +1,82 @@
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { expect } from 'chai';
+import { ADDONS, addonValues, mergeValues, pinnedVersion, placeholders } from '../../infra/lib/addons.ts';
+import { MAX_MANIFEST_BYTES, splitBySize } from '../../infra/lib/constructs/app-manifests.ts';
+import { EXTERNAL_SECRETS, gatewayApiCrdsChart } from '../../infra/lib/constructs/platform-addons.ts';
+import { rdsCaBundle } from '../../infra/lib/constructs/secrets-sync.ts';
+import { ENVIRONMENTS, selectEnvironments } from '../../infra/lib/environments.ts';
+
+describe('infra: environments, add-ons and helpers', () => {
+  it('when no environment is named, then all are built; when one is, then only it, retargeted by account and region', () => {
+    expect(selectEnvironments({}).map((e) => e.name)).to.deep.equal(ENVIRONMENTS.map((e) => e.name));
+    const [dev] = selectEnvironments({ env: 'dev', account: '123456789012', region: 'us-west-2' });
+    expect(dev.account).to.equal('123456789012');
+    expect(dev.availabilityZones).to.deep.equal(['us-west-2a', 'us-west-2b']);
+  });
+
+  it('when the environment or the account is wrong, then the error names the fix', () => {
+    expect(() => selectEnvironments({ env: 'staging' })).to.throw(
+      /use -c env=<dev\|prod\|appmesh\|migration>/,
+    );
+    expect(() => selectEnvironments({ env: 'dev', account: '42' })).to.throw(
+      /account must be 12 digits.*-c account=/,
+    );
+  });
+
+  it('when an add-on is installed, then its version is the one its README installs', () => {
+    for (const addon of [...Object.values(ADDONS), EXTERNAL_SECRETS]) {
+      const readme = readFileSync(
+        new URL(`../../charts/addons/${addon.folder}/README.md`, import.meta.url),
+        'utf8',
+      );
+      expect(readme, addon.folder).to.include(`--version ${pinnedVersion(addon)}`);
+    }
+    expect(pinnedVersion(ADDONS.appMeshController)).to.equal('1.13.3');
+  });
+
+  it('when a pinned placeholder is not overridden, then addonValues refuses, naming the key', () => {
+    expect(
+      placeholders({ a: { b: '<aws-region>', c: ['x', 'arn:aws:iam::<aws-account-id>:role/r'] } }),
+    ).to.deep.equal(['a.b', 'a.c[1]']);
+    expect(() => addonValues(ADDONS.appMeshController, {})).to.throw(
+      /placeholders left .* at region, accountId/,
+    );
+    expect(mergeValues({ a: { b: 1, c: 2 } }, { a: { c: 3 } })).to.deep.equal({ a: { b: 1, c: 3 } });
+  });
+
+  it('when a chart is too large for one manifest, then it is split in order, each part under the limit', () => {
+    const objects = Array.from({ length: 10 }, (_, i) => ({ i, pad: 'x'.repeat(30_000) }));
+    const parts = splitBySize(objects, MAX_MANIFEST_BYTES);
+    expect(parts.length).to.be.above(1);
+    expect(parts.flat()).to.deep.equal(objects);
+    for (const p of parts) expect(JSON.stringify(JSON.stringify(p)).length).to.be.below(MAX_MANIFEST_BYTES);
+    expect(() => splitBySize([{ pad: 'x'.repeat(MAX_MANIFEST_BYTES) }], MAX_MANIFEST_BYTES)).to.throw(
+      /split it/,
+    );
+  });
+
+  it("when the RDS CA bundle is built for a region, then it holds only that region's valid root CAs", () => {
+    const pems =
+      rdsCaBundle('eu-west-1').match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? [];
+    expect(pems.length).to.be.at.least(1);
+    for (const pem of pems) {
+      const cert = new X509Certificate(pem);
+      expect(cert.subject).to.include('Amazon RDS eu-west-1 Root CA');
+      expect(new Date(cert.validTo).getTime()).to.be.above(Date.now());
+    }
+    expect(() => rdsCaBundle('xx-nowhere-1')).to.throw(/no valid Amazon RDS root CA/);
+  });
+
+  it('when the Gateway API CRDs are packaged, then the chart holds the vendored files byte for byte', () => {
+    const dir = gatewayApiCrdsChart();
+    expect(readFileSync(`${dir}/Chart.yaml`, 'utf8')).to.match(/^version: 1\.6\.1$/m);
+    const vendored = new URL(
+      '../../cdk8s/crds/gateway-api/gateway.networking.k8s.io_httproutes.yaml',
+      import.meta.url,
+    );
+    expect(readFileSync(`${dir}/templates/gateway.networking.k8s.io_httproutes.yaml`)).to.deep.equal(
+      readFileSync(vendored),
+    );
+  });
+});
