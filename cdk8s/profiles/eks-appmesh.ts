@@ -1,4 +1,4 @@
-import { appMeshNamespaceLabels, renderAppMesh } from '../../mesh/render/app-mesh.ts';
+import { appMeshNamespaceLabels, renderAppMesh, type AppMeshDiscovery } from '../../mesh/render/app-mesh.ts';
 import type { MeshmartConfig } from '../config.ts';
 import { MeshIngressGateway } from '../constructs/mesh-ingress-gateway.ts';
 import { compose, type Profile } from './compose.ts';
@@ -7,6 +7,13 @@ import { Dashboards } from '../constructs/observability/dashboards.ts';
 import { Monitoring } from '../constructs/observability/monitoring.ts';
 
 export const INGRESS_GATEWAY = 'meshmart-ingress';
+
+/** DNS unless the config picks AWS Cloud Map (`appMesh.discovery`). */
+export function appMeshDiscovery(config: MeshmartConfig): AppMeshDiscovery {
+  return config.appMesh?.discovery === 'cloudMap'
+    ? { kind: 'cloudMap', namespaceName: config.appMesh.cloudMapNamespace ?? '' }
+    : { kind: 'dns' };
+}
 export const INGRESS_PORT = 8088;
 
 /**
@@ -26,7 +33,11 @@ export function eksAppMeshProfile(config: MeshmartConfig): Profile {
     mesh: 'app-mesh',
   });
   const mesh = c.chart('40-app-mesh');
-  renderAppMesh(mesh, c.model, { ingressGatewayName: INGRESS_GATEWAY, ingressPort: INGRESS_PORT });
+  renderAppMesh(mesh, c.model, {
+    ingressGatewayName: INGRESS_GATEWAY,
+    ingressPort: INGRESS_PORT,
+    discovery: appMeshDiscovery(config),
+  });
   new MeshIngressGateway(c.chart('25-ingress'), 'Ingress', {
     name: INGRESS_GATEWAY,
     namespace: config.namespace,

@@ -4,7 +4,7 @@ import { migrationReport } from '../../mesh/render/migration.ts';
 import type { MeshmartConfig } from '../config.ts';
 import { MeshIngressGateway } from '../constructs/mesh-ingress-gateway.ts';
 import { compose, type Profile } from './compose.ts';
-import { INGRESS_GATEWAY, INGRESS_PORT, ingressRole } from './eks-appmesh.ts';
+import { appMeshDiscovery, INGRESS_GATEWAY, INGRESS_PORT, ingressRole } from './eks-appmesh.ts';
 import { latticeOptions } from './eks-lattice.ts';
 import { observabilityStack } from '../constructs/observability/stack.ts';
 import { Dashboards } from '../constructs/observability/dashboards.ts';
@@ -26,6 +26,7 @@ export function migrationProfile(config: MeshmartConfig): Profile {
   renderAppMesh(c.chart('40-app-mesh'), c.model, {
     ingressGatewayName: INGRESS_GATEWAY,
     ingressPort: INGRESS_PORT,
+    discovery: appMeshDiscovery(config),
   });
   const report = renderGatewayApi(c.chart('41-gateway-api'), c.model, latticeOptions(config));
   new MeshIngressGateway(c.chart('25-ingress'), 'Ingress', {
@@ -50,6 +51,9 @@ export function migrationProfile(config: MeshmartConfig): Profile {
     charts: c.charts,
     model: c.model,
     callersVia: 'both',
-    reports: { 'MIGRATION.md': migrationReport(c.model), 'LATTICE-REPORT.md': report.markdown },
+    reports: {
+      'MIGRATION.md': migrationReport(c.model, { discovery: appMeshDiscovery(config) }),
+      'LATTICE-REPORT.md': report.markdown,
+    },
   };
 }

@@ -46,7 +46,17 @@ export interface AppMeshOptions {
    * the model's edges. @default 'ALLOW_ALL'
    */
   readonly egressFilter?: 'ALLOW_ALL' | 'DROP_ALL';
+  /**
+   * How Envoy finds a VirtualNode's endpoints: `dns` (the `<service>-<version>` Service's cluster name) or AWS Cloud
+   * Map (`serviceDiscovery.awsCloudMap`): the App Mesh controller registers each pod as an instance of service
+   * `<service>` in `namespaceName`, its labels as attributes, and each VirtualNode selects its version by the
+   * `app.kubernetes.io/version` attribute. @default { kind: 'dns' }
+   */
+  readonly discovery?: AppMeshDiscovery;
 }
+
+export type AppMeshDiscovery =
+  { readonly kind: 'dns' } | { readonly kind: 'cloudMap'; readonly namespaceName: string };
 
 /** Pod label keys the renderers select on; the cdk8s Deployments carry them. */
 export const NAME_LABEL = 'app.kubernetes.io/name';
@@ -89,6 +99,14 @@ export function renderAppMesh(scope: Construct, model: TrafficModel, options: Ap
   const meshName = options.meshName ?? 'meshmart';
   const ingressName = options.ingressGatewayName ?? 'meshmart-ingress';
   const ingressPort = options.ingressPort ?? 8088;
+  const discovery = options.discovery ?? { kind: 'dns' };
+  if (
+    discovery.kind === 'cloudMap' &&
+    !/^[a-z0-9]([a-z0-9.-]{0,1022}[a-z0-9])?$/i.test(discovery.namespaceName)
+  )
+    throw new Error(
+      `renderAppMesh: Cloud Map namespaceName '${discovery.namespaceName}' is not a namespace name; use the name of an existing Cloud Map namespace, e.g. 'meshmart.local'`,
+    );
   const ns = model.namespace;
   if (
     model.services.some(
@@ -116,7 +134,7 @@ export function renderAppMesh(scope: Construct, model: TrafficModel, options: Ap
 
   for (const service of model.services) {
     for (const version of service.versions) {
-      renderVirtualNode(scope, model, service, version.version, ingressName);
+      renderVirtualNode(scope, model, service, version.version, ingressName, discovery);
     }
     const routerName = `${service.name}-router`;
     new VirtualRouter(scope, `vr-${service.name}`, {
@@ -179,6 +197,7 @@ function renderVirtualNode(
   service: ServicePolicy,
   version: string,
   ingressName: string,
+  discovery: AppMeshDiscovery,
 ): void {
   const name = versionedName(service.name, version);
   const h = service.healthCheck;
@@ -232,7 +251,16 @@ function renderVirtualNode(
           ...(model.tls.mode === 'disabled' ? {} : { tls: listenerTls(model, service.name, callers) }),
         },
       ],
-      serviceDiscovery: { dns: { hostname: `${name}.${model.namespace}.svc.cluster.local` } },
+      serviceDiscovery:
+        discovery.kind === 'cloudMap'
+          ? {
+              awsCloudMap: {
+                namespaceName: discovery.namespaceName,
+                serviceName: service.name,
+                attributes: [{ key: VERSION_LABEL, value: version }],
+              },
+            }
+          : { dns: { hostname: `${name}.${model.namespace}.svc.cluster.local` } },
       backends: service.dependsOn.map((dep) => ({ virtualService: { virtualServiceRef: { name: dep } } })),
       ...(model.tls.mode === 'disabled' || service.dependsOn.length === 0
         ? {}

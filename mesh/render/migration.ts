@@ -1,5 +1,6 @@
 import { upstreamEnvPrefix, upstreamSettings } from '../client-policy.ts';
 import { versionedName, type ServicePolicy, type TrafficModel } from '../model.ts';
+import type { AppMeshDiscovery } from './app-mesh.ts';
 import { carriedRoute, notCarriedReport } from './gateway-api.ts';
 
 export interface MigrationOptions {
@@ -9,6 +10,8 @@ export interface MigrationOptions {
   readonly ingressGatewayName?: string;
   /** @default 'meshmart' */
   readonly gatewayName?: string;
+  /** How the App Mesh side discovers endpoints (the profile's `appMesh.discovery`). @default { kind: 'dns' } */
+  readonly discovery?: AppMeshDiscovery;
 }
 
 /**
@@ -43,6 +46,7 @@ export function migrationReport(model: TrafficModel, options: MigrationOptions =
     '| VirtualNode per version (listener health check) | Service per version + TargetGroupPolicy health check |',
     "| backends allow-list, mTLS | IAMAuthPolicy allowing exactly the callers' IAM roles (SigV4) |",
     '',
+    ...discoveryNotes(options.discovery ?? { kind: 'dns' }),
   ];
 
   for (const service of model.services) {
@@ -87,6 +91,26 @@ export function migrationReport(model: TrafficModel, options: MigrationOptions =
     lines.push('');
   }
   return lines.join('\n');
+}
+
+/** What changes in service discovery: Lattice targets Kubernetes Services (EndpointSlices), never Cloud Map. */
+function discoveryNotes(discovery: AppMeshDiscovery): string[] {
+  if (discovery.kind === 'dns') return [];
+  return [
+    `Service discovery: the VirtualNodes find their endpoints in AWS Cloud Map (namespace \`${discovery.namespaceName}\`,`,
+    'one Cloud Map service per app service, instances filtered by the `app.kubernetes.io/version` attribute). Lattice',
+    "does not use Cloud Map: the AWS Gateway API Controller registers each HTTPRoute backendRef's Service endpoints",
+    'as the targets of a Lattice target group, and callers resolve `<service>.<latticeDomain>`. What changes:',
+    '',
+    '- Nothing to register: the per-version Services (`<service>-<version>`) the backendRefs name already exist.',
+    '- Version selection moves from Cloud Map attributes to the HTTPRoute backendRefs and their weights.',
+    "- Health: Cloud Map's instance health (set by the App Mesh controller from pod readiness) is replaced by the",
+    "  TargetGroupPolicy health check and the pods' Lattice readiness gate.",
+    `- After step 5, delete the Cloud Map services in \`${discovery.namespaceName}\` (the App Mesh controller deregisters`,
+    '  instances when the VirtualNodes go; the services and the namespace stay until deleted) and the',
+    '  `servicediscovery:*` permissions of the controller.',
+    '',
+  ];
 }
 
 function objectTable(service: ServicePolicy, ingressName: string): string[] {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { catalogue } from '../../../services/kit/src/catalogue.ts';
-import { defaultConfig, roleArn } from '../../../cdk8s/config.ts';
+import { defaultConfig, mergeConfig, roleArn } from '../../../cdk8s/config.ts';
 import { buildProfile } from '../../../cdk8s/profiles/index.ts';
 import { profileObjects } from '../../../cdk8s/synth.ts';
 import { find, PROFILE_NAMES, synthesized, type ProfileName } from '../support.ts';
@@ -169,5 +169,37 @@ describe('cdk8s profiles', () => {
     expect(router).to.contain('"weight":90').and.contain('"weight":10');
     const route = JSON.stringify(find(objects, 'HTTPRoute', 'catalog'));
     expect(route).to.contain('catalog-v2');
+  });
+
+  it('when the config picks AWS Cloud Map for App Mesh, then eks-appmesh and migration VirtualNodes use it, every object validates, and MIGRATION.md says what changes for Lattice', async () => {
+    const { validateManifests } = await import('../../../cdk8s/validation/index.ts');
+    const config = mergeConfig(defaultConfig(), {
+      appMesh: { discovery: 'cloudMap', cloudMapNamespace: 'meshmart.local' },
+    });
+    for (const name of ['eks-appmesh', 'migration'] as const) {
+      const profile = buildProfile(name, config);
+      const objects = profileObjects(profile);
+      const nodes = objects.filter((o) => o.kind === 'VirtualNode');
+      expect(nodes.length, name).to.equal(n);
+      for (const node of nodes)
+        expect((node.spec as any).serviceDiscovery.awsCloudMap.namespaceName, name).to.equal(
+          'meshmart.local',
+        );
+      expect(validateManifests(objects), name).to.deep.equal([]);
+      if (name === 'migration') {
+        expect(profile.reports['MIGRATION.md']).to.contain('AWS Cloud Map (namespace `meshmart.local`');
+        expect(profile.reports['MIGRATION.md']).to.contain('Lattice\ndoes not use Cloud Map');
+      }
+    }
+    const dns = profileObjects(buildProfile('eks-appmesh', defaultConfig())).filter(
+      (o) => o.kind === 'VirtualNode',
+    );
+    expect((dns[0].spec as any).serviceDiscovery).to.have.keys(['dns']);
+  });
+
+  it('when Cloud Map is picked without a namespace, then the config is refused, naming the setting', () => {
+    expect(() => mergeConfig(defaultConfig(), { appMesh: { discovery: 'cloudMap' } })).to.throw(
+      /appMesh\.cloudMapNamespace is required with appMesh\.discovery 'cloudMap'/,
+    );
   });
 });

@@ -65,4 +65,44 @@ describe('mesh renderers against the CRDs (strict)', () => {
     tgp.spec.healthCheck.healthyThresholdCount = 11;
     expect(validateCustomResource(tgp).join('\n')).to.match(/healthyThresholdCount: must be <= 10/);
   });
+
+  it('when App Mesh discovery is AWS Cloud Map, then every VirtualNode names the namespace, service and version attribute, and validates strictly', () => {
+    const model = models['canary + strict mTLS'];
+    const objects = synth((chart) =>
+      renderAppMesh(chart, model, { discovery: { kind: 'cloudMap', namespaceName: 'meshmart.local' } }),
+    );
+    const nodes = objects.filter((o) => o.kind === 'VirtualNode');
+    expect(nodes.length).to.equal(model.services.reduce((n, s) => n + s.versions.length, 0));
+    for (const node of nodes) {
+      const discovery = (node.spec as any).serviceDiscovery;
+      expect(Object.keys(discovery), node.metadata.name).to.deep.equal(['awsCloudMap']);
+      const service = node.metadata.labels['app.kubernetes.io/name'];
+      expect(discovery.awsCloudMap).to.deep.equal({
+        namespaceName: 'meshmart.local',
+        serviceName: service,
+        attributes: [
+          { key: 'app.kubernetes.io/version', value: node.metadata.labels['app.kubernetes.io/version'] },
+        ],
+      });
+    }
+    expect(
+      find(objects, 'VirtualNode', 'catalog-v2').spec.serviceDiscovery.awsCloudMap.attributes[0].value,
+    ).to.equal('v2');
+    expect(objects.flatMap(validateCustomResource)).to.deep.equal([]);
+    // The strict check catches what the controller would refuse: an unknown field, an empty attribute value.
+    const node = clone(nodes[0]);
+    node.spec.serviceDiscovery.awsCloudMap.namespace = 'meshmart.local';
+    expect(validateCustomResource(node).join('\n')).to.match(/namespace/);
+    const empty = clone(nodes[0]);
+    empty.spec.serviceDiscovery.awsCloudMap.attributes[0].value = '';
+    expect(validateCustomResource(empty)).to.have.length.greaterThan(0);
+  });
+
+  it('when the Cloud Map namespace is not a namespace name, then rendering fails naming the fix', () => {
+    expect(() =>
+      synth((chart) =>
+        renderAppMesh(chart, trafficModel(), { discovery: { kind: 'cloudMap', namespaceName: 'bad name/' } }),
+      ),
+    ).to.throw(/Cloud Map namespaceName 'bad name\/'.*e\.g\. 'meshmart\.local'/);
+  });
 });
