@@ -74,7 +74,7 @@ describe('mesh renderers against the CRDs (strict)', () => {
     const nodes = objects.filter((o) => o.kind === 'VirtualNode');
     expect(nodes.length).to.equal(model.services.reduce((n, s) => n + s.versions.length, 0));
     for (const node of nodes) {
-      const discovery = (node.spec as any).serviceDiscovery;
+      const discovery = node.spec.serviceDiscovery;
       expect(Object.keys(discovery), node.metadata.name).to.deep.equal(['awsCloudMap']);
       const service = node.metadata.labels['app.kubernetes.io/name'];
       expect(discovery.awsCloudMap).to.deep.equal({
