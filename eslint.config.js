@@ -8,6 +8,7 @@ export default tseslint.config(
       'dist/**',
       'services/web/dist/**',
       'cdk8s/imports/**',
+      'infra/cdk.out/**',
       '**/*.cjs',
       'eslint.config.js',
     ],
