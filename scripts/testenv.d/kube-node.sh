@@ -2,7 +2,8 @@
 # Test-environment plug-in (see "plug-ins" in scripts/testenv.sh): a real single-node Kubernetes cluster that runs pods.
 #
 #   kube-node.sh up      build what is missing (binaries, images; cached), start the cluster, print NODE_KUBECONFIG=...,
-#                        NODE_IMAGE_CONFIG=... on stdout (idempotent; seconds when it is already up)
+#                        NODE_IMAGE_CONFIG=... (the profiles' image overrides for the images built here) and
+#                        NODE_CONTAINERD_ADDRESS=... on stdout (idempotent; seconds when it is already up)
 #   kube-node.sh down    delete every pod (so CNI tears its networking down), stop everything, remove the bridge, the
 #                        CNI and KUBE iptables chains, mounts and state: the machine is left as it was
 #   kube-node.sh status  one line; exit 1 when the node is not Ready
@@ -566,7 +567,8 @@ EOF
 # subcommands
 
 print_env() {
-  printf 'NODE_KUBECONFIG=%s\nNODE_IMAGE_CONFIG=%s\n' "$KUBECONFIG_FILE" "$IMAGE_CONFIG"
+  printf 'NODE_KUBECONFIG=%s\nNODE_IMAGE_CONFIG=%s\nNODE_CONTAINERD_ADDRESS=%s\n' "$KUBECONFIG_FILE" "$IMAGE_CONFIG" \
+    "$CONTAINERD_SOCK"
 }
 
 timed() { # name command...: run and log how long it took (the bring-up figures in docs/deploy.md)

@@ -15,7 +15,10 @@ export type TestenvKey =
   | 'KUBE_APISERVER_URL'
   | 'JAEGER_QUERY_URL'
   | 'OTLP_TRACES_URL'
-  | 'PYTHON_TOOLS_BIN';
+  | 'PYTHON_TOOLS_BIN'
+  | 'NODE_KUBECONFIG'
+  | 'NODE_IMAGE_CONFIG'
+  | 'NODE_CONTAINERD_ADDRESS';
 
 let fileValues: Record<string, string> | undefined;
 

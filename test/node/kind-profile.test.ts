@@ -1,0 +1,360 @@
+// The kind profile deployed by ops/deploy.ts onto the real single-node cluster of scripts/testenv.d/kube-node.sh: the
+// image built here by the unchanged Dockerfile, the datastores replaced through the profiles' image overrides, pods
+// that run, probes that pass, and the shop used through the gateway's Service (its ClusterIP, from this machine,
+// through kube-proxy). One deploy for the whole file; every wait has a deadline naming what it waited for.
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { call } from '../e2e/support/real-system.ts';
+import { login, purchase } from '../load/support/journeys.ts';
+import { kubectlPath, ROOT } from '../support/kube.ts';
+import { testenv } from '../support/testenv.ts';
+import { eventually, until } from '../support/wait.ts';
+
+const APP = 'meshmart';
+const DATA = 'meshmart-data';
+const SERVICES = ['audit', 'cart', 'catalog', 'checkout', 'gateway', 'inventory', 'orders', 'payments'];
+/** Written for docs/deploy.md: image sizes, start times, bring-up figures. */
+const REPORT = join(ROOT, 'artifacts', 'node', 'kind-profile.json');
+
+interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function run(
+  file: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+  timeoutMs = 120_000,
+): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      file,
+      [...args],
+      { cwd: ROOT, env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024, timeout: timeoutMs },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr: stderr || (error ? error.message : '') });
+      },
+    );
+  });
+}
+
+async function kube(args: readonly string[], timeoutMs = 60_000): Promise<string> {
+  const r = await run(
+    await kubectlPath(),
+    ['--kubeconfig', testenv('NODE_KUBECONFIG'), ...args],
+    {},
+    timeoutMs,
+  );
+  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} exited ${r.code}: ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+async function kubeJson<T = any>(args: readonly string[]): Promise<T> {
+  return JSON.parse(await kube([...args, '-o', 'json'])) as T;
+}
+
+/** A Deployment or StatefulSet rolled out as `kubectl rollout status` has it, or why not. */
+function notReady(w: any): string | undefined {
+  const s = w.status ?? {};
+  const want = w.spec.replicas ?? 1;
+  if ((s.observedGeneration ?? 0) < w.metadata.generation) return 'generation not observed';
+  if ((s.updatedReplicas ?? 0) < want) return `${s.updatedReplicas ?? 0}/${want} updated`;
+  if ((s.replicas ?? 0) > want) return `${s.replicas} replicas, old ones still there`;
+  if ((s.readyReplicas ?? 0) < want) return `${s.readyReplicas ?? 0}/${want} ready`;
+  if (w.kind === 'Deployment' && (s.availableReplicas ?? 0) < want) return 'not available';
+  if (w.kind === 'StatefulSet' && s.updateRevision && s.currentRevision !== s.updateRevision)
+    return 'old revision';
+  return undefined;
+}
+
+async function waitRolledOut(namespaces: readonly string[], timeoutMs: number): Promise<any[]> {
+  let pending: string[] = [];
+  return until(
+    async () => {
+      const items = (
+        await Promise.all(
+          namespaces.map((ns) => kubeJson<{ items: any[] }>(['-n', ns, 'get', 'deployments,statefulsets'])),
+        )
+      ).flatMap((l) => l.items);
+      pending = items.flatMap((w) => {
+        const why = notReady(w);
+        return why ? [`${w.kind} ${w.metadata.namespace}/${w.metadata.name}: ${why}`] : [];
+      });
+      return items.length > 0 && pending.length === 0 ? items : undefined;
+    },
+    `every Deployment and StatefulSet in ${namespaces.join(', ')} to roll out (${pending.join('; ') || 'none listed yet'})`,
+    timeoutMs,
+    1000,
+  );
+}
+
+async function podOf(app: string, ns = APP): Promise<any> {
+  const pods = await kubeJson<{ items: any[] }>([
+    '-n',
+    ns,
+    'get',
+    'pods',
+    '-l',
+    `app.kubernetes.io/name=${app}`,
+  ]);
+  const live = pods.items.filter((p) => !p.metadata.deletionTimestamp);
+  if (live.length !== 1) throw new Error(`${live.length} live pods of ${app}, expected 1`);
+  return live[0];
+}
+
+const seconds = (from: string, to: string) => (Date.parse(to) - Date.parse(from)) / 1000;
+const condition = (pod: any, type: string) => pod.status.conditions?.find((c: any) => c.type === type);
+
+describe('the kind profile deployed onto a real Kubernetes node (kube-node plug-in)', function () {
+  this.timeout(120_000);
+  const report: Record<string, unknown> = {};
+  let gateway = '';
+  let configDir = '';
+
+  before(async function () {
+    this.timeout(600_000);
+    configDir = mkdtempSync(join(tmpdir(), 'meshmart-node-'));
+    // The image overrides of the images built here, and one replica per service: the node has two cores and the
+    // services' CPU requests would not fit twice (the profile's default is 2).
+    const overrides = JSON.parse(readFileSync(testenv('NODE_IMAGE_CONFIG'), 'utf8')) as object;
+    const config = join(configDir, 'config.json');
+    writeFileSync(config, JSON.stringify({ ...overrides, replicas: 1 }));
+    // The Secret the manifests reference but never contain (kind-up.sh makes it the same way).
+    await kube(['get', 'namespace', APP]).catch(() => kube(['create', 'namespace', APP]));
+    await kube(['-n', APP, 'get', 'secret', 'meshmart-gateway']).catch(() =>
+      kube([
+        '-n',
+        APP,
+        'create',
+        'secret',
+        'generic',
+        'meshmart-gateway',
+        `--from-literal=jwt-signing-key=${randomUUID()}`,
+      ]),
+    );
+    const started = Date.now();
+    const deployed = await run(
+      'npx',
+      ['tsx', 'ops/deploy.ts', '--profile', 'kind', '--synth', '--no-wait'],
+      { KUBECONFIG: testenv('NODE_KUBECONFIG'), MESHMART_K8S_CONFIG: config },
+      300_000,
+    );
+    expect(deployed.code, `${deployed.stdout}\n${deployed.stderr}`).to.equal(0);
+    report.deploySeconds = (Date.now() - started) / 1000;
+    await waitRolledOut([DATA, APP], 300_000);
+    report.deployToReadySeconds = (Date.now() - started) / 1000;
+    const svc = await kubeJson(['-n', APP, 'get', 'service', 'gateway']);
+    gateway = `http://${svc.spec.clusterIP}:${svc.spec.ports[0].port}`;
+  });
+
+  after(() => {
+    if (configDir) rmSync(configDir, { recursive: true, force: true });
+    mkdirSync(join(ROOT, 'artifacts', 'node'), { recursive: true });
+    writeFileSync(REPORT, `${JSON.stringify(report, null, 2)}\n`);
+  });
+
+  it('when deployed, then every service and datastore pod runs Ready from the images built here, never restarted', async () => {
+    const pods = [
+      ...(await kubeJson<{ items: any[] }>(['-n', APP, 'get', 'pods'])).items,
+      ...(await kubeJson<{ items: any[] }>(['-n', DATA, 'get', 'pods'])).items,
+    ].filter((p) => !p.metadata.deletionTimestamp);
+    const names = pods.map((p) => p.metadata.labels['app.kubernetes.io/name'] as string).sort();
+    expect(names).to.deep.equal([...SERVICES, 'mongodb', 'redis'].sort());
+    const nodeImages = (await kubeJson(['get', 'node', 'meshmart-node'])).status.images as any[];
+    const starts: Record<string, unknown> = {};
+    for (const pod of pods) {
+      const name = pod.metadata.labels['app.kubernetes.io/name'] as string;
+      const [status] = pod.status.containerStatuses;
+      expect(status.ready, name).to.equal(true);
+      expect(status.restartCount, `${name} restarts`).to.equal(0);
+      const image = pod.spec.containers[0].image as string;
+      expect(image, name).to.match(
+        name === 'mongodb'
+          ? /^meshmart\.local\/ferretdb:/
+          : name === 'redis'
+            ? /^meshmart\.local\/redis:/
+            : /^meshmart\/services:/,
+      );
+      const ready = condition(pod, 'Ready').lastTransitionTime as string;
+      starts[name] = {
+        image,
+        imageBytes: nodeImages.find((i) => (i.names as string[]).some((n) => n.endsWith(image)))?.sizeBytes,
+        podCreatedToReadySeconds: seconds(pod.metadata.creationTimestamp, ready),
+        containerStartedToReadySeconds: seconds(status.state.running.startedAt, ready),
+      };
+    }
+    report.pods = starts;
+  });
+
+  it('when a service runs, then it runs as its pod spec says: uid 10001, read-only root, no capabilities, the manifest env', async () => {
+    for (const service of SERVICES) {
+      const pod = await podOf(service);
+      const out = await kube([
+        '-n',
+        APP,
+        'exec',
+        pod.metadata.name,
+        '--',
+        'sh',
+        '-c',
+        'id -u; id -g; grep CapEff /proc/1/status; touch /probe 2>&1 || true; printf "%s %s %s\\n" "$HOST" "$PORT" "$NODE_ENV"; ls /proc/1/exe -l',
+      ]);
+      const lines = out.trim().split('\n');
+      expect(lines[0], service).to.equal('10001');
+      expect(lines[1], service).to.equal('10001');
+      expect(lines[2], service).to.match(/^CapEff:\s+0+$/);
+      expect(lines[3], service).to.match(/Read-only file system/);
+      const port = pod.spec.containers[0].ports[0].containerPort as number;
+      expect(lines[4], service).to.equal(`0.0.0.0 ${port} production`);
+      const ready = await call(`http://${pod.status.podIP}:${port}`, 'GET', '/healthz/ready');
+      expect(ready.status, `${service} /healthz/ready`).to.equal(200);
+    }
+  });
+
+  it('when a shopper uses the store through the gateway Service, then browsing, carts and both checkouts work and the audit verifies', async () => {
+    const token = await login(gateway, 'alice');
+    const products = await call(gateway, 'GET', '/api/v1/products?limit=5');
+    expect(products.status).to.equal(200);
+    expect(products.body.items.length).to.be.greaterThan(0);
+    const paid = await purchase(gateway, token, 'tok_visa', 1);
+    expect(paid.order.status).to.equal('CONFIRMED');
+    const declined = await purchase(gateway, token, 'tok_decline', 1);
+    expect(declined.order.status).to.equal('CANCELLED');
+    await call(gateway, 'DELETE', '/api/v1/cart', undefined, { authorization: `Bearer ${token}` });
+    const admin = await login(gateway, 'admin');
+    await eventually(
+      async () => {
+        const verdict = await call(gateway, 'GET', '/api/v1/admin/audit/verify', undefined, {
+          authorization: `Bearer ${admin}`,
+        });
+        return verdict.status === 200 && verdict.body.ok === true;
+      },
+      'the audit chain to verify ok through /api/v1/admin/audit/verify',
+      30_000,
+    );
+  });
+
+  it('when the checkout container is killed mid-checkout, then Kubernetes restarts it and the saga completes', async () => {
+    const token = await login(gateway, 'bob');
+    const bearer = { authorization: `Bearer ${token}` };
+    const list = await call(gateway, 'GET', '/api/v1/products?limit=5', undefined, bearer);
+    const product = list.body.items[2];
+    expect(
+      (await call(gateway, 'PUT', `/api/v1/cart/items/${product.id}`, { quantity: 1 }, bearer)).status,
+    ).to.equal(200);
+    const before = await podOf('checkout');
+    const containerId = (before.status.containerStatuses[0].containerID as string).replace(
+      /^containerd:\/\//,
+      '',
+    );
+    const started = await call(
+      gateway,
+      'POST',
+      '/api/v1/checkout',
+      { paymentToken: 'tok_visa' },
+      {
+        ...bearer,
+        'idempotency-key': randomUUID(),
+      },
+    );
+    expect(started.status, JSON.stringify(started.body)).to.equal(202);
+    const killed = await run('ctr', [
+      '--address',
+      testenv('NODE_CONTAINERD_ADDRESS'),
+      '--namespace',
+      'k8s.io',
+      'tasks',
+      'kill',
+      '--signal',
+      'SIGKILL',
+      containerId,
+    ]);
+    expect(killed.code, killed.stderr).to.equal(0);
+    const restarted = await until(
+      async () => {
+        const pod = await podOf('checkout');
+        const s = pod.status.containerStatuses[0];
+        return pod.metadata.name === before.metadata.name && s.restartCount >= 1 && s.ready ? pod : undefined;
+      },
+      'the killed checkout container to be restarted in its pod and Ready again',
+      90_000,
+      500,
+    );
+    const order = await until(
+      async () => {
+        const res = await call(gateway, 'GET', `/api/v1/orders/${started.body.orderId}`, undefined, bearer);
+        return res.status === 200 && res.body.status !== 'PENDING' ? res.body : undefined;
+      },
+      `order ${started.body.orderId} to leave PENDING after the checkout restart (the saga's lease must expire first)`,
+      90_000,
+      500,
+    );
+    expect(order.status).to.equal('CONFIRMED');
+    report.checkoutKill = {
+      lastState: restarted.status.containerStatuses[0].lastState.terminated?.reason,
+      restartCount: restarted.status.containerStatuses[0].restartCount,
+    };
+  });
+
+  it('when the cart Deployment rolls out under load through the gateway, then no request fails', async function () {
+    this.timeout(240_000);
+    // Two shoppers, two workers each, paced at 8 requests/s per worker: 16/s per user stays under the gateway's
+    // per-user rate limit (1200 a minute), so every answer but a 200 is a failure of the rollout.
+    const tokens = [await login(gateway, 'alice'), await login(gateway, 'bob')];
+    const old = await podOf('cart');
+    let stop = false;
+    const failures: string[] = [];
+    let sent = 0;
+    const worker = async (token: string) => {
+      while (!stop && sent < 20_000) {
+        sent++;
+        const pace = delay(125);
+        try {
+          const res = await call(gateway, 'GET', '/api/v1/cart', undefined, {
+            authorization: `Bearer ${token}`,
+          });
+          if (res.status !== 200) failures.push(`${res.status} ${JSON.stringify(res.body)}`);
+        } catch (err) {
+          failures.push(String(err));
+        }
+        await pace;
+      }
+    };
+    const load = Promise.all(tokens.flatMap((t) => [worker(t), worker(t)]));
+    await eventually(() => sent > 50, 'the load to start', 30_000);
+    const patch = {
+      spec: {
+        template: { metadata: { annotations: { 'meshmart.dev/restarted-at': new Date().toISOString() } } },
+      },
+    };
+    await kube(['-n', APP, 'patch', 'deployment', 'cart', '--type', 'merge', '-p', JSON.stringify(patch)]);
+    await until(
+      async () => {
+        const pods = (
+          await kubeJson<{ items: any[] }>(['-n', APP, 'get', 'pods', '-l', 'app.kubernetes.io/name=cart'])
+        ).items;
+        const d = await kubeJson(['-n', APP, 'get', 'deployment', 'cart']);
+        return !notReady(d) && pods.every((p) => p.metadata.name !== old.metadata.name) ? true : undefined;
+      },
+      'the cart rollout to finish with the old pod gone',
+      180_000,
+      500,
+    );
+    // a little more load on the new pod alone
+    const after = sent;
+    await eventually(() => sent > after + 50, 'more requests after the rollout', 30_000);
+    stop = true;
+    await load;
+    report.rollingUpdate = { requests: sent, failed: failures.length };
+    expect(failures, failures.slice(0, 5).join('\n')).to.deep.equal([]);
+    expect(sent).to.be.greaterThan(100);
+  });
+});
