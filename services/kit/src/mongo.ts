@@ -1,4 +1,5 @@
-import { MongoClient, type Db } from 'mongodb';
+import { MongoClient, type CommandStartedEvent, type Db } from 'mongodb';
+import { Counter, type Registry } from 'prom-client';
 import { AppError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import type { HealthResult } from './redis.ts';
@@ -13,6 +14,8 @@ export interface ConnectMongoOptions {
   readonly dbName?: string;
   /** How long an operation waits for a usable server before failing. @default 5000 */
   readonly serverSelectionTimeoutMS?: number;
+  /** Counts every command sent (`mongodb_commands_total{command,collection}`); without it nothing is counted. */
+  readonly registry?: Registry;
 }
 
 export interface MongoConnection {
@@ -25,7 +28,9 @@ export async function connectMongo(url: string, options: ConnectMongoOptions): P
   const client = new MongoClient(url, {
     appName: options.appName,
     serverSelectionTimeoutMS: options.serverSelectionTimeoutMS ?? 5000,
+    monitorCommands: options.registry !== undefined,
   });
+  if (options.registry) countCommands(client, options.registry);
   try {
     await client.connect();
   } catch (err) {
@@ -35,6 +40,32 @@ export async function connectMongo(url: string, options: ConnectMongoOptions): P
   const db = client.db(options.dbName);
   options.logger.info({ mongodb: redact(url), db: db.databaseName }, 'mongodb connected');
   return { client, db };
+}
+
+/**
+ * Every command the driver sends, by command and collection: the round trips a request or a saga costs, per collection
+ * (the checkout benchmark divides them by checkouts). Heartbeats are not commands and are not counted.
+ */
+function countCommands(client: MongoClient, registry: Registry): void {
+  const name = 'mongodb_commands_total';
+  const counter =
+    (registry.getSingleMetric(name) as Counter<'command' | 'collection'> | undefined) ??
+    new Counter({
+      name,
+      help: 'MongoDB commands sent, by command and collection',
+      labelNames: ['command', 'collection'],
+      registers: [registry],
+    });
+  client.on('commandStarted', (event: CommandStartedEvent) => {
+    const target: unknown = event.command[event.commandName];
+    const collection =
+      typeof target === 'string'
+        ? target
+        : typeof event.command.collection === 'string'
+          ? event.command.collection // getMore
+          : '';
+    counter.inc({ command: event.commandName, collection });
+  });
 }
 
 /** `ping` within `timeoutMs`. */

@@ -1,6 +1,7 @@
 import type { CheckResult, HealthCheck } from './health.ts';
 import { once } from 'node:events';
 import { Redis } from 'ioredis';
+import { Counter, type Registry } from 'prom-client';
 import { AppError } from './errors.ts';
 import type { Logger } from './logger.ts';
 
@@ -14,6 +15,8 @@ export interface ConnectRedisOptions {
   readonly name: string;
   /** @default 5000 */
   readonly connectTimeoutMs?: number;
+  /** Counts every command sent (`redis_commands_total{command}`), duplicates included; without it nothing is. */
+  readonly registry?: Registry;
 }
 
 /**
@@ -30,6 +33,7 @@ export async function connectRedis(url: string, options: ConnectRedisOptions): P
     maxRetriesPerRequest: 3,
     retryStrategy: (times) => Math.min(times * 200, 2000),
   });
+  if (options.registry) countCommands(client, options.registry);
   let lastError = '';
   client.on('error', (err: Error) => {
     if (err.message === lastError) return;
@@ -48,6 +52,35 @@ export async function connectRedis(url: string, options: ConnectRedisOptions): P
   }
   logger.info({ redis: redact(url) }, 'redis connected');
   return client;
+}
+
+/**
+ * Every command sent once connected, pipelined ones included (a pipeline sends each through `sendCommand`), by
+ * command name; the connection's own handshake is not counted. Clients made with `duplicate()` (the event bus's
+ * blocking reader) count into the same series.
+ */
+function countCommands(client: Redis, registry: Registry): void {
+  const name = 'redis_commands_total';
+  const counter =
+    (registry.getSingleMetric(name) as Counter<'command'> | undefined) ??
+    new Counter({
+      name,
+      help: 'Redis commands sent, by command',
+      labelNames: ['command'],
+      registers: [registry],
+    });
+  const send = client.sendCommand.bind(client);
+  client.sendCommand = (command, ...rest) => {
+    // Before `ready` a command is queued and passes here again when the queue is flushed: counted then, once.
+    if (client.status === 'ready') counter.inc({ command: command.name.toLowerCase() });
+    return send(command, ...rest);
+  };
+  const duplicate = client.duplicate.bind(client);
+  client.duplicate = (...args) => {
+    const copy = duplicate(...args);
+    countCommands(copy, registry);
+    return copy;
+  };
 }
 
 /** PING within `timeoutMs`. */

@@ -101,23 +101,28 @@ export async function openStores(options: OpenStoresOptions): Promise<Stores> {
   const closers: Closer[] = [];
   let db: Db | undefined;
   let redis: Redis | undefined;
+  const registry = options.registry ?? options.metrics?.registry;
   if (config.mongoUrl && options.mongo !== false) {
     const mongo = await connectMongo(config.mongoUrl, {
       logger,
       appName: service,
       dbName: config.mongoDatabase,
+      ...(registry ? { registry } : {}),
     });
     db = mongo.db;
     health.add('mongodb', () => mongoCheck(mongo.db));
     closers.push({ name: 'mongodb', close: () => closeMongo(mongo.client) });
   }
   if (config.redisUrl && options.redis !== false) {
-    const client = await connectRedis(config.redisUrl, { logger, name: service });
+    const client = await connectRedis(config.redisUrl, {
+      logger,
+      name: service,
+      ...(registry ? { registry } : {}),
+    });
     redis = client;
     health.add('redis', () => redisCheck(client));
     closers.push({ name: 'redis', close: () => closeRedis(client) });
   }
-  const registry = options.registry ?? options.metrics?.registry;
   const reg = registry ? { registry } : {};
   let bus = options.host.bus ? sharedBusView(options.host.bus, service) : undefined;
   if (bus) {

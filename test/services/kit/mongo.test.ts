@@ -1,19 +1,17 @@
-import { createServer, type AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { MongoClient } from 'mongodb';
+import { Registry } from 'prom-client';
 import { AppError } from '../../../services/kit/src/errors.ts';
 import { createLogger } from '../../../services/kit/src/logger.ts';
 import { closeMongo, connectMongo, mongoCheck } from '../../../services/kit/src/mongo.ts';
+import { refusedPort } from '../../support/ports.ts';
 import { testenv } from '../../support/testenv.ts';
 
 const logger = createLogger({ service: 'test', level: 'silent' });
 
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+/** Nothing listens there: connections are refused. */
+function closedPort(): number {
+  return refusedPort().port;
 }
 
 describe('mongo', function () {
@@ -33,8 +31,29 @@ describe('mongo', function () {
     expect(after.ok).to.equal(false);
   });
 
+  it('when a registry is given, then every command is counted by command and collection', async function () {
+    const registry = new Registry();
+    const { client, db } = await connectMongo(testenv('MONGO_URL'), {
+      logger,
+      appName: 'kit-mongo-test',
+      dbName: 'kit_mongo_counts',
+      registry,
+    });
+    try {
+      await db.collection('things').insertOne({ _id: 'a' } as never);
+      await db.collection('things').findOne({ _id: 'a' } as never);
+      await db.collection('things').updateOne({ _id: 'a' } as never, { $set: { n: 1 } });
+      const text = await registry.metrics();
+      for (const command of ['insert', 'find', 'update'])
+        expect(text).to.contain(`mongodb_commands_total{command="${command}",collection="things"} 1`);
+    } finally {
+      await db.dropDatabase();
+      await closeMongo(client);
+    }
+  });
+
   it('when the port is closed, then connectMongo rejects with a 503 AppError within the selection timeout', async function () {
-    const port = await closedPort();
+    const port = closedPort();
     const started = Date.now();
     let failure: unknown;
     await connectMongo(`mongodb://127.0.0.1:${port}/x`, {
@@ -50,7 +69,7 @@ describe('mongo', function () {
   });
 
   it('when the server cannot be reached, then the check returns ok:false with a detail instead of throwing', async function () {
-    const port = await closedPort();
+    const port = closedPort();
     const client = new MongoClient(`mongodb://127.0.0.1:${port}/x`, { serverSelectionTimeoutMS: 5000 });
     try {
       const result = await mongoCheck(client.db(), 300);

@@ -11,6 +11,7 @@ import {
 import { expect } from 'chai';
 import { Registry } from 'prom-client';
 import { AppError } from '../../../../services/kit/src/errors.ts';
+import { refusedPort } from '../../../support/ports.ts';
 import {
   createHttpClient,
   type HttpClient,
@@ -105,12 +106,9 @@ describe('http client', () => {
     return c;
   }
 
-  async function closedPort(): Promise<string> {
-    const server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    return `http://127.0.0.1:${port}`;
+  /** Nothing listens there: connections are refused. */
+  function closedPort(): string {
+    return `http://127.0.0.1:${refusedPort().port}`;
   }
 
   describe('when calls succeed', () => {
@@ -314,7 +312,7 @@ describe('http client', () => {
 
   describe('when the upstream is unreachable', () => {
     it('then the call fails with 503 upstream-unavailable naming the upstream', async () => {
-      const http = client({ baseUrl: await closedPort(), upstream: 'cart' });
+      const http = client({ baseUrl: closedPort(), upstream: 'cart' });
       const err = await appError(http.get('/cart'));
       expect(err.status).to.equal(503);
       expect(err.code).to.equal('upstream-unavailable');
@@ -429,7 +427,7 @@ describe('http client', () => {
         call.url === '/flaky' && n === 1 ? problem(res, 503) : json(res, 200, {}),
       );
       const catalog = client({ baseUrl: server.url, registry });
-      const cart = client({ baseUrl: await closedPort(), upstream: 'cart', registry, retries: 0 });
+      const cart = client({ baseUrl: closedPort(), upstream: 'cart', registry, retries: 0 });
       await catalog.get('/flaky');
       await appError(cart.get('/cart'));
       const text = await registry.metrics();
@@ -452,7 +450,7 @@ describe('http client', () => {
     it('then the circuit state gauge follows the breaker', async () => {
       const registry = new Registry();
       const http = client({
-        baseUrl: await closedPort(),
+        baseUrl: closedPort(),
         registry,
         retries: 0,
         breaker: { failureThreshold: 1 },
