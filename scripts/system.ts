@@ -84,6 +84,8 @@ export interface ProcessSystemOptions {
    * no tsx) instead of the TypeScript sources. @default MESHMART_BUNDLES, else the sources
    */
   readonly bundleDir?: string;
+  /** Where free ports come from. @default assignPort (below the ephemeral range) */
+  readonly assignPort?: () => number;
   /** @default READY_TIMEOUT_MS or 180000 (a busy shared 2-CPU machine took two minutes to start eight processes) */
   readonly readyTimeoutMs?: number;
 }
@@ -111,7 +113,7 @@ export async function startProcesses(options: ProcessSystemOptions = {}): Promis
   const upstreamEnv: Record<string, string> = {};
   const assign = (): void => {
     for (const port of ports.values()) if (free) releasePort(port);
-    for (const s of entries) ports.set(s.name, free ? assignPort() : s.port);
+    for (const s of entries) ports.set(s.name, free ? (options.assignPort ?? assignPort)() : s.port);
     for (const [name, port] of ports) {
       urls[name] = `http://127.0.0.1:${port}`;
       upstreamEnv[`${name.toUpperCase()}_URL`] = urls[name];
@@ -177,7 +179,8 @@ export async function startProcesses(options: ProcessSystemOptions = {}): Promis
         throw new ServiceExitedError(s.name, lines.get(s.name) ?? []);
       }
       try {
-        const res = await fetch(`${urls[s.name]}/healthz/ready`);
+        // Bounded: until the service has bound its port, something else may be listening there and never answer.
+        const res = await fetch(`${urls[s.name]}/healthz/ready`, { signal: AbortSignal.timeout(2000) });
         if (res.ok) return;
       } catch {
         // not listening yet

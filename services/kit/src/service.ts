@@ -173,13 +173,15 @@ export async function runService<S extends ConfigSpec>(
   const health = new Health();
   let listener: Listener;
   try {
-    listener = await bindFor(options.service, config.port, config.host);
+    listener = await bindFor(options.service, config.port, config.host, 'PORT');
   } catch (err) {
     if (!(err instanceof PortError)) throw err;
+    // Like a configuration problem: one line on stderr, written before exiting, and exit 78 (EX_CONFIG).
     const code = (err.cause as NodeJS.ErrnoException | undefined)?.code;
-    logger.fatal({ code, port: config.port, host: config.host }, err.message);
-    logger.flush(() => process.exit(78));
-    return new Promise<never>(() => undefined);
+    process.stderr.write(
+      `${JSON.stringify({ level: 'fatal', service: options.service, code, port: config.port, host: config.host, msg: err.message })}\n`,
+    );
+    process.exit(78);
   }
   const built = await options.build({ config, logger, metrics, health, host: options.host ?? {} });
   const running = await serve({
@@ -254,7 +256,7 @@ export async function hostServices(
   try {
     for (const def of definitions) {
       const { port, host } = asked.get(def.service)!;
-      listeners.set(def.service, await bindFor(def.service, port, host));
+      listeners.set(def.service, await bindFor(def.service, port, host, `${def.service.toUpperCase()}_PORT`));
     }
   } catch (err) {
     for (const l of listeners.values()) l.server.close();
@@ -315,7 +317,7 @@ export async function hostServices(
 }
 
 /** Binds a service's port, turning "address in use" into a message that names the service and how to move it. */
-async function bindFor(service: string, port: number, host: string): Promise<Listener> {
+async function bindFor(service: string, port: number, host: string, portVariable: string): Promise<Listener> {
   try {
     return await listen(port, host);
   } catch (err) {
@@ -330,7 +332,7 @@ async function bindFor(service: string, port: number, host: string): Promise<Lis
       throw new PortError(
         service,
         `${service} cannot listen on ${host}:${port}: the port ${why}. ` +
-          `Stop that program, or move ${service} with ${service.toUpperCase()}_PORT=<port> (0 picks a free one).`,
+          `Stop that program, or move ${service} with ${portVariable}=<port> (0 picks a free one).`,
         { cause: err },
       );
     }

@@ -7,7 +7,7 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { SignJWT } from 'jose';
 import request from 'supertest';
 import type { EventEnvelope } from '@meshmart/kit/events';
-import { freePort } from '../../../scripts/system.ts';
+import { assignPort } from '../../../scripts/system.ts';
 import { eachBackend, eventually } from '../../support/stores.ts';
 import { startGateway, startUpstreams, type Gateway, type Upstreams } from './harness.ts';
 import { JWKS_AUDIENCE, JWKS_ISSUER, startJwksServer } from './jwks-server.ts';
@@ -746,7 +746,8 @@ describe('gateway (with the real services in this process)', () => {
 
   describe('gateway with an upstream down', () => {
     it('when catalog and cart cannot be reached, then 503 problem with Retry-After', async () => {
-      const dead = `http://127.0.0.1:${await freePort()}`;
+      // Below the ephemeral range and listened on by nobody: connections are refused.
+      const dead = `http://127.0.0.1:${assignPort()}`;
       const gw = await startGateway(
         'memory',
         { ...upstreams, env: { ...upstreams.env, CATALOG_URL: dead, CART_URL: dead } },

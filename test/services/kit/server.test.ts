@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { request as httpRequest, Agent } from 'node:http';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import type { RunningServer } from '@meshmart/kit';
@@ -199,6 +200,27 @@ describe('a service process (runService)', () => {
         .and.contain('LOG_LEVEL')
         .and.contain('SAMPLE_WORKERS');
       expect(lines).to.have.length(0);
+    });
+  });
+  describe('when its port is taken', () => {
+    it('then it exits 78 with one line naming the service, the port and how to move it', async () => {
+      const taken = createNetServer();
+      await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+      const port = (taken.address() as AddressInfo).port;
+      try {
+        const { child, stderr, lines } = start({ PORT: String(port), TRACING: 'off' });
+        const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+        expect(code).to.equal(78);
+        const report = JSON.parse(stderr().trim()) as { code: string; msg: string };
+        expect(report.code).to.equal('EADDRINUSE');
+        expect(report.msg).to.equal(
+          `sample cannot listen on 127.0.0.1:${port}: the port is in use by another program. ` +
+            'Stop that program, or move sample with PORT=<port> (0 picks a free one).',
+        );
+        expect(lines).to.have.length(0);
+      } finally {
+        taken.close();
+      }
     });
   });
 });
