@@ -1,5 +1,6 @@
 import type { Collection, Db, Document, Filter } from 'mongodb';
 import {
+  markSentIn,
   withOutbox,
   withOutboxUpdate,
   type OutboxEntry,
@@ -145,8 +146,8 @@ export class MongoSagaRepository<C = unknown> implements SagaRepository<C> {
 
 /** The kit's MongoOutboxStore, narrowed to the sagas this process may write, with writes under the saga's lock. */
 class SagaOutboxStore implements OutboxStore {
-  /** Each entry exactly as read, for `$pullAll`, which matches whole values. */
-  private readonly stored = new WeakMap<PendingOutboxEntry, Document>();
+  /** Each entry exactly as read (for `$pullAll`, which matches whole values) and the outbox length it was read in. */
+  private readonly stored = new WeakMap<PendingOutboxEntry, { raw: Document; outboxLength: number }>();
 
   constructor(
     private readonly sagas: Collection<SagaDocument>,
@@ -167,7 +168,8 @@ class SagaOutboxStore implements OutboxStore {
       .toArray();
     const out: PendingOutboxEntry[] = [];
     for (const doc of docs) {
-      for (const raw of doc.outbox ?? []) {
+      const outbox = doc.outbox ?? [];
+      for (const raw of outbox) {
         if (out.length >= limit) return out;
         const entry = {
           id: raw.id,
@@ -175,7 +177,7 @@ class SagaOutboxStore implements OutboxStore {
           envelope: raw.envelope,
           key: { collection: SAGAS_COLLECTION, id: doc._id },
         };
-        this.stored.set(entry, raw);
+        this.stored.set(entry, { raw: raw, outboxLength: outbox.length });
         out.push(entry);
       }
     }
@@ -190,17 +192,9 @@ class SagaOutboxStore implements OutboxStore {
     }
     await Promise.all(
       [...byDoc].map(([id, sent]) =>
-        this.lock.run(id, async () => {
-          // FerretDB 1.x ignores conditions in $pull but removes exact values with $pullAll.
-          const exact = sent.map(
-            (e) => this.stored.get(e) ?? { id: e.id, topic: e.topic, envelope: e.envelope },
-          );
-          await this.sagas.updateOne({ _id: id }, { $pullAll: { outbox: exact } } as Document);
-          await this.sagas.updateOne(
-            { _id: id, outboxPending: true, 'outbox.0': { $exists: false } },
-            { $set: { outboxPending: false } },
-          );
-        }),
+        this.lock.run(id, () =>
+          markSentIn(this.sagas as unknown as Collection<Document>, id, sent, (e) => this.stored.get(e)),
+        ),
       ),
     );
   }

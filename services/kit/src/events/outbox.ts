@@ -90,8 +90,8 @@ export interface OutboxStore {
  */
 export class MongoOutboxStore implements OutboxStore {
   private readonly collections: readonly Collection<Document>[];
-  /** Each entry exactly as read, for the `$pullAll` fallback, which matches whole values. */
-  private readonly stored = new WeakMap<PendingOutboxEntry, Document>();
+  /** Each entry exactly as read (for `$pullAll`, which matches whole values) and the outbox length it was read in. */
+  private readonly stored = new WeakMap<PendingOutboxEntry, { raw: Document; outboxLength: number }>();
   private next = 0;
   private lastFullScan = Number.NEGATIVE_INFINITY;
   private readonly fullScanEveryMs: number;
@@ -128,10 +128,11 @@ export class MongoOutboxStore implements OutboxStore {
       const docs = collection.find(filter, { projection: { _id: 1, outbox: 1 }, limit: limit - out.length });
       for await (const doc of docs) {
         const key = { collection: collection.collectionName, id: doc._id as unknown };
-        for (const raw of doc.outbox as (OutboxEntry & Document)[]) {
+        const outbox = doc.outbox as (OutboxEntry & Document)[];
+        for (const raw of outbox) {
           if (out.length >= limit) break;
           const entry = { id: raw.id, topic: raw.topic, envelope: raw.envelope, key };
-          this.stored.set(entry, raw);
+          this.stored.set(entry, { raw, outboxLength: outbox.length });
           out.push(entry);
         }
       }
@@ -153,22 +154,39 @@ export class MongoOutboxStore implements OutboxStore {
   private async pull(key: OutboxDocKey, sent: readonly PendingOutboxEntry[]): Promise<void> {
     const collection = this.collections.find((c) => c.collectionName === key.collection);
     if (!collection) throw new Error(`MongoOutboxStore: unknown collection '${key.collection}'`);
-    const filter = { _id: key.id } as Filter<Document>;
-    const ids = sent.map((e) => e.id);
-    const pulled = await collection.updateOne(filter, {
-      $pull: { outbox: { id: { $in: ids } } },
-    } as Document);
-    if (pulled.modifiedCount === 0) {
-      // FerretDB 1.x ignores conditions in $pull (matches nothing, no error) but removes exact values.
-      const exact = sent.map((e) => this.stored.get(e) ?? { id: e.id, topic: e.topic, envelope: e.envelope });
-      await collection.updateOne(filter, { $pullAll: { outbox: exact } } as Document);
-    }
-    // Only when the outbox is empty now: a writer that added an entry meanwhile has set the flag again.
-    await collection.updateOne(
-      { _id: key.id, [OUTBOX_PENDING]: true, 'outbox.0': { $exists: false } } as Filter<Document>,
-      { $set: { [OUTBOX_PENDING]: false } },
-    );
+    await markSentIn(collection, key.id, sent, (e) => this.stored.get(e));
   }
+}
+
+/**
+ * Removes sent entries from one document's outbox. When they were its whole outbox as read, one update empties it and
+ * clears the flag, on condition that the outbox is still exactly those entries (an entry added meanwhile, or another
+ * relay's removal, makes it miss). Otherwise the entries are pulled by exact value (`$pullAll`: FerretDB 1.x ignores
+ * conditions in `$pull`) and the flag is cleared only if nothing is left.
+ */
+export async function markSentIn(
+  collection: Collection<Document>,
+  id: unknown,
+  sent: readonly PendingOutboxEntry[],
+  read: (entry: PendingOutboxEntry) => { raw: Document; outboxLength: number } | undefined,
+): Promise<void> {
+  const filter = { _id: id } as Filter<Document>;
+  const exact = sent.map((e) => read(e)?.raw ?? { id: e.id, topic: e.topic, envelope: e.envelope });
+  if (read(sent[0])?.outboxLength === sent.length) {
+    const emptied = await collection.updateOne(
+      { ...filter, outbox: exact },
+      {
+        $set: { outbox: [], [OUTBOX_PENDING]: false },
+      },
+    );
+    if (emptied.matchedCount === 1) return;
+  }
+  await collection.updateOne(filter, { $pullAll: { outbox: exact } } as Document);
+  // Only when the outbox is empty now: a writer that added an entry meanwhile has set the flag again.
+  await collection.updateOne(
+    { ...filter, [OUTBOX_PENDING]: true, 'outbox.0': { $exists: false } },
+    { $set: { [OUTBOX_PENDING]: false } },
+  );
 }
 
 function docKey(key: OutboxDocKey): string {

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { trace } from '@opentelemetry/api';
 import { expect } from 'chai';
 import type { Collection, Db, Document, MongoClient } from 'mongodb';
+import { Registry } from 'prom-client';
 import {
   InMemoryEventBus,
   InMemoryOutboxStore,
@@ -225,6 +226,61 @@ describe('outbox', function () {
       expect(doc?.outbox).to.have.length(1);
     });
 
+    it('when a writer adds an entry after the relay read the outbox, then marking the read ones sent keeps the new one pending', async function () {
+      const first = entry(1);
+      const later = entry(2);
+      await orders.insertOne(withOutbox({ _id: 'w-1' as never, status: 'PENDING' }, [first]));
+      const store = new MongoOutboxStore(orders);
+      const read = await store.pending(10);
+      await orders.updateOne(
+        { _id: 'w-1' as never },
+        withOutboxUpdate({ $set: { status: 'CONFIRMED' } }, [later]),
+      );
+      await store.markSent(read);
+      const doc = await orders.findOne({ _id: 'w-1' as never });
+      expect((doc?.outbox as OutboxEntry[]).map((e) => e.id)).to.deep.equal([later.id]);
+      expect(doc?.outboxPending).to.equal(true);
+      expect((await store.pending(10)).map((p) => p.id)).to.deep.equal([later.id]);
+    });
+
+    it('when another relay already sent the entries and a writer added one, then the new one is not cleared by the stale pass', async function () {
+      const first = entry(1);
+      const later = entry(2);
+      await orders.insertOne(withOutbox({ _id: 'w-2' as never }, [first]));
+      const slow = new MongoOutboxStore(orders);
+      const fast = new MongoOutboxStore(orders);
+      const readBySlow = await slow.pending(10);
+      await fast.markSent(await fast.pending(10));
+      await orders.updateOne({ _id: 'w-2' as never }, withOutboxUpdate({ $set: { n: 1 } }, [later]));
+      await slow.markSent(readBySlow); // same length as the outbox it read, but no longer the same entries
+      expect((await fast.pending(10)).map((p) => p.id)).to.deep.equal([later.id]);
+    });
+
+    it('when every entry of a document is sent, then one write empties its outbox and clears the flag', async function () {
+      const registry = new Registry();
+      const counted = await connectMongo(testenv('MONGO_URL'), {
+        logger,
+        appName: 'kit-outbox-test',
+        dbName: db.databaseName,
+        registry,
+      });
+      try {
+        const coll = counted.db.collection<Document>(orders.collectionName);
+        await coll.insertOne(withOutbox({ _id: 'w-3' as never }, [entry(1), entry(2)]));
+        const store = new MongoOutboxStore(coll);
+        const pending = await store.pending(10);
+        const before = await updates(registry);
+        await store.markSent(pending);
+        expect((await updates(registry)) - before).to.equal(1);
+        expect(await coll.findOne({ _id: 'w-3' as never })).to.deep.include({
+          outbox: [],
+          outboxPending: false,
+        });
+      } finally {
+        await closeMongo(counted.client);
+      }
+    });
+
     it('when the store spans several collections, then pending and markSent cover all of them', async function () {
       const payments = db.collection<Document>(`payments_${randomUUID().slice(0, 8)}`);
       await orders.insertOne(withOutbox({ _id: 'o-4' as never }, [entry(1)]));
@@ -337,3 +393,8 @@ describe('outbox', function () {
     });
   });
 });
+
+async function updates(registry: Registry): Promise<number> {
+  const metric = await registry.getSingleMetric('mongodb_commands_total')?.get();
+  return (metric?.values ?? []).filter((v) => v.labels.command === 'update').reduce((n, v) => n + v.value, 0);
+}
