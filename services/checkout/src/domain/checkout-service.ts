@@ -98,7 +98,7 @@ export class CheckoutService {
     const result = await repository.create(saga, this.props.startedEvents(saga));
     if (!result.created) return { saga: sameCaller(result.saga, input), created: false };
     this.props.wrote?.();
-    engine.start(sagaId);
+    engine.start(sagaId, result.saga);
     return { saga: result.saga, created: true };
   }
 }

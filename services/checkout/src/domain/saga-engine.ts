@@ -74,10 +74,13 @@ export class SagaEngine<C> {
     this.random = props.random ?? Math.random;
   }
 
-  /** Runs a saga in the background (no-op when this engine already runs it). */
-  start(sagaId: string): void {
+  /**
+   * Runs a saga in the background (no-op when this engine already runs it). `created` is the saga as this engine just
+   * stored it, holding its lease: it is driven from that copy instead of being read back and leased again.
+   */
+  start(sagaId: string, created?: Saga<C>): void {
     if (this.stopping || this.halted || this.running.has(sagaId)) return;
-    const run = this.drive(sagaId)
+    const run = this.drive(sagaId, created)
       .catch((err: unknown) => this.props.logger.error({ err, sagaId }, 'saga run failed; will be resumed'))
       .finally(() => this.running.delete(sagaId));
     this.running.set(sagaId, run);
@@ -138,10 +141,13 @@ export class SagaEngine<C> {
     this.abort.abort();
   }
 
-  private async drive(sagaId: string): Promise<void> {
+  private async drive(sagaId: string, created?: Saga<C>): Promise<void> {
     const { repository, definition } = this.props;
     const now = Date.now();
-    const saga = await repository.acquire(sagaId, this.owner, now, now + this.leaseMs);
+    const saga =
+      created && created.lease?.owner === this.owner && created.lease.until > now
+        ? structuredClone(created)
+        : await repository.acquire(sagaId, this.owner, now, now + this.leaseMs);
     if (!saga) return;
     const context = propagation.extract(ROOT_CONTEXT, saga.trace);
     try {
@@ -230,7 +236,9 @@ export class SagaEngine<C> {
     step.finishedAt = new Date().toISOString();
     delete step.error;
     this.log(saga, { event: 'step-succeeded', step: step.name, attempt: step.attempts });
-    await this.write(saga);
+    // Not written on its own: every next move (the next step starting, the saga finishing, a graceful stop) writes
+    // first thing, and carries this success. A crash before then re-runs the step under the same idempotency keys,
+    // exactly as a crash just before this line would.
   }
 
   private async compensate(saga: Saga<C>, index: number, context: Context): Promise<void> {
