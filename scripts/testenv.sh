@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The real test environment: Redis, FerretDB (MongoDB wire protocol on SQLite) and Prometheus + promtool,
+# The real test environment: Redis, FerretDB (MongoDB wire protocol on PostgreSQL) and Prometheus + promtool,
 # all on 127.0.0.1, state under <repo>/.testenv/.
 #
 #   scripts/testenv.sh up      install what is missing, start what is not running (idempotent; seconds when warm)
@@ -11,6 +11,8 @@
 #
 # Environment:
 #   TESTENV_REDIS_PORT (16379)  TESTENV_MONGO_PORT (27027)  TESTENV_PROMETHEUS_PORT (19090)
+#   TESTENV_POSTGRES_PORT (15432)
+#   TESTENV_FERRETDB_BACKEND (postgresql): or sqlite, FerretDB's other backend (BENCHMARKS.md compares them)
 #   MESHMART_CACHE ($HOME/.cache/meshmart): FerretDB is built once into $MESHMART_CACHE/bin/ferretdb-<version>.
 set -euo pipefail
 
@@ -25,6 +27,9 @@ HOST=127.0.0.1
 REDIS_PORT="${TESTENV_REDIS_PORT:-16379}"
 MONGO_PORT="${TESTENV_MONGO_PORT:-27027}"
 PROM_PORT="${TESTENV_PROMETHEUS_PORT:-19090}"
+PG_PORT="${TESTENV_POSTGRES_PORT:-15432}"
+FERRETDB_BACKEND="${TESTENV_FERRETDB_BACKEND:-postgresql}"
+case $FERRETDB_BACKEND in postgresql | sqlite) ;; *) printf 'testenv: error: TESTENV_FERRETDB_BACKEND must be postgresql or sqlite\n' >&2 && exit 2 ;; esac
 
 FERRETDB_MODULE=github.com/FerretDB/FerretDB
 FERRETDB_VERSION=v1.24.2
@@ -33,6 +38,9 @@ FERRETDB_BIN="$CACHE/bin/ferretdb-$FERRETDB_VERSION-collection-locks"
 PROM_DIR="$STATE/prometheus"
 PROM_CONFIG="$PROM_DIR/prometheus.yml"
 PROM_TARGETS="$PROM_DIR/targets"
+
+PG_DIR="$STATE/postgres"
+PG_URL="postgres://postgres@$HOST:$PG_PORT/ferretdb"
 
 REDIS_URL="redis://$HOST:$REDIS_PORT"
 MONGO_URL="mongodb://$HOST:$MONGO_PORT/"
@@ -73,6 +81,21 @@ mongo_ok() {
   ' "$MONGO_URL" >/dev/null 2>&1)
 }
 
+pg_bin() {
+  local dir
+  for dir in /usr/lib/postgresql/*/bin; do
+    [ -x "$dir/pg_ctl" ] && printf '%s\n' "$dir" && return 0
+  done
+  return 1
+}
+
+pg_ok() {
+  [ "$FERRETDB_BACKEND" = postgresql ] || return 0
+  local bin
+  bin=$(pg_bin) || return 1
+  "$bin/pg_isready" -q -h "$HOST" -p "$PG_PORT" -d ferretdb -U postgres 2>/dev/null
+}
+
 prom_ok() {
   curl -fsS -m 2 -o /dev/null "$PROM_URL/-/ready" 2>/dev/null
 }
@@ -108,6 +131,7 @@ ensure_packages() {
   command -v chromium >/dev/null || missing+=(chromium)
   command -v curl >/dev/null || missing+=(curl) # the plug-ins' health checks
   if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then missing+=(prometheus); fi
+  if [ "$FERRETDB_BACKEND" = postgresql ] && ! pg_bin >/dev/null; then missing+=(postgresql); fi
   if ((${#missing[@]} > 0)); then apt_install "${missing[@]}"; fi
   command -v redis-server >/dev/null || die "redis-server still not on PATH after installing redis-server"
   command -v prometheus >/dev/null || die "prometheus still not on PATH after installing prometheus"
@@ -232,6 +256,52 @@ start_redis() {
     --daemonize yes --pidfile "$RUN/redis.pid" --logfile "$LOGS/redis.log" --dir "$STATE/redis" >/dev/null 9>&-
 }
 
+# PostgreSQL as FerretDB's storage. The server refuses to run as root, so as root it runs as the `postgres` user the
+# Debian package creates. synchronous_commit=off: a commit does not wait for its WAL flush (a crash of the machine may
+# lose the last fraction of a second; a crash or restart of FerretDB or of the server process loses nothing committed).
+as_pg_owner() {
+  if [ "$(id -u)" -eq 0 ]; then
+    runuser -u postgres -- "$@"
+  else
+    "$@"
+  fi
+}
+
+start_postgres() {
+  [ "$FERRETDB_BACKEND" = postgresql ] || return 0
+  local bin
+  bin=$(pg_bin) || die "PostgreSQL's pg_ctl not found under /usr/lib/postgresql/*/bin (apt-get install postgresql)"
+  if pg_ok; then
+    log "postgresql already answering on $HOST:$PG_PORT"
+    return
+  fi
+  if listening "$PG_PORT"; then die "port $HOST:$PG_PORT is taken by something that is not our PostgreSQL"; fi
+  mkdir -p "$PG_DIR"
+  if [ "$(id -u)" -eq 0 ]; then chown postgres: "$PG_DIR"; fi
+  if [ ! -f "$PG_DIR/data/PG_VERSION" ]; then
+    log "initdb $PG_DIR/data"
+    as_pg_owner "$bin/initdb" -D "$PG_DIR/data" -A trust -U postgres --no-sync -E UTF8 >"$LOGS/postgres-initdb.log" 2>&1 ||
+      die "initdb failed (log: $LOGS/postgres-initdb.log)"
+  fi
+  log "starting postgresql on $HOST:$PG_PORT"
+  : >"$LOGS/postgres.log"
+  chmod a+w "$LOGS/postgres.log"
+  as_pg_owner "$bin/pg_ctl" -D "$PG_DIR/data" -l "$LOGS/postgres.log" -w -t 60 start -o \
+    "-p $PG_PORT -c listen_addresses=$HOST -k $PG_DIR -c synchronous_commit=off -c max_connections=300 -c shared_buffers=64MB" \
+    >/dev/null 9>&- || die "postgresql did not start (log: $LOGS/postgres.log)"
+  as_pg_owner "$bin/psql" -q -h "$HOST" -p "$PG_PORT" -U postgres -d postgres -tAc \
+    "SELECT 1 FROM pg_database WHERE datname = 'ferretdb'" | grep -q 1 ||
+    as_pg_owner "$bin/createdb" -h "$HOST" -p "$PG_PORT" -U postgres ferretdb || die "createdb ferretdb failed"
+}
+
+stop_postgres() {
+  local bin
+  [ -f "$PG_DIR/data/postmaster.pid" ] || return 0
+  bin=$(pg_bin) || return 0
+  log "stopping postgresql"
+  as_pg_owner "$bin/pg_ctl" -D "$PG_DIR/data" -m fast -w -t 30 stop >/dev/null 2>&1 || true
+}
+
 start_ferretdb() {
   if mongo_ok; then
     log "ferretdb already answering on $MONGO_URL"
@@ -241,11 +311,18 @@ start_ferretdb() {
   if listening "$MONGO_PORT"; then
     die "port $HOST:$MONGO_PORT is taken by something that does not answer a MongoDB ping"
   fi
-  log "starting ferretdb $FERRETDB_VERSION on $MONGO_URL"
+  log "starting ferretdb $FERRETDB_VERSION ($FERRETDB_BACKEND) on $MONGO_URL"
   mkdir -p "$STATE/ferretdb/data"
+  local storage
+  if [ "$FERRETDB_BACKEND" = postgresql ]; then
+    storage=(--handler=postgresql --postgresql-url="$PG_URL")
+  else
+    # WAL without an fsync per commit, like the PostgreSQL setting above.
+    storage=(--handler=sqlite --sqlite-url="file:$STATE/ferretdb/data/?_pragma=synchronous(normal)")
+  fi
   spawn ferretdb nohup "$FERRETDB_BIN" \
     --listen-addr="$HOST:$MONGO_PORT" \
-    --handler=sqlite --sqlite-url="file:$STATE/ferretdb/data/" \
+    "${storage[@]}" \
     --state-dir="$STATE/ferretdb" \
     --telemetry=disable \
     --debug-addr=- \
@@ -330,6 +407,7 @@ cmd_up() {
   ensure_packages
   ensure_ferretdb
   start_redis
+  start_postgres
   start_ferretdb
   start_prometheus
   wait_for redis 15 redis_ok
@@ -348,8 +426,9 @@ cmd_down() {
   run_plugins down || true
   stop prometheus "$PROM_CONFIG"
   stop ferretdb "$FERRETDB_BIN"
+  stop_postgres
   stop redis redis-server
-  rm -rf "$STATE/redis" "$STATE/ferretdb" "$PROM_DIR" "$RUN" "$LOGS" "$ENV_FILE"
+  rm -rf "$STATE/redis" "$STATE/ferretdb" "$PG_DIR" "$PROM_DIR" "$RUN" "$LOGS" "$ENV_FILE"
   log "down (cache kept: $CACHE)"
 }
 
@@ -367,6 +446,7 @@ cmd_status() {
     printf '%-11s %-30s %s\n' "$name" "$url" "$state"
   }
   line redis "$REDIS_URL" redis_ok redis-server
+  if [ "$FERRETDB_BACKEND" = postgresql ]; then line postgres "postgres://$HOST:$PG_PORT" pg_ok postgres; fi
   line ferretdb "$MONGO_URL" mongo_ok "$FERRETDB_BIN"
   line prometheus "$PROM_URL" prom_ok "$PROM_CONFIG"
   if command -v promtool >/dev/null && promtool --version >/dev/null 2>&1; then
