@@ -1,10 +1,4 @@
-import { defineService, int, openStores, service, storeSettings } from '@meshmart/kit';
-import {
-  InMemoryProcessedStore,
-  MongoProcessedStore,
-  type ProcessedDocument,
-  type ProcessedStore,
-} from '@meshmart/kit/events';
+import { defineService, openStores, service, storeSettings } from '@meshmart/kit';
 import type { AuditLog } from './adapters/audit-log.ts';
 import { InMemoryAuditLog } from './adapters/in-memory-audit-log.ts';
 import { MongoAuditLog } from './adapters/mongo-audit-log.ts';
@@ -14,39 +8,16 @@ import { AuditTrail } from './domain/audit-trail.ts';
 export const definition = defineService({
   service: 'audit',
   defaultPort: service('audit').port,
-  settings: {
-    ...storeSettings('audit'),
-    processedPurgeMs: int({
-      env: 'PROCESSED_PURGE_MS',
-      default: 3_600_000,
-      min: 1000,
-      doc: 'how often expired processed-event records are purged where the store has no TTL index (FerretDB)',
-    }),
-  },
+  settings: { ...storeSettings('audit') },
   build: async (kit) => {
     const stores = await openStores({ ...kit, service: 'audit' });
     let log: AuditLog;
-    let processed: ProcessedStore;
-    let sweeper: NodeJS.Timeout | undefined;
     if (stores.db) {
       const mongo = new MongoAuditLog(stores.db);
       await mongo.ensureIndexes();
       log = mongo;
-      const store = new MongoProcessedStore({
-        collection: stores.db.collection<ProcessedDocument>('processed'),
-      });
-      if (!(await store.ensureIndexes())) {
-        sweeper = setInterval(() => {
-          store
-            .purgeExpired()
-            .catch((err: unknown) => kit.logger.warn({ err }, 'purging processed events failed'));
-        }, kit.config.processedPurgeMs);
-        sweeper.unref();
-      }
-      processed = store;
     } else {
       log = new InMemoryAuditLog();
-      processed = new InMemoryProcessedStore();
     }
     const trail = new AuditTrail({ log });
     const recorded = kit.metrics.counter({
@@ -57,7 +28,6 @@ export const definition = defineService({
     const subscriptions = await startAuditConsumers({
       bus: stores.bus,
       trail,
-      processed,
       recorded,
       logger: kit.logger,
     });
@@ -75,7 +45,6 @@ export const definition = defineService({
         {
           name: 'audit-consumers',
           close: async () => {
-            clearInterval(sweeper);
             await Promise.all(subscriptions.map((s) => s.close()));
           },
         },

@@ -1,12 +1,5 @@
 import type { Db } from 'mongodb';
-import {
-  InMemoryProcessedStore,
-  MongoProcessedStore,
-  type EventBus,
-  type ProcessedDocument,
-  type ProcessedStore,
-  type Subscription,
-} from '@meshmart/kit/events';
+import type { EventBus, Subscription } from '@meshmart/kit/events';
 import { createApp } from '../../../services/audit/src/app.ts';
 import type { AuditLog } from '../../../services/audit/src/adapters/audit-log.ts';
 import { InMemoryAuditLog } from '../../../services/audit/src/adapters/in-memory-audit-log.ts';
@@ -36,8 +29,8 @@ export interface AuditFixture {
 }
 
 /**
- * The audit app with `consumers` consumers in the 'audit' group, each with its own trail, bus connection and
- * processed store over the same log (as separate replicas would have).
+ * The audit app with `consumers` consumers in the 'audit' group, each with its own trail and bus connection over the
+ * same log (as separate replicas would have).
  */
 export async function auditFixture(backend: Backend, consumers = 1): Promise<AuditFixture> {
   const kit = testKit('audit');
@@ -45,20 +38,15 @@ export async function auditFixture(backend: Backend, consumers = 1): Promise<Aud
   let redis: TestRedis | undefined;
   let log: AuditLog;
   let memory: InMemoryAuditLog | undefined;
-  let processed: () => ProcessedStore;
   if (backend === 'real') {
     mongo = await testMongo('audit');
     redis = await testRedis('audit');
     const m = new MongoAuditLog(mongo.db);
     await m.ensureIndexes();
     log = m;
-    const db = mongo.db;
-    processed = () => new MongoProcessedStore({ collection: db.collection<ProcessedDocument>('processed') });
   } else {
     memory = new InMemoryAuditLog();
     log = memory;
-    const shared = new InMemoryProcessedStore();
-    processed = () => shared;
   }
   // The in-process bus is one object per process: replicas share it, as they share one Redis.
   const bus = testBus(backend, 'publisher', redis);
@@ -74,7 +62,6 @@ export async function auditFixture(backend: Backend, consumers = 1): Promise<Aud
       ...(await startAuditConsumers({
         bus: own,
         trail: t,
-        processed: processed(),
         consumer: `audit-${i}`,
         retryDelayMs: 20,
       })),

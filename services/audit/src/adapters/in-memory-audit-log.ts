@@ -1,18 +1,23 @@
 import type { AuditRecord } from '../domain/audit-record.ts';
 import type { AuditLog, AuditQuery, InsertResult } from './audit-log.ts';
 
+/** Records by seq and by event id, so an append costs the same with a million records as with ten. */
 export class InMemoryAuditLog implements AuditLog {
-  private readonly records: AuditRecord[] = [];
+  private readonly bySeq = new Map<number, AuditRecord>();
+  private readonly ids = new Set<string>();
+  private last: AuditRecord | undefined;
 
   head(): Promise<AuditRecord | undefined> {
-    const last = this.sorted().at(-1);
-    return Promise.resolve(last ? structuredClone(last) : undefined);
+    return Promise.resolve(this.last ? structuredClone(this.last) : undefined);
   }
 
   insert(record: AuditRecord): Promise<InsertResult> {
-    if (this.records.some((r) => r.id === record.id)) return Promise.resolve('duplicate');
-    if (this.records.some((r) => r.seq === record.seq)) return Promise.resolve('seq-taken');
-    this.records.push(structuredClone(record));
+    if (this.ids.has(record.id)) return Promise.resolve('duplicate');
+    if (this.bySeq.has(record.seq)) return Promise.resolve('seq-taken');
+    const stored = structuredClone(record);
+    this.bySeq.set(stored.seq, stored);
+    this.ids.add(stored.id);
+    if (!this.last || stored.seq > this.last.seq) this.last = stored;
     return Promise.resolve('inserted');
   }
 
@@ -37,18 +42,23 @@ export class InMemoryAuditLog implements AuditLog {
 
   /** Test only: alters a stored record behind the service's back, as an intruder would. */
   tamper(seq: number, patch: Partial<AuditRecord>): void {
-    const i = this.records.findIndex((r) => r.seq === seq);
-    if (i < 0) throw new Error(`no record ${seq}`);
-    this.records[i] = { ...this.records[i], ...patch };
+    const record = this.bySeq.get(seq);
+    if (!record) throw new Error(`no record ${seq}`);
+    const altered = { ...record, ...patch };
+    this.bySeq.set(seq, altered);
+    if (this.last === record) this.last = altered;
   }
 
   /** Test only: removes a stored record behind the service's back. */
   remove(seq: number): void {
-    const i = this.records.findIndex((r) => r.seq === seq);
-    if (i >= 0) this.records.splice(i, 1);
+    const record = this.bySeq.get(seq);
+    if (!record) return;
+    this.bySeq.delete(seq);
+    this.ids.delete(record.id);
+    if (this.last === record) this.last = this.sorted().at(-1);
   }
 
   private sorted(): AuditRecord[] {
-    return [...this.records].sort((a, b) => a.seq - b.seq);
+    return [...this.bySeq.values()].sort((a, b) => a.seq - b.seq);
   }
 }

@@ -1,6 +1,6 @@
 import type { Logger } from '@meshmart/kit';
 import { TOPICS } from '@meshmart/kit/catalogue';
-import { idempotent, type EventBus, type ProcessedStore, type Subscription } from '@meshmart/kit/events';
+import type { EventBus, Subscription } from '@meshmart/kit/events';
 import { events } from '@meshmart/contracts';
 import type { AuditTrail } from '../domain/audit-trail.ts';
 
@@ -9,7 +9,6 @@ export const GROUP = 'audit';
 export interface AuditConsumerProps {
   readonly bus: EventBus;
   readonly trail: AuditTrail;
-  readonly processed: ProcessedStore;
   readonly topics?: readonly string[];
   /** @default the bus's default (host, pid, random) */
   readonly consumer?: string;
@@ -22,18 +21,14 @@ export interface AuditConsumerProps {
 
 /**
  * One subscription per topic in the 'audit' group. Unknown versions and invalid data are dead-lettered with the
- * reason (events.validated); each event is recorded once however often it is delivered (idempotent + unique id).
+ * reason (events.validated); each event is recorded once however often it is delivered: the trail refuses a second
+ * record with the same event id (a unique index), so no processed-event store is needed.
  */
 export async function startAuditConsumers(props: AuditConsumerProps): Promise<Subscription[]> {
-  const handler = events.validated(
-    idempotent(
-      async (event) => {
-        const outcome = await props.trail.append(event);
-        props.recorded?.inc({ topic: event.topic, outcome });
-      },
-      { store: props.processed },
-    ),
-  );
+  const handler = events.validated(async (event) => {
+    const outcome = await props.trail.append(event);
+    props.recorded?.inc({ topic: event.topic, outcome });
+  });
   const subscriptions: Subscription[] = [];
   try {
     for (const topic of props.topics ?? TOPICS) {

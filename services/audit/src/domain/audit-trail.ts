@@ -32,6 +32,8 @@ export class AuditTrail {
   // The consumers of every topic append to one chain: in one process they take turns instead of racing for each seq
   // (each lost race costs a head lookup and a refused insert); other replicas are still settled by the unique seq.
   private readonly appends = new KeyedLock();
+  /** The last record this trail appended or read: the next append links to it without reading the log first. */
+  private knownHead: AuditRecord | undefined;
 
   constructor(private readonly props: AuditTrailProps) {
     this.now = props.now ?? (() => new Date());
@@ -39,8 +41,9 @@ export class AuditTrail {
   }
 
   /**
-   * Reads the head and inserts the next seq linked to it. Another writer taking that seq first makes us read the
-   * new head and try again; finding the event already recorded ends it.
+   * Inserts the next seq linked to the head this trail last saw (read from the log only when there is none), so an
+   * append is one insert. Another writer (a replica) having taken that seq makes us read the new head and try again;
+   * finding the event already recorded ends it: the unique event id makes appends idempotent, redeliveries included.
    */
   append(envelope: EventEnvelope): Promise<'appended' | 'duplicate'> {
     return this.appends.run('chain', () => this.appendNow(envelope));
@@ -49,11 +52,16 @@ export class AuditTrail {
   private async appendNow(envelope: EventEnvelope): Promise<'appended' | 'duplicate'> {
     const facts = factsOf(envelope);
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
-      const head = await this.props.log.head();
+      const head = attempt === 1 && this.knownHead ? this.knownHead : await this.props.log.head();
       const record = seal(facts, (head?.seq ?? 0) + 1, head?.hash ?? GENESIS_HASH, this.now().toISOString());
       const result = await this.props.log.insert(record);
-      if (result === 'inserted') return 'appended';
+      if (result === 'inserted') {
+        this.knownHead = record;
+        return 'appended';
+      }
       if (result === 'duplicate') return 'duplicate';
+      this.knownHead = undefined;
+      if (attempt === 1) continue; // our head was stale: read the log now, no need to wait
       // Spread retries so a few writers do not collide in lockstep.
       await sleep(Math.floor(Math.random() * Math.min(50, attempt * 5)));
     }

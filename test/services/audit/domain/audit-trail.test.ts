@@ -53,6 +53,35 @@ eachBackend('audit trail', (backend) => {
     });
   });
 
+  describe('when a trail appends one event after another', () => {
+    it('then each append after the first is one insert, without reading the head', async () => {
+      let heads = 0;
+      const counted: AuditLog = Object.assign(Object.create(log) as AuditLog, {
+        head: () => {
+          heads++;
+          return log.head();
+        },
+      });
+      const trail = new AuditTrail({ log: counted });
+      for (let i = 0; i < 5; i++)
+        await trail.append(createEnvelope('payments.events', paymentEvent(i), 'payments'));
+      expect(heads).to.equal(1);
+      expect(await trail.verify()).to.deep.equal({ ok: true, records: 5 });
+    });
+  });
+
+  describe('when two replicas (each its own log adapter) take turns', () => {
+    it('then each notices the other moved the head and the chain stays whole', async () => {
+      const other: AuditLog = mongo ? new MongoAuditLog(mongo.db) : log;
+      const replicas = [new AuditTrail({ log }), new AuditTrail({ log: other })];
+      for (let i = 0; i < 10; i++)
+        expect(
+          await replicas[i % 2].append(createEnvelope('payments.events', paymentEvent(i), 'payments')),
+        ).to.equal('appended');
+      expect(await replicas[1].verify()).to.deep.equal({ ok: true, records: 10 });
+    });
+  });
+
   describe('when the log is empty', () => {
     it('then it verifies with zero records', async () => {
       expect(await new AuditTrail({ log }).verify()).to.deep.equal({ ok: true, records: 0 });
