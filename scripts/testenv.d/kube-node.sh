@@ -190,6 +190,8 @@ SYSCTLS=(net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables)
 
 network_up() {
   local s
+  # iptables-nft creates tables on first use: down removes the empty ones that were not there before.
+  [ -f "$DIR/nft-tables.saved" ] || nft list tables 2>/dev/null >"$DIR/nft-tables.saved" || true
   if ! ip link show "$BRIDGE" >/dev/null 2>&1; then
     log "creating bridge $BRIDGE ($NODE_IP/16), a route to the Service range through it"
     ip link add "$BRIDGE" type bridge
@@ -203,34 +205,47 @@ network_up() {
   for s in "${SYSCTLS[@]}"; do sysctl -qw "$s=1"; done
 }
 
-network_down() {
-  local line chain
-  # The CNI bridge plugin's masquerade chains of this network (left when a sandbox could not be torn down).
+# Deletes, in TABLE of iptables or ip6tables (CMD), the rules that jump to a chain matching PATTERN, then those chains.
+drop_chains() {
+  local cmd=$1 table=$2 pattern=$3 line chain
   while IFS= read -r line; do
-    chain=${line##* -j }
-    # iptables -S quotes its output for a shell (the comment holds quotes): eval reads it back as one rule.
-    eval "iptables -t nat ${line/#-A/-D}" 2>/dev/null || true
-    if [[ $chain == CNI-* ]]; then
-      iptables -t nat -F "$chain" 2>/dev/null || true
-      iptables -t nat -X "$chain" 2>/dev/null || true
-    fi
-  done < <(iptables -t nat -S POSTROUTING 2>/dev/null | grep -F "name: \\\"$CNI_NETWORK\\\"" || true)
-  # portmap's chains, when it made them and nothing else uses them
-  for chain in CNI-HOSTPORT-DNAT CNI-HOSTPORT-SNAT CNI-HOSTPORT-SETMARK CNI-HOSTPORT-MASQ; do
-    if iptables -t nat -S "$chain" >/dev/null 2>&1 && [ "$(iptables -t nat -S "$chain" | wc -l)" -le 1 ]; then
-      while IFS= read -r line; do eval "iptables -t nat ${line/#-A/-D}" 2>/dev/null || true; done < <(
-        iptables -t nat -S | grep -E "^-A [A-Z]+ .* -j $chain( |$)" || true
-      )
-      iptables -t nat -X "$chain" 2>/dev/null || true
-    fi
+    # iptables -S quotes its output for a shell (comments hold quotes): eval reads a rule back whole.
+    eval "$cmd -t $table ${line/#-A/-D}" 2>/dev/null || true
+  done < <($cmd -t "$table" -S 2>/dev/null | grep -E "^-A .* -j ($pattern)( |$)" || true)
+  for chain in $($cmd -t "$table" -S 2>/dev/null | sed -n 's/^-N //p' | grep -E "^($pattern)$" || true); do
+    $cmd -t "$table" -F "$chain" 2>/dev/null || true
+    $cmd -t "$table" -X "$chain" 2>/dev/null || true
   done
+}
+
+network_down() {
+  local cmd table chains c
+  # The CNI bridge plugin's per-sandbox chains of this network (left behind when a teardown was cut short), with the
+  # empty ones such a teardown leaves; portmap's chains.
+  chains=$(iptables -t nat -S 2>/dev/null | grep -F "name: \\\"$CNI_NETWORK\\\"" | sed -n 's/^-A \(CNI-[0-9a-f]*\) .*/\1/p' | sort -u)
+  chains="$chains $(iptables -t nat -S 2>/dev/null | sed -n 's/^-N \(CNI-[0-9a-f]\{24\}\)$/\1/p')"
+  for c in $chains; do drop_chains iptables nat "$c"; done
+  drop_chains iptables nat 'CNI-HOSTPORT-[A-Z]+|CNI-DN-[0-9a-f]+'
+  # What kube-proxy --cleanup leaves: the kubelet's own chains (KUBE-FIREWALL, canaries, the iptables hint).
+  for cmd in iptables ip6tables; do
+    for table in filter nat mangle; do drop_chains "$cmd" "$table" 'KUBE-[A-Z0-9-]+'; done
+  done
+  if [ -f "$DIR/nft-tables.saved" ] && command -v nft >/dev/null; then
+    for cmd in ip:iptables ip6:ip6tables; do
+      for table in filter nat mangle; do
+        grep -qx "table ${cmd%%:*} $table" "$DIR/nft-tables.saved" && continue
+        "${cmd#*:}-save" -t "$table" 2>/dev/null | grep -q '^-A' && continue
+        nft delete table "${cmd%%:*}" "$table" 2>/dev/null || true
+      done
+    done
+  fi
   ip route del "$SERVICE_CIDR" dev "$BRIDGE" 2>/dev/null || true
   ip link del "$BRIDGE" 2>/dev/null || true
   if [ -f "$DIR/sysctl.saved" ]; then
     while IFS= read -r line; do sysctl -qw "$line" || true; done <"$DIR/sysctl.saved"
   fi
-  rm -f /var/lib/cni/results/"$CNI_NETWORK"-*
-  rmdir /var/lib/cni/results /var/lib/cni 2>/dev/null || true
+  rm -f /var/lib/cni/results/"$CNI_NETWORK"-* /var/lib/cni/results/cni-loopback-*
+  rmdir /var/lib/cni/results /var/lib/cni /run/netns 2>/dev/null || true
 }
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -620,8 +635,9 @@ cmd_down() {
     stop node-controller-manager "$KUBECONFIG_FILE"
     stop node-scheduler "$KUBECONFIG_FILE"
     kubectl_ delete pods --all --all-namespaces --grace-period=0 --force --wait=false >/dev/null 2>&1 || true
+    # CNI has torn a pod's network down once no veth of it is left on the bridge
     for ((i = 0; i < 300; i++)); do
-      [ -z "$(ctr_ tasks ls -q 2>/dev/null)" ] && break
+      [ -z "$(ctr_ tasks ls -q 2>/dev/null)" ] && [ -z "$(ip -o link show master "$BRIDGE" 2>/dev/null)" ] && break
       sleep 0.2
     done
   fi
