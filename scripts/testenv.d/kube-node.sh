@@ -222,7 +222,7 @@ network_down() {
   local cmd table chains c
   # The CNI bridge plugin's per-sandbox chains of this network (left behind when a teardown was cut short), with the
   # empty ones such a teardown leaves; portmap's chains.
-  chains=$(iptables -t nat -S 2>/dev/null | grep -F "name: \\\"$CNI_NETWORK\\\"" | sed -n 's/^-A \(CNI-[0-9a-f]*\) .*/\1/p' | sort -u)
+  chains=$(iptables -t nat -S 2>/dev/null | grep -F "name: \\\"$CNI_NETWORK\\\"" | sed -n 's/^-A \(CNI-[0-9a-f]*\) .*/\1/p' | sort -u || true)
   chains="$chains $(iptables -t nat -S 2>/dev/null | sed -n 's/^-N \(CNI-[0-9a-f]\{24\}\)$/\1/p')"
   for c in $chains; do drop_chains iptables nat "$c"; done
   drop_chains iptables nat 'CNI-HOSTPORT-[A-Z]+|CNI-DN-[0-9a-f]+'
