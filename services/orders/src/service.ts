@@ -1,12 +1,6 @@
-import { defineService, int, openStores, storeSettings, type Closer } from '@meshmart/kit';
+import { defineService, int, openStores, storeSettings } from '@meshmart/kit';
 import { service as catalogueEntry } from '@meshmart/kit/catalogue';
-import {
-  InMemoryProcessedStore,
-  MongoProcessedStore,
-  OutboxRelay,
-  type ProcessedDocument,
-  type ProcessedStore,
-} from '@meshmart/kit/events';
+import { OutboxRelay } from '@meshmart/kit/events';
 import { OrderProjector } from './application/order-projector.ts';
 import { InMemoryOrderEventStore } from './adapters/in-memory-order-event-store.ts';
 import { InMemoryOrderViewRepository } from './adapters/in-memory-order-view-repository.ts';
@@ -26,43 +20,18 @@ export const definition = defineService({
       min: 10,
       doc: 'how often the outbox relay looks for unpublished order events (it is also nudged after each append)',
     }),
-    processedPurgeIntervalMs: int({
-      env: 'PROCESSED_PURGE_INTERVAL_MS',
-      default: 3_600_000,
-      min: 1000,
-      doc: 'how often expired processed-event records are deleted where TTL indexes are missing (FerretDB)',
-    }),
   },
   build: async (kit) => {
     const stores = await openStores({ ...kit, service: 'orders' });
-    const closers: Closer[] = [];
     let store: OrderEventStore;
     let views: OrderViewRepository;
-    let processed: ProcessedStore;
     if (stores.db) {
       const mongoStore = new MongoOrderEventStore(stores.db);
       const mongoViews = new MongoOrderViewRepository(stores.db);
-      const mongoProcessed = new MongoProcessedStore({
-        collection: stores.db.collection<ProcessedDocument>('processed_events'),
-      });
       await Promise.all([mongoStore.ensureIndexes(), mongoViews.ensureIndexes()]);
-      if (!(await mongoProcessed.ensureIndexes())) {
-        // No TTL index on this server: expire processed records in code.
-        const timer = setInterval(() => {
-          mongoProcessed
-            .purgeExpired()
-            .catch((err: unknown) => kit.logger.warn({ err }, 'purging processed events failed'));
-        }, kit.config.processedPurgeIntervalMs);
-        timer.unref();
-        closers.push({ name: 'processed-purge', close: () => Promise.resolve(clearInterval(timer)) });
-      }
-      [store, views, processed] = [mongoStore, mongoViews, mongoProcessed];
+      [store, views] = [mongoStore, mongoViews];
     } else {
-      [store, views, processed] = [
-        new InMemoryOrderEventStore(),
-        new InMemoryOrderViewRepository(),
-        new InMemoryProcessedStore(),
-      ];
+      [store, views] = [new InMemoryOrderEventStore(), new InMemoryOrderViewRepository()];
     }
     const relay = new OutboxRelay({
       store: store.outbox,
@@ -73,7 +42,6 @@ export const definition = defineService({
     const projector = new OrderProjector({
       store,
       views,
-      processed,
       logger: kit.logger,
       metrics: kit.metrics,
     });
@@ -86,7 +54,6 @@ export const definition = defineService({
       closers: [
         { name: 'orders-projector', close: () => subscription.close() },
         { name: 'outbox-relay', close: () => relay.stop() },
-        ...closers,
         ...stores.closers,
       ],
     };

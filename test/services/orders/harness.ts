@@ -1,12 +1,4 @@
-import {
-  InMemoryProcessedStore,
-  MongoProcessedStore,
-  OutboxRelay,
-  type EventBus,
-  type ProcessedDocument,
-  type ProcessedStore,
-  type Subscription,
-} from '@meshmart/kit/events';
+import { OutboxRelay, type EventBus, type Subscription } from '@meshmart/kit/events';
 import type { Express } from 'express';
 import { createApp } from '../../../services/orders/src/app.ts';
 import { OrderProjector } from '../../../services/orders/src/application/order-projector.ts';
@@ -30,18 +22,16 @@ import {
 export interface Stores {
   readonly store: OrderEventStore;
   readonly views: OrderViewRepository;
-  readonly processed: ProcessedStore;
   readonly mongo?: TestMongo;
   close(): Promise<void>;
 }
 
-/** The event store, read model and processed store of one backend, each test its own database. */
+/** The event store and read model of one backend, each test its own database. */
 export async function openTestStores(backend: Backend): Promise<Stores> {
   if (backend === 'memory') {
     return {
       store: new InMemoryOrderEventStore(),
       views: new InMemoryOrderViewRepository(),
-      processed: new InMemoryProcessedStore(),
       close: () => Promise.resolve(),
     };
   }
@@ -49,10 +39,7 @@ export async function openTestStores(backend: Backend): Promise<Stores> {
   const store = new MongoOrderEventStore(mongo.db);
   const views = new MongoOrderViewRepository(mongo.db);
   await Promise.all([store.ensureIndexes(), views.ensureIndexes()]);
-  const processed = new MongoProcessedStore({
-    collection: mongo.db.collection<ProcessedDocument>('processed_events'),
-  });
-  return { store, views, processed, mongo, close: () => mongo.close() };
+  return { store, views, mongo, close: () => mongo.close() };
 }
 
 export interface Harness extends Stores {
@@ -78,7 +65,6 @@ export async function openHarness(
   const projector = new OrderProjector({
     store: stores.store,
     views: stores.views,
-    processed: stores.processed,
   });
   let subscription: Subscription | undefined;
   const startProjector = async () => {

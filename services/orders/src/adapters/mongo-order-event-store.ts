@@ -58,7 +58,7 @@ export class MongoOrderEventStore implements OrderEventStore {
   ): Promise<StoredOrderEvent[]> {
     checkAppend(orderId, expectedVersion, events);
     // A caller ahead of the stream would otherwise leave a gap; versions never disappear, so this check stays true.
-    if (expectedVersion > 0) {
+    if (expectedVersion > 0 && !options.afterLoad) {
       const head = await this.collection.findOne(
         { orderId, version: expectedVersion },
         { projection: { _id: 1 } },

@@ -38,12 +38,14 @@ export class MongoOrderViewRepository implements OrderViewRepository {
     return { items: docs.map(toView), total };
   }
 
-  async put(view: OrderView): Promise<PutOutcome> {
+  async put(view: OrderView, options: { readonly absent?: boolean } = {}): Promise<PutOutcome> {
     const { id, ...rest } = view;
     // Twice at most: an insert can lose to a concurrent insert of an older version, which the update then replaces.
     for (let attempt = 0; attempt < 2; attempt++) {
-      const updated = await this.collection.replaceOne({ _id: id, version: { $lt: view.version } }, rest);
-      if (updated.matchedCount === 1) return 'written';
+      if (attempt > 0 || !options.absent) {
+        const updated = await this.collection.replaceOne({ _id: id, version: { $lt: view.version } }, rest);
+        if (updated.matchedCount === 1) return 'written';
+      }
       try {
         await this.collection.insertOne({ _id: id, ...rest });
         return 'written';

@@ -11,6 +11,11 @@ export const ORDERS_SOURCE = 'orders';
 export interface AppendOptions {
   /** The trace context the events belong to (a request's `trace`); travels with them through the outbox. */
   readonly context?: Context;
+  /**
+   * The caller read the stream up to `expectedVersion` just before (load, decide, append), so it cannot be ahead of
+   * the stream: the store skips looking the head up. A stale caller is still refused by the unique version.
+   */
+  readonly afterLoad?: boolean;
 }
 
 export interface LoadOptions {

@@ -19,8 +19,11 @@ export interface OrderViewRepository {
   get(orderId: string): Promise<OrderView | undefined>;
   /** Newest first (createdAt descending, then id). */
   list(query: OrderListQuery): Promise<OrderPage>;
-  /** Stores the view unless the stored one has the same or a later version: versions only move forward. */
-  put(view: OrderView): Promise<PutOutcome>;
+  /**
+   * Stores the view unless the stored one has the same or a later version: versions only move forward. `absent`: the
+   * caller has just seen no view for this order, so an insert is tried first (a hint, never needed for correctness).
+   */
+  put(view: OrderView, options?: { readonly absent?: boolean }): Promise<PutOutcome>;
   /** Removes every view (before a rebuild); returns how many. */
   clear(): Promise<number>;
 }

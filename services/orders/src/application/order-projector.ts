@@ -1,6 +1,6 @@
 import type { Logger, Metrics } from '@meshmart/kit';
-import type { EventBus, EventEnvelope, ProcessedStore, Subscription } from '@meshmart/kit/events';
-import { envelopeTraceFields, idempotent } from '@meshmart/kit/events';
+import type { EventBus, EventEnvelope, Subscription } from '@meshmart/kit/events';
+import { envelopeTraceFields } from '@meshmart/kit/events';
 import { events as contracts } from '@meshmart/contracts';
 import type { Counter } from 'prom-client';
 import { evolve, fold, type OrderEvent, type OrderView } from '../domain/order-aggregate.ts';
@@ -14,7 +14,6 @@ export type ProjectionOutcome = 'applied' | 'skipped' | 'refolded';
 export interface OrderProjectorProps {
   readonly store: OrderEventStore;
   readonly views: OrderViewRepository;
-  readonly processed: ProcessedStore;
   readonly logger?: Logger;
   readonly metrics?: Metrics;
 }
@@ -25,7 +24,8 @@ export interface OrderProjectorProps {
  * the store. The refold, rather than failing and waiting for the missing event, is there because every event is its
  * own outbox document, so the relay does not promise order across an order's events: gaps happen in normal running,
  * the store already holds everything up to the event in hand, and a refold converges at once instead of spending
- * retries (and dead-lettering after maxDeliveries).
+ * retries (and dead-lettering after maxDeliveries). The view's version makes a redelivery a no-op ('skipped'), so no
+ * processed-event store is kept.
  */
 export class OrderProjector {
   private readonly projected: Counter<'outcome'> | undefined;
@@ -43,11 +43,7 @@ export class OrderProjector {
       topic: ORDERS_TOPIC,
       group: PROJECTOR_GROUP,
       ...(options.retryDelayMs !== undefined ? { retryDelayMs: options.retryDelayMs } : {}),
-      handler: contracts.validated(
-        idempotent((envelope: EventEnvelope) => this.handle(envelope).then(() => undefined), {
-          store: this.props.processed,
-        }),
-      ),
+      handler: contracts.validated((envelope: EventEnvelope) => this.handle(envelope).then(() => undefined)),
     });
   }
 
@@ -60,7 +56,8 @@ export class OrderProjector {
     let outcome: ProjectionOutcome;
     if (orderVersion <= current) outcome = 'skipped';
     else if (orderVersion === current + 1) {
-      outcome = (await this.props.views.put(evolve(view, event))) === 'written' ? 'applied' : 'skipped';
+      const written = await this.props.views.put(evolve(view, event), { absent: !view });
+      outcome = written === 'written' ? 'applied' : 'skipped';
     } else {
       const order = fold(await this.props.store.load(orderId));
       if (!order || order.version < orderVersion) {

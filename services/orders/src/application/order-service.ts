@@ -88,12 +88,10 @@ export class OrderService {
         );
       }
       try {
-        const appended = await this.props.store.append(
-          orderId,
-          version,
-          events,
-          options.context ? { context: options.context } : {},
-        );
+        const appended = await this.props.store.append(orderId, version, events, {
+          afterLoad: true,
+          ...(options.context ? { context: options.context } : {}),
+        });
         this.props.onAppended?.();
         const order = fold([...history, ...appended]);
         if (!order) throw new Error(`order ${orderId}: nothing to fold after an append`);

@@ -39,6 +39,15 @@ export function orderViewRepositoryContract(
       expect(await views.get('o-1')).to.deep.equal(v2);
     });
 
+    it('when put with the hint that no view exists while one does, then the versions still decide', async function () {
+      const v1 = view('o-1', 'alice', '2026-01-01T10:00:00.000Z');
+      const v2 = evolve(v1, decide({ kind: 'confirm' }, v1, '2026-01-01T10:05:00.000Z')[0]);
+      expect(await views.put(v1, { absent: true })).to.equal('written');
+      expect(await views.put(v2, { absent: true })).to.equal('written');
+      expect(await views.put(v1, { absent: true })).to.equal('stale');
+      expect(await views.get('o-1')).to.deep.equal(v2);
+    });
+
     it('when orders are listed, then they come newest first, filtered by user, paged with the total', async function () {
       await views.put(view('o-1', 'alice', '2026-01-01T10:00:00.000Z'));
       await views.put(view('o-2', 'bob', '2026-01-01T11:00:00.000Z'));
