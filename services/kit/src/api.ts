@@ -163,6 +163,11 @@ export class ApiRouter {
     return this;
   }
 
+  /** Every route as method (upper case) and full Express path: what 405 answers and Allow headers are made of. */
+  get endpoints(): readonly { readonly method: string; readonly path: string }[] {
+    return this.handlers.map(({ method, path }) => ({ method: method.toUpperCase(), path }));
+  }
+
   /** Registers the routes straight on the app with their full paths: no nested router to walk per request. */
   mount(target: Router): void {
     for (const { method, path, handler } of this.handlers) target[method](path, handler);

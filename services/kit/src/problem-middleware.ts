@@ -36,10 +36,44 @@ function fromFramework(err: {
   return undefined;
 }
 
-export function notFoundHandler(): RequestHandler {
+/**
+ * The answer when no route matched: 405 with `Allow` when a route has the path under other methods (the endpoints
+ * given), else 404.
+ */
+export function notFoundHandler(
+  endpoints: readonly { readonly method: string; readonly path: string }[] = [],
+): RequestHandler {
+  const templates = new Map<string, { pattern: RegExp; methods: Set<string> }>();
+  for (const { method, path } of endpoints) {
+    const entry = templates.get(path) ?? { pattern: templatePattern(path), methods: new Set<string>() };
+    entry.methods.add(method);
+    if (method === 'GET') entry.methods.add('HEAD');
+    templates.set(path, entry);
+  }
   return (req, _res, next) => {
+    const allowed = new Set<string>();
+    for (const { pattern, methods } of templates.values())
+      if (pattern.test(req.path)) for (const m of methods) allowed.add(m);
+    if (allowed.size > 0 && !allowed.has(req.method)) {
+      const allow = [...allowed].sort().join(', ');
+      next(
+        new AppError(405, 'method-not-allowed', `${req.method} is not allowed on ${req.path}; use ${allow}`, {
+          headers: { Allow: allow },
+        }),
+      );
+      return;
+    }
     next(AppError.notFound(`no route for ${req.method} ${req.path}`));
   };
+}
+
+/** An Express path (`/items/:id`) as an exact, case-sensitive pattern: a parameter is one non-empty segment. */
+function templatePattern(path: string): RegExp {
+  const source = path
+    .split('/')
+    .map((segment) => (segment.startsWith(':') ? '[^/]+' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .join('/');
+  return new RegExp(`^${source}$`);
 }
 
 /**

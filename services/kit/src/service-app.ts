@@ -160,6 +160,11 @@ function sendJson(
 export function createServiceApp(options: ServiceAppOptions): Express {
   const { logger, metrics, health } = options;
   const app = express();
+  // A route matches its path exactly as declared: no case folding and no optional trailing slash, so a middleware
+  // that looks at req.path (a gateway's auth or rate limit) sees the path the route answers (`POST /API/v1/auth/token`
+  // was a sign-in that skipped every check on `/api/`). Doubled, dotted and encoded slashes never matched a route.
+  app.set('case sensitive routing', true);
+  app.set('strict routing', true);
   app.disable('x-powered-by');
   app.set('etag', false);
   const infrastructure = new Map<string, RawHandler>([
@@ -194,7 +199,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   app.use(express.json({ limit: options.bodyLimitBytes ?? 102400 }));
   for (const mw of options.middleware ?? []) app.use(mw);
   for (const router of routers) router.mount(app);
-  app.use(notFoundHandler());
+  app.use(notFoundHandler(routers.flatMap((r) => r.endpoints)));
   app.use(problemHandler(logger));
   return app;
 }

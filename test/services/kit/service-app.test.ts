@@ -126,6 +126,49 @@ describe('service app (kit middleware, errors, validation)', () => {
     });
   });
 
+  describe('when a path differs from a route only in case, a trailing slash, a doubled or an encoded slash', () => {
+    it('then no route matches it: 404 problem+json, and the handler never runs', async () => {
+      const { app, items } = sampleApp();
+      items.set('a-1', { id: 'a-1', name: 'Lamp', quantity: 1 });
+      await request(app).get('/v1/items/a-1').expect(200);
+      for (const path of [
+        '/V1/items/a-1',
+        '/v1/ITEMS/a-1',
+        '/v1/items/a-1/',
+        '/v1/items/',
+        '//v1/items/a-1',
+        '/v1//items/a-1',
+        '/v1%2Fitems/a-1',
+        '/v1/./items/a-1',
+        '/v1/x/../items/a-1',
+      ]) {
+        const res = await request(app).get(path);
+        expect(res.status, path).to.be.oneOf([400, 404]);
+        expect(res.headers['content-type'], path).to.match(PROBLEM);
+      }
+      const put = await request(app)
+        .put('/V1/items/b-1')
+        .set('Idempotency-Key', 'k')
+        .send({ name: 'x', quantity: 1 });
+      expect(put.status).to.equal(404);
+      expect(items.has('b-1')).to.equal(false);
+    });
+  });
+
+  describe('when a route exists for the path but not for the method', () => {
+    it('then the answer is 405 problem+json with an Allow header', async () => {
+      const { app } = sampleApp();
+      for (const method of ['TRACE', 'DELETE', 'POST', 'PATCH']) {
+        const res = await request(app)[method.toLowerCase() as 'trace']('/v1/items/a-1');
+        expect(res.status, method).to.equal(405);
+        expect(res.headers['content-type'], method).to.match(PROBLEM);
+        expect(res.headers.allow, method).to.equal('GET, HEAD, PUT');
+        expect(res.body.type).to.equal('/problems/method-not-allowed');
+      }
+      await request(app).post('/v1/nothing').expect(404);
+    });
+  });
+
   describe('when a handler throws an unexpected error', () => {
     it('then the client gets a bare 500 and the stack is logged once', async () => {
       const { app, logs } = sampleApp();
