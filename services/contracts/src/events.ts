@@ -199,6 +199,25 @@ export const UserAction = ev(
   'what an authenticated user did through the gateway (who, what, which resource, when, trace id)',
 );
 
+export const SignInFailed = ev(
+  'gateway.user-actions',
+  'SignInFailed',
+  1,
+  obj({
+    actor: Type.String({ minLength: 1, maxLength: 64, description: 'the user name that was tried' }),
+    resource: Type.String({ minLength: 1 }),
+    sourceAddress: Type.String({ minLength: 1, maxLength: 64, description: 'the client address' }),
+    reason: Type.Union([Type.Literal('unknown-user'), Type.Literal('wrong-password')]),
+    method: Type.String(),
+    path: Type.String(),
+    status: Type.Integer(),
+    at: Instant,
+    traceId: Type.Optional(Type.String()),
+    requestId: Type.Optional(Type.String()),
+  }),
+  'a sign-in with a wrong password or an unknown user name: who was tried, from where, why it failed',
+);
+
 export type ProductUpdatedData = EventData<typeof ProductUpdated>;
 export type StockReservedData = EventData<typeof StockReserved>;
 export type StockCommittedData = EventData<typeof StockCommitted>;
@@ -215,6 +234,7 @@ export type CheckoutStartedData = EventData<typeof CheckoutStarted>;
 export type CheckoutCompletedData = EventData<typeof CheckoutCompleted>;
 export type CheckoutFailedData = EventData<typeof CheckoutFailed>;
 export type UserActionData = EventData<typeof UserAction>;
+export type SignInFailedData = EventData<typeof SignInFailed>;
 
 /** Every event of the system. */
 export const events = new EventSchemaRegistry([
@@ -237,4 +257,5 @@ export const events = new EventSchemaRegistry([
   CheckoutCompleted,
   CheckoutFailed,
   UserAction,
+  SignInFailed,
 ]);

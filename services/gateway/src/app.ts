@@ -14,7 +14,7 @@ import type { Upstreams } from './adapters/upstreams.ts';
 import type { UserActionPublisher } from './adapters/user-action-publisher.ts';
 import type { LocalIssuer, TokenVerifier } from './domain/tokens.ts';
 import type { DemoUser } from './domain/users.ts';
-import { authenticate, authorize, rateLimit } from './middleware/access.ts';
+import { authenticate, authorize, guardedTake, rateLimit, rejectionCounter } from './middleware/access.ts';
 import { cors } from './middleware/cors.ts';
 import { setStaticHeaders, strictTransportSecurity } from './middleware/security-headers.ts';
 import { webUi } from './middleware/web-ui.ts';
@@ -36,7 +36,12 @@ export interface GatewayAppDeps {
   readonly issuer?: LocalIssuer;
   readonly users: readonly DemoUser[];
   readonly limiter: RateLimiter;
-  readonly limits: { readonly perUser: RateLimit; readonly perAddress: RateLimit };
+  readonly limits: {
+    readonly perUser: RateLimit;
+    readonly perAddress: RateLimit;
+    /** Failed sign-ins per client address. */
+    readonly signInFailures: RateLimit;
+  };
   /** A rate-limit check slower than this lets the request through. @default 250 */
   readonly rateLimitTimeoutMs?: number;
   readonly cache: ResponseCache;
@@ -72,8 +77,21 @@ export const OPENAPI_INFO: OpenApiInfo = {
 
 export function createApp(deps: GatewayAppDeps) {
   const { logger, metrics, upstreams } = deps;
+  const limiting = {
+    limiter: deps.limiter,
+    registry: metrics.registry,
+    logger,
+    ...(deps.rateLimitTimeoutMs !== undefined ? { timeoutMs: deps.rateLimitTimeoutMs } : {}),
+  };
   const routers: ApiRouter[] = [
-    authRoutes({ users: deps.users, ...(deps.issuer ? { issuer: deps.issuer } : {}) }),
+    authRoutes({
+      users: deps.users,
+      ...(deps.issuer ? { issuer: deps.issuer } : {}),
+      publisher: deps.publisher,
+      take: guardedTake(limiting),
+      signInLimit: deps.limits.signInFailures,
+      rejections: rejectionCounter(metrics.registry),
+    }),
     catalogRoutes({
       upstreams,
       cache: deps.cache,
@@ -102,13 +120,7 @@ export function createApp(deps: GatewayAppDeps) {
     docs,
     ...(deps.webRoot ? [webUi(deps.webRoot)] : []),
     authenticate({ verifier: deps.verifier, publisher: deps.publisher }),
-    rateLimit({
-      limiter: deps.limiter,
-      ...deps.limits,
-      registry: metrics.registry,
-      logger,
-      ...(deps.rateLimitTimeoutMs !== undefined ? { timeoutMs: deps.rateLimitTimeoutMs } : {}),
-    }),
+    rateLimit({ ...limiting, perUser: deps.limits.perUser, perAddress: deps.limits.perAddress }),
     authorize(),
   ];
   const app = createServiceApp({

@@ -86,6 +86,13 @@ export const settings = {
   }),
   rateLimitUser: requestsPerWindow('RATE_LIMIT_USER', 1200, 'per signed-in user'),
   rateLimitAddress: requestsPerWindow('RATE_LIMIT_ADDRESS', 6000, 'per client address'),
+  rateLimitSignIn: int({
+    env: 'RATE_LIMIT_SIGN_IN',
+    default: 10,
+    min: 0,
+    max: 1_000_000,
+    doc: 'failed sign-ins per RATE_LIMIT_WINDOW_SECONDS per client address, then 429 until the bucket refills (successes cost nothing); 0 = no limit',
+  }),
   rateLimitWindowSeconds: int({
     env: 'RATE_LIMIT_WINDOW_SECONDS',
     default: 60,
@@ -177,6 +184,7 @@ export const definition = defineService({
         limits: {
           perUser: bucket(config.rateLimitUser),
           perAddress: bucket(config.rateLimitAddress),
+          signInFailures: bucket(config.rateLimitSignIn),
         },
         rateLimitTimeoutMs: config.rateLimitTimeoutMs,
         cache,

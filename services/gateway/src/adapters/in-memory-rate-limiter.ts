@@ -16,7 +16,7 @@ export class InMemoryRateLimiter implements RateLimiter {
     this.now = props.now ?? Date.now;
   }
 
-  take(key: string, limit: RateLimit): Promise<RateDecision> {
+  take(key: string, limit: RateLimit, cost = 1): Promise<RateDecision> {
     const now = this.now();
     if (++this.takes % 1000 === 0) this.sweep(now);
     const bucket = this.buckets.get(key);
@@ -25,6 +25,7 @@ export class InMemoryRateLimiter implements RateLimiter {
       current ? current.tokens : limit.capacity,
       current ? now - current.at : 0,
       limit,
+      cost,
     );
     this.buckets.set(key, { tokens, at: now, expiresAt: now + decision.resetMs + 1000 });
     return Promise.resolve(decision);

@@ -21,7 +21,11 @@ export interface RateLimit {
  * several gateway replicas never both take the last token.
  */
 export interface RateLimiter {
-  take(key: string, limit: RateLimit): Promise<RateDecision>;
+  /**
+   * Takes `cost` tokens (default 1) if the bucket holds at least one. A negative cost gives tokens back (up to the
+   * capacity) and is always allowed: a sign-in takes a token before the password is checked and returns it on success.
+   */
+  take(key: string, limit: RateLimit, cost?: number): Promise<RateDecision>;
 }
 
 /** The bucket arithmetic both twins share; `tokens` may be fractional. */
@@ -29,11 +33,12 @@ export function refill(
   tokens: number,
   elapsedMs: number,
   limit: RateLimit,
+  cost = 1,
 ): { tokens: number; decision: RateDecision } {
   const perMs = limit.perSecond / 1000;
   let now = Math.min(limit.capacity, tokens + Math.max(0, elapsedMs) * perMs);
-  const allowed = now >= 1;
-  if (allowed) now -= 1;
+  const allowed = cost < 0 || now >= 1;
+  if (allowed) now = Math.min(limit.capacity, now - cost);
   return {
     tokens: now,
     decision: {

@@ -1,5 +1,11 @@
 import type { Context } from '@opentelemetry/api';
-import { events, UserAction, type UserActionData } from '@meshmart/contracts';
+import {
+  events,
+  SignInFailed,
+  UserAction,
+  type SignInFailedData,
+  type UserActionData,
+} from '@meshmart/contracts';
 import type { Logger } from '@meshmart/kit';
 import type { EventBus } from '@meshmart/kit/events';
 import { Counter, type Registry } from 'prom-client';
@@ -23,20 +29,33 @@ export class UserActionPublisher {
       });
   }
 
-  async publish(data: UserActionData, context?: Context): Promise<void> {
+  publish(data: UserActionData, context?: Context): Promise<void> {
+    return this.send(UserAction, data, context);
+  }
+
+  /** A failed sign-in: the name tried, the client address and why (rate-limited by the sign-in route). */
+  signInFailed(data: SignInFailedData, context?: Context): Promise<void> {
+    return this.send(SignInFailed, data, context);
+  }
+
+  private async send(
+    schema: typeof UserAction | typeof SignInFailed,
+    data: UserActionData | SignInFailedData,
+    context?: Context,
+  ): Promise<void> {
     try {
-      const event = events.assertValid(UserAction.topic, {
-        type: UserAction.type,
-        version: UserAction.version,
+      const event = events.assertValid(schema.topic, {
+        type: schema.type,
+        version: schema.version,
         data,
         occurredAt: data.at,
         ...(context ? { context } : {}),
       });
-      await this.props.bus.publish(UserAction.topic, event);
+      await this.props.bus.publish(schema.topic, event);
       this.published.inc({ result: 'published' });
     } catch (err) {
       this.published.inc({ result: 'failed' });
-      this.props.logger.warn({ err, action: data.action, actor: data.actor }, 'user action not published');
+      this.props.logger.warn({ err, type: schema.type, actor: data.actor }, 'user action not published');
     }
   }
 }

@@ -44,7 +44,13 @@ export function publicApiDocument(): Json {
   // The handlers are never called here: only the routes' schemas are read.
   const unused = undefined as never;
   const [first, ...rest] = [
-    authRoutes({ users: [] }),
+    authRoutes({
+      users: [],
+      publisher: unused,
+      take: unused,
+      signInLimit: { capacity: 0, perSecond: 1 },
+      rejections: unused,
+    }),
     catalogRoutes({
       upstreams: unused,
       cache: unused,

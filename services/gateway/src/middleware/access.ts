@@ -1,5 +1,5 @@
 import { trace } from '@opentelemetry/api';
-import type { Request, RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { AppError, type Logger } from '@meshmart/kit';
 import { Counter, type Registry } from 'prom-client';
 import type { RateLimit, RateLimiter, RateDecision } from '../adapters/rate-limiter.ts';
@@ -8,19 +8,18 @@ import { InvalidToken, type TokenVerifier } from '../domain/tokens.ts';
 import { localsOf, requireRole, requireUser } from './locals.ts';
 
 /** Paths anyone may call; every other /api/v1 path needs a user, /api/v1/admin/ the admin role. */
-const PUBLIC = /^\/api\/v1\/(?:auth\/token|products(?:\/[^/]*)?|categories|images\/[^/]*)\/?$/;
-const ADMIN = /^\/api\/v1\/admin(?:\/|$)/;
+const PUBLIC = /^\/api\/v1\/(?:auth\/token|products(?:\/[^/]*)?|categories|images\/[^/]*)\/?$/i;
+const ADMIN = /^\/api\/v1\/admin(?:\/|$)/i;
+/** Case-insensitive on purpose: routes match exactly, so a path in another case only ever meets a stricter check. */
+const API = /^\/api\//i;
 
 /** Reads the bearer token, if any. A bad token only fails the request once a route needs a user. */
 export function authenticate(options: {
   verifier: TokenVerifier;
   publisher: UserActionPublisher;
 }): RequestHandler {
+  // Every request, whatever its path: a check that looked only at `/api/` was dodged by `/API/` (now no route).
   return (req, res, next) => {
-    if (!req.path.startsWith('/api/')) {
-      next();
-      return;
-    }
     res.once('finish', () => {
       const { principal, userAction, requestId, trace: ctx } = localsOf(res);
       if (!principal || !userAction) return;
@@ -70,7 +69,7 @@ export function authenticate(options: {
 export function authorize(): RequestHandler {
   return (req, res, next) => {
     try {
-      if (req.path.startsWith('/api/') && req.method !== 'OPTIONS' && !PUBLIC.test(req.path)) {
+      if (API.test(req.path) && req.method !== 'OPTIONS' && !PUBLIC.test(req.path)) {
         if (ADMIN.test(req.path)) requireRole(res, 'admin');
         else requireUser(res);
       }
@@ -93,21 +92,13 @@ export interface RateLimitOptions {
   readonly timeoutMs?: number;
 }
 
-/**
- * Token buckets per client address and per user; the request needs a token from both. Answers carry the
- * RateLimit-* headers of the tighter bucket; a refusal is a 429 problem with Retry-After. A broken or slow Redis
- * fails open: the limiter protects the services, it must not become the outage.
- */
-export function rateLimit(options: RateLimitOptions): RequestHandler {
-  const rejections =
-    (options.registry.getSingleMetric('gateway_rate_limit_rejections_total') as
-      Counter<'scope'> | undefined) ??
-    new Counter({
-      name: 'gateway_rate_limit_rejections_total',
-      help: 'Requests refused with 429, by the bucket that ran dry',
-      labelNames: ['scope'],
-      registers: [options.registry],
-    });
+/** Takes from a bucket, or gives back (negative cost); undefined when the limit is off or the limiter failed. */
+export type Take = (key: string, limit: RateLimit, cost?: number) => Promise<RateDecision | undefined>;
+
+/** The limiter, failing open: a broken or slow Redis is counted and logged now and then, and lets requests through. */
+export function guardedTake(
+  options: Pick<RateLimitOptions, 'limiter' | 'registry' | 'logger' | 'timeoutMs'>,
+): Take {
   const errors =
     (options.registry.getSingleMetric('gateway_rate_limit_errors_total') as Counter | undefined) ??
     new Counter({
@@ -117,10 +108,10 @@ export function rateLimit(options: RateLimitOptions): RequestHandler {
     });
   const timeoutMs = options.timeoutMs ?? 250;
   let lastErrorLogged = Number.NEGATIVE_INFINITY;
-  const take = async (key: string, limit: RateLimit): Promise<RateDecision | undefined> => {
+  return async (key, limit, cost) => {
     if (limit.capacity <= 0) return undefined;
     try {
-      return await withTimeout(options.limiter.take(key, limit), timeoutMs);
+      return await withTimeout(options.limiter.take(key, limit, cost), timeoutMs);
     } catch (err) {
       errors.inc();
       if (performance.now() - lastErrorLogged > 10_000) {
@@ -130,8 +121,40 @@ export function rateLimit(options: RateLimitOptions): RequestHandler {
       return undefined;
     }
   };
+}
+
+/** Requests refused with 429, by the bucket that ran dry (`address`, `user`, `sign-in`). */
+export function rejectionCounter(registry: Registry): Counter<'scope'> {
+  return (
+    (registry.getSingleMetric('gateway_rate_limit_rejections_total') as Counter<'scope'> | undefined) ??
+    new Counter({
+      name: 'gateway_rate_limit_rejections_total',
+      help: 'Requests refused with 429, by the bucket that ran dry',
+      labelNames: ['scope'],
+      registers: [registry],
+    })
+  );
+}
+
+/** Sets the RateLimit-* headers (IETF draft) of a bucket's decision. */
+export function setRateLimitHeaders(res: Response, limit: RateLimit, decision: RateDecision): void {
+  res.setHeader('RateLimit-Limit', String(limit.capacity));
+  res.setHeader('RateLimit-Remaining', String(decision.remaining));
+  res.setHeader('RateLimit-Reset', String(Math.ceil(decision.resetMs / 1000)));
+  res.setHeader('RateLimit-Policy', `${limit.capacity};w=${Math.round(limit.capacity / limit.perSecond)}`);
+}
+
+/**
+ * Token buckets per client address and per user; the request needs a token from both. Answers carry the
+ * RateLimit-* headers of the tighter bucket; a refusal is a 429 problem with Retry-After. A broken or slow Redis
+ * fails open: the limiter protects the services, it must not become the outage. Every request that reaches it is
+ * counted, whatever its path (only the UI's files, /docs, CORS preflights and the kit's health endpoints come first).
+ */
+export function rateLimit(options: RateLimitOptions): RequestHandler {
+  const rejections = rejectionCounter(options.registry);
+  const take = guardedTake(options);
   return (req, res, next) => {
-    if (!req.path.startsWith('/api/') || req.method === 'OPTIONS') {
+    if (req.method === 'OPTIONS') {
       next();
       return;
     }
@@ -147,30 +170,24 @@ export function rateLimit(options: RateLimitOptions): RequestHandler {
         checks.sort((a, b) => a.decision.remaining - b.decision.remaining)[0];
       if (!tightest) return;
       const { scope, limit, decision } = tightest;
-      res.setHeader('RateLimit-Limit', String(limit.capacity));
-      res.setHeader('RateLimit-Remaining', String(decision.remaining));
-      res.setHeader('RateLimit-Reset', String(Math.ceil(decision.resetMs / 1000)));
-      res.setHeader(
-        'RateLimit-Policy',
-        `${limit.capacity};w=${Math.round(limit.capacity / limit.perSecond)}`,
-      );
+      setRateLimitHeaders(res, limit, decision);
       if (!decision.allowed) {
         rejections.inc({ scope });
-        const seconds = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
-        throw new AppError(
-          429,
-          'rate-limited',
-          `too many requests from this ${scope}; retry in ${seconds} s`,
-          {
-            headers: { 'Retry-After': String(seconds) },
-          },
-        );
+        throw rateLimited(`too many requests from this ${scope}`, 'rate-limited', decision);
       }
     })().then(() => next(), next);
   };
 }
 
-function clientAddress(req: Request): string {
+/** The 429 problem of an empty bucket, with Retry-After. */
+export function rateLimited(what: string, code: string, decision: RateDecision): AppError {
+  const seconds = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
+  return new AppError(429, code, `${what}; retry in ${seconds} s`, {
+    headers: { 'Retry-After': String(seconds) },
+  });
+}
+
+export function clientAddress(req: Request): string {
   return req.ip ?? req.socket.remoteAddress ?? 'unknown';
 }
 

@@ -15,6 +15,9 @@ export const SPA_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+/** Any case: `/API/...` is no route, but its 404 is still an API answer. */
+const API = /^\/api(?:\/|$)/i;
+
 /** JSON never needs to load anything or be framed. */
 export const API_CSP = "default-src 'none'; frame-ancestors 'none'";
 
@@ -23,18 +26,18 @@ export const API_CSP = "default-src 'none'; frame-ancestors 'none'";
  * answer carries them: the kit's health and metrics endpoints, body-parser errors and 404s included.
  */
 export function setStaticHeaders(url: string, res: ServerResponse, stage: string): void {
-  const api = url.startsWith('/api/');
+  const api = API.test(url);
   res.setHeader('X-Content-Type-Options', 'nosniff');
   res.setHeader('X-Frame-Options', 'DENY');
   res.setHeader('Referrer-Policy', 'strict-origin-when-cross-origin');
   res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
   res.setHeader('Permissions-Policy', 'camera=(), microphone=(), geolocation=(), payment=()');
   res.setHeader('Content-Security-Policy', api ? API_CSP : SPA_CSP);
+  // Per-user by default, whatever the path; the catalog reads, the UI's files and /docs opt in to caching.
+  res.setHeader('Cache-Control', 'private, no-store');
   if (api) {
     res.setHeader('X-API-Version', 'v1');
     res.setHeader('X-Stage', stage);
-    // Per-user by default; the catalog reads opt in to public caching.
-    res.setHeader('Cache-Control', 'private, no-store');
   }
 }
 

@@ -7,6 +7,8 @@ const HASHED = /[.-][A-Za-z0-9_-]{8,}\.[a-z0-9]+$/;
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 /** Unhashed files (index.html, favicon) are revalidated every time, so a deploy is seen at once. */
 const REVALIDATE = 'no-cache';
+/** In any case: `/API/v1/x` is an unknown API path (a 404 problem), not a page of the app. */
+const API = /^\/api(?:\/|$)/i;
 
 /**
  * The web UI's static files at `/`, and index.html for every other GET outside /api (client-side routes such as
@@ -22,11 +24,7 @@ export function webUi(root: string): RequestHandler {
     },
   });
   return (req, res, next) => {
-    if (
-      (req.method !== 'GET' && req.method !== 'HEAD') ||
-      req.path === '/api' ||
-      req.path.startsWith('/api/')
-    ) {
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || API.test(req.path)) {
       next();
       return;
     }

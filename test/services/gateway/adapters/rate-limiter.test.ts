@@ -67,6 +67,22 @@ eachBackend('RateLimiter contract', (backend) => {
     expect((await limiter.take(b, limit)).allowed).to.equal(true);
   });
 
+  it('when a token is given back, then the bucket has it again, never more than its capacity', async () => {
+    const key = uniqueName('refund');
+    const limit = { capacity: 2, perSecond: 0.001 };
+    await limiter.take(key, limit);
+    await limiter.take(key, limit);
+    expect((await limiter.take(key, limit)).allowed).to.equal(false);
+    const back = await limiter.take(key, limit, -1);
+    expect(back).to.include({ allowed: true, remaining: 1 });
+    expect((await limiter.take(key, limit)).allowed).to.equal(true);
+    for (let i = 0; i < 5; i++) await limiter.take(key, limit, -1);
+    expect((await limiter.take(uniqueName('fresh'), limit, -1)).remaining).to.equal(2);
+    const taken = [];
+    for (let i = 0; i < 3; i++) taken.push((await limiter.take(key, limit)).allowed);
+    expect(taken).to.deep.equal([true, true, false]);
+  });
+
   it('when 30 requests race for 5 tokens, then exactly 5 are allowed', async () => {
     const key = uniqueName('race');
     const limit = { capacity: 5, perSecond: 0.001 };

@@ -1,0 +1,196 @@
+import { expect } from 'chai';
+import { propagation } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import request from 'supertest';
+import type { EventEnvelope } from '@meshmart/kit/events';
+import { eventually } from '../../support/wait.ts';
+import { startGateway, startUpstreams, type Gateway, type Upstreams } from './harness.ts';
+
+const SIGNING_KEY = 'test-signing-key-0123456789abcdef-xyz';
+const PROBLEM = /^application\/problem\+json/;
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+/** The ways a path was written to reach a route while a middleware looking at `/api/` missed it. */
+const SIGN_IN_VARIANTS = [
+  '/API/v1/auth/token',
+  '/Api/v1/auth/token',
+  '/api/V1/auth/token',
+  '/api/v1/AUTH/TOKEN',
+  '/api/v1/auth/token/',
+  '//api/v1/auth/token',
+  '/api//v1/auth/token',
+  '/api%2Fv1/auth/token',
+  '/api/v1/auth/./token',
+];
+
+describe('gateway under abuse (with the real services in this process)', () => {
+  let upstreams: Upstreams;
+
+  before(async function () {
+    this.timeout(60_000);
+    propagation.disable();
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    upstreams = await startUpstreams();
+  });
+  after(async () => {
+    await upstreams?.close();
+    propagation.disable();
+  });
+
+  async function collect(gw: Gateway, topic: string) {
+    const seen: EventEnvelope[] = [];
+    const sub = await gw.bus.subscribe({
+      topic,
+      group: `abuse-${Date.now()}-${Math.random()}`,
+      handler: (e) => {
+        seen.push(e);
+      },
+    });
+    return { seen, close: () => sub.close() };
+  }
+
+  describe('paths written another way', () => {
+    let gw: Gateway;
+    before(async () => {
+      gw = await startGateway('memory', upstreams, {
+        JWT_SIGNING_KEY: SIGNING_KEY,
+        STAGE: 'test',
+        RATE_LIMIT_ADDRESS: '12',
+        RATE_LIMIT_WINDOW_SECONDS: '3600',
+      });
+    });
+    after(() => gw?.close());
+
+    it('when the sign-in path is written in another case, with a trailing, doubled or encoded slash, then no token is issued, every answer is an API problem, and each counts against the rate limit', async () => {
+      const ok = await request(gw.app)
+        .post('/api/v1/auth/token')
+        .send({ username: 'alice', password: 'alice' });
+      expect(ok.status).to.equal(200);
+      expect(ok.headers['cache-control']).to.equal('private, no-store');
+      expect(ok.headers['ratelimit-limit']).to.equal('12');
+      for (const path of SIGN_IN_VARIANTS) {
+        const res = await request(gw.app).post(path).send({ username: 'alice', password: 'alice' });
+        expect(res.status, path).to.be.within(400, 499);
+        expect(res.status, path).to.not.equal(429);
+        expect(res.body, path).to.not.have.property('access_token');
+        expect(res.headers['content-type'], path).to.match(PROBLEM);
+        expect(res.headers['cache-control'], path).to.equal('private, no-store');
+        expect(res.headers['ratelimit-limit'], path).to.equal('12');
+      }
+      // 1 + 9 taken; the twelfth is the last one allowed.
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++)
+        statuses.push(
+          (await request(gw.app).post('/API/v1/auth/token').send({ username: 'a', password: 'b' })).status,
+        );
+      expect(statuses).to.deep.equal([404, 404, 429]);
+    });
+
+    it('when an admin path is written in upper case, then it is not a route: a customer gets no admin data', async () => {
+      const gw2 = await startGateway('memory', upstreams, { JWT_SIGNING_KEY: SIGNING_KEY, STAGE: 'test' });
+      try {
+        const token = (
+          await request(gw2.app).post('/api/v1/auth/token').send({ username: 'bob', password: 'bob' })
+        ).body.access_token as string;
+        for (const path of ['/api/v1/ADMIN/audit', '/API/V1/admin/audit', '/api/v1/admin/audit/']) {
+          const res = await request(gw2.app).get(path).set(bearer(token));
+          expect(res.status, path).to.be.oneOf([403, 404]);
+          expect(res.body, path).to.not.have.property('items');
+        }
+      } finally {
+        await gw2.close();
+      }
+    });
+  });
+
+  describe('failed sign-ins', () => {
+    let gw: Gateway;
+    before(async () => {
+      gw = await startGateway('memory', upstreams, {
+        JWT_SIGNING_KEY: SIGNING_KEY,
+        STAGE: 'test',
+        TRUST_PROXY_HOPS: '1',
+        RATE_LIMIT_SIGN_IN: '3',
+      });
+    });
+    after(() => gw?.close());
+
+    const signIn = (address: string, username: string, password: string) =>
+      request(gw.app)
+        .post('/api/v1/auth/token')
+        .set('x-forwarded-for', address)
+        .set('x-request-id', `sign-in-${address}-${username}-${password}`.replace(/[^\w.:-]/g, '-'))
+        .send({ username, password });
+
+    it('when a sign-in fails, then a SignInFailed event names the user tried, the client address and the reason', async () => {
+      const events = await collect(gw, 'gateway.user-actions');
+      try {
+        expect((await signIn('203.0.113.7', 'alice', 'wrong')).status).to.equal(401);
+        expect((await signIn('203.0.113.7', 'mallory', 'x')).status).to.equal(401);
+        await eventually(
+          () => events.seen.filter((e) => e.type === 'SignInFailed').length >= 2,
+          'two SignInFailed events',
+        );
+        const failed = events.seen.filter((e) => e.type === 'SignInFailed').map((e) => e.data);
+        expect(failed[0]).to.deep.include({
+          actor: 'alice',
+          resource: 'user/alice',
+          sourceAddress: '203.0.113.7',
+          reason: 'wrong-password',
+          status: 401,
+          path: '/api/v1/auth/token',
+        });
+        expect(failed[1]).to.deep.include({ actor: 'mallory', reason: 'unknown-user' });
+      } finally {
+        await events.close();
+      }
+    });
+
+    it('when the failed sign-ins of an address reach the limit, then its next sign-ins are refused with 429 before the password is looked at, and each refusal is not recorded', async () => {
+      const events = await collect(gw, 'gateway.user-actions');
+      try {
+        const address = '198.51.100.9';
+        for (let i = 0; i < 3; i++)
+          expect((await signIn(address, 'admin', `guess-${i}`)).status).to.equal(401);
+        for (let i = 0; i < 5; i++) {
+          const refused = await signIn(address, 'admin', i === 4 ? 'admin' : `guess-x${i}`);
+          expect(refused.status).to.equal(429);
+          expect(refused.headers['content-type']).to.match(PROBLEM);
+          expect(refused.body.type).to.equal('/problems/sign-in-rate-limited');
+          expect(Number(refused.headers['retry-after'])).to.be.greaterThan(0);
+          expect(refused.body).to.not.have.property('access_token');
+        }
+        // Another address, and a successful sign-in, are not affected; successes cost nothing.
+        for (let i = 0; i < 5; i++)
+          expect((await signIn('192.0.2.1', 'alice', 'alice')).status).to.equal(200);
+        await eventually(
+          () =>
+            events.seen.filter(
+              (e) =>
+                e.type === 'SignInFailed' && (e.data as { sourceAddress?: string }).sourceAddress === address,
+            ).length >= 3,
+          'three SignInFailed events',
+        );
+        const fromAddress = events.seen.filter(
+          (e) =>
+            e.type === 'SignInFailed' && (e.data as { sourceAddress?: string }).sourceAddress === address,
+        );
+        expect(fromAddress).to.have.length(3);
+        expect(await gw.metrics()).to.match(
+          /gateway_rate_limit_rejections_total\{[^}]*scope="sign-in"[^}]*\} 5/,
+        );
+      } finally {
+        await events.close();
+      }
+    });
+
+    it('when SignInFailed reaches the audit trail, then an admin finds it by the user tried', async () => {
+      await signIn('203.0.113.50', 'bob', 'nope');
+      const admin = (await signIn('203.0.113.51', 'admin', 'admin')).body.access_token as string;
+      await eventually(async () => {
+        const page = await request(gw.app).get('/api/v1/admin/audit?actor=bob&limit=50').set(bearer(admin));
+        return (page.body.items as { action: string }[]).some((r) => r.action === 'SignInFailed');
+      }, 'the audit record of the failed sign-in');
+    });
+  });
+});
