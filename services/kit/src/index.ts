@@ -13,3 +13,4 @@ export * from './service-app.ts';
 export * from './tracing.ts';
 export * from './stores.ts';
 export * from './keyed-lock.ts';
+export * from './prefer.ts';

@@ -2,6 +2,7 @@ import { createServiceApp, type Health, type Logger, type Metrics } from '@meshm
 import type { Express } from 'express';
 import { OrderService } from './application/order-service.ts';
 import type { OrderProjector } from './application/order-projector.ts';
+import type { ViewChanges } from './application/view-changes.ts';
 import type { OrderEventStore } from './adapters/order-event-store.ts';
 import type { OrderViewRepository } from './adapters/order-view-repository.ts';
 import { orderRoutes } from './routes/order-routes.ts';
@@ -16,6 +17,8 @@ export interface OrdersAppDeps {
   readonly projector: OrderProjector;
   /** Called after each append (nudges the outbox relay). */
   readonly onAppended?: () => void;
+  /** Shared with the projector: readers that asked to wait (`Prefer: wait`) learn of new states here. */
+  readonly changes?: ViewChanges;
 }
 
 export function createApp(deps: OrdersAppDeps): Express {
@@ -24,6 +27,7 @@ export function createApp(deps: OrdersAppDeps): Express {
     views: deps.views,
     metrics: deps.metrics,
     ...(deps.onAppended ? { onAppended: deps.onAppended } : {}),
+    ...(deps.changes ? { changes: deps.changes } : {}),
   });
   return createServiceApp({
     service: 'orders',

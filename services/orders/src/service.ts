@@ -2,6 +2,7 @@ import { defineService, int, openStores, storeSettings } from '@meshmart/kit';
 import { service as catalogueEntry } from '@meshmart/kit/catalogue';
 import { OutboxRelay } from '@meshmart/kit/events';
 import { OrderProjector } from './application/order-projector.ts';
+import { ViewChanges } from './application/view-changes.ts';
 import { InMemoryOrderEventStore } from './adapters/in-memory-order-event-store.ts';
 import { InMemoryOrderViewRepository } from './adapters/in-memory-order-view-repository.ts';
 import { MongoOrderEventStore } from './adapters/mongo-order-event-store.ts';
@@ -39,16 +40,18 @@ export const definition = defineService({
       logger: kit.logger,
       intervalMs: kit.config.outboxIntervalMs,
     });
+    const changes = new ViewChanges();
     const projector = new OrderProjector({
       store,
       views,
+      changes,
       logger: kit.logger,
       metrics: kit.metrics,
     });
     const subscription = await projector.subscribe(stores.bus);
     relay.start();
     const { createApp } = await import('./app.ts');
-    const app = createApp({ ...kit, store, views, projector, onAppended: () => relay.nudge() });
+    const app = createApp({ ...kit, store, views, projector, changes, onAppended: () => relay.nudge() });
     return {
       app,
       closers: [

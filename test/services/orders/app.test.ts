@@ -169,6 +169,72 @@ eachBackend('orders API', (backend) => {
     });
   });
 
+  describe('when a reader asks to wait (Prefer: wait)', () => {
+    beforeEach(async function () {
+      h = await openHarness(backend);
+    });
+
+    it('then the answer comes with the settled order as soon as a command confirms it', async function () {
+      await request(h.app).post('/orders').send(order('o-1')).expect(201);
+      const waiting = request(h.app).get('/orders/o-1').set('Prefer', 'wait=15');
+      const answer = waiting.then((r) => r);
+      await settled(() => h.changes.size === 1, 'the reader to be waiting');
+      await request(h.app).post('/orders/o-1/confirm').send({}).expect(200);
+      const got = await answer;
+      expect(got.status).to.equal(200);
+      expect(got.headers['preference-applied']).to.equal('wait=15');
+      expect(got.body).to.deep.include({ id: 'o-1', status: 'CONFIRMED' });
+      expect(h.changes.size).to.equal(0);
+    });
+
+    it('then a settled order is answered at once, and a PENDING one after the wait with Preference-Applied', async function () {
+      await request(h.app).post('/orders').send(order('o-1')).expect(201);
+      const pending = await request(h.app).get('/orders/o-1').set('Prefer', 'wait=1').expect(200);
+      expect(pending.body.status).to.equal('PENDING');
+      expect(pending.headers['preference-applied']).to.equal('wait=1');
+      await request(h.app).post('/orders/o-1/cancel').send({ reason: 'test' }).expect(200);
+      const settledOrder = await request(h.app).get('/orders/o-1').set('Prefer', 'wait=20').expect(200);
+      expect(settledOrder.body.status).to.equal('CANCELLED');
+    });
+
+    it('then a malformed or over-long preference is not an error: ignored, or capped at 20 seconds', async function () {
+      await request(h.app).post('/orders').send(order('o-1')).expect(201);
+      const ignored = await request(h.app).get('/orders/o-1').set('Prefer', 'wait=soon').expect(200);
+      expect(ignored.headers['preference-applied']).to.equal(undefined);
+      const waiting = request(h.app)
+        .get('/orders/o-1')
+        .set('Prefer', 'respond-async, wait=3600')
+        .then((r) => r);
+      await settled(() => h.changes.size === 1, 'the reader to be waiting');
+      await request(h.app).post('/orders/o-1/confirm').send({}).expect(200);
+      expect((await waiting).headers['preference-applied']).to.equal('wait=20');
+    });
+  });
+
+  describe('when another replica settles the order a reader waits on', () => {
+    beforeEach(async function () {
+      h = await openHarness(backend, { project: false });
+    });
+
+    it('then the waiting reader finds it on its next read of the store', async function () {
+      const placed = await request(h.app).post('/orders').send(order('o-1')).expect(201);
+      const waiting = request(h.app)
+        .get('/orders/o-1')
+        .set('Prefer', 'wait=15')
+        .then((r) => r);
+      await settled(() => h.changes.size === 1, 'the reader to be waiting');
+      // Appended to the store directly: this process's ViewChanges never hears of it.
+      await h.store.append('o-1', placed.body.version, [
+        {
+          type: 'OrderConfirmed',
+          occurredAt: new Date().toISOString(),
+          data: { orderId: 'o-1', userId: 'alice', orderVersion: placed.body.version + 1 },
+        },
+      ]);
+      expect((await waiting).body.status).to.equal('CONFIRMED');
+    });
+  });
+
   describe('when commands conflict', () => {
     beforeEach(async function () {
       h = await openHarness(backend);

@@ -2,6 +2,7 @@ import { OutboxRelay, type EventBus, type Subscription } from '@meshmart/kit/eve
 import type { Express } from 'express';
 import { createApp } from '../../../services/orders/src/app.ts';
 import { OrderProjector } from '../../../services/orders/src/application/order-projector.ts';
+import { ViewChanges } from '../../../services/orders/src/application/view-changes.ts';
 import { InMemoryOrderEventStore } from '../../../services/orders/src/adapters/in-memory-order-event-store.ts';
 import { InMemoryOrderViewRepository } from '../../../services/orders/src/adapters/in-memory-order-view-repository.ts';
 import { MongoOrderEventStore } from '../../../services/orders/src/adapters/mongo-order-event-store.ts';
@@ -47,6 +48,8 @@ export interface Harness extends Stores {
   readonly bus: EventBus;
   readonly projector: OrderProjector;
   readonly relay: OutboxRelay;
+  /** Where readers waiting with `Prefer: wait` are parked. */
+  readonly changes: ViewChanges;
   /** Starts the projector's subscription (not started by default when `project: false`). */
   startProjector(): Promise<void>;
 }
@@ -62,9 +65,11 @@ export async function openHarness(
   const bus = testBus(backend, 'orders', redis);
   const kit = testKit('orders');
   const relay = new OutboxRelay({ store: stores.store.outbox, bus, intervalMs: 50 });
+  const changes = new ViewChanges();
   const projector = new OrderProjector({
     store: stores.store,
     views: stores.views,
+    changes,
   });
   let subscription: Subscription | undefined;
   const startProjector = async () => {
@@ -78,6 +83,7 @@ export async function openHarness(
     store: stores.store,
     views: stores.views,
     projector,
+    changes,
     onAppended: () => relay.nudge(),
   });
   return {
@@ -86,6 +92,7 @@ export async function openHarness(
     bus,
     projector,
     relay,
+    changes,
     startProjector,
     async close() {
       await subscription?.close();

@@ -6,6 +6,7 @@ import type { Counter } from 'prom-client';
 import { evolve, fold, type OrderEvent, type OrderView } from '../domain/order-aggregate.ts';
 import { ORDERS_TOPIC, type OrderEventStore } from '../adapters/order-event-store.ts';
 import type { OrderViewRepository } from '../adapters/order-view-repository.ts';
+import type { ViewChanges } from './view-changes.ts';
 
 export const PROJECTOR_GROUP = 'orders-projector';
 
@@ -14,6 +15,8 @@ export type ProjectionOutcome = 'applied' | 'skipped' | 'refolded';
 export interface OrderProjectorProps {
   readonly store: OrderEventStore;
   readonly views: OrderViewRepository;
+  /** Told of every view written, for readers waiting on an order. */
+  readonly changes?: ViewChanges;
   readonly logger?: Logger;
   readonly metrics?: Metrics;
 }
@@ -56,8 +59,10 @@ export class OrderProjector {
     let outcome: ProjectionOutcome;
     if (orderVersion <= current) outcome = 'skipped';
     else if (orderVersion === current + 1) {
-      const written = await this.props.views.put(evolve(view, event), { absent: !view });
+      const next = evolve(view, event);
+      const written = await this.props.views.put(next, { absent: !view });
       outcome = written === 'written' ? 'applied' : 'skipped';
+      if (written === 'written') this.props.changes?.changed(next);
     } else {
       const order = fold(await this.props.store.load(orderId));
       if (!order || order.version < orderVersion) {
@@ -65,6 +70,7 @@ export class OrderProjector {
         throw new Error(`order ${orderId}: event version ${orderVersion} is not in the store yet`);
       }
       outcome = (await this.props.views.put(order)) === 'written' ? 'refolded' : 'skipped';
+      if (outcome === 'refolded') this.props.changes?.changed(order);
     }
     this.projected?.inc({ outcome });
     this.props.logger?.debug(

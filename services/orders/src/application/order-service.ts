@@ -10,6 +10,7 @@ import {
 } from '../domain/order-aggregate.ts';
 import type { OrderEventStore } from '../adapters/order-event-store.ts';
 import type { OrderListQuery, OrderPage, OrderViewRepository } from '../adapters/order-view-repository.ts';
+import type { ViewChanges } from './view-changes.ts';
 
 export interface OrderServiceProps {
   readonly store: OrderEventStore;
@@ -19,6 +20,17 @@ export interface OrderServiceProps {
   readonly onAppended?: () => void;
   /** @default () => new Date() */
   readonly clock?: () => Date;
+  /** Where waiting readers learn of new states; commands report theirs here too. @default none (no waiting) */
+  readonly changes?: ViewChanges;
+  /** How often a waiting reader re-reads, for states written by other replicas. @default 250 */
+  readonly waitPollMs?: number;
+}
+
+export interface GetOptions {
+  /** Wait up to this long for the order to leave PENDING (`Prefer: wait`). @default 0 */
+  readonly waitMs?: number;
+  /** The reader went away. */
+  readonly signal?: AbortSignal;
 }
 
 export interface CommandOptions {
@@ -95,6 +107,7 @@ export class OrderService {
         this.props.onAppended?.();
         const order = fold([...history, ...appended]);
         if (!order) throw new Error(`order ${orderId}: nothing to fold after an append`);
+        this.props.changes?.changed(order);
         return { order, changed: true };
       } catch (err) {
         const retry =
@@ -107,8 +120,27 @@ export class OrderService {
     }
   }
 
-  /** The read model's view; when it is missing (the projector has not caught up), the state folded from events. */
-  async get(orderId: string): Promise<OrderView> {
+  /**
+   * The read model's view; when it is missing (the projector has not caught up), the state folded from events. With
+   * `waitMs`, a PENDING order is watched until it is settled (the state a command or the projector just produced in
+   * this process, or a re-read every waitPollMs for other replicas' writes) or the time is up.
+   */
+  async get(orderId: string, options: GetOptions = {}): Promise<OrderView> {
+    let order = await this.read(orderId);
+    const { changes } = this.props;
+    if (!options.waitMs || !changes || order.status !== 'PENDING') return order;
+    const deadline = performance.now() + options.waitMs;
+    const pollMs = this.props.waitPollMs ?? 250;
+    for (;;) {
+      const left = deadline - performance.now();
+      if (left <= 0 || options.signal?.aborted) return order;
+      const seen = await changes.next(orderId, Math.min(left, pollMs), options.signal);
+      order = seen && seen.version >= order.version ? seen : await this.read(orderId);
+      if (order.status !== 'PENDING') return order;
+    }
+  }
+
+  private async read(orderId: string): Promise<OrderView> {
     const view = await this.props.views.get(orderId);
     if (view) return view;
     const order = fold(await this.props.store.load(orderId));

@@ -1,4 +1,4 @@
-import { ApiRouter } from '@meshmart/kit';
+import { ApiRouter, preferredWait, PREFER_DESCRIPTION } from '@meshmart/kit';
 import type { OrderService } from '../application/order-service.ts';
 import type { OrderProjector } from '../application/order-projector.ts';
 import type { OrderCommand } from '../domain/order-aggregate.ts';
@@ -18,6 +18,8 @@ import {
 } from './schemas.ts';
 
 const TAGS = ['orders'];
+/** Bound of `Prefer: wait`, below the callers' deadlines and any proxy's idle timeout. */
+export const MAX_WAIT_SECONDS = 20;
 const orderResponse = { description: 'the order after the command', schema: OrderViewSchema };
 const commandErrors = {
   404: { description: 'unknown order' },
@@ -136,13 +138,26 @@ export function orderRoutes(service: OrderService, projector: OrderProjector): A
     tags: TAGS,
     params: OrderIdParams,
     query: AsOfQuery,
+    headers: {
+      Prefer: { description: `${PREFER_DESCRIPTION} (CONFIRMED or CANCELLED); at most ${MAX_WAIT_SECONDS}` },
+    },
     responses: {
-      200: { description: 'the order', schema: OrderViewSchema },
+      200: {
+        description: 'the order',
+        schema: OrderViewSchema,
+        headers: { 'Preference-Applied': { description: 'wait=<seconds> when the request waited' } },
+      },
       404: { description: 'unknown order, or the order did not exist yet at asOf' },
     },
-    handler: async ({ params, query }) => ({
-      body: query.asOf ? await service.asOf(params.id, new Date(query.asOf)) : await service.get(params.id),
-    }),
+    handler: async ({ params, query, req, res }) => {
+      if (query.asOf) return { body: await service.asOf(params.id, new Date(query.asOf)) };
+      const wait = preferredWait(req.headers.prefer, MAX_WAIT_SECONDS);
+      if (!wait) return { body: await service.get(params.id) };
+      const gone = new AbortController();
+      res.once('close', () => gone.abort());
+      const order = await service.get(params.id, { waitMs: wait * 1000, signal: gone.signal });
+      return { body: order, headers: { 'preference-applied': `wait=${wait}` } };
+    },
   });
 
   router.route({
