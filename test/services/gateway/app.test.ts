@@ -277,6 +277,28 @@ describe('gateway (with the real services in this process)', () => {
         expect(order.reason).to.match(/declined/);
       });
 
+      it('when a shopper waits on the new order with Prefer: wait, then one request answers with the settled order', async () => {
+        await request(gw.app).put(`/api/v1/cart/items/${product}`).set(bearer(bob)).send({ quantity: 1 });
+        const started = await request(gw.app)
+          .post('/api/v1/checkout')
+          .set(bearer(bob))
+          .set('idempotency-key', `w-${Date.now()}-${backend}`)
+          .send({ paymentToken: 'tok_visa' });
+        expect(started.status).to.equal(202);
+        const waited = await request(gw.app)
+          .get(`/api/v1/orders/${started.body.orderId}`)
+          .set(bearer(bob))
+          .set('Prefer', 'wait=15');
+        expect(waited.status, JSON.stringify(waited.body)).to.equal(200);
+        expect(waited.body.status).to.equal('CONFIRMED');
+        expect(waited.headers['preference-applied']).to.equal('wait=15');
+        const others = await request(gw.app)
+          .get(`/api/v1/orders/${started.body.orderId}`)
+          .set(bearer(alice))
+          .set('Prefer', 'wait=15');
+        expect(others.status, 'waiting shows nobody else’s order either').to.equal(404);
+      });
+
       it('when the cart is empty, then checkout answers the checkout service’s 409 problem', async () => {
         const empty = await tokenFor(gw.app, 'admin');
         await request(gw.app).delete('/api/v1/cart').set(bearer(empty)).expect(204);

@@ -36,6 +36,10 @@ export interface CallOptions {
   /** The request's trace context, carried to the upstream as traceparent. */
   readonly trace?: Context;
   readonly requestId?: string;
+  /** Overrides the deadline, e.g. for a call that asked the upstream to wait (`Prefer: wait`). */
+  readonly timeoutMs?: number;
+  /** The client went away: the upstream call is cancelled. */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -82,6 +86,8 @@ export class Upstreams {
         ...(options.idempotencyKey ? { idempotencyKey: options.idempotencyKey } : {}),
         ...(options.trace ? { context: options.trace } : {}),
         ...(options.requestId ? { requestId: options.requestId } : {}),
+        ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
       });
     } catch (err) {
       throw fromUpstreamFailure(upstream, err);

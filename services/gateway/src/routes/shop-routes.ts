@@ -1,4 +1,5 @@
-import { ApiRouter, AppError, Type } from '@meshmart/kit';
+import { ApiRouter, AppError, preferredWait, PREFER_DESCRIPTION, Type } from '@meshmart/kit';
+import type { HttpResponse } from '@meshmart/kit/http';
 import type { CallOptions, Upstreams } from '../adapters/upstreams.ts';
 import { hasRole, type Principal } from '../domain/users.ts';
 import { act, requireUser } from '../middleware/locals.ts';
@@ -16,6 +17,8 @@ import {
 } from './schemas.ts';
 
 type Json = Record<string, unknown>;
+/** Bound of `Prefer: wait` on an order (orders holds the answer at most 20 s too). */
+const MAX_WAIT_SECONDS = 20;
 const IDEMPOTENCY_KEY = Type.String({ minLength: 1, maxLength: 128, pattern: '^[\\x21-\\x7e]+$' });
 
 const cartView = (cart: Json): Json => ({
@@ -39,14 +42,21 @@ export function shopRoutes(deps: { upstreams: Upstreams }): ApiRouter {
     orderId: string,
     call: CallOptions,
     asOf?: string,
-  ): Promise<Json> => {
+  ): Promise<Json> => (await ownOrderResponse(user, orderId, call, asOf)).body;
+
+  const ownOrderResponse = async (
+    user: Principal,
+    orderId: string,
+    call: CallOptions,
+    asOf?: string,
+  ): Promise<HttpResponse<Json>> => {
     const res = await upstreams.call<Json>('orders', 'GET', `/orders/${encodeURIComponent(orderId)}`, {
       ...call,
       ...(asOf ? { query: { asOf } } : {}),
     });
     if (res.body.userId !== user.id && !hasRole(user, 'admin'))
       throw AppError.notFound(`order ${orderId} not found`);
-    return res.body;
+    return res;
   };
 
   return new ApiRouter('/api/v1')
@@ -249,14 +259,39 @@ export function shopRoutes(deps: { upstreams: Upstreams }): ApiRouter {
         { asOf: Type.Optional(Type.String({ format: 'date-time', description: 'ISO 8601 instant' })) },
         { additionalProperties: false },
       ),
+      headers: {
+        Prefer: {
+          description: `${PREFER_DESCRIPTION} (CONFIRMED or CANCELLED) instead of polling; at most ${MAX_WAIT_SECONDS}`,
+        },
+      },
       responses: {
-        200: { description: 'the order', schema: OrderSchema },
+        200: {
+          description: 'the order',
+          schema: OrderSchema,
+          headers: { 'Preference-Applied': { description: 'wait=<seconds> when the request waited' } },
+        },
         401: { description: 'no valid token' },
         404: { description: 'no such order of this user (or it did not exist yet at asOf)' },
       },
-      handler: async ({ params, query, res, trace, requestId }) => {
+      handler: async ({ params, query, req, res, trace, requestId }) => {
         const user = requireUser(res);
-        return { body: await ownOrder(user, params.id, { trace, requestId }, query.asOf) };
+        const wait = query.asOf ? undefined : preferredWait(req.headers.prefer, MAX_WAIT_SECONDS);
+        if (!wait) return { body: await ownOrder(user, params.id, { trace, requestId }, query.asOf) };
+        // Passed on to orders, which holds the answer until the order settles; our deadline allows for the wait.
+        const gone = new AbortController();
+        res.once('close', () => gone.abort());
+        const answer = await ownOrderResponse(user, params.id, {
+          trace,
+          requestId,
+          headers: { prefer: `wait=${wait}` },
+          timeoutMs: wait * 1000 + 2000,
+          signal: gone.signal,
+        });
+        const applied = answer.headers['preference-applied'];
+        return {
+          body: answer.body,
+          ...(typeof applied === 'string' ? { headers: { 'preference-applied': applied } } : {}),
+        };
       },
     })
     .route({
