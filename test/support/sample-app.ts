@@ -46,7 +46,12 @@ export interface SampleApp {
 /** Listens on a free loopback port, the way main.ts would. */
 export function serveSample(
   kit: SampleApp,
-  options: Partial<Pick<ServeOptions, 'graceMs' | 'delayMs' | 'closers'>> = {},
+  options: Partial<
+    Pick<
+      ServeOptions,
+      'graceMs' | 'delayMs' | 'closers' | 'headersTimeoutMs' | 'requestTimeoutMs' | 'idleTimeoutMs'
+    >
+  > = {},
 ): Promise<RunningServer> {
   return serve({
     app: kit.app,

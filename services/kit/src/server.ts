@@ -29,7 +29,8 @@ export interface Listener {
  * Requests that arrive before `serve` takes the listener over get 503 with Retry-After.
  */
 export async function listen(port: number, host = '127.0.0.1'): Promise<Listener> {
-  const server = createServer((_req, res) => {
+  // Node checks the headers and request deadlines on this interval (30 s by default, which stretched a 5 s deadline).
+  const server = createServer({ connectionsCheckingInterval: 1000 }, (_req, res) => {
     res.writeHead(503, { 'retry-after': '1', 'content-type': 'application/problem+json' });
     res.end(JSON.stringify({ type: 'about:blank', title: 'Starting', status: 503 }));
   });
@@ -63,6 +64,12 @@ export interface ServeOptions {
   readonly closers?: readonly Closer[];
   /** Must exceed the load balancer's idle timeout so it never reuses a socket we are closing. @default 65000 */
   readonly keepAliveTimeoutMs?: number;
+  /** Time to receive a request's headers, from its first byte (slow-header clients). @default 5000 */
+  readonly headersTimeoutMs?: number;
+  /** Time to receive a whole request, body included (slow-body clients); never the time to answer. @default 30000 */
+  readonly requestTimeoutMs?: number;
+  /** A connection with a request open and no byte either way for this long is closed. @default 60000 */
+  readonly idleTimeoutMs?: number;
 }
 
 export interface RunningServer {
@@ -92,7 +99,10 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     options.app(req, res);
   });
   server.keepAliveTimeout = options.keepAliveTimeoutMs ?? 65000;
-  server.headersTimeout = server.keepAliveTimeout + 1000;
+  // Node (18+) starts the headers deadline at a request's first byte, so an idle keep-alive socket is not cut by it.
+  server.requestTimeout = options.requestTimeoutMs ?? 30000;
+  server.headersTimeout = Math.min(options.headersTimeoutMs ?? 5000, server.requestTimeout);
+  server.timeout = options.idleTimeoutMs ?? 60000;
 
   let shuttingDown: Promise<void> | undefined;
   const shutdown = async (reason: string): Promise<void> => {

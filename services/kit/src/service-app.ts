@@ -12,6 +12,7 @@ import {
 } from '@opentelemetry/api';
 import express, { type Express, type RequestHandler } from 'express';
 import type { ApiRouter, OpenApiInfo } from './api.ts';
+import { AppError } from './errors.ts';
 import type { Health } from './health.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
@@ -196,7 +197,9 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   const handle = (app as unknown as { handle: ExpressHandle }).handle.bind(app);
   (app as unknown as { handle: ExpressHandle }).handle = (req, res, done) =>
     front(req, res, () => handle(req, res, done));
-  app.use(express.json({ limit: options.bodyLimitBytes ?? 102400 }));
+  const bodyLimitBytes = options.bodyLimitBytes ?? 102400;
+  app.use(refuseDeclaredOverLimit(bodyLimitBytes));
+  app.use(express.json({ limit: bodyLimitBytes }));
   for (const mw of options.middleware ?? []) app.use(mw);
   for (const router of routers) router.mount(app);
   app.use(notFoundHandler(routers.flatMap((r) => r.endpoints)));
@@ -205,3 +208,24 @@ export function createServiceApp(options: ServiceAppOptions): Express {
 }
 
 type ExpressHandle = (req: IncomingMessage, res: ServerResponse, done?: (err?: unknown) => void) => void;
+
+/**
+ * A declared Content-Length over the limit is refused before any byte of the body is read, whatever the route or
+ * media type, and the connection is closed after the answer: Node would otherwise keep reading (and discarding) the
+ * declared bytes, and a client declaring 99999999 and sending 14 held a connection until the request timeout.
+ */
+function refuseDeclaredOverLimit(limit: number): RequestHandler {
+  return (req, res, next) => {
+    const declared = req.headers['content-length'];
+    if (declared === undefined || declared.length < String(limit).length || Number(declared) <= limit) {
+      next();
+      return;
+    }
+    res.setHeader('Connection', 'close');
+    next(
+      new AppError(413, 'body-too-large', `the request body is larger than the limit of ${limit} bytes`, {
+        extensions: { limit },
+      }),
+    );
+  };
+}

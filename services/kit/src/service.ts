@@ -40,6 +40,24 @@ export function kitSettings(defaults: { readonly port: number }) {
       min: 1,
       doc: 'largest JSON request body accepted',
     }),
+    headersTimeoutMs: int({
+      env: 'HEADERS_TIMEOUT_MS',
+      default: 5000,
+      min: 1,
+      doc: "time to receive a request's headers from its first byte; slower clients get 408 and are disconnected",
+    }),
+    requestTimeoutMs: int({
+      env: 'REQUEST_TIMEOUT_MS',
+      default: 30000,
+      min: 1,
+      doc: 'time to receive a whole request, body included (not the time to answer it); slower clients get 408',
+    }),
+    idleTimeoutMs: int({
+      env: 'IDLE_TIMEOUT_MS',
+      default: 60000,
+      min: 1,
+      doc: 'a connection with a request open and no byte sent either way for this long is closed; keep it above the slowest handler',
+    }),
     slowRequestMs: int({
       env: 'SLOW_REQUEST_MS',
       default: 1000,
@@ -191,6 +209,9 @@ export async function runService<S extends ConfigSpec>(
     health,
     graceMs: config.shutdownGraceMs,
     delayMs: config.shutdownDelayMs,
+    headersTimeoutMs: config.headersTimeoutMs,
+    requestTimeoutMs: config.requestTimeoutMs,
+    idleTimeoutMs: config.idleTimeoutMs,
     closers: [...(built.closers ?? []), { name: 'tracing', close: () => tracing.shutdown() }],
   });
   logger.info(
@@ -296,6 +317,9 @@ export async function hostServices(
         health,
         graceMs: config.shutdownGraceMs,
         delayMs: config.shutdownDelayMs,
+        headersTimeoutMs: config.headersTimeoutMs,
+        requestTimeoutMs: config.requestTimeoutMs,
+        idleTimeoutMs: config.idleTimeoutMs,
         closers: built.closers ?? [],
       });
       logger.info({ port: running.port }, `${def.service} listening on ${running.url}`);

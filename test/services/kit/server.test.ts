@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { request as httpRequest, Agent } from 'node:http';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import type { RunningServer } from '@meshmart/kit';
@@ -116,6 +116,115 @@ describe('graceful shutdown', () => {
       expect(a).to.equal(b);
       await a;
     });
+  });
+});
+
+/** A raw client: what it received and when the server closed the connection. */
+function rawClient(url: string): Promise<{
+  socket: Socket;
+  received: () => string;
+  closed: Promise<number>;
+}> {
+  const { port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), '127.0.0.1');
+    let text = '';
+    const opened = performance.now();
+    socket.setEncoding('utf8');
+    socket.on('data', (c: string) => (text += c));
+    socket.on('error', () => undefined);
+    const closed = new Promise<number>((done) =>
+      socket.once('close', () => done(performance.now() - opened)),
+    );
+    socket.once('connect', () => resolve({ socket, received: () => text, closed }));
+    socket.once('error', reject);
+  });
+}
+
+describe('server timeouts and declared body sizes (real sockets)', () => {
+  let running: RunningServer | undefined;
+  afterEach(async () => {
+    await running?.shutdown('test cleanup');
+    running = undefined;
+  });
+
+  it('when a client declares a body over the limit and sends 14 bytes, then it gets 413 problem+json at once and the connection is closed', async () => {
+    const kit = sampleApp({ bodyLimitBytes: 1024 });
+    running = await serveSample(kit);
+    for (const path of ['/v1/items/a-1', '/v1/items', '/nowhere']) {
+      const client = await rawClient(running.url);
+      client.socket.write(
+        `PUT ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nIdempotency-Key: k\r\n` +
+          'Content-Length: 99999999\r\n\r\n{"name":"x",  ',
+      );
+      const took = await client.closed;
+      expect(client.received(), path).to.match(/^HTTP\/1\.1 413 /);
+      expect(client.received(), path).to.match(/content-type: application\/problem\+json/i);
+      expect(client.received(), path).to.match(/connection: close/i);
+      expect(client.received(), path).to.contain('/problems/body-too-large');
+      // At once: far below any timeout (Node's default held such a connection 330 s).
+      expect(took, path).to.be.below(2000);
+    }
+    expect(kit.items.size).to.equal(0);
+  });
+
+  it('when a client sends its headers too slowly, then the connection is closed after the headers timeout', async () => {
+    const kit = sampleApp();
+    running = await serveSample(kit, { headersTimeoutMs: 300, requestTimeoutMs: 5000 });
+    const client = await rawClient(running.url);
+    client.socket.write('GET /v1/items HTTP/1.1\r\nHost: x\r\n');
+    const took = await client.closed;
+    expect(took).to.be.within(250, 3000);
+    expect(client.received()).to.match(/^(HTTP\/1\.1 408 |$)/);
+  });
+
+  it('when a client sends its body too slowly, then the request is ended after the request timeout', async () => {
+    const kit = sampleApp();
+    running = await serveSample(kit, { headersTimeoutMs: 300, requestTimeoutMs: 800 });
+    const client = await rawClient(running.url);
+    client.socket.write(
+      'PUT /v1/items/a-1 HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nIdempotency-Key: k\r\n' +
+        'Content-Length: 40\r\n\r\n{',
+    );
+    // A byte every 100 ms keeps the socket busy, so only the whole-request deadline can end it.
+    const drip = setInterval(() => client.socket.write(' '), 100);
+    try {
+      const took = await client.closed;
+      expect(took).to.be.within(700, 4000);
+    } finally {
+      clearInterval(drip);
+    }
+    expect(kit.items.size).to.equal(0);
+  });
+
+  it('when a request stalls with nothing sent either way, then the connection is closed after the idle timeout', async () => {
+    const kit = sampleApp();
+    running = await serveSample(kit, {
+      headersTimeoutMs: 5000,
+      requestTimeoutMs: 10_000,
+      idleTimeoutMs: 400,
+    });
+    const client = await rawClient(running.url);
+    client.socket.write(
+      'PUT /v1/items/a-1 HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nIdempotency-Key: k\r\n' +
+        'Content-Length: 40\r\n\r\n{',
+    );
+    expect(await client.closed).to.be.within(300, 4000);
+  });
+
+  it('when a keep-alive connection idles longer than the headers timeout, then its next request is still answered', async () => {
+    const kit = sampleApp();
+    running = await serveSample(kit, { headersTimeoutMs: 200, requestTimeoutMs: 1000 });
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      expect((await get(`${running.url}/v1/items`, agent)).status).to.equal(200);
+      // Idle on purpose: the check is that an idle keep-alive socket outlives the headers timeout.
+      await new Promise((r) => setTimeout(r, 1500));
+      const again = await get(`${running.url}/v1/items`, agent);
+      expect(again.status).to.equal(200);
+    } finally {
+      agent.destroy();
+    }
   });
 });
 
