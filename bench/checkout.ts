@@ -1,89 +1,316 @@
-// Completed checkouts per second end to end, and saga latency, with every service in its own process against the
-// test environment's real Redis and FerretDB (`make testenv-up` first).
-import { randomUUID } from 'node:crypto';
-import { call, startRealSystem } from '../test/e2e/support/real-system.ts';
+// The checkout, end to end through the gateway as a shopper's browser drives it: cart line, POST /api/v1/checkout,
+// then one GET /api/v1/orders/:id with `Prefer: wait` that answers when the order is CONFIRMED or CANCELLED. Latency
+// runs from sending the checkout to reading the settled order. Every service in its own process on the test
+// environment's Redis and FerretDB (`make testenv-up` first), then the embedded mode of `make start` (one process,
+// in memory) in a child process. Phases, in one run:
+//   census    what one checkout costs: requests, MongoDB and Redis commands per service, CPU per process
+//   idle      single checkouts one after another on an otherwise idle system
+//   scaling   closed loop: 1 customer, then 8, same duration — does throughput grow with concurrency?
+//   open      open model: arrivals on a fixed schedule (20/s for 60 s), latency unaffected by the generator
+//   ceiling   open model at rising rates until p99 passes 1 s: the highest rate held
+//   embedded  open model against `make start` in memory (200/s)
+import { spawn, type ChildProcess } from 'node:child_process';
+import { loadavg } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ServiceName } from '@meshmart/kit/catalogue';
+import { percentile } from '../scripts/load/stats.ts';
+import { READY_BANNER, ROOT } from '../scripts/system.ts';
+import { call, startRealSystem, type RealSystem } from '../test/e2e/support/real-system.ts';
+import { census, type Census } from './support/census.ts';
+import { testServerPids } from './support/processes.ts';
+import { BENCH_SIGNING_KEY, BenchShop, type CheckoutResult } from './support/shop.ts';
+import { GATEWAY_BENCH_ENV } from './gateway-hop.ts';
 
-const users = Number(process.env.BENCH_CHECKOUT_USERS ?? 4);
-const seconds = Number(process.env.BENCH_SECONDS ?? 20);
-// Polling is load too (each poll is a database read): the saga's latency comes from its own log, and the poll only
-// learns that it ended.
-const POLL_MS = 250;
+const QUICK = process.env.BENCH_QUICK === '1';
+const OPEN_RATE = Number(process.env.BENCH_CHECKOUT_RATE ?? 20);
+const OPEN_SECONDS = Number(process.env.BENCH_CHECKOUT_SECONDS ?? (QUICK ? 15 : 60));
+const SCALING_SECONDS = Number(process.env.BENCH_SCALING_SECONDS ?? (QUICK ? 8 : 15));
+const STEP_SECONDS = Number(process.env.BENCH_STEP_SECONDS ?? (QUICK ? 8 : 15));
+const EMBEDDED_RATE = Number(process.env.BENCH_EMBEDDED_RATE ?? 200);
+const EMBEDDED_SECONDS = Number(process.env.BENCH_EMBEDDED_SECONDS ?? (QUICK ? 10 : 20));
+const CENSUS_CHECKOUTS = 20;
+const IDLE_CHECKOUTS = QUICK ? 15 : 30;
 
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+export interface Target {
+  readonly name: string;
+  readonly value: number;
+  readonly target: number;
+  /** 'max': value must stay below target; 'min': value must reach it. */
+  readonly kind: 'max' | 'min';
+  readonly unit: string;
+  readonly ok: boolean;
+}
+
+function target(name: string, value: number, kind: 'max' | 'min', limit: number, unit: string): Target {
+  const ok = Number.isFinite(value) && (kind === 'max' ? value < limit : value >= limit);
+  return { name, value: round(value), target: limit, kind, unit, ok };
+}
+
+const round = (n: number, digits = 1): number => (Number.isFinite(n) ? Number(n.toFixed(digits)) : n);
+
+interface PhaseFigures {
+  readonly offered_per_second?: number;
+  readonly customers?: number;
+  readonly seconds: number;
+  readonly checkouts: number;
+  readonly confirmed: number;
+  readonly failed: number;
+  readonly per_second: number;
+  readonly p50_ms: number;
+  readonly p90_ms: number;
+  readonly p99_ms: number;
+  readonly max_ms: number;
+  readonly errors?: Record<string, number>;
+}
+
+function figures(results: readonly CheckoutResult[], seconds: number, extra: object = {}): PhaseFigures {
+  const confirmed = results.filter((r) => r.status === 'CONFIRMED');
+  const times = Float64Array.from(confirmed.map((r) => r.ms)).sort();
+  const errors: Record<string, number> = {};
+  for (const r of results)
+    if (r.status !== 'CONFIRMED') errors[r.error ?? r.status] = (errors[r.error ?? r.status] ?? 0) + 1;
+  return {
+    ...extra,
+    seconds: round(seconds),
+    checkouts: results.length,
+    confirmed: confirmed.length,
+    failed: results.length - confirmed.length,
+    per_second: round(confirmed.length / seconds, 2),
+    p50_ms: round(percentile(times, 50)),
+    p90_ms: round(percentile(times, 90)),
+    p99_ms: round(percentile(times, 99)),
+    max_ms: round(times.at(-1) ?? NaN),
+    ...(Object.keys(errors).length > 0 ? { errors } : {}),
+  };
+}
+
+/** One line on stderr every second while a phase runs (rewritten in place on a terminal). */
+function progress(label: string, stats: () => { sent: number; done: CheckoutResult[] }): () => void {
+  const t0 = performance.now();
+  const tty = process.stderr.isTTY;
+  let last = 0;
+  const timer = setInterval(() => {
+    const { sent, done } = stats();
+    const recent = Float64Array.from(done.slice(last).map((r) => r.ms)).sort();
+    last = done.length;
+    const failed = done.filter((r) => r.status !== 'CONFIRMED').length;
+    const line =
+      `  ${label.padEnd(24)} ${((performance.now() - t0) / 1000).toFixed(0).padStart(3)} s  sent ${sent}  ` +
+      `done ${done.length}  in flight ${sent - done.length}  failed ${failed}  ` +
+      `last second p50 ${round(percentile(recent, 50))} ms p99 ${round(percentile(recent, 99))} ms`;
+    process.stderr.write(tty ? `\r${line.padEnd(120)}` : `${line}\n`);
+  }, 1000);
+  return () => {
+    clearInterval(timer);
+    if (tty) process.stderr.write('\n');
+  };
+}
+
+/** Arrivals every 1/rate s whatever the system answers: nothing waits for a previous checkout. */
+async function openModel(
+  shop: BenchShop,
+  label: string,
+  rate: number,
+  seconds: number,
+  customers: (n: number) => string,
+): Promise<PhaseFigures> {
+  const done: CheckoutResult[] = [];
+  const pending: Promise<void>[] = [];
+  const total = Math.round(rate * seconds);
+  const stop = progress(label, () => ({ sent: pending.length, done }));
+  const t0 = performance.now();
+  try {
+    for (let n = 0; n < total; n++) {
+      const due = t0 + (n * 1000) / rate;
+      const wait = due - performance.now();
+      if (wait > 1) await sleep(wait);
+      pending.push(shop.purchase(customers(n), n).then((r) => void done.push(r)));
+    }
+    await Promise.all(pending);
+  } finally {
+    stop();
+  }
+  return figures(done, (performance.now() - t0) / 1000, { offered_per_second: rate });
+}
+
+/** `n` customers each buying again as soon as their last order settled, for `seconds`. */
+async function closedLoop(
+  shop: BenchShop,
+  label: string,
+  n: number,
+  seconds: number,
+  prefix: string,
+): Promise<PhaseFigures> {
+  const done: CheckoutResult[] = [];
+  let sent = 0;
+  const stop = progress(label, () => ({ sent, done }));
+  const t0 = performance.now();
+  const end = t0 + seconds * 1000;
+  try {
+    await Promise.all(
+      Array.from({ length: n }, async (_, c) => {
+        for (let i = 0; performance.now() < end; i++) {
+          sent++;
+          done.push(await shop.purchase(`${prefix}-${c}`, c * 7 + i));
+        }
+      }),
+    );
+  } finally {
+    stop();
+  }
+  return figures(done, (performance.now() - t0) / 1000, { customers: n });
+}
+
+async function stockUp(system: RealSystem): Promise<string[]> {
+  const list = await call(system.url('catalog'), 'GET', '/products?limit=48');
+  const ids = (list.body.items as { id: string }[]).map((p) => p.id);
+  for (const id of ids) {
+    const res = await call(system.url('inventory'), 'PUT', `/admin/stock/${id}`, { available: 10_000_000 });
+    if (res.status !== 200) throw new Error(`stocking ${id}: ${res.status} ${JSON.stringify(res.body)}`);
+  }
+  return ids;
+}
+
+/** The environment without the stores' addresses: the embedded default keeps everything in memory. */
+function inMemoryEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { MONGO_URL: _mongo, REDIS_URL: _redis, ...rest } = env;
+  return rest;
+}
+
+/** `make start` (in memory, one process) as a child, on free ports; resolves with its gateway URL. */
+async function startEmbedded(): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts', '--free-ports'], {
+    cwd: ROOT,
+    env: inMemoryEnv({
+      ...process.env,
+      ...GATEWAY_BENCH_ENV,
+      JWT_SIGNING_KEY: BENCH_SIGNING_KEY,
+      LOG_LEVEL: 'error',
+      TRACING: 'off',
+    }),
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`make start did not print "${READY_BANNER}" in 120 s:\n${out}`)),
+      120_000,
+    );
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString('utf8');
+      const url = /Shop \(web UI\)\s+(http:\/\/\S+?)\/?\s/.exec(out)?.[1];
+      if (out.includes(READY_BANNER) && url) {
+        clearTimeout(timer);
+        resolve({ url, child });
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`make start exited with ${code}:\n${out}`)));
+  });
 }
 
 export async function checkout(): Promise<Record<string, unknown>> {
-  const system = await startRealSystem({ env: { LOG_LEVEL: 'error' } });
+  const system = await startRealSystem({
+    env: { LOG_LEVEL: 'error', ...GATEWAY_BENCH_ENV, JWT_SIGNING_KEY: BENCH_SIGNING_KEY },
+  });
+  let shop: BenchShop | undefined;
+  const result: Record<string, unknown> = {
+    benchmark: 'checkout',
+    path: 'PUT /api/v1/cart/items/:id, POST /api/v1/checkout, GET /api/v1/orders/:id (Prefer: wait=20)',
+    latency: 'from sending POST /api/v1/checkout to reading the order CONFIRMED',
+    store: 'FerretDB 1.24 on PostgreSQL (the test environment), Redis 7',
+  };
+  const targets: Target[] = [];
   try {
-    const list = await call(system.url('catalog'), 'GET', '/products?limit=40');
-    const products = list.body.items as { id: string }[];
-    for (const p of products) {
-      await call(system.url('inventory'), 'PUT', `/admin/stock/${p.id}`, { available: 1_000_000 });
-    }
-    const latencies: number[] = [];
-    const outcomes: Record<string, number> = {};
-    let errors = 0;
-    let started = 0;
-    const deadline = Date.now() + seconds * 1000;
-    const t0 = Date.now();
+    const ids = await stockUp(system);
+    shop = new BenchShop(system.url('gateway'), ids);
+    // Warm every path (JIT, pools, caches, indexes) before anything counts.
+    for (let n = 0; n < 10; n++) await shop.purchase(`warm-${n}`, n);
 
-    const customer = async (n: number): Promise<void> => {
-      const userId = `bench-${n}-${randomUUID().slice(0, 6)}`;
-      let i = n;
-      while (Date.now() < deadline) {
-        const product = products[i++ % products.length];
-        const added = await call(system.url('cart'), 'PUT', `/carts/${userId}/items/${product.id}`, {
-          quantity: 1,
-        });
-        if (added.status !== 200) {
-          errors++;
-          continue;
-        }
-        const res = await call(
-          system.url('checkout'),
-          'POST',
-          '/checkouts',
-          { userId, paymentToken: 'tok_visa' },
-          { 'idempotency-key': randomUUID() },
-        );
-        started++;
-        if (res.status !== 202) {
-          errors++;
-          continue;
-        }
-        for (;;) {
-          await new Promise((r) => setTimeout(r, POLL_MS));
-          const saga = await call(system.url('checkout'), 'GET', `/checkouts/${res.body.sagaId}`);
-          const status = saga.body?.status as string | undefined;
-          if (status && !['RUNNING', 'COMPENSATING', 'PENDING'].includes(status)) {
-            outcomes[status] = (outcomes[status] ?? 0) + 1;
-            const log = saga.body.log as { at: string }[];
-            if (status === 'COMPLETED')
-              latencies.push(Date.parse(log[log.length - 1].at) - Date.parse(log[0].at));
-            else errors++;
-            break;
-          }
-        }
-      }
+    process.stderr.write('checkout: census (sequential checkouts, counted by the services)\n');
+    const services = Object.keys(system.urls) as ServiceName[];
+    const pids = {
+      ...Object.fromEntries(services.map((s) => [s, system.pid(s)])),
+      ...testServerPids(),
     };
-    await Promise.all(Array.from({ length: users }, (_, n) => customer(n)));
-    const elapsed = (Date.now() - t0) / 1000;
-    latencies.sort((a, b) => a - b);
-    return {
-      users,
-      seconds: Number(elapsed.toFixed(1)),
-      checkouts_started: started,
-      checkouts_completed: latencies.length,
-      checkouts_per_second: Number((latencies.length / elapsed).toFixed(2)),
-      saga_p50_ms: Number(percentile(latencies, 50).toFixed(1)),
-      saga_p99_ms: Number(percentile(latencies, 99).toFixed(1)),
-      saga_latency: 'from the saga log: saga-started to saga-completed',
-      outcomes,
-      errors,
-    };
+    const counted: Census = await census(
+      system.urls,
+      pids,
+      async (n) => {
+        const r = await shop!.purchase(`census-${n}`, n);
+        if (r.status !== 'CONFIRMED') throw new Error(`census checkout ${n}: ${r.status} ${r.error ?? ''}`);
+      },
+      CENSUS_CHECKOUTS,
+    );
+    const cpuTotal = Object.values(counted.cpuMsPerCheckout).reduce((a, b) => a + b, 0);
+    result.census = { ...counted, cpu_ms_per_checkout_total: round(cpuTotal) };
+
+    process.stderr.write('checkout: idle (one checkout at a time)\n');
+    const idle: CheckoutResult[] = [];
+    const t0 = performance.now();
+    for (let n = 0; n < IDLE_CHECKOUTS; n++) idle.push(await shop.purchase(`idle-${n}`, n));
+    const idleFigures = figures(idle, (performance.now() - t0) / 1000);
+    result.idle = idleFigures;
+    targets.push(target('idle checkout p50', idleFigures.p50_ms, 'max', 150, 'ms'));
+
+    process.stderr.write('checkout: scaling (closed loop, 1 then 8 customers)\n');
+    const one = await closedLoop(shop, '1 customer', 1, SCALING_SECONDS, 'solo');
+    const eight = await closedLoop(shop, '8 customers', 8, SCALING_SECONDS, 'octet');
+    const ratio = eight.per_second / one.per_second;
+    result.scaling = { one_customer: one, eight_customers: eight, throughput_ratio: round(ratio, 2) };
+    targets.push(target('throughput 8 / 1 customers', ratio, 'min', 4, 'x'));
+
+    process.stderr.write(`checkout: open model, ${OPEN_RATE}/s for ${OPEN_SECONDS} s\n`);
+    const open = await openModel(shop, `open ${OPEN_RATE}/s`, OPEN_RATE, OPEN_SECONDS, (n) => `open-${n}`);
+    result.open = open;
+    targets.push(target(`open ${OPEN_RATE}/s: checkouts not confirmed`, open.failed, 'max', 1, ''));
+    targets.push(target(`open ${OPEN_RATE}/s p99`, open.p99_ms, 'max', 500, 'ms'));
+
+    process.stderr.write('checkout: ceiling (rising rates until p99 >= 1 s)\n');
+    const steps: PhaseFigures[] = [];
+    let held = 0;
+    for (let rate = OPEN_RATE + 10; rate <= 200; rate += 10) {
+      const step = await openModel(shop, `ceiling ${rate}/s`, rate, STEP_SECONDS, (n) => `ceil-${rate}-${n}`);
+      steps.push(step);
+      if (step.failed > 0 || !(step.p99_ms < 1000)) break;
+      held = rate;
+    }
+    if (held === 0 && open.failed === 0 && open.p99_ms < 1000) held = OPEN_RATE;
+    result.ceiling = { steps, highest_rate_with_p99_under_1s: held };
   } finally {
+    await shop?.close();
     await system.close();
   }
+
+  process.stderr.write(`checkout: embedded (make start, in memory), ${EMBEDDED_RATE}/s\n`);
+  const embedded = await startEmbedded();
+  let embeddedShop: BenchShop | undefined;
+  try {
+    const products = (await (await fetch(`${embedded.url}/api/v1/products?limit=48`)).json()) as {
+      items: { id: string }[];
+    };
+    embeddedShop = new BenchShop(
+      embedded.url,
+      products.items.map((p) => p.id),
+    );
+    for (let n = 0; n < 50; n++) await embeddedShop.purchase(`warm-${n}`, n);
+    const figuresEmbedded = await openModel(
+      embeddedShop,
+      `embedded ${EMBEDDED_RATE}/s`,
+      EMBEDDED_RATE,
+      EMBEDDED_SECONDS,
+      (n) => `emb-${n}`,
+    );
+    result.embedded = figuresEmbedded;
+    targets.push(
+      target(`embedded ${EMBEDDED_RATE}/s: checkouts not confirmed`, figuresEmbedded.failed, 'max', 1, ''),
+    );
+    targets.push(target(`embedded ${EMBEDDED_RATE}/s p99`, figuresEmbedded.p99_ms, 'max', 250, 'ms'));
+  } finally {
+    await embeddedShop?.close();
+    embedded.child.kill('SIGTERM');
+    await new Promise((r) => embedded.child.once('exit', r));
+  }
+  result.targets = targets;
+  result.load_average_1m_at_end = round(loadavg()[0]);
+  return result;
 }
