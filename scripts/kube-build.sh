@@ -4,6 +4,7 @@
 #
 #   kube-apiserver kubelet kube-controller-manager kube-scheduler kube-proxy   k8s.io/kubernetes v1.36.3
 #   coredns                                                                    github.com/coredns/coredns (./coredns)
+#   kube-router-netpol     kube-router's network policy controller alone       github.com/cloudnativelabs/kube-router
 #   pause                                                                      the pod sandbox process (./pause)
 #
 #   scripts/kube-build.sh            build what is missing into $CACHE/bin/<name>-<version>; print nothing on stdout
@@ -21,7 +22,9 @@ CACHE="${TESTENV_CACHE:-${MESHMART_CACHE:-${HOME}/.cache/meshmart}}"
 MODULE_DIR="$ROOT/scripts/kube-apiserver"
 
 KUBE_VERSION=v1.36.3
-COREDNS_VERSION=$(sed -n 's/^require github.com\/coredns\/coredns \(v[0-9.]*\)$/\1/p' "$MODULE_DIR/go.mod")
+required() { sed -n "s|^[[:space:]]*\(require \)\{0,1\}$1 \(v[0-9.]*\)\$|\2|p" "$MODULE_DIR/go.mod" | head -n 1; }
+COREDNS_VERSION=$(required github.com/coredns/coredns)
+KUBE_ROUTER_VERSION=$(required github.com/cloudnativelabs/kube-router/v2)
 
 log() { printf 'kube-build: %s\n' "$*" >&2; }
 die() {
@@ -29,7 +32,8 @@ die() {
   exit 1
 }
 
-[ -n "$COREDNS_VERSION" ] || die "no 'require github.com/coredns/coredns vX.Y.Z' line in $MODULE_DIR/go.mod"
+[ -n "$COREDNS_VERSION" ] || die "no github.com/coredns/coredns requirement in $MODULE_DIR/go.mod"
+[ -n "$KUBE_ROUTER_VERSION" ] || die "no github.com/cloudnativelabs/kube-router/v2 requirement in $MODULE_DIR/go.mod"
 
 # name, package, version (the file is $CACHE/bin/<name>-<version>)
 TARGETS=(
@@ -39,6 +43,7 @@ TARGETS=(
   "kube-scheduler k8s.io/kubernetes/cmd/kube-scheduler $KUBE_VERSION"
   "kube-proxy k8s.io/kubernetes/cmd/kube-proxy $KUBE_VERSION"
   "coredns ./coredns $COREDNS_VERSION"
+  "kube-router-netpol ./kube-router-netpol $KUBE_ROUTER_VERSION"
   "pause ./pause $KUBE_VERSION"
 )
 
@@ -83,7 +88,7 @@ for t in "${missing[@]}"; do
   [ -x "$built" ] || die "go build did not write $built"
   case $name in
     coredns) want="CoreDNS-${version#v}" got=$("$built" -version 2>&1 | head -n 1) ;;
-    pause) want='' got='' ;;
+    pause | kube-router-netpol) want='' got='' ;;
     *) want="Kubernetes $version" got=$("$built" --version 2>&1 || true) ;;
   esac
   [ "$got" = "$want" ] || die "the $name just built reports '$got', not '$want'"

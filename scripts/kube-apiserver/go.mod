@@ -1,16 +1,25 @@
 // Builds the test environment's Kubernetes binaries from the k8s.io/kubernetes module (scripts/kube-build.sh, for
 // scripts/testenv.d/kube-apiserver.sh and kube-node.sh): kube-apiserver, kubelet, kube-controller-manager,
 // kube-scheduler, kube-proxy, plus CoreDNS (./coredns, the plugins a cluster DNS needs) and the pod sandbox's pause
-// (./pause), all in one `go build` so that they share every compiled package.
+// (./pause), all in one `go build` so that they share every compiled package; and kube-router's network policy
+// controller alone (./kube-router-netpol).
 // k8s.io/kubernetes requires its staging modules at v0.0.0 and replaces them with ./staging paths that are not in the
 // module zip, so every staging module is pinned here to the release that matches k8s.io/kubernetes v1.36.3.
 // CoreDNS v1.14.1 is the newest release whose requirements leave every module of the Kubernetes binaries at the
-// version above (later ones raise x/net, otel, grpc, ...), so adding it changed no Kubernetes binary.
+// version above (later ones raise x/net, otel, grpc, ...), so adding it changed no Kubernetes binary. kube-router
+// v2.1.0 (the version the module proxy lists) raises only go-openapi/jsonreference, which the replace below keeps
+// at the Kubernetes binaries' v0.20.2.
 module meshmart.local/kube-apiserver
 
 go 1.26.0
 
-require github.com/coredns/coredns v1.14.1
+require (
+	github.com/cloudnativelabs/kube-router/v2 v2.1.0
+	github.com/coredns/coredns v1.14.1
+	github.com/spf13/pflag v1.0.9
+	k8s.io/client-go v0.36.3
+	k8s.io/klog/v2 v2.140.0
+)
 
 require (
 	cel.dev/expr v0.25.1 // indirect
@@ -34,6 +43,7 @@ require (
 	github.com/containerd/ttrpc v1.2.7 // indirect
 	github.com/containerd/typeurl/v2 v2.2.3 // indirect
 	github.com/coredns/caddy v1.1.4-0.20250930002214-15135a999495 // indirect
+	github.com/coreos/go-iptables v0.7.0 // indirect
 	github.com/coreos/go-oidc v2.5.0+incompatible // indirect
 	github.com/coreos/go-semver v0.3.1 // indirect
 	github.com/coreos/go-systemd/v22 v22.7.0 // indirect
@@ -53,7 +63,7 @@ require (
 	github.com/go-logr/stdr v1.2.2 // indirect
 	github.com/go-logr/zapr v1.3.0 // indirect
 	github.com/go-openapi/jsonpointer v0.21.0 // indirect
-	github.com/go-openapi/jsonreference v0.20.2 // indirect
+	github.com/go-openapi/jsonreference v0.20.4 // indirect
 	github.com/go-openapi/swag v0.23.0 // indirect
 	github.com/godbus/dbus/v5 v5.2.2 // indirect
 	github.com/gogo/protobuf v1.3.2 // indirect
@@ -68,6 +78,7 @@ require (
 	github.com/grpc-ecosystem/go-grpc-middleware/v2 v2.3.3 // indirect
 	github.com/grpc-ecosystem/grpc-gateway/v2 v2.27.7 // indirect
 	github.com/grpc-ecosystem/grpc-opentracing v0.0.0-20180507213350-8e809c8a8645 // indirect
+	github.com/hashicorp/go-version v1.7.0 // indirect
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
 	github.com/josharian/intern v1.0.0 // indirect
 	github.com/json-iterator/go v1.1.12 // indirect
@@ -103,7 +114,6 @@ require (
 	github.com/robfig/cron/v3 v3.0.1 // indirect
 	github.com/sirupsen/logrus v1.9.3 // indirect
 	github.com/spf13/cobra v1.10.2 // indirect
-	github.com/spf13/pflag v1.0.9 // indirect
 	github.com/stoewer/go-strcase v1.3.0 // indirect
 	github.com/vishvananda/netlink v1.3.1 // indirect
 	github.com/vishvananda/netns v0.0.5 // indirect
@@ -152,7 +162,6 @@ require (
 	k8s.io/apiextensions-apiserver v0.0.0 // indirect
 	k8s.io/apimachinery v0.36.3 // indirect
 	k8s.io/apiserver v0.36.3 // indirect
-	k8s.io/client-go v0.36.3 // indirect
 	k8s.io/cloud-provider v0.36.3 // indirect
 	k8s.io/cluster-bootstrap v0.0.0 // indirect
 	k8s.io/component-base v0.36.3 // indirect
@@ -165,7 +174,6 @@ require (
 	k8s.io/dynamic-resource-allocation v0.36.3 // indirect
 	k8s.io/endpointslice v0.0.0 // indirect
 	k8s.io/externaljwt v0.0.0 // indirect
-	k8s.io/klog/v2 v2.140.0 // indirect
 	k8s.io/kms v0.36.3 // indirect
 	k8s.io/kube-aggregator v0.0.0 // indirect
 	k8s.io/kube-controller-manager v0.0.0 // indirect
@@ -232,3 +240,6 @@ tool (
 	k8s.io/kubernetes/cmd/kube-scheduler
 	k8s.io/kubernetes/cmd/kubelet
 )
+
+// kube-router would raise it to v0.20.4; the Kubernetes binaries stay built from what they were built from.
+replace github.com/go-openapi/jsonreference => github.com/go-openapi/jsonreference v0.20.2
