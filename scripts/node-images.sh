@@ -120,11 +120,11 @@ load() {
   bah inspect --type image "$ref" >/dev/null 2>&1 || die "loading $(archive_of "$name") gave no image $ref"
 }
 
-# Commit a working container and write the archive atomically.
+# Commit a working container and write the archive atomically, to the path ensure() chose before the build: the
+# inputs (the services' sources) may change while it runs.
 save() {
-  local name=$1 ctr=$2 ref archive
+  local name=$1 ctr=$2 ref
   ref=$(ref_of "$name")
-  archive=$(archive_of "$name")
   bah commit --quiet --rm --format docker "$ctr" "$ref" >/dev/null
   push "$ref" "$archive"
 }
@@ -189,7 +189,7 @@ build_services() {
     --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
     -v "$ca:/run/meshmart-build-ca.pem:ro" --build-arg "VERSION=$APP_VERSION" \
     -t "$(ref_of services)" -f Dockerfile .) >&2 || die "buildah bud of the Dockerfile failed"
-  push "$(ref_of services)" "$(archive_of services)"
+  push "$(ref_of services)" "$archive"
 }
 
 build_pause() {
@@ -286,9 +286,11 @@ build_ferretdb() {
   rm -rf "$shims"
 }
 
+# Builds NAME unless its archive exists. `archive` is local here and read by save/push in the build (bash's dynamic
+# scope), so a build of a base image in between writes its own.
 ensure() {
-  local name=$1 archive start
-  archive=$(archive_of "$name")
+  local name=$1 archive=${2:-} start
+  [ -n "$archive" ] || archive=$(archive_of "$name")
   [ -f "$archive" ] && return 0
   mkdir -p "$WORK/tmp"
   start=$SECONDS
@@ -308,8 +310,9 @@ case "${1:-}" in
     ((${#names[@]} > 0)) || names=("${ALL[@]}")
     for name in "${names[@]}"; do
       case " debian node ${ALL[*]} " in *" $name "*) ;; *) die "unknown image '$name'" ;; esac
-      if [ "$action" = build ]; then ensure "$name"; fi
-      printf '%s %s %s\n' "$name" "$(ref_of "$name")" "$(archive_of "$name")"
+      archive=$(archive_of "$name")
+      if [ "$action" = build ]; then ensure "$name" "$archive"; fi
+      printf '%s %s %s\n' "$name" "$(ref_of "$name")" "$archive"
     done
     ;;
   *)

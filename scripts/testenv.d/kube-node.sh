@@ -17,6 +17,8 @@
 #                                    containernetworking-plugins: bridge, host-local, portmap) on the Linux bridge
 #                                    meshmart0, pods in 10.244.0.0/16
 #   kube-proxy (iptables mode)       Services' ClusterIPs (10.96.0.0/16) work from pods and from this machine
+#   kube-router (network policy      NetworkPolicies enforced with iptables and ipset (Debian's ipset), its policy
+#     controller only)               controller alone: no BGP routing, no service proxy
 #   CoreDNS                          a Deployment in kube-system behind the Service kube-dns, 10.96.0.10
 # and the images of scripts/node-images.sh (pause, CoreDNS, the services, Redis and FerretDB stand-ins), imported
 # into containerd. Nothing is ever pulled: containerd's registries all point at a closed local port.
@@ -84,6 +86,10 @@ kcm_ok() { healthz_ok https://127.0.0.1:17257/healthz; }
 scheduler_ok() { healthz_ok https://127.0.0.1:17259/healthz; }
 kubelet_ok() { healthz_ok http://127.0.0.1:17248/healthz; }
 proxy_ok() { curl -fsS -m 2 -o /dev/null http://127.0.0.1:17256/healthz 2>/dev/null; }
+# kube-router serves no health endpoint here: it is up once its process lives and its chains hook FORWARD.
+netpol_ok() {
+  pid_of node-netpol "$KUBECONFIG_FILE" >/dev/null && iptables -S FORWARD 2>/dev/null | grep -q -- '-j KUBE-ROUTER-FORWARD'
+}
 node_ready() {
   api_get "/api/v1/nodes/$NODE_NAME" | tr -d ' \n' | grep -q '"type":"Ready","status":"True"'
 }
@@ -112,6 +118,7 @@ ensure_packages() {
   command -v buildah >/dev/null || missing+=(buildah)
   command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
   command -v iptables >/dev/null || missing+=(iptables)
+  command -v ipset >/dev/null || missing+=(ipset)
   command -v etcd >/dev/null || missing+=(etcd-server)
   command -v openssl >/dev/null || missing+=(openssl)
   command -v curl >/dev/null || missing+=(curl)
@@ -230,6 +237,8 @@ network_down() {
   for cmd in iptables ip6tables; do
     for table in filter nat mangle; do drop_chains "$cmd" "$table" 'KUBE-[A-Z0-9-]+'; done
   done
+  # kube-router's ipsets, once no rule refers to them
+  for c in $(ipset list -n 2>/dev/null | grep -E '^(inet6:)?KUBE-' || true); do ipset destroy "$c" 2>/dev/null || true; done
   if [ -f "$DIR/nft-tables.saved" ] && command -v nft >/dev/null; then
     for cmd in ip:iptables ip6:ip6tables; do
       for table in filter nat mangle; do
@@ -463,9 +472,23 @@ start_proxy() {
     --conntrack-max-per-core=0 --v=0
 }
 
-# CoreDNS on 1053 inside its pod (no capability needed), 53 on the Service; no `forward`: pods resolve cluster names
-# only, so nothing in a pod can reach a resolver outside this machine.
+# kube-router's network policy controller alone (scripts/kube-apiserver/kube-router-netpol): NetworkPolicies become
+# iptables chains and ipsets; the bridge plugin and kube-proxy keep doing the rest.
+start_netpol() {
+  netpol_ok && return 0
+  stop node-netpol "$KUBECONFIG_FILE"
+  log "starting kube-router's network policy controller"
+  spawn node-netpol "$(bin kube-router-netpol)" --kubeconfig="$KUBECONFIG_FILE" --hostname-override="$NODE_NAME" \
+    --service-cluster-ip-range="$SERVICE_CIDR" --run-firewall=true --run-router=false --run-service-proxy=false \
+    --iptables-sync-period=1m --v=0
+}
+
+# CoreDNS listens on 53 in its pod as uid 65534 (the pod's safe sysctl ip_unprivileged_port_start, no capability):
+# the profiles' NetworkPolicies allow DNS to kube-dns pods on port 53. No `forward`: pods resolve cluster names only,
+# so nothing in a pod can reach a resolver outside this machine.
 apply_cluster_objects() {
+  local corefile_sum
+  corefile_sum=$(sed -n '/^  Corefile: |$/,/^---$/p' "$0" | sha256sum | cut -c1-16)
   kubectl_ apply --server-side --field-manager=meshmart-testenv -f - >/dev/null <<EOF
 apiVersion: storage.k8s.io/v1
 kind: StorageClass
@@ -503,7 +526,7 @@ kind: ConfigMap
 metadata: { name: coredns, namespace: kube-system }
 data:
   Corefile: |
-    .:1053 {
+    .:53 {
         errors
         health :8080
         ready :8181
@@ -523,20 +546,28 @@ spec:
   replicas: 1
   selector: { matchLabels: { k8s-app: kube-dns } }
   template:
-    metadata: { labels: { k8s-app: kube-dns } }
+    metadata:
+      labels: { k8s-app: kube-dns }
+      # a new Corefile rolls the pod (no reload plugin in the Corefile)
+      annotations: { meshmart.dev/corefile: "$corefile_sum" }
     spec:
       serviceAccountName: coredns
       dnsPolicy: Default
       priorityClassName: system-cluster-critical
-      securityContext: { runAsUser: 65534, runAsGroup: 65534, runAsNonRoot: true, seccompProfile: { type: RuntimeDefault } }
+      securityContext:
+        runAsUser: 65534
+        runAsGroup: 65534
+        runAsNonRoot: true
+        seccompProfile: { type: RuntimeDefault }
+        sysctls: [{ name: net.ipv4.ip_unprivileged_port_start, value: "0" }]
       containers:
         - name: coredns
           image: $(image_ref coredns)
           imagePullPolicy: IfNotPresent
           args: [-conf, /etc/coredns/Corefile]
           ports:
-            - { name: dns, containerPort: 1053, protocol: UDP }
-            - { name: dns-tcp, containerPort: 1053, protocol: TCP }
+            - { name: dns, containerPort: 53, protocol: UDP }
+            - { name: dns-tcp, containerPort: 53, protocol: TCP }
           resources: { requests: { cpu: 50m, memory: 64Mi }, limits: { memory: 170Mi } }
           securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: [ALL] } }
           volumeMounts: [{ name: config, mountPath: /etc/coredns, readOnly: true }]
@@ -551,8 +582,8 @@ spec:
   clusterIP: $DNS_IP
   selector: { k8s-app: kube-dns }
   ports:
-    - { name: dns, port: 53, targetPort: 1053, protocol: UDP }
-    - { name: dns-tcp, port: 53, targetPort: 1053, protocol: TCP }
+    - { name: dns, port: 53, targetPort: 53, protocol: UDP }
+    - { name: dns-tcp, port: 53, targetPort: 53, protocol: TCP }
 EOF
 }
 
@@ -619,6 +650,8 @@ cmd_up() {
   wait_for node-kubelet 60 kubelet_ok
   wait_for node-proxy 60 proxy_ok
   wait_for node-kubelet 90 node_ready
+  start_netpol
+  wait_for node-netpol 60 netpol_ok
   wait_for node-controller-manager 60 default_sa
   apply_cluster_objects
   wait_for node-kubelet 120 coredns_ready
@@ -643,7 +676,9 @@ cmd_down() {
   fi
   stop node-kubelet "$DIR/kubelet-config.yaml"
   stop node-proxy "$KUBECONFIG_FILE"
+  stop node-netpol "$KUBECONFIG_FILE"
   if [ -x "$(bin kube-proxy)" ]; then "$(bin kube-proxy)" --cleanup >/dev/null 2>&1 || true; fi
+  if [ -x "$(bin kube-router-netpol)" ]; then "$(bin kube-router-netpol)" --cleanup-config >/dev/null 2>&1 || true; fi
   if containerd_ok; then
     ids=$(ctr_ tasks ls -q 2>/dev/null || true)
     for i in $ids; do ctr_ tasks kill -s SIGKILL "$i" >/dev/null 2>&1 || true; done
