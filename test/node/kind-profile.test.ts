@@ -17,6 +17,8 @@ import { eventually, until } from '../support/wait.ts';
 
 const APP = 'meshmart';
 const DATA = 'meshmart-data';
+/** Every namespace the kind profile makes: deleted after the run, so the next one deploys from nothing. */
+const PROFILE_NAMESPACES = [APP, DATA, 'monitoring', 'observability', 'logging'];
 const SERVICES = ['audit', 'cart', 'catalog', 'checkout', 'gateway', 'inventory', 'orders', 'payments'];
 /** Written for docs/deploy.md: image sizes, start times, bring-up figures. */
 const REPORT = join(ROOT, 'artifacts', 'node', 'kind-profile.json');
@@ -76,21 +78,21 @@ function notReady(w: any): string | undefined {
 }
 
 async function waitRolledOut(namespaces: readonly string[], timeoutMs: number): Promise<any[]> {
-  let pending: string[] = [];
   return until(
     async () => {
-      const items = (
-        await Promise.all(
-          namespaces.map((ns) => kubeJson<{ items: any[] }>(['-n', ns, 'get', 'deployments,statefulsets'])),
-        )
-      ).flatMap((l) => l.items);
-      pending = items.flatMap((w) => {
+      const lists = await Promise.all(
+        namespaces.map((ns) => kubeJson<{ items: any[] }>(['-n', ns, 'get', 'deployments,statefulsets'])),
+      );
+      const items = lists.flatMap((l) => l.items);
+      const pending = items.flatMap((w) => {
         const why = notReady(w);
         return why ? [`${w.kind} ${w.metadata.namespace}/${w.metadata.name}: ${why}`] : [];
       });
-      return items.length > 0 && pending.length === 0 ? items : undefined;
+      // Thrown, so that a timeout names what was still pending.
+      if (items.length === 0 || pending.length > 0) throw new Error(pending.join('; ') || 'no workloads yet');
+      return items;
     },
-    `every Deployment and StatefulSet in ${namespaces.join(', ')} to roll out (${pending.join('; ') || 'none listed yet'})`,
+    `every Deployment and StatefulSet in ${namespaces.join(', ')} to roll out`,
     timeoutMs,
     1000,
   );
@@ -110,6 +112,7 @@ async function podOf(app: string, ns = APP): Promise<any> {
   return live[0];
 }
 
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 const seconds = (from: string, to: string) => (Date.parse(to) - Date.parse(from)) / 1000;
 const condition = (pod: any, type: string) => pod.status.conditions?.find((c: any) => c.type === type);
 
@@ -121,6 +124,30 @@ describe('the kind profile deployed onto a real Kubernetes node (kube-node plug-
 
   before(async function () {
     this.timeout(600_000);
+    // A previous run's namespaces may still be terminating; its volumes are Released (Retain) until freed for reuse.
+    await until(
+      async () => {
+        const left = (await kubeJson<{ items: any[] }>(['get', 'namespaces'])).items
+          .map((n) => n.metadata.name as string)
+          .filter((n) => PROFILE_NAMESPACES.includes(n));
+        if (left.length > 0) throw new Error(`still there: ${left.join(', ')}`);
+        return true;
+      },
+      "the previous run's namespaces to be gone",
+      180_000,
+      1000,
+    );
+    for (const pv of (await kubeJson<{ items: any[] }>(['get', 'persistentvolumes'])).items)
+      if (pv.status?.phase === 'Released')
+        await kube([
+          'patch',
+          'pv',
+          pv.metadata.name,
+          '--type',
+          'json',
+          '-p',
+          '[{"op":"remove","path":"/spec/claimRef"}]',
+        ]);
     configDir = mkdtempSync(join(tmpdir(), 'meshmart-node-'));
     // The image overrides of the images built here, and one replica per service: the node has two cores and the
     // services' CPU requests would not fit twice (the profile's default is 2).
@@ -155,7 +182,10 @@ describe('the kind profile deployed onto a real Kubernetes node (kube-node plug-
     gateway = `http://${svc.spec.clusterIP}:${svc.spec.ports[0].port}`;
   });
 
-  after(() => {
+  after(async () => {
+    // The node goes back to idle for the tests after this file (two cores); the next run deploys from nothing.
+    await kube(['delete', 'namespace', ...PROFILE_NAMESPACES, '--ignore-not-found', '--wait=false']);
+    await kube(['-n', 'default', 'delete', 'configmap', 'meshmart-deploy-kind', '--ignore-not-found']);
     if (configDir) rmSync(configDir, { recursive: true, force: true });
     mkdirSync(join(ROOT, 'artifacts', 'node'), { recursive: true });
     writeFileSync(REPORT, `${JSON.stringify(report, null, 2)}\n`);
@@ -186,7 +216,8 @@ describe('the kind profile deployed onto a real Kubernetes node (kube-node plug-
       const ready = condition(pod, 'Ready').lastTransitionTime as string;
       starts[name] = {
         image,
-        imageBytes: nodeImages.find((i) => (i.names as string[]).some((n) => n.endsWith(image)))?.sizeBytes,
+        imageBytes: nodeImages.find((i) => ((i.names ?? []) as string[]).some((n) => n.endsWith(image)))
+          ?.sizeBytes,
         podCreatedToReadySeconds: seconds(pod.metadata.creationTimestamp, ready),
         containerStartedToReadySeconds: seconds(status.state.running.startedAt, ready),
       };
@@ -219,6 +250,26 @@ describe('the kind profile deployed onto a real Kubernetes node (kube-node plug-
     }
   });
 
+  it('when NetworkPolicies are enforced (kube-router), then checkout reaches payments and cart, not a caller, does not', async () => {
+    // The same destination from two pods: the traffic model lets checkout call payments, and nothing lets cart.
+    const probe = async (from: string): Promise<string> => {
+      const pod = await podOf(from);
+      const script =
+        "fetch('http://payments.meshmart.svc.cluster.local:8084/healthz/ready', { signal: AbortSignal.timeout(3000) })" +
+        ".then((r) => console.log(r.status), (e) => console.log('failed', e.cause?.code ?? e.name))";
+      return (await kube(['-n', APP, 'exec', pod.metadata.name, '--', 'node', '-e', script])).trim();
+    };
+    expect(await probe('checkout'), 'checkout -> payments (allowed)').to.equal('200');
+    expect(await probe('cart'), 'cart -> payments (denied)').to.match(/^failed /);
+    const policies = await kubeJson<{ items: any[] }>(['-n', APP, 'get', 'networkpolicies']);
+    report.networkPolicies = {
+      enforcedBy: 'kube-router network policy controller',
+      inNamespace: policies.items.length,
+      allowed: 'checkout -> payments: 200',
+      denied: `cart -> payments: ${await probe('cart')}`,
+    };
+  });
+
   it('when a shopper uses the store through the gateway Service, then browsing, carts and both checkouts work and the audit verifies', async () => {
     const token = await login(gateway, 'alice');
     const products = await call(gateway, 'GET', '/api/v1/products?limit=5');
@@ -226,9 +277,17 @@ describe('the kind profile deployed onto a real Kubernetes node (kube-node plug-
     expect(products.body.items.length).to.be.greaterThan(0);
     const paid = await purchase(gateway, token, 'tok_visa', 1);
     expect(paid.order.status).to.equal('CONFIRMED');
-    const declined = await purchase(gateway, token, 'tok_decline', 1);
+    // The saga empties the cart of a confirmed order after the fact: a second purchase before that could lose its item.
+    await eventually(
+      async () =>
+        (await call(gateway, 'GET', '/api/v1/cart', undefined, bearer(token))).body.items.length === 0,
+      "alice's cart to be emptied by the saga",
+      30_000,
+    );
+    const bob = await login(gateway, 'bob');
+    const declined = await purchase(gateway, bob, 'tok_decline', 1);
     expect(declined.order.status).to.equal('CANCELLED');
-    await call(gateway, 'DELETE', '/api/v1/cart', undefined, { authorization: `Bearer ${token}` });
+    await call(gateway, 'DELETE', '/api/v1/cart', undefined, bearer(bob));
     const admin = await login(gateway, 'admin');
     await eventually(
       async () => {
@@ -244,11 +303,11 @@ describe('the kind profile deployed onto a real Kubernetes node (kube-node plug-
 
   it('when the checkout container is killed mid-checkout, then Kubernetes restarts it and the saga completes', async () => {
     const token = await login(gateway, 'bob');
-    const bearer = { authorization: `Bearer ${token}` };
-    const list = await call(gateway, 'GET', '/api/v1/products?limit=5', undefined, bearer);
+    const auth = bearer(token);
+    const list = await call(gateway, 'GET', '/api/v1/products?limit=5', undefined, auth);
     const product = list.body.items[2];
     expect(
-      (await call(gateway, 'PUT', `/api/v1/cart/items/${product.id}`, { quantity: 1 }, bearer)).status,
+      (await call(gateway, 'PUT', `/api/v1/cart/items/${product.id}`, { quantity: 1 }, auth)).status,
     ).to.equal(200);
     const before = await podOf('checkout');
     const containerId = (before.status.containerStatuses[0].containerID as string).replace(
@@ -261,7 +320,7 @@ describe('the kind profile deployed onto a real Kubernetes node (kube-node plug-
       '/api/v1/checkout',
       { paymentToken: 'tok_visa' },
       {
-        ...bearer,
+        ...auth,
         'idempotency-key': randomUUID(),
       },
     );
@@ -290,7 +349,7 @@ describe('the kind profile deployed onto a real Kubernetes node (kube-node plug-
     );
     const order = await until(
       async () => {
-        const res = await call(gateway, 'GET', `/api/v1/orders/${started.body.orderId}`, undefined, bearer);
+        const res = await call(gateway, 'GET', `/api/v1/orders/${started.body.orderId}`, undefined, auth);
         return res.status === 200 && res.body.status !== 'PENDING' ? res.body : undefined;
       },
       `order ${started.body.orderId} to leave PENDING after the checkout restart (the saga's lease must expire first)`,
