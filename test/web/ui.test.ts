@@ -110,7 +110,10 @@ describe('web UI in a browser against the whole system', function () {
     await page.click('[data-testid=place-order]');
     const request = await checkout;
     expect(request.headers()['idempotency-key']).to.match(/^[0-9a-f-]{36}$/);
-    expect(request.postDataJSON()).to.deep.equal({ paymentToken: 'tok_visa' });
+    expect(request.postDataJSON()).to.deep.equal({
+      paymentToken: 'tok_visa',
+      expectedTotalCents: Number((await page.textContent('[data-testid=cart-total]'))!.replace(/[^\d]/g, '')),
+    });
 
     confirmedOrderId = await orderStatus(page, 'CONFIRMED');
     const events = await page.$$eval('[data-testid=timeline] [data-event]', (els) =>
@@ -157,6 +160,49 @@ describe('web UI in a browser against the whole system', function () {
     await page.click('[data-remove=bluetooth-speaker]');
     await page.waitForSelector('.state-empty:has-text("Your cart is empty")');
     await page.waitForSelector('[data-testid=cart-count]:text-is("0")');
+  });
+
+  it('when a price changes after bob put the product in his cart, then cart and checkout show it, and a total he did not see is never charged', async () => {
+    const api = async (method: string, path: string, token?: string, body?: unknown) => {
+      const res = await fetch(`${ui.baseUrl}/api/v1${path}`, {
+        method,
+        headers: {
+          'content-type': 'application/json',
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+      expect(res.status, `${method} ${path}`).to.equal(200);
+      return (await res.json()) as Record<string, unknown>;
+    };
+    const admin = (await api('POST', '/auth/token', undefined, { username: 'admin', password: 'admin' }))
+      .access_token as string;
+    const setPrice = (priceCents: number) =>
+      api('PUT', '/admin/products/cast-iron-skillet', admin, { priceCents });
+    await setPrice(1000);
+    const page = await ui.newPage();
+    await signIn(page, 'bob');
+    await page.goto('/products/cast-iron-skillet');
+    await page.click('[data-testid=add-to-cart]');
+    await page.waitForSelector('[data-testid=cart-count]:text-is("1")');
+    await setPrice(100_000);
+    await page.goto('/cart');
+    await page.waitForSelector('[data-testid=price-change]:has-text("from $10.00")');
+    await page.waitForSelector('[data-testid=price-notice]');
+    expect(await page.textContent('[data-testid=cart-total]')).to.equal('$1,000.00');
+    await shoot(page, 'cart-price-changed');
+
+    await page.goto('/checkout');
+    await page.waitForSelector('[data-testid=place-order]');
+    expect(await page.textContent('[data-testid=cart-total]')).to.equal('$1,000.00');
+    // Changed again while bob looks at the total: placing the order must not charge what he has not seen.
+    await setPrice(120_000);
+    await page.click('[data-testid=place-order]');
+    await page.waitForSelector('[data-testid=price-notice]:has-text("Prices changed while you were here")');
+    expect(await page.textContent('[data-testid=cart-total]')).to.equal('$1,200.00');
+    await page.click('[data-testid=place-order]');
+    await orderStatus(page, 'CONFIRMED');
+    expect(await page.textContent('.order-lines')).to.include('1,200.00');
   });
 
   it('when the admin opens the audit log, then the hash chain verifies ok and the records are listed; the saga opens from the order page', async () => {

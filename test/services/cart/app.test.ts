@@ -70,17 +70,53 @@ eachBackend('cart API', (backend) => {
     ).to.deep.equal(['lamp:7', 'mug:1']);
   });
 
-  it('when the catalog price changes, then the line is repriced the next time it is put', async function () {
-    await put('lamp', { quantity: 1 }).expect(200);
+  it('when the catalog price changes, then the cart shows (and a checkout reads) the new price at once, with the price when added', async function () {
+    await put('lamp', { quantity: 2 }).expect(200);
+    await put('mug', { quantity: 1 }).expect(200);
     h.catalog.set({
       id: 'lamp',
       name: 'Desk Lamp',
       image: '/images/lamp.webp',
-      priceCents: 1999,
+      priceCents: 100000,
       currency: 'USD',
     });
-    expect((await cart()).items[0].unitPriceCents).to.equal(2499);
-    expect((await put('lamp', { quantity: 1 }).expect(200)).body.items[0].unitPriceCents).to.equal(1999);
+    const changed = await cart();
+    expect(changed.items[0]).to.deep.include({
+      productId: 'lamp',
+      unitPriceCents: 100000,
+      lineTotalCents: 200000,
+      priceWhenAddedCents: 2499,
+    });
+    expect(changed.items[1]).to.not.have.property('priceWhenAddedCents');
+    expect(changed.totalCents).to.equal(200850);
+    // Putting the line again takes today's price as its own: the notice goes.
+    const again = await put('lamp', { quantity: 2 }).expect(200);
+    expect(again.body.items[0].unitPriceCents).to.equal(100000);
+    expect(again.body.items[0]).to.not.have.property('priceWhenAddedCents');
+  });
+
+  it('when a cart of three lines is read or changed, then the catalog is asked once per request, never once per line', async function () {
+    await put('lamp', { quantity: 1 }).expect(200);
+    await put('mug', { quantity: 1 }).expect(200);
+    h.catalog.set({ id: 'pen', name: 'Pen', image: '/images/pen.webp', priceCents: 150, currency: 'USD' });
+    await put('pen', { quantity: 1 }).expect(200);
+    h.catalog.calls = 0;
+    await cart();
+    expect(h.catalog.calls).to.equal(1);
+    await put('mug', { quantity: 2 }).expect(200);
+    expect(h.catalog.calls).to.equal(2);
+    await request(h.app).delete('/carts/alice/items/pen').expect(200);
+    expect(h.catalog.calls).to.equal(3);
+    await cart('nobody');
+    expect(h.catalog.calls).to.equal(3);
+  });
+
+  it('when the catalog no longer has a product of the cart, then its line is marked unavailable at its last price', async function () {
+    h.catalog.set({ id: 'gone', name: 'Gone', image: '/images/gone.webp', priceCents: 300, currency: 'USD' });
+    await put('gone', { quantity: 1 }).expect(200);
+    h.catalog.delete('gone');
+    const res = await cart();
+    expect(res.items[0]).to.deep.include({ productId: 'gone', unitPriceCents: 300, unavailable: true });
   });
 
   it('when two items of one cart are put concurrently, then both survive', async function () {

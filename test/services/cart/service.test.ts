@@ -13,10 +13,14 @@ eachBackend('cart service definition', (backend) => {
   let redis: TestRedis | undefined;
   beforeEach(async function () {
     const catalog = express();
-    catalog.get('/products/:id', (req, res) => {
-      if (req.params.id !== 'lamp') res.status(404).json({ status: 404 });
-      else
-        res.json({ id: 'lamp', name: 'Lamp', image: '/images/lamp.webp', priceCents: 1000, currency: 'USD' });
+    catalog.get('/prices', (req, res) => {
+      const ids = (req.query.ids as string).split(',');
+      res.json({
+        items: ids.includes('lamp')
+          ? [{ id: 'lamp', name: 'Lamp', image: '/images/lamp.webp', priceCents: 1000, currency: 'USD' }]
+          : [],
+        missing: ids.filter((id) => id !== 'lamp'),
+      });
     });
     server = await new Promise<Server>((resolve) => {
       const s = catalog.listen(0, '127.0.0.1', () => resolve(s));

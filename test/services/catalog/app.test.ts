@@ -161,6 +161,24 @@ eachBackend('catalog API', (backend) => {
     });
   });
 
+  describe('GET /prices', function () {
+    useHarness(backend, 'all', set);
+    it('when several ids are asked, then each known product comes with its current price and the unknown are listed', async function () {
+      const res = await request(h.app).get('/prices?ids=chef-knife-8in,no-such,chef-knife-8in').expect(200);
+      expect(res.body.items).to.deep.equal([h.seed.products.find((p) => p.id === 'chef-knife-8in')]);
+      expect(res.body.missing).to.deep.equal(['no-such']);
+    });
+
+    it('when the ids are malformed or too many, then 400 problem+json', async function () {
+      for (const ids of ['', 'a,,b', 'bad%20id', Array.from({ length: 101 }, (_, i) => `p${i}`).join(',')]) {
+        const res = await request(h.app).get(`/prices?ids=${ids}`);
+        expect(res.status, ids).to.equal(400);
+        expect(res.headers['content-type'], ids).to.match(PROBLEM);
+      }
+      await request(h.app).get('/prices').expect(400);
+    });
+  });
+
   describe('GET /categories', function () {
     useHarness(backend, 'all', set);
     it('when called, then every category comes with its product count', async function () {
@@ -198,6 +216,14 @@ eachBackend('catalog API', (backend) => {
       expect(list.body.items.find((p: Product) => p.id === 'chef-knife-8in').priceCents).to.equal(7777);
       const search = await request(h.app).get('/products?q=knife').expect(200);
       expect(search.body.items.find((p: Product) => p.id === 'chef-knife-8in').priceCents).to.equal(7777);
+    });
+
+    it('when a price changes after /prices was cached, then the next /prices gives the new price', async function () {
+      await request(h.app).get('/prices?ids=chef-knife-8in').expect(200);
+      await request(h.app).get('/prices?ids=chef-knife-8in').expect(200);
+      await request(h.app).put('/admin/products/chef-knife-8in').send({ priceCents: 100000 }).expect(200);
+      const res = await request(h.app).get('/prices?ids=chef-knife-8in').expect(200);
+      expect(res.body.items[0].priceCents).to.equal(100000);
     });
 
     it('when the category changes, then the category counts and filters follow', async function () {
@@ -367,6 +393,7 @@ eachBackend('catalog API', (backend) => {
       expect(ids).to.have.members([
         'listProducts',
         'getProduct',
+        'getPrices',
         'listCategories',
         'updateProduct',
         'getImage',

@@ -115,6 +115,70 @@ eachBackend('checkout API', (backend) => {
     });
   });
 
+  describe('when the checkout could only fail later', () => {
+    const line = (productId: string, unitPriceCents: number, quantity = 1) => ({
+      productId,
+      name: productId,
+      unitPriceCents,
+      quantity,
+    });
+
+    it('then a product priced 0 is 422 invalid-price naming it, and no saga is created', async () => {
+      p.setCart('alice', [line('p1', 1000), line('free', 0, 2)]);
+      const res = await post({ userId: 'alice', paymentToken: 'tok_visa' })
+        .expect(422)
+        .expect('content-type', PROBLEM);
+      expect(res.body.type).to.equal('/problems/invalid-price');
+      expect(res.body.products).to.deep.equal(['free']);
+      expect(res.body.detail).to.contain('free');
+      await nothingStored();
+    });
+
+    it('then a cart total over the payment limit is 422 amount-over-limit naming the limit, and no saga is created', async () => {
+      p.setCart('alice', [line('p1', 10_000_000, 10), line('p2', 1)]);
+      const res = await post({ userId: 'alice', paymentToken: 'tok_visa' })
+        .expect(422)
+        .expect('content-type', PROBLEM);
+      expect(res.body.type).to.equal('/problems/amount-over-limit');
+      expect(res.body).to.include({ totalCents: 100_000_001, limitCents: 100_000_000 });
+      expect(res.body.detail).to.contain('1000000.00');
+      await nothingStored();
+    });
+
+    it('then a total exactly at the payment limit is accepted', async () => {
+      p.setCart('alice', [line('p1', 10_000_000, 10)]);
+      p.setStock('p1', 10);
+      await post({ userId: 'alice', paymentToken: 'tok_visa' }).expect(202);
+    });
+
+    it('then a product the catalog no longer has is 409 product-unavailable naming it, and no saga is created', async () => {
+      p.setCart('alice', [line('p1', 1000), line('gone', 500)], ['gone']);
+      const res = await post({ userId: 'alice', paymentToken: 'tok_visa' })
+        .expect(409)
+        .expect('content-type', PROBLEM);
+      expect(res.body.type).to.equal('/problems/product-unavailable');
+      expect(res.body.products).to.deep.equal(['gone']);
+      await nothingStored();
+    });
+
+    it('then a stated total the cart no longer has is 409 price-changed with both totals; the right one is accepted', async () => {
+      p.setCart('alice', [line('p1', 100_000, 1)]);
+      p.setStock('p1', 10);
+      const res = await post({ userId: 'alice', paymentToken: 'tok_visa', expectedTotalCents: 1000 })
+        .expect(409)
+        .expect('content-type', PROBLEM);
+      expect(res.body.type).to.equal('/problems/price-changed');
+      expect(res.body).to.include({ expectedTotalCents: 1000, totalCents: 100_000 });
+      await nothingStored();
+      const ok = await post({
+        userId: 'alice',
+        paymentToken: 'tok_visa',
+        expectedTotalCents: 100_000,
+      }).expect(202);
+      expect((await finished(ok.body.sagaId)).totalCents).to.equal(100_000);
+    });
+  });
+
   describe('when the cart cannot be read', () => {
     it('then the answer is 503 and no saga is created', async () => {
       p.failNext('cart.get', 1);

@@ -103,6 +103,116 @@ describe('gateway under abuse (with the real services in this process)', () => {
     });
   });
 
+  describe('prices that change and checkouts that could only fail later', () => {
+    let gw: Gateway;
+    let admin: string;
+    let products: string[];
+    before(async () => {
+      gw = await startGateway('memory', upstreams, { JWT_SIGNING_KEY: SIGNING_KEY, STAGE: 'test' });
+      admin = await tokenOf(gw, 'admin');
+      const list = await request(gw.app).get('/api/v1/products?category=kitchen&limit=6');
+      products = (list.body.items as { id: string }[]).map((p) => p.id);
+    });
+    after(() => gw?.close());
+
+    const tokenOf = async (g: Gateway, user: string) =>
+      (await request(g.app).post('/api/v1/auth/token').send({ username: user, password: user })).body
+        .access_token as string;
+    const setPrice = async (productId: string, priceCents: number) => {
+      const res = await request(gw.app)
+        .put(`/api/v1/admin/products/${productId}`)
+        .set(bearer(admin))
+        .send({ priceCents });
+      expect(res.status, JSON.stringify(res.body)).to.equal(200);
+    };
+    const checkout = (token: string, key: string, body: Record<string, unknown> = {}) =>
+      request(gw.app)
+        .post('/api/v1/checkout')
+        .set(bearer(token))
+        .set('idempotency-key', key)
+        .send({ paymentToken: 'tok_visa', ...body });
+
+    it('when an admin raises a price after it was put in the cart, then the cart shows the change and the order is charged the new price', async () => {
+      const alice = await tokenOf(gw, 'alice');
+      const product = products[0];
+      await setPrice(product, 1000);
+      await request(gw.app).delete('/api/v1/cart').set(bearer(alice)).expect(204);
+      await request(gw.app)
+        .put(`/api/v1/cart/items/${product}`)
+        .set(bearer(alice))
+        .send({ quantity: 2 })
+        .expect(200);
+      await setPrice(product, 100_000);
+      const cart = await request(gw.app).get('/api/v1/cart').set(bearer(alice));
+      expect(cart.body.items[0]).to.deep.include({
+        productId: product,
+        unitPriceCents: 100_000,
+        priceWhenAddedCents: 1000,
+        lineTotalCents: 200_000,
+      });
+      expect(cart.body.totalCents).to.equal(200_000);
+      // A client that states the total it showed before the change is refused, not charged unseen.
+      const stale = await checkout(alice, `stale-${Date.now()}`, { expectedTotalCents: 2000 });
+      expect(stale.status).to.equal(409);
+      expect(stale.headers['content-type']).to.match(PROBLEM);
+      expect(stale.body).to.include({
+        type: '/problems/price-changed',
+        expectedTotalCents: 2000,
+        totalCents: 200_000,
+      });
+      const started = await checkout(alice, `new-${Date.now()}`, { expectedTotalCents: 200_000 });
+      expect(started.status, JSON.stringify(started.body)).to.equal(202);
+      let order: { totalCents?: number; items?: { unitPriceCents: number }[] } = {};
+      await eventually(async () => {
+        const res = await request(gw.app).get(`/api/v1/orders/${started.body.orderId}`).set(bearer(alice));
+        order = res.body as typeof order;
+        return res.status === 200;
+      }, 'the order');
+      expect(order.totalCents).to.equal(200_000);
+      expect(order.items?.[0]?.unitPriceCents).to.equal(100_000);
+    });
+
+    it('when the cart holds a product priced 0, then checkout is 422 invalid-price at once and no order is made', async () => {
+      const bob = await tokenOf(gw, 'bob');
+      await setPrice(products[1], 0);
+      await request(gw.app).delete('/api/v1/cart').set(bearer(bob)).expect(204);
+      await request(gw.app)
+        .put(`/api/v1/cart/items/${products[1]}`)
+        .set(bearer(bob))
+        .send({ quantity: 1 })
+        .expect(200);
+      const res = await checkout(bob, `free-${Date.now()}`);
+      expect(res.status).to.equal(422);
+      expect(res.headers['content-type']).to.match(PROBLEM);
+      expect(res.body.type).to.equal('/problems/invalid-price');
+      expect(res.body.products).to.deep.equal([products[1]]);
+      const orders = await request(gw.app).get('/api/v1/orders').set(bearer(bob));
+      expect(orders.body.total).to.equal(0);
+    });
+
+    it('when the cart total is over the payment limit, then checkout is 422 amount-over-limit naming the limit', async () => {
+      const bob = await tokenOf(gw, 'bob');
+      await setPrice(products[2], 10_000_000);
+      await setPrice(products[3], 10_000_000);
+      await request(gw.app).delete('/api/v1/cart').set(bearer(bob)).expect(204);
+      for (const p of [products[2], products[3]])
+        await request(gw.app)
+          .put(`/api/v1/cart/items/${p}`)
+          .set(bearer(bob))
+          .send({ quantity: 10 })
+          .expect(200);
+      const res = await checkout(bob, `big-${Date.now()}`);
+      expect(res.status).to.equal(422);
+      expect(res.headers['content-type']).to.match(PROBLEM);
+      expect(res.body).to.include({
+        type: '/problems/amount-over-limit',
+        totalCents: 200_000_000,
+        limitCents: 100_000_000,
+      });
+      expect(res.body.detail).to.contain('1000000.00');
+    });
+  });
+
   describe('failed sign-ins', () => {
     let gw: Gateway;
     before(async () => {

@@ -15,7 +15,13 @@ export interface CatalogLookupOptions {
 }
 
 export interface CatalogClient {
-  /** The product, or undefined when the catalog does not know it; throws a 503 AppError when the catalog fails. */
-  getProduct(productId: string, options?: CatalogLookupOptions): Promise<CatalogProduct | undefined>;
+  /**
+   * The products the catalog knows among `ids`, by id, in one call (the cart re-prices all its lines at once);
+   * throws a 503 AppError when the catalog fails.
+   */
+  getProducts(
+    ids: readonly string[],
+    options?: CatalogLookupOptions,
+  ): Promise<ReadonlyMap<string, CatalogProduct>>;
   close(): Promise<void>;
 }

@@ -13,7 +13,7 @@ export interface HttpCatalogClientProps {
   readonly logger?: Logger;
 }
 
-/** GET /products/:id on the catalog service through the kit's client (deadline, retries, breaker). */
+/** GET /prices?ids= on the catalog service through the kit's client (deadline, retries, breaker). */
 export class HttpCatalogClient implements CatalogClient {
   private readonly http: HttpClient;
 
@@ -28,47 +28,53 @@ export class HttpCatalogClient implements CatalogClient {
     });
   }
 
-  async getProduct(
-    productId: string,
+  async getProducts(
+    ids: readonly string[],
     options: CatalogLookupOptions = {},
-  ): Promise<CatalogProduct | undefined> {
+  ): Promise<ReadonlyMap<string, CatalogProduct>> {
+    const found = new Map<string, CatalogProduct>();
+    if (ids.length === 0) return found;
     let res;
     try {
-      res = await this.http.get<unknown>(`/products/${encodeURIComponent(productId)}`, {
+      res = await this.http.get<unknown>('/prices', {
+        query: { ids: [...new Set(ids)].join(',') },
         ...(options.context ? { context: options.context } : {}),
       });
     } catch (err) {
       throw unavailable('the catalog cannot be reached', err);
     }
-    if (res.status === 404) return undefined;
     if (res.status !== 200) throw unavailable(`the catalog answered ${res.status}`);
-    const p = res.body as Partial<CatalogProduct> | undefined;
-    if (
-      !p ||
-      typeof p.name !== 'string' ||
-      typeof p.image !== 'string' ||
-      !Number.isSafeInteger(p.priceCents) ||
-      (p.priceCents as number) < 0 ||
-      p.currency !== 'USD'
-    ) {
-      throw new AppError(
-        502,
-        'catalog-invalid-response',
-        `the catalog answered an invalid product ${productId}`,
-      );
+    const items = (res.body as { items?: unknown } | undefined)?.items;
+    if (!Array.isArray(items)) throw invalid('the catalog answered prices without items');
+    for (const p of items as Partial<CatalogProduct>[]) {
+      if (
+        typeof p.id !== 'string' ||
+        typeof p.name !== 'string' ||
+        typeof p.image !== 'string' ||
+        !Number.isSafeInteger(p.priceCents) ||
+        (p.priceCents as number) < 0 ||
+        p.currency !== 'USD'
+      ) {
+        throw invalid(`the catalog answered an invalid product ${String(p.id)}`);
+      }
+      found.set(p.id, {
+        id: p.id,
+        name: p.name,
+        image: p.image,
+        priceCents: p.priceCents as number,
+        currency: p.currency,
+      });
     }
-    return {
-      id: productId,
-      name: p.name,
-      image: p.image,
-      priceCents: p.priceCents as number,
-      currency: p.currency,
-    };
+    return found;
   }
 
   close(): Promise<void> {
     return this.http.close();
   }
+}
+
+function invalid(message: string): AppError {
+  return new AppError(502, 'catalog-invalid-response', message);
 }
 
 function unavailable(message: string, cause?: unknown): AppError {

@@ -12,9 +12,21 @@ export class InMemoryCatalogClient implements CatalogClient {
     this.products.set(product.id, product);
   }
 
-  getProduct(productId: string): Promise<CatalogProduct | undefined> {
-    const p = this.products.get(productId);
-    return Promise.resolve(p ? { ...p } : undefined);
+  delete(productId: string): void {
+    this.products.delete(productId);
+  }
+
+  /** How many lookups were made: the cart must price a whole cart in one. */
+  calls = 0;
+
+  getProducts(ids: readonly string[]): Promise<ReadonlyMap<string, CatalogProduct>> {
+    this.calls++;
+    const found = new Map<string, CatalogProduct>();
+    for (const id of ids) {
+      const p = this.products.get(id);
+      if (p) found.set(id, { ...p });
+    }
+    return Promise.resolve(found);
   }
 
   close(): Promise<void> {

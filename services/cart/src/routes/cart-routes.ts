@@ -10,9 +10,21 @@ const CartSchema = Type.Object({
       productId: Type.String(),
       name: Type.String(),
       image: Type.String(),
-      unitPriceCents: Type.Integer({ minimum: 0 }),
+      unitPriceCents: Type.Integer({
+        minimum: 0,
+        description: "the catalog's price now: what a checkout charges",
+      }),
       quantity: Type.Integer({ minimum: 1 }),
       lineTotalCents: Type.Integer({ minimum: 0 }),
+      priceWhenAddedCents: Type.Optional(
+        Type.Integer({
+          minimum: 0,
+          description: 'the price when the line was put; only when it has changed since',
+        }),
+      ),
+      unavailable: Type.Optional(
+        Type.Literal(true, { description: 'the catalog no longer has the product; a checkout is refused' }),
+      ),
     }),
   ),
   totalCents: Type.Integer({ minimum: 0 }),
@@ -30,10 +42,13 @@ export function cartRoutes(service: CartService): ApiRouter {
       method: 'get',
       path: '/carts/:userId',
       operationId: 'getCart',
-      summary: 'The cart of a user (empty when the user has none)',
+      summary: "The cart of a user (empty when the user has none), every line at the catalog's price now",
       params: UserParams,
-      responses: { 200: { description: 'the cart', schema: CartSchema } },
-      handler: async ({ params }) => ({ body: await service.get(params.userId) }),
+      responses: {
+        200: { description: 'the cart', schema: CartSchema },
+        503: { description: 'the catalog cannot be reached (catalog-unavailable)' },
+      },
+      handler: async ({ params, trace }) => ({ body: await service.get(params.userId, { context: trace }) }),
     })
     .route({
       method: 'put',
@@ -61,8 +76,13 @@ export function cartRoutes(service: CartService): ApiRouter {
       operationId: 'removeCartItem',
       summary: 'Removes a product from the cart (removing an absent one changes nothing)',
       params: ItemParams,
-      responses: { 200: { description: 'the cart after the change', schema: CartSchema } },
-      handler: async ({ params }) => ({ body: await service.removeItem(params.userId, params.productId) }),
+      responses: {
+        200: { description: 'the cart after the change', schema: CartSchema },
+        503: { description: 'the catalog cannot be reached (catalog-unavailable)' },
+      },
+      handler: async ({ params, trace }) => ({
+        body: await service.removeItem(params.userId, params.productId, { context: trace }),
+      }),
     })
     .route({
       method: 'delete',

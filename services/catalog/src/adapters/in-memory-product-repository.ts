@@ -24,6 +24,12 @@ export class InMemoryProductRepository implements ProductRepository {
     return Promise.resolve(product ? { ...product } : undefined);
   }
 
+  findByIds(ids: readonly string[]): Promise<Product[]> {
+    return Promise.resolve(
+      ids.flatMap((id) => (this.products.has(id) ? [{ ...this.products.get(id)! }] : [])),
+    );
+  }
+
   list(query: ProductQuery): Promise<ProductList> {
     const matching = [...this.products.values()]
       .filter((p) => query.category === undefined || p.category === query.category)

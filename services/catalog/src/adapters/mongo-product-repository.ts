@@ -77,6 +77,11 @@ export class MongoProductRepository implements ProductRepository {
     return doc ? toProduct(doc) : undefined;
   }
 
+  async findByIds(ids: readonly string[]): Promise<Product[]> {
+    const docs = await this.products.find({ _id: { $in: [...ids] } }, PUBLIC).toArray();
+    return docs.map(toProduct);
+  }
+
   async list(query: ProductQuery): Promise<ProductList> {
     const filter: Filter<ProductDoc> = {};
     if (query.category !== undefined) filter.category = query.category;

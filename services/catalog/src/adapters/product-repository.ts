@@ -9,6 +9,8 @@ export interface ProductList {
 /** Where products live. Each product document also carries its outbox, so a change and its event are one write. */
 export interface ProductRepository {
   findById(id: string): Promise<Product | undefined>;
+  /** The products among `ids` (unknown ids are left out), in one read. */
+  findByIds(ids: readonly string[]): Promise<Product[]>;
   /** One page, sorted by name then id, and how many products match in all. */
   list(query: ProductQuery): Promise<ProductList>;
   /** Products per category id (categories with none are absent). */

@@ -63,6 +63,45 @@ export class Catalog {
     return product;
   }
 
+  /**
+   * Several products in one call (cart re-pricing its lines): each looked up in the cache, the misses read from the
+   * store in one query and cached. Unknown ids are left out.
+   */
+  async products(ids: readonly string[]): Promise<Product[]> {
+    const unique = [...new Set(ids)];
+    const found = new Map<string, Product>();
+    const misses: { id: string; generation?: string }[] = [];
+    await Promise.all(
+      unique.map(async (id) => {
+        try {
+          const hit = await this.props.cache.lookup<Product>(productKey(id));
+          this.requests.inc({ kind: 'product', result: hit.value === undefined ? 'miss' : 'hit' });
+          if (hit.value === undefined) misses.push({ id, generation: hit.generation });
+          else found.set(id, hit.value);
+        } catch (err) {
+          this.requests.inc({ kind: 'product', result: 'error' });
+          this.cacheFailed('lookup', err, productKey(id));
+          misses.push({ id });
+        }
+      }),
+    );
+    if (misses.length > 0) {
+      for (const p of await this.props.products.findByIds(misses.map((m) => m.id))) found.set(p.id, p);
+      await Promise.all(
+        misses.map(async ({ id, generation }) => {
+          const product = found.get(id);
+          if (generation === undefined || !product) return;
+          try {
+            await this.props.cache.store(productKey(id), generation, product);
+          } catch (err) {
+            this.cacheFailed('store', err, productKey(id));
+          }
+        }),
+      );
+    }
+    return unique.flatMap((id) => found.get(id) ?? []);
+  }
+
   async list(query: ProductQuery): Promise<ProductPage> {
     const page = await this.cached('list', listKey(queryKey(query)), async () => {
       const { items, total } = await this.props.products.list(query);

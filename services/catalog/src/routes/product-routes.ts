@@ -10,6 +10,14 @@ import {
   ProductSchema,
 } from './schemas.ts';
 
+/** More than a cart's lines can be (CART_MAX_LINES, 50 by default). */
+const MAX_PRICE_IDS = 100;
+
+const PricesSchema = Type.Object({
+  items: Type.Array(ProductSchema),
+  missing: Type.Array(Type.String(), { description: 'ids the catalog does not know' }),
+});
+
 const ACTOR = /^[\w.@:-]{1,128}$/;
 
 export function productRoutes(catalog: Catalog): ApiRouter {
@@ -36,6 +44,41 @@ export function productRoutes(catalog: Catalog): ApiRouter {
         404: { description: 'no such product' },
       },
       handler: async ({ params }) => ({ body: await catalog.product(params.id) }),
+    })
+    .route({
+      method: 'get',
+      path: '/prices',
+      operationId: 'getPrices',
+      summary:
+        'The current name, picture and price of each product named, in one call (cart re-prices its lines)',
+      tags: ['products'],
+      query: Type.Object(
+        {
+          ids: Type.String({
+            maxLength: MAX_PRICE_IDS * 129,
+            pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}(,[A-Za-z0-9][A-Za-z0-9._-]{0,127})*$',
+            description: `comma-separated product ids, at most ${MAX_PRICE_IDS}`,
+          }),
+        },
+        { additionalProperties: false },
+      ),
+      responses: {
+        200: {
+          description: 'the products found, and the ids the catalog does not know',
+          schema: PricesSchema,
+        },
+      },
+      handler: async ({ query }) => {
+        const ids = query.ids.split(',');
+        if (ids.length > MAX_PRICE_IDS) {
+          throw AppError.badRequest('the request is not valid', [
+            { field: 'query/ids', message: `must name at most ${MAX_PRICE_IDS} products` },
+          ]);
+        }
+        const items = await catalog.products(ids);
+        const known = new Set(items.map((p) => p.id));
+        return { body: { items, missing: [...new Set(ids)].filter((id) => !known.has(id)) } };
+      },
     })
     .route({
       method: 'get',

@@ -174,11 +174,13 @@ export class HttpParticipants implements Participants {
         unitPriceCents: i.unitPriceCents,
         quantity: i.quantity,
       }));
+      const unavailable = (cart.items ?? []).filter((i) => i.unavailable === true).map((i) => i.productId);
       return {
         userId,
         items,
         totalCents: cart.totalCents ?? items.reduce((n, i) => n + i.unitPriceCents * i.quantity, 0),
         currency: cart.currency ?? 'USD',
+        ...(unavailable.length > 0 ? { unavailable } : {}),
       } satisfies CartSnapshot;
     },
     clear: async ({ userId }, o) => {

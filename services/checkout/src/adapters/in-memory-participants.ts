@@ -58,6 +58,8 @@ export class InMemoryParticipants implements Participants {
   readonly reservations = new Map<string, SimReservation>();
   readonly paymentStore = new Map<string, SimPayment>();
   readonly carts = new Map<string, OrderLine[]>();
+  /** Per user, the products of the cart the catalog no longer has. */
+  private readonly unavailable = new Map<string, readonly string[]>();
   /** Every operation invoked, in order, with the idempotency key it carried. */
   readonly calls: { op: string; key: string }[] = [];
   private readonly faults = new Map<string, Fault>();
@@ -69,11 +71,12 @@ export class InMemoryParticipants implements Participants {
     this.stock.set(productId, { available, reserved: this.stock.get(productId)?.reserved ?? 0 });
   }
 
-  setCart(userId: string, items: OrderLine[]): void {
+  setCart(userId: string, items: OrderLine[], unavailable: readonly string[] = []): void {
     this.carts.set(
       userId,
       items.map((i) => ({ ...i })),
     );
+    this.unavailable.set(userId, unavailable);
   }
 
   /** The next `times` calls of `op` fail transiently (503) or with the error given. */
@@ -265,11 +268,13 @@ export class InMemoryParticipants implements Participants {
     get: (input, o) =>
       this.op('cart.get', o, (): CartSnapshot => {
         const items = this.carts.get(input.userId) ?? [];
+        const unavailable = this.unavailable.get(input.userId) ?? [];
         return {
           userId: input.userId,
           items: items.map((i) => ({ ...i })),
           totalCents: items.reduce((n, i) => n + i.unitPriceCents * i.quantity, 0),
           currency: 'USD',
+          ...(unavailable.length > 0 ? { unavailable } : {}),
         };
       }),
     clear: (input, o) =>

@@ -31,9 +31,12 @@ export interface PaymentResult {
 
 export interface CartSnapshot {
   readonly userId: string;
+  /** Every line at the catalog's price now (cart re-prices them when read). */
   readonly items: readonly OrderLine[];
   readonly totalCents: number;
   readonly currency: string;
+  /** Products of the cart the catalog no longer has. */
+  readonly unavailable?: readonly string[];
 }
 
 export interface OrdersParticipant {

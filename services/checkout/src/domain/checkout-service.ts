@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { propagation, type Context } from '@opentelemetry/api';
 import { AppError } from '@meshmart/kit';
-import { classify, type Participants } from '../adapters/participants.ts';
+import { MAX_PAYMENT_CENTS } from '@meshmart/contracts';
+import { classify, type CartSnapshot, type Participants } from '../adapters/participants.ts';
 import type { SagaRepository } from '../adapters/saga-repository.ts';
 import { reservationIdFor, type CheckoutContext } from './checkout-saga.ts';
 import type { Saga, TraceCarrier } from './saga.ts';
@@ -13,6 +14,8 @@ export interface StartCheckout {
   readonly userId: string;
   readonly paymentToken: string;
   readonly idempotencyKey: string;
+  /** The total the client showed the user; when given, a cart that now costs another amount is refused. */
+  readonly expectedTotalCents?: number;
   readonly trace?: Context;
 }
 
@@ -65,6 +68,7 @@ export class CheckoutService {
       throw new AppError(502, 'cart-error', `cannot read the cart: ${message}`, { cause: err });
     }
     if (cart.items.length === 0) throw new AppError(409, 'cart-empty', 'the cart is empty');
+    refuseDoomed(cart, input.expectedTotalCents);
 
     const sagaId = randomUUID();
     const orderId = randomUUID();
@@ -102,6 +106,47 @@ export class CheckoutService {
     return { saga: result.saga, created: true };
   }
 }
+
+/**
+ * What the saga could only fail on later, refused before it starts (no saga, no order, nothing reserved): a product
+ * the catalog no longer has, one priced 0, a total payments would refuse, or a total other than the one the client
+ * showed (the cart is priced from the catalog now, so an admin's change since is caught here, not charged unseen).
+ */
+function refuseDoomed(cart: CartSnapshot, expectedTotalCents: number | undefined): void {
+  if (cart.unavailable && cart.unavailable.length > 0) {
+    throw new AppError(
+      409,
+      'product-unavailable',
+      `the catalog no longer has ${cart.unavailable.join(', ')}: remove it from the cart`,
+      { extensions: { products: cart.unavailable } },
+    );
+  }
+  const free = cart.items.filter((i) => i.unitPriceCents <= 0).map((i) => i.productId);
+  if (free.length > 0) {
+    throw new AppError(422, 'invalid-price', `${free.join(', ')} has no price and cannot be sold`, {
+      extensions: { products: free },
+    });
+  }
+  const totalCents = cart.items.reduce((n, i) => n + i.unitPriceCents * i.quantity, 0);
+  if (totalCents > MAX_PAYMENT_CENTS) {
+    throw new AppError(
+      422,
+      'amount-over-limit',
+      `the cart total ${money(totalCents)} is over the payment limit of ${money(MAX_PAYMENT_CENTS)}`,
+      { extensions: { totalCents, limitCents: MAX_PAYMENT_CENTS } },
+    );
+  }
+  if (expectedTotalCents !== undefined && expectedTotalCents !== totalCents) {
+    throw new AppError(
+      409,
+      'price-changed',
+      `the cart now costs ${money(totalCents)}, not ${money(expectedTotalCents)}: prices changed since it was shown`,
+      { extensions: { expectedTotalCents, totalCents } },
+    );
+  }
+}
+
+const money = (cents: number): string => `${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}`;
 
 function sameCaller(saga: Saga<CheckoutContext>, input: StartCheckout): Saga<CheckoutContext> {
   if (saga.userId !== input.userId || saga.context.paymentToken !== input.paymentToken) {

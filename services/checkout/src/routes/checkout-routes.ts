@@ -11,6 +11,13 @@ const StartBody = Type.Object(
   {
     userId: Id,
     paymentToken: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_-]+$' }),
+    expectedTotalCents: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description:
+          'the total shown to the user; another total now is 409 price-changed instead of a charge',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -121,8 +128,16 @@ export function checkoutRouter(deps: CheckoutRoutesDeps): ApiRouter {
       },
       responses: {
         202: { description: 'the saga was started (or had been, with this key)', schema: Accepted },
-        409: { description: 'the cart is empty (cart-empty)' },
-        422: { description: 'the key was used for a different request (idempotency-key-reused)' },
+        409: {
+          description:
+            'the cart is empty (cart-empty), has a product the catalog no longer has (product-unavailable), or ' +
+            'costs another total than expectedTotalCents (price-changed)',
+        },
+        422: {
+          description:
+            'the key was used for a different request (idempotency-key-reused), a product is priced 0 ' +
+            '(invalid-price), or the total is over the payment limit (amount-over-limit)',
+        },
         503: { description: 'the cart could not be read' },
       },
       handler: async ({ body, req, trace, log }) => {
@@ -136,6 +151,7 @@ export function checkoutRouter(deps: CheckoutRoutesDeps): ApiRouter {
           userId: body.userId,
           paymentToken: body.paymentToken,
           idempotencyKey: key,
+          ...(body.expectedTotalCents !== undefined ? { expectedTotalCents: body.expectedTotalCents } : {}),
           trace,
         });
         if (created) log.info({ sagaId: saga.id, orderId: saga.orderId }, 'checkout started');

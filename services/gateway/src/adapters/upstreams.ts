@@ -107,9 +107,18 @@ interface UpstreamProblem {
   errors?: unknown;
 }
 
-/** An upstream 4xx: its problem goes to the client as the gateway's own (same status, type and detail). */
+/** Problem members the gateway sets itself; every other member of an upstream problem is passed on. */
+const STANDARD = new Set(['type', 'title', 'status', 'detail', 'instance', 'errors']);
+
+/**
+ * An upstream 4xx: its problem goes to the client as the gateway's own (same status, type and detail), with its
+ * extension members (e.g. totalCents and limitCents of amount-over-limit); `instance` is the upstream's own path.
+ */
 function fromUpstreamProblem(upstream: Upstream, res: HttpResponse): AppError {
   const problem = (typeof res.body === 'object' && res.body !== null ? res.body : {}) as UpstreamProblem;
+  const extensions = Object.fromEntries(
+    Object.entries(problem).filter(([key]) => !STANDARD.has(key) && !key.startsWith('_')),
+  );
   const code =
     typeof problem.type === 'string' && problem.type.startsWith('/problems/')
       ? problem.type.slice('/problems/'.length)
@@ -117,6 +126,7 @@ function fromUpstreamProblem(upstream: Upstream, res: HttpResponse): AppError {
   const detail = typeof problem.detail === 'string' ? problem.detail : `${upstream} answered ${res.status}`;
   const retryAfter = res.headers['retry-after'];
   return new AppError(res.status, code, detail, {
+    ...(Object.keys(extensions).length > 0 ? { extensions } : {}),
     ...(Array.isArray(problem.errors)
       ? { errors: problem.errors as { field: string; message: string }[] }
       : {}),

@@ -39,9 +39,21 @@ export const CartSchema = Type.Object({
       productId: Type.String(),
       name: Type.String(),
       image: Type.String({ description: 'URL of the picture on this gateway' }),
-      unitPriceCents: Type.Integer({ minimum: 0 }),
+      unitPriceCents: Type.Integer({
+        minimum: 0,
+        description: "the catalog's price now: what a checkout charges",
+      }),
       quantity: Type.Integer({ minimum: 1 }),
       lineTotalCents: Type.Integer({ minimum: 0 }),
+      priceWhenAddedCents: Type.Optional(
+        Type.Integer({
+          minimum: 0,
+          description: 'the price when the line was put; only when it has changed since',
+        }),
+      ),
+      unavailable: Type.Optional(
+        Type.Literal(true, { description: 'the catalog no longer has the product; a checkout is refused' }),
+      ),
     }),
   ),
   totalCents: Type.Integer({ minimum: 0 }),

@@ -170,11 +170,22 @@ export function shopRoutes(deps: { upstreams: Upstreams }): ApiRouter {
       summary: 'Buys what is in the cart; the order is PENDING until the saga confirms or cancels it',
       description:
         'paymentToken `tok_visa` (or `tok_mastercard`) succeeds, `tok_decline` is declined and the order ends ' +
-        'CANCELLED with the reason. The same Idempotency-Key again returns the same order.',
+        'CANCELLED with the reason. The same Idempotency-Key again returns the same order. The order is priced ' +
+        "from the catalog now (the cart shows today's prices, with priceWhenAddedCents where one changed); send " +
+        'expectedTotalCents, the total you showed, to have any other total refused (409 price-changed).',
       tags: ['checkout'],
       security: BEARER,
       body: Type.Object(
-        { paymentToken: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_-]+$' }) },
+        {
+          paymentToken: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_-]+$' }),
+          expectedTotalCents: Type.Optional(
+            Type.Integer({
+              minimum: 0,
+              maximum: Number.MAX_SAFE_INTEGER,
+              description: 'the cart total shown to the user; another total now is 409 price-changed',
+            }),
+          ),
+        },
         { additionalProperties: false },
       ),
       headers: {
@@ -187,8 +198,16 @@ export function shopRoutes(deps: { upstreams: Upstreams }): ApiRouter {
       responses: {
         202: { description: 'the checkout was accepted', schema: CheckoutAcceptedSchema },
         401: { description: 'no valid token' },
-        409: { description: 'the cart is empty (cart-empty)' },
-        422: { description: 'the key was used for a different request (idempotency-key-reused)' },
+        409: {
+          description:
+            'the cart is empty (cart-empty), has a product the catalog no longer has (product-unavailable), or ' +
+            'costs another total than expectedTotalCents (price-changed)',
+        },
+        422: {
+          description:
+            'the key was used for a different request (idempotency-key-reused), a product is priced 0 ' +
+            '(invalid-price), or the total is over the payment limit of 1,000,000.00 (amount-over-limit)',
+        },
       },
       handler: async ({ body, req, res, trace, requestId }) => {
         const user = requireUser(res);
@@ -204,7 +223,13 @@ export function shopRoutes(deps: { upstreams: Upstreams }): ApiRouter {
           'POST',
           '/checkouts',
           {
-            body: { userId: user.id, paymentToken: body.paymentToken },
+            body: {
+              userId: user.id,
+              paymentToken: body.paymentToken,
+              ...(body.expectedTotalCents !== undefined
+                ? { expectedTotalCents: body.expectedTotalCents }
+                : {}),
+            },
             // Keys are the user's: two users choosing the same key never meet.
             idempotencyKey: `${user.id}:${key}`,
             trace,

@@ -1,7 +1,8 @@
+import { MAX_PAYMENT_CENTS } from '@meshmart/contracts';
 import { Type } from '@meshmart/kit';
 
 export const Id = Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,128}$', description: 'an identifier' });
-export const Cents = Type.Integer({ minimum: 1, maximum: 100_000_000, description: 'integer cents' });
+export const Cents = Type.Integer({ minimum: 1, maximum: MAX_PAYMENT_CENTS, description: 'integer cents' });
 
 const History = Type.Object({
   at: Type.String({ format: 'date-time' }),

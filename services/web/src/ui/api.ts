@@ -31,9 +31,14 @@ export interface CartLine {
   readonly productId: string;
   readonly name: string;
   readonly image?: string;
+  /** The catalog's price now: what a checkout charges. */
   readonly unitPriceCents: number;
   readonly quantity: number;
   readonly lineTotalCents: number;
+  /** The price when the line was put, present only when it has changed since. */
+  readonly priceWhenAddedCents?: number;
+  /** The catalog no longer has the product (a checkout is refused). */
+  readonly unavailable?: boolean;
 }
 
 export interface Cart {
@@ -210,9 +215,10 @@ export const api = {
   setQuantity: (productId: string, quantity: number) =>
     call<Cart>('PUT', `/cart/items/${enc(productId)}`, { body: { quantity } }),
   removeItem: (productId: string) => call<Cart | undefined>('DELETE', `/cart/items/${enc(productId)}`),
-  checkout: (paymentToken: string, idempotencyKey: string) =>
+  /** `expectedTotalCents`: the total shown; the gateway refuses another one (409 price-changed). */
+  checkout: (paymentToken: string, idempotencyKey: string, expectedTotalCents: number) =>
     call<CheckoutAccepted>('POST', '/checkout', {
-      body: { paymentToken },
+      body: { paymentToken, expectedTotalCents },
       headers: { 'idempotency-key': idempotencyKey },
     }),
   orders: (signal?: AbortSignal) => call<Page<Order> | { items: Order[] }>('GET', '/orders', { signal }),

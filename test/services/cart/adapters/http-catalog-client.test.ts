@@ -11,25 +11,26 @@ import { testKit } from '../../../support/stores.ts';
 
 const PROBLEM = /^application\/problem\+json/;
 
-/** A tiny stand-in for the catalog service: GET /products/:id as catalog answers it. */
-function fakeCatalog(): express.Express {
+const LAMP = {
+  id: 'lamp',
+  name: 'Desk Lamp',
+  description: 'A lamp',
+  category: 'home',
+  priceCents: 2499,
+  currency: 'USD',
+  image: '/images/lamp.webp',
+};
+
+/** A tiny stand-in for the catalog service: GET /prices?ids= as catalog answers it (`requests` counts them). */
+function fakeCatalog(requests: string[]): express.Express {
   const app = express();
-  app.get('/products/:id', (req, res) => {
-    if (req.params.id === 'lamp') {
-      res.json({
-        id: 'lamp',
-        name: 'Desk Lamp',
-        description: 'A lamp',
-        category: 'home',
-        priceCents: 2499,
-        currency: 'USD',
-        image: '/images/lamp.webp',
-      });
-    } else if (req.params.id === 'broken') {
-      res.json({ id: 'broken', name: 'Broken' });
-    } else {
-      res.status(404).type('application/problem+json').send({ type: '/problems/not-found', status: 404 });
-    }
+  app.get('/prices', (req, res) => {
+    requests.push(req.query.ids as string);
+    const ids = (req.query.ids as string).split(',');
+    const items = ids.flatMap((id) =>
+      id === 'lamp' ? [LAMP] : id === 'broken' ? [{ id: 'broken', name: 'Broken' }] : [],
+    );
+    res.json({ items, missing: ids.filter((id) => id !== 'lamp' && id !== 'broken') });
   });
   return app;
 }
@@ -52,9 +53,11 @@ describe('cart with the HTTP catalog client against a real HTTP server', functio
   let client: HttpCatalogClient;
   let app: ReturnType<typeof createApp>;
   let carts: InMemoryCartRepository;
+  let requests: string[];
 
   beforeEach(async function () {
-    server = await listen(fakeCatalog());
+    requests = [];
+    server = await listen(fakeCatalog(requests));
     const { port } = server.address() as AddressInfo;
     client = new HttpCatalogClient({ baseUrl: `http://127.0.0.1:${port}`, timeoutMs: 1000 });
     carts = new InMemoryCartRepository({ ttlSeconds: 60 });
@@ -114,7 +117,34 @@ describe('cart with the HTTP catalog client against a real HTTP server', functio
       .expect('content-type', PROBLEM);
     expect(res.body.type).to.equal('/problems/catalog-unavailable');
     expect((await carts.lines('alice')).map((l) => l.quantity)).to.deep.equal([1]);
-    // Reading the cart needs no catalog.
-    await request(app).get('/carts/alice').expect(200);
+    // A cart is shown (and bought) at today's prices: without the catalog it is a 503, never a stale price.
+    const read = await request(app).get('/carts/alice').expect(503).expect('content-type', PROBLEM);
+    expect(read.body.type).to.equal('/problems/catalog-unavailable');
+    expect(read.headers['retry-after']).to.equal('1');
+  });
+
+  it('when a cart is read, then its lines are priced in one request naming every product', async function () {
+    await carts.putLine(
+      'alice',
+      {
+        productId: 'ghost',
+        name: 'Ghost',
+        image: '/images/g.svg',
+        unitPriceCents: 5,
+        quantity: 1,
+        addedAt: '2020-01-01T00:00:00Z',
+      },
+      50,
+    );
+    await request(app).put('/carts/alice/items/lamp').send({ quantity: 1 }).expect(200);
+    requests.length = 0;
+    const res = await request(app).get('/carts/alice').expect(200);
+    expect(requests).to.deep.equal(['ghost,lamp']);
+    expect(
+      res.body.items.map((i: { productId: string; unavailable?: boolean }) => [i.productId, i.unavailable]),
+    ).to.deep.equal([
+      ['ghost', true],
+      ['lamp', undefined],
+    ]);
   });
 });

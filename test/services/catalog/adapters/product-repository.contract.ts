@@ -89,6 +89,13 @@ export function productRepositoryContract(name: string, make: () => Promise<Repo
         expect(await h.products.findById('nope')).to.equal(undefined);
       });
 
+      it('when several ids are read at once, then the known products come back and the unknown ones are left out', async function () {
+        const found = await h.products.findByIds(['g1', 'nope', 'a1']);
+        expect(found.map((p) => p.id).sort()).to.deep.equal(['a1', 'g1']);
+        expect(found.find((p) => p.id === 'a1')).to.deep.equal(FIXTURES.find((p) => p.id === 'a1'));
+        expect(await h.products.findByIds([])).to.deep.equal([]);
+      });
+
       it('when listing, then products come sorted by name then id, with the total and only public fields', async function () {
         const { items, total } = await h.products.list(q({}));
         expect(total).to.equal(6);

@@ -46,6 +46,7 @@ function render(ctx: PageContext, cart: Cart | undefined): void {
   mount(
     ctx.view,
     pageHeader('Your cart', h('span', { class: 'muted' }, plural(cart.itemCount, 'item'))),
+    priceNotice(cart),
     problems,
     h(
       'div',
@@ -85,6 +86,7 @@ function cartLine(ctx: PageContext, line: CartLine, problems: HTMLElement): HTML
       { class: 'line-info' },
       h('a', { class: 'line-name', href: paths.product(line.productId) }, line.name),
       h('span', { class: 'muted' }, `${formatMoney(line.unitPriceCents)} each`),
+      lineChange(line),
     ),
     h(
       'div',
@@ -128,6 +130,47 @@ function cartLine(ctx: PageContext, line: CartLine, problems: HTMLElement): HTML
     ),
   );
   return row;
+}
+
+/** What changed about a line since it was put: a new price, or the product gone from the catalog. */
+function lineChange(line: CartLine): HTMLElement | null {
+  if (line.unavailable)
+    return h(
+      'span',
+      { class: 'line-change', 'data-testid': 'unavailable' },
+      'No longer available — remove it',
+    );
+  if (line.priceWhenAddedCents === undefined) return null;
+  const up = line.unitPriceCents > line.priceWhenAddedCents;
+  return h(
+    'span',
+    { class: `line-change ${up ? 'line-change-up' : 'line-change-down'}`, 'data-testid': 'price-change' },
+    `Price ${up ? 'up' : 'down'} from ${formatMoney(line.priceWhenAddedCents)} when you added it`,
+  );
+}
+
+/** Said once above the lines: the cart is charged at today's prices, not those of the day a line was put. */
+export function priceNotice(cart: Cart, extra?: string): HTMLElement | null {
+  const changed = cart.items.filter((l) => l.priceWhenAddedCents !== undefined).length;
+  if (changed === 0 && !extra) return null;
+  return h(
+    'div',
+    { class: 'alert alert-info', role: 'status', 'data-testid': 'price-notice' },
+    icon('alert', 18),
+    h(
+      'div',
+      null,
+      extra ? h('strong', null, extra) : null,
+      changed > 0
+        ? h(
+            'div',
+            null,
+            `${plural(changed, 'price')} changed since you added ${changed === 1 ? 'it' : 'them'}: ` +
+              'the order is charged at the prices shown here.',
+          )
+        : null,
+    ),
+  );
 }
 
 export function summary(cart: Cart, action: HTMLElement | null): HTMLElement {

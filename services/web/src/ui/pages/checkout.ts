@@ -1,11 +1,11 @@
 /// <reference lib="dom" />
-import { api, uuid, type Cart } from '../api.ts';
+import { api, ApiError, uuid, type Cart } from '../api.ts';
 import { cartStore } from '../cart-store.ts';
 import { emptyState, errorState, inlineError, loading, pageHeader } from '../components.ts';
 import { h, icon, mount } from '../dom.ts';
 import type { PageContext } from '../page.ts';
 import { paths } from '../routes.ts';
-import { summary } from './cart.ts';
+import { priceNotice, summary } from './cart.ts';
 import { rememberOrder } from './order.ts';
 
 /** The simulated provider's test cards (payments service): deterministic, for demos and tests. */
@@ -14,7 +14,8 @@ export const CARDS = [
   { token: 'tok_decline', label: 'Declined card', detail: 'Always declined by the bank', brand: 'CARD' },
 ] as const;
 
-export async function checkoutPage(ctx: PageContext): Promise<void> {
+/** `notice`: why the page was shown again (the total changed while the user was on it). */
+export async function checkoutPage(ctx: PageContext, notice?: string): Promise<void> {
   ctx.title('Checkout');
   mount(ctx.view, pageHeader('Checkout'), loading('Loading your cart…'));
   let cart: Cart | undefined;
@@ -41,6 +42,7 @@ export async function checkoutPage(ctx: PageContext): Promise<void> {
     return;
   }
 
+  const shown = cart;
   // One Idempotency-Key per attempt with one card: a retry after a lost answer reuses it, another card gets a new one.
   let attempt: { token: string; key: string } | undefined;
   const errors = h('div', { class: 'form-errors' });
@@ -89,12 +91,17 @@ export async function checkoutPage(ctx: PageContext): Promise<void> {
     place.disabled = true;
     place.textContent = 'Placing order…';
     errors.replaceChildren();
-    api.checkout(token, key).then(
+    api.checkout(token, key, shown.totalCents).then(
       (accepted) => {
         rememberOrder(accepted.orderId, accepted.sagaId);
         ctx.navigate(paths.order(accepted.orderId));
       },
       (err: unknown) => {
+        // The total moved since it was shown: nothing was bought; show the new prices and let the user decide.
+        if (err instanceof ApiError && err.problemType === '/problems/price-changed') {
+          void checkoutPage(ctx, `Prices changed while you were here — ${err.detail}. Check the new total.`);
+          return;
+        }
         place.disabled = false;
         place.textContent = 'Place order';
         errors.replaceChildren(inlineError(err));
@@ -104,6 +111,7 @@ export async function checkoutPage(ctx: PageContext): Promise<void> {
   mount(
     ctx.view,
     pageHeader('Checkout'),
+    priceNotice(shown, notice),
     h(
       'div',
       { class: 'cart-layout' },
