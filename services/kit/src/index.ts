@@ -14,3 +14,4 @@ export * from './tracing.ts';
 export * from './stores.ts';
 export * from './keyed-lock.ts';
 export * from './prefer.ts';
+export * from './bounded-map.ts';

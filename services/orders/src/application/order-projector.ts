@@ -1,4 +1,4 @@
-import type { Logger, Metrics } from '@meshmart/kit';
+import { BoundedMap, type Logger, type Metrics } from '@meshmart/kit';
 import type { EventBus, EventEnvelope, Subscription } from '@meshmart/kit/events';
 import { envelopeTraceFields } from '@meshmart/kit/events';
 import { events as contracts } from '@meshmart/contracts';
@@ -32,6 +32,12 @@ export interface OrderProjectorProps {
  */
 export class OrderProjector {
   private readonly projected: Counter<'outcome'> | undefined;
+  /**
+   * The view this projector last wrote, per order: the next event is applied to it without reading the model back.
+   * A stale entry (another replica wrote since) is harmless: the write is conditional on the version moving forward,
+   * and a version gap refolds from the store.
+   */
+  private readonly written = new BoundedMap<string, OrderView>(10_000);
 
   constructor(private readonly props: OrderProjectorProps) {
     this.projected = props.metrics?.counter({
@@ -54,7 +60,7 @@ export class OrderProjector {
   async handle(envelope: EventEnvelope): Promise<ProjectionOutcome> {
     const event = { type: envelope.type, occurredAt: envelope.occurredAt, data: envelope.data } as OrderEvent;
     const { orderId, orderVersion } = event.data;
-    const view = await this.props.views.get(orderId);
+    const view = this.written.get(orderId) ?? (await this.props.views.get(orderId));
     const current = view?.version ?? 0;
     let outcome: ProjectionOutcome;
     if (orderVersion <= current) outcome = 'skipped';
@@ -62,7 +68,7 @@ export class OrderProjector {
       const next = evolve(view, event);
       const written = await this.props.views.put(next, { absent: !view });
       outcome = written === 'written' ? 'applied' : 'skipped';
-      if (written === 'written') this.props.changes?.changed(next);
+      this.remember(next, written === 'written');
     } else {
       const order = fold(await this.props.store.load(orderId));
       if (!order || order.version < orderVersion) {
@@ -70,7 +76,7 @@ export class OrderProjector {
         throw new Error(`order ${orderId}: event version ${orderVersion} is not in the store yet`);
       }
       outcome = (await this.props.views.put(order)) === 'written' ? 'refolded' : 'skipped';
-      if (outcome === 'refolded') this.props.changes?.changed(order);
+      this.remember(order, outcome === 'refolded');
     }
     this.projected?.inc({ outcome });
     this.props.logger?.debug(
@@ -80,8 +86,18 @@ export class OrderProjector {
     return outcome;
   }
 
+  private remember(view: OrderView, written: boolean): void {
+    if (!written) {
+      this.written.delete(view.id); // someone else's newer view is there: read it next time
+      return;
+    }
+    this.written.set(view.id, view);
+    this.props.changes?.changed(view);
+  }
+
   /** Clears the read model and refolds every order from the event store. */
   async rebuild(): Promise<{ orders: number; events: number }> {
+    this.written.clear();
     await this.props.views.clear();
     let orders = 0;
     let events = 0;

@@ -1,10 +1,11 @@
 import type { Context } from '@opentelemetry/api';
-import { AppError, type Metrics } from '@meshmart/kit';
+import { AppError, BoundedMap, type Metrics } from '@meshmart/kit';
 import type { Counter } from 'prom-client';
 import {
   decide,
   fold,
   type OrderCommand,
+  type OrderEvent,
   type OrderView,
   type StoredOrderEvent,
 } from '../domain/order-aggregate.ts';
@@ -53,6 +54,12 @@ const MAX_ATTEMPTS = 3;
 export class OrderService {
   private readonly clock: () => Date;
   private readonly commands: Counter<'command' | 'outcome'> | undefined;
+  /**
+   * Each order's history as this process last appended it: the next command decides on it without loading the stream.
+   * A stale one (another replica appended since) cannot do harm: the append is refused by the unique version and the
+   * command is decided again on the stream read from the store.
+   */
+  private readonly histories = new BoundedMap<string, StoredOrderEvent[]>(10_000);
 
   constructor(private readonly props: OrderServiceProps) {
     this.clock = props.clock ?? (() => new Date());
@@ -85,13 +92,24 @@ export class OrderService {
     options: CommandOptions,
   ): Promise<CommandResult> {
     for (let attempt = 1; ; attempt++) {
-      const history = await this.props.store.load(orderId);
+      const cached = attempt === 1 ? this.histories.get(orderId) : undefined;
+      const history = cached ?? (await this.props.store.load(orderId));
       const state = fold(history);
       const version = state?.version ?? 0;
-      const events = decide(command, state, this.clock().toISOString());
+      let events: OrderEvent[];
+      try {
+        events = decide(command, state, this.clock().toISOString());
+      } catch (err) {
+        if (cached) continue; // refused on a remembered state: only the stream may refuse it
+        throw err;
+      }
       // A repeat is answered whatever version the caller saw: retries after a lost response must succeed.
-      if (events.length === 0 && state) return { order: state, changed: false };
+      if (events.length === 0 && state) {
+        if (cached) continue; // only the stream itself may say the command was already applied
+        return { order: state, changed: false };
+      }
       if (options.expectedVersion !== undefined && options.expectedVersion !== version) {
+        if (cached) continue; // decide that on the stream, not on what this process remembers
         throw new AppError(
           409,
           'version-conflict',
@@ -105,16 +123,18 @@ export class OrderService {
           ...(options.context ? { context: options.context } : {}),
         });
         this.props.onAppended?.();
-        const order = fold([...history, ...appended]);
+        const after = [...history, ...appended];
+        const order = fold(after);
         if (!order) throw new Error(`order ${orderId}: nothing to fold after an append`);
+        this.histories.set(orderId, after);
         this.props.changes?.changed(order);
         return { order, changed: true };
       } catch (err) {
-        const retry =
-          err instanceof AppError &&
-          err.code === 'version-conflict' &&
-          options.expectedVersion === undefined &&
-          attempt < MAX_ATTEMPTS;
+        this.histories.delete(orderId);
+        const conflict = err instanceof AppError && err.code === 'version-conflict';
+        // Decided on a remembered history that was stale: decide again on the stream, whatever the caller expected.
+        if (conflict && cached) continue;
+        const retry = conflict && options.expectedVersion === undefined && attempt < MAX_ATTEMPTS;
         if (!retry) throw err;
       }
     }

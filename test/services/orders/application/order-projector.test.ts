@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { createEnvelope, type EventEnvelope } from '@meshmart/kit/events';
 import { events as contracts } from '@meshmart/contracts';
+import { OrderProjector } from '../../../../services/orders/src/application/order-projector.ts';
 import { OrderService } from '../../../../services/orders/src/application/order-service.ts';
 import { eachBackend } from '../../../support/stores.ts';
 import { openHarness, settled, type Harness } from '../harness.ts';
@@ -91,6 +92,24 @@ eachBackend('order projector', (backend) => {
       const view = await h.views.get('o-1');
       expect(view?.version).to.equal(2);
       expect(view?.history.map((e) => e.version)).to.deep.equal([1, 2]);
+    });
+
+    it('then events applied one after another read the read model once, and another writer’s newer view is never overwritten', async function () {
+      let reads = 0;
+      const views = Object.assign(Object.create(h.views) as typeof h.views, {
+        get: (id: string) => {
+          reads++;
+          return h.views.get(id);
+        },
+      });
+      const projector = new OrderProjector({ store: h.store, views });
+      for (const e of envelopes.slice(0, 2)) expect(await projector.handle(e)).to.equal('applied');
+      expect(reads).to.equal(1);
+      // Another replica wrote a later view; this projector still remembers version 2 and applies event 3 to it.
+      const newer = { ...(await h.views.get('o-1'))!, version: 9, status: 'CANCELLED' as const };
+      await h.views.put(newer);
+      expect(await projector.handle(envelopes[2])).to.equal('skipped');
+      expect(await h.views.get('o-1')).to.deep.include({ version: 9, status: 'CANCELLED' });
     });
 
     it('then an event ahead of the read model makes the projector refold the order from the store', async function () {
