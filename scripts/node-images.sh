@@ -17,7 +17,8 @@
 #   scripts/node-images.sh build [NAME...]   build what is not cached (all by default); print `name reference archive`
 #   scripts/node-images.sh list              the same lines, building nothing (archives may be missing)
 #
-# Builds use buildah with its own storage under $STATE/kube-node/buildah (removed by the kube-node plug-in's `down`).
+# Builds use buildah with its own store in $CACHE/buildah (kept, like the archives, so the Dockerfile's layers and npm
+# cache serve the next build) and its run state under $STATE/kube-node/buildah (removed by the plug-in's `down`).
 # npm inside the Dockerfile's build stage reaches the npm registry with this machine's CA bundle, mounted for the build
 # only: npm's builtin config in the base image (/usr/local/lib/node_modules/npm/npmrc, which the Dockerfile's runtime
 # stage deletes with npm) names it.
@@ -30,6 +31,10 @@ STATE="${TESTENV_STATE:-$ROOT/.testenv}"
 CACHE="${TESTENV_CACHE:-${MESHMART_CACHE:-${HOME}/.cache/meshmart}}"
 IMAGES="$CACHE/images"
 WORK="$STATE/kube-node/buildah"
+# buildah's image store and its cache mounts (the Dockerfile's npm cache) outlive `down`, like the archives: a changed
+# service then rebuilds from the cached `npm ci` layer. Wiped when it passes STORE_LIMIT_MB.
+STORE="$CACHE/buildah"
+STORE_LIMIT_MB=6144
 
 DEBIAN_SUITE=bookworm
 DEBIAN_MIRROR=http://deb.debian.org/debian
@@ -44,7 +49,7 @@ die() {
 }
 
 bah() {
-  TMPDIR="$WORK/tmp" buildah --root "$WORK/root" --runroot "$WORK/run" --storage-driver overlay "$@"
+  TMPDIR="$STORE/tmp" buildah --root "$STORE/root" --runroot "$WORK/run" --storage-driver overlay "$@"
 }
 
 sha() { sha256sum | cut -c1-16; }
@@ -292,11 +297,20 @@ ensure() {
   local name=$1 archive=${2:-} start
   [ -n "$archive" ] || archive=$(archive_of "$name")
   [ -f "$archive" ] && return 0
-  mkdir -p "$WORK/tmp"
+  mkdir -p "$WORK" "$STORE/tmp"
+  if [ -d "$STORE/root" ] && [ "$(du -sm "$STORE" | cut -f1)" -gt "$STORE_LIMIT_MB" ]; then
+    log "buildah's store passed ${STORE_LIMIT_MB} MiB: starting it afresh"
+    bah rm --all >/dev/null 2>&1 || true
+    bah umount --all >/dev/null 2>&1 || true
+    rm -rf "$STORE"
+    mkdir -p "$STORE/tmp"
+  fi
   start=$SECONDS
   log "building image $name ($(ref_of "$name"))"
   "build_$name"
   [ -f "$archive" ] || die "building $name wrote no $archive"
+  # The cache keeps one archive per image: the one just built (the services' changes with every source edit).
+  find "$IMAGES" -maxdepth 1 -name "$name-*.tar" ! -path "$archive" -delete
   log "built $name in $((SECONDS - start))s: $archive ($(du -m "$archive" | cut -f1) MiB)"
 }
 

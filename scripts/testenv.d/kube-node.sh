@@ -689,9 +689,11 @@ cmd_down() {
   stop node-scheduler "$KUBECONFIG_FILE"
   stop node-apiserver "$DIR/pki/tokens.csv"
   stop node-etcd "--data-dir=$DIR/etcd"
-  # mounts under our state (container rootfs, projected volumes, netns of sandboxes), deepest first
+  # mounts under our state (container rootfs, projected volumes, netns of sandboxes) and any an interrupted image
+  # build left in buildah's store, deepest first
   while IFS= read -r m; do umount -l "$m" 2>/dev/null || true; done < <(
-    awk -v d="$DIR/" 'index($2, d) == 1 { print $2 }' /proc/self/mounts | sort -r
+    awk -v d="$DIR/" -v b="$CACHE/buildah/" 'index($2, d) == 1 || index($2, b) == 1 { print $2 }' /proc/self/mounts |
+      sort -r
   )
   for m in /run/netns/cni-*; do
     [ -e "$m" ] || continue
