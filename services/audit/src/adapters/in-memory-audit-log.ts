@@ -1,5 +1,12 @@
 import type { AuditRecord } from '../domain/audit-record.ts';
-import type { AuditLog, AuditQuery, InsertResult } from './audit-log.ts';
+import {
+  pageOf,
+  type AuditLog,
+  type AuditPage,
+  type AuditQuery,
+  type BatchInsertResult,
+  type InsertResult,
+} from './audit-log.ts';
 
 /** Records by seq and by event id, so an append costs the same with a million records as with ten. */
 export class InMemoryAuditLog implements AuditLog {
@@ -21,19 +28,31 @@ export class InMemoryAuditLog implements AuditLog {
     return Promise.resolve('inserted');
   }
 
-  list(query: AuditQuery): Promise<{ items: AuditRecord[]; total: number }> {
-    const matching = this.sorted()
-      .reverse()
-      .filter(
-        (r) =>
-          (query.actor === undefined || r.actor === query.actor) &&
-          (query.resource === undefined || r.resource === query.resource),
-      );
-    const start = (query.page - 1) * query.limit;
-    return Promise.resolve({
-      items: matching.slice(start, start + query.limit).map((r) => structuredClone(r)),
-      total: matching.length,
-    });
+  async insertMany(records: readonly AuditRecord[]): Promise<BatchInsertResult> {
+    for (let i = 0; i < records.length; i++) {
+      const result = await this.insert(records[i]);
+      if (result !== 'inserted') return { inserted: i, refused: result };
+    }
+    return { inserted: records.length };
+  }
+
+  list(query: AuditQuery): Promise<AuditPage> {
+    const matching = this.sorted().filter(
+      (r) =>
+        (query.actor === undefined || r.actor === query.actor) &&
+        (query.resource === undefined || r.resource === query.resource),
+    );
+    const found =
+      query.after !== undefined
+        ? matching.filter((r) => r.seq > query.after!)
+        : matching.filter((r) => query.before === undefined || r.seq < query.before).reverse();
+    return Promise.resolve(
+      pageOf(
+        found.slice(0, query.limit + 1).map((r) => structuredClone(r)),
+        matching.length,
+        query,
+      ),
+    );
   }
 
   async *scan(): AsyncIterable<AuditRecord> {

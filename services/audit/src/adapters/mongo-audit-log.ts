@@ -1,6 +1,13 @@
 import type { Collection, Db, Filter } from 'mongodb';
 import type { AuditRecord } from '../domain/audit-record.ts';
-import type { AuditLog, AuditQuery, InsertResult } from './audit-log.ts';
+import {
+  pageOf,
+  type AuditLog,
+  type AuditPage,
+  type AuditQuery,
+  type BatchInsertResult,
+  type InsertResult,
+} from './audit-log.ts';
 
 const DUPLICATE_KEY = 11000;
 const SCAN_BATCH = 500;
@@ -54,21 +61,51 @@ export class MongoAuditLog implements AuditLog {
     return same ? 'duplicate' : 'seq-taken';
   }
 
-  async list(query: AuditQuery): Promise<{ items: AuditRecord[]; total: number }> {
+  async insertMany(records: readonly AuditRecord[]): Promise<BatchInsertResult> {
+    if (records.length === 0) return { inserted: 0 };
+    try {
+      // Copies: insertMany would add an _id to the caller's objects.
+      await this.records.insertMany(
+        records.map((r) => ({ ...r })),
+        { ordered: true },
+      );
+      this.lastHead = records[records.length - 1];
+      return { inserted: records.length };
+    } catch (err) {
+      const { code, insertedCount, writeErrors } = err as {
+        code?: unknown;
+        insertedCount?: number;
+        writeErrors?: { index: number; code?: unknown } | { index: number; code?: unknown }[];
+      };
+      const first = Array.isArray(writeErrors) ? writeErrors[0] : writeErrors;
+      if ((first?.code ?? code) !== DUPLICATE_KEY) throw err;
+      const inserted = first?.index ?? insertedCount ?? 0;
+      if (inserted > 0) this.lastHead = records[inserted - 1];
+      const same = await this.records.findOne({ id: records[inserted].id }, { projection: { _id: 1 } });
+      return { inserted, refused: same ? 'duplicate' : 'seq-taken' };
+    }
+  }
+
+  async list(query: AuditQuery): Promise<AuditPage> {
     const filter: Filter<AuditRecord> = {
       ...(query.actor !== undefined ? { actor: query.actor } : {}),
       ...(query.resource !== undefined ? { resource: query.resource } : {}),
     };
-    const [items, total] = await Promise.all([
+    const window: Filter<AuditRecord> =
+      query.after !== undefined
+        ? { seq: { $gt: query.after } }
+        : query.before !== undefined
+          ? { seq: { $lt: query.before } }
+          : {};
+    const [found, total] = await Promise.all([
       this.records
-        .find(filter, NO_ID)
-        .sort({ seq: -1 })
-        .skip((query.page - 1) * query.limit)
-        .limit(query.limit)
+        .find({ ...filter, ...window }, NO_ID)
+        .sort({ seq: query.after !== undefined ? 1 : -1 })
+        .limit(query.limit + 1)
         .toArray(),
       this.records.countDocuments(filter),
     ]);
-    return { items, total };
+    return pageOf(found, total, query);
   }
 
   async *scan(): AsyncIterable<AuditRecord> {

@@ -1,5 +1,4 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { KeyedLock } from '@meshmart/kit';
 import type { EventEnvelope } from '@meshmart/kit/events';
 import type { AuditLog } from '../adapters/audit-log.ts';
 import {
@@ -23,49 +22,103 @@ export interface AuditTrailProps {
   readonly now?: () => Date;
   /** Appends lost to other writers before giving up (the delivery is then retried). @default 100 */
   readonly maxAttempts?: number;
+  /** Records inserted in one round trip at most. @default 100 */
+  readonly maxBatch?: number;
 }
 
-/** Appends events to the hash chain and checks the chain. */
+/** One event waiting to be appended, and the caller waiting for the answer. */
+interface Waiting {
+  readonly id: string;
+  readonly facts: ReturnType<typeof factsOf>;
+  attempts: number;
+  readonly resolve: (outcome: 'appended' | 'duplicate') => void;
+  readonly reject: (err: unknown) => void;
+}
+
+/**
+ * Appends events to the hash chain and checks the chain. Appends are group-committed: while one insert is on its way,
+ * the events that arrive meanwhile wait, and the next write inserts them all as consecutive records in one round trip
+ * (an idle system writes one record per insert; a busy one, many). Each caller still learns its own outcome.
+ */
 export class AuditTrail {
   private readonly now: () => Date;
   private readonly maxAttempts: number;
-  // The consumers of every topic append to one chain: in one process they take turns instead of racing for each seq
-  // (each lost race costs a head lookup and a refused insert); other replicas are still settled by the unique seq.
-  private readonly appends = new KeyedLock();
+  private readonly maxBatch: number;
   /** The last record this trail appended or read: the next append links to it without reading the log first. */
   private knownHead: AuditRecord | undefined;
+  private readonly queue: Waiting[] = [];
+  private writing = false;
 
   constructor(private readonly props: AuditTrailProps) {
     this.now = props.now ?? (() => new Date());
     this.maxAttempts = props.maxAttempts ?? 100;
+    this.maxBatch = props.maxBatch ?? 100;
   }
 
   /**
    * Inserts the next seq linked to the head this trail last saw (read from the log only when there is none), so an
-   * append is one insert. Another writer (a replica) having taken that seq makes us read the new head and try again;
+   * append costs no read. Another writer (a replica) having taken that seq makes us read the new head and try again;
    * finding the event already recorded ends it: the unique event id makes appends idempotent, redeliveries included.
    */
   append(envelope: EventEnvelope): Promise<'appended' | 'duplicate'> {
-    return this.appends.run('chain', () => this.appendNow(envelope));
+    const facts = factsOf(envelope);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ id: envelope.id, facts, attempts: 0, resolve, reject });
+      void this.write();
+    });
   }
 
-  private async appendNow(envelope: EventEnvelope): Promise<'appended' | 'duplicate'> {
-    const facts = factsOf(envelope);
-    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
-      const head = attempt === 1 && this.knownHead ? this.knownHead : await this.props.log.head();
-      const record = seal(facts, (head?.seq ?? 0) + 1, head?.hash ?? GENESIS_HASH, this.now().toISOString());
-      const result = await this.props.log.insert(record);
-      if (result === 'inserted') {
-        this.knownHead = record;
-        return 'appended';
+  private async write(): Promise<void> {
+    if (this.writing) return;
+    this.writing = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, this.maxBatch);
+        try {
+          await this.insertBatch(batch);
+        } catch (err) {
+          this.knownHead = undefined;
+          for (const w of batch) w.reject(err);
+        }
       }
-      if (result === 'duplicate') return 'duplicate';
-      this.knownHead = undefined;
-      if (attempt === 1) continue; // our head was stale: read the log now, no need to wait
-      // Spread retries so a few writers do not collide in lockstep.
-      await sleep(Math.floor(Math.random() * Math.min(50, attempt * 5)));
+    } finally {
+      this.writing = false;
     }
-    throw new Error(`audit: could not append event ${envelope.id} after ${this.maxAttempts} attempts`);
+  }
+
+  /** Inserts the batch as consecutive records; what was refused goes back to the front of the queue, or is settled. */
+  private async insertBatch(batch: Waiting[]): Promise<void> {
+    const head = this.knownHead ?? (await this.props.log.head());
+    const at = this.now().toISOString();
+    const records: AuditRecord[] = [];
+    let previous = head;
+    for (const w of batch) {
+      const record = seal(w.facts, (previous?.seq ?? 0) + 1, previous?.hash ?? GENESIS_HASH, at);
+      records.push(record);
+      previous = record;
+    }
+    const { inserted, refused } = await this.props.log.insertMany(records);
+    if (inserted > 0) this.knownHead = records[inserted - 1];
+    for (const w of batch.slice(0, inserted)) w.resolve('appended');
+    if (refused === undefined) return;
+    const [stopped, ...rest] = batch.slice(inserted);
+    if (refused === 'duplicate') {
+      stopped.resolve('duplicate');
+      this.queue.unshift(...rest);
+      return;
+    }
+    // Another writer took that seq: read the new head, and spread retries so replicas do not collide in lockstep.
+    this.knownHead = undefined;
+    stopped.attempts++;
+    if (stopped.attempts >= this.maxAttempts) {
+      stopped.reject(
+        new Error(`audit: could not append event ${stopped.id} after ${this.maxAttempts} attempts`),
+      );
+      this.queue.unshift(...rest);
+      return;
+    }
+    this.queue.unshift(stopped, ...rest);
+    if (stopped.attempts > 1) await sleep(Math.floor(Math.random() * Math.min(50, stopped.attempts * 5)));
   }
 
   /** Walks the whole chain in seq order and names the first record that does not follow from the one before. */
