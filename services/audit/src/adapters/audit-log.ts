@@ -45,7 +45,7 @@ export function pageOf(found: readonly AuditRecord[], total: number, query: Audi
   let older: number | undefined;
   let newer: number | undefined;
   if (ascending) {
-    older = oldest ?? query.after! + 1;
+    older = oldest ?? query.after + 1;
     if (more) newer = newest;
   } else {
     if (more) older = oldest;
