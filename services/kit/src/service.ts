@@ -1,4 +1,5 @@
 import type { RequestListener } from 'node:http';
+import { context } from '@opentelemetry/api';
 import {
   bool,
   ConfigError,
@@ -17,6 +18,7 @@ import { Health } from './health.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { Metrics } from './metrics.ts';
 import { exitOnSignals, listen, serve, type Closer, type Listener, type RunningServer } from './server.ts';
+import { withHostedService } from './hosted-tracing.ts';
 import { startTracing } from './tracing.ts';
 import type { EventBus } from './events/event-bus.ts';
 
@@ -227,7 +229,7 @@ export interface HostServicesOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Shared by every service (an in-process bus when no REDIS_URL). */
   readonly host?: Host;
-  /** Name of the process in traces. @default 'meshmart' */
+  /** `service.name` of spans no hosted service claims; each service reports its own spans under its name. @default 'meshmart' */
   readonly processName?: string;
 }
 
@@ -295,6 +297,7 @@ export async function hostServices(
   const first = configs.values().next().value;
   const tracing = startTracing({
     service: processName,
+    services: definitions.map((d) => d.service),
     mode: first?.tracing ?? 'off',
     sampleRatio: first?.traceSampleRatio ?? 0,
     contextManager: first?.traceContext ?? 'explicit',
@@ -311,7 +314,8 @@ export async function hostServices(
       const kit: Kit<Record<string, unknown>> = { config, logger, metrics, health, host: options.host ?? {} };
       const built = await def.build(kit as never);
       const running = await serve({
-        app: built.app,
+        // Spans started while this service handles a request are its own (its server spans); see HostedTracerProvider.
+        app: tracing.hosted ? runningAs(def.service, built.app) : built.app,
         listener: listeners.get(def.service)!,
         logger,
         health,
@@ -338,6 +342,10 @@ export async function hostServices(
       await tracing.shutdown();
     },
   };
+}
+
+function runningAs(service: string, app: RequestListener): RequestListener {
+  return (req, res) => context.with(withHostedService(context.active(), service), () => app(req, res));
 }
 
 /** Binds a service's port, turning "address in use" into a message that names the service and how to move it. */

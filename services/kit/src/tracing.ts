@@ -12,21 +12,28 @@ import { AWSXRayPropagator } from '@opentelemetry/propagator-aws-xray';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import {
+  BasicTracerProvider,
   BatchSpanProcessor,
-  type BasicTracerProvider,
   ParentBasedSampler,
   TraceIdRatioBasedSampler,
   type SpanExporter,
 } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import { SyncContextManager } from './context-manager.ts';
+import { HostedTracerProvider } from './hosted-tracing.ts';
 import type { Logger } from './logger.ts';
 import { KitRootSampler, setRequestSampling } from './sampling.ts';
 
 export type TracingMode = 'off' | 'w3c' | 'xray';
 
 export interface TracingOptions {
+  /** `service.name` of the spans; with `services`, of the spans no hosted service claims (the process). */
   readonly service: string;
+  /**
+   * Services hosted in this process (hostServices): each reports its spans under its own `service.name`, through a
+   * tracer provider of its own, so that one trace through one process still shows every hop. @default none
+   */
+  readonly services?: readonly string[];
   readonly version?: string;
   /** `w3c`: W3C trace context. `xray`: also the X-Ray header and X-Ray-compatible trace ids (EKS). */
   readonly mode: TracingMode;
@@ -51,6 +58,8 @@ export type ContextMode = 'explicit' | 'async-local-storage';
 
 export interface Tracing {
   readonly mode: TracingMode;
+  /** True when spans are routed to the hosted services' own providers (`services` given and spans exported). */
+  readonly hosted: boolean;
   /** Exports the spans ended so far; never throws. */
   flush(): Promise<void>;
   /** Flushes pending spans and stops the SDK; never throws. */
@@ -92,34 +101,59 @@ export function startTracing(options: TracingOptions): Tracing {
       ? new OTLPTraceExporter({ url: options.endpoint, timeoutMillis: options.exportTimeoutMs ?? 2000 })
       : undefined);
   try {
-    const sdk = new NodeSDK({
-      resource: resourceFromAttributes({
-        [ATTR_SERVICE_NAME]: options.service,
+    const resource = (service: string) =>
+      resourceFromAttributes({
+        [ATTR_SERVICE_NAME]: service,
         ...(options.version ? { [ATTR_SERVICE_VERSION]: options.version } : {}),
-      }),
+      });
+    const sampler = new ParentBasedSampler({
+      root: new KitRootSampler(new TraceIdRatioBasedSampler(options.sampleRatio)),
+    });
+    const idGenerator = options.mode === 'xray' ? new AWSXRayIdGenerator() : undefined;
+    const processor = exporter
+      ? new BatchSpanProcessor(exporter, { exportTimeoutMillis: options.exportTimeoutMs ?? 2000 })
+      : undefined;
+    const hosted = processor && options.services?.length ? options.services : undefined;
+    const sdk = new NodeSDK({
+      resource: resource(options.service),
       autoDetectResources: false,
       ...((options.contextManager ?? 'explicit') === 'explicit'
         ? { contextManager: new SyncContextManager() }
         : {}),
       instrumentations: [],
       textMapPropagator: new CompositePropagator({ propagators }),
-      sampler: new ParentBasedSampler({
-        root: new KitRootSampler(new TraceIdRatioBasedSampler(options.sampleRatio)),
-      }),
-      spanProcessors: exporter
-        ? [new BatchSpanProcessor(exporter, { exportTimeoutMillis: options.exportTimeoutMs ?? 2000 })]
-        : [],
+      sampler,
+      // Hosted services get a provider each (below); the SDK then only registers the context manager and propagator.
+      spanProcessors: processor && !hosted ? [processor] : [],
       logRecordProcessors: [],
-      ...(options.mode === 'xray' ? { idGenerator: new AWSXRayIdGenerator() } : {}),
+      ...(idGenerator ? { idGenerator } : {}),
     });
     sdk.start();
+    let router: HostedTracerProvider | undefined;
+    if (hosted && processor) {
+      // One batch processor for all: the OTLP exporter sends each service's spans under its own resource.
+      const providers = new Map(
+        [options.service, ...hosted].map((service) => [
+          service,
+          new BasicTracerProvider({
+            resource: resource(service),
+            sampler,
+            spanProcessors: [processor],
+            ...(idGenerator ? { idGenerator } : {}),
+          }),
+        ]),
+      );
+      router = new HostedTracerProvider(providers, options.service);
+      trace.setGlobalTracerProvider(router);
+    }
     // Without an exporter nothing is recorded, but trace ids still flow between services and into the logs.
     setRequestSampling({ ratio: exporter ? options.sampleRatio : 0, xray: options.mode === 'xray' });
-    const provider = (
-      trace.getTracerProvider() as ProxyTracerProvider
-    ).getDelegate() as Partial<BasicTracerProvider>;
+    const provider =
+      router ??
+      ((trace.getTracerProvider() as ProxyTracerProvider).getDelegate() as Partial<BasicTracerProvider>);
     return {
       mode: options.mode,
+      hosted: router !== undefined,
       flush: async () => {
         try {
           await provider.forceFlush?.();
@@ -130,6 +164,7 @@ export function startTracing(options: TracingOptions): Tracing {
       shutdown: async () => {
         setRequestSampling(undefined);
         try {
+          await router?.shutdown();
           await sdk.shutdown();
         } catch (err) {
           log?.warn({ err, component: 'otel' }, 'tracing shutdown failed');
@@ -142,4 +177,9 @@ export function startTracing(options: TracingOptions): Tracing {
   }
 }
 
-const OFF: Tracing = { mode: 'off', flush: () => Promise.resolve(), shutdown: () => Promise.resolve() };
+const OFF: Tracing = {
+  mode: 'off',
+  hosted: false,
+  flush: () => Promise.resolve(),
+  shutdown: () => Promise.resolve(),
+};
