@@ -1,12 +1,29 @@
 // `make start`: the whole system on this machine. By default every service runs in this one process, each on its
 // own catalogue port, with in-memory stores and one in-process event bus; with REDIS_URL / MONGO_URL set the same
 // command uses the real stores. `--processes` runs each service in a process of its own (needs REDIS_URL for events).
-// `--free-ports` picks free ports instead of the catalogue's (tests); `<NAME>_PORT` moves one service. Ctrl-C
-// (SIGINT) or SIGTERM shuts everything down cleanly and exits 0.
+// `--free-ports` picks free ports instead of the catalogue's (tests); `<NAME>_PORT` moves one service and
+// `--base-port N` (BASE_PORT) all of them (the gateway on N, the others after it, in catalogue order). `--traces`
+// (TRACES=1) sends every request's spans to the test Jaeger (`make testenv-up`), each service under its own name.
+// Ctrl-C (SIGINT) or SIGTERM shuts everything down cleanly and exits 0.
+import { existsSync, readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 import { ConfigError, hostServices, PortError, type AnyServiceDefinition } from '@meshmart/kit';
 import { catalogue, type ServiceName } from '@meshmart/kit/catalogue';
 import { InMemoryEventBus } from '@meshmart/kit/events';
-import { READY_BANNER, runnableServices, startProcesses } from './system.ts';
+import {
+  assignPort,
+  READY_BANNER,
+  ROOT,
+  runnableServices,
+  ServiceExitedError,
+  startProcesses,
+} from './system.ts';
+
+const USAGE = `usage: npx tsx scripts/start.ts [--processes] [--traces] [--base-port PORT] [--free-ports]
+  --processes        each service in a process of its own (needs REDIS_URL)
+  --traces           spans of every request to the test Jaeger (make testenv-up), one service name per service (TRACES=1)
+  --base-port PORT   the gateway on PORT, the other services on the ports after it (BASE_PORT); <NAME>_PORT moves one
+  --free-ports       free ports instead of the catalogue's (tests)`;
 
 /** The gateway's demo sign-ins (password = user name; docs/gateway.md), read from its source so they never drift. */
 async function demoUsers(): Promise<string> {
@@ -21,9 +38,106 @@ async function demoUsers(): Promise<string> {
   }
 }
 
-const multiProcess = process.argv.includes('--processes');
-const freePorts = process.argv.includes('--free-ports');
+function parseFlags() {
+  try {
+    return parseArgs({
+      options: {
+        processes: { type: 'boolean', default: false },
+        'free-ports': { type: 'boolean', default: false },
+        traces: { type: 'boolean', default: false },
+        'base-port': { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+    }).values;
+  } catch (err) {
+    console.error(`start: ${(err as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+}
+const flags = parseFlags();
+if (flags.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const multiProcess = flags.processes;
+const freePorts = flags['free-ports'];
 const runnable = runnableServices();
+const yes = (value: string | undefined): boolean =>
+  value !== undefined && !/^(|0|false|no|off)$/i.test(value);
+
+/** `<NAME>_PORT` of a service, else its place after BASE_PORT, else its catalogue port. */
+function portsWanted(): Map<ServiceName, number> {
+  const baseText = flags['base-port'] ?? process.env.BASE_PORT;
+  const lowest = Math.min(...catalogue.map((s) => s.port));
+  const highest = Math.max(...catalogue.map((s) => s.port));
+  let base: number | undefined;
+  if (baseText !== undefined) {
+    base = Number(baseText);
+    if (!Number.isInteger(base) || base < 1 || base + highest - lowest > 65535) {
+      console.error(
+        `start: --base-port (BASE_PORT) '${baseText}' must be a port from 1 to ${65535 - (highest - lowest)}`,
+      );
+      process.exit(2);
+    }
+  }
+  const ports = new Map<ServiceName, number>();
+  for (const s of runnable) {
+    const variable = `${s.name.toUpperCase()}_PORT`;
+    const own = process.env[variable];
+    if (own !== undefined && !(/^\d+$/.test(own) && Number(own) <= 65535)) {
+      console.error(`start: ${variable} '${own}' must be a port from 0 to 65535 (0 picks a free one)`);
+      process.exit(2);
+    }
+    ports.set(
+      s.name as ServiceName,
+      own !== undefined ? Number(own) : base !== undefined ? base + s.port - lowest : s.port,
+    );
+  }
+  return ports;
+}
+
+const MOVE_ALL =
+  'To move every service at once: make start BASE_PORT=<port> (the gateway there, the others after it).';
+
+/** The test environment's addresses (`make testenv-up` writes .testenv/env), overridden by the environment. */
+function testenvValue(key: string): string | undefined {
+  if (process.env[key]) return process.env[key];
+  const file = `${ROOT}/.testenv/env`;
+  if (!existsSync(file)) return undefined;
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const m = /^(?:export\s+)?([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim());
+    if (m?.[1] === key) return m[2].replace(/^['"]|['"]$/g, '');
+  }
+  return undefined;
+}
+
+let jaegerUi: string | undefined;
+if (flags.traces || yes(process.env.TRACES)) {
+  if (process.env.TRACING === 'off') {
+    console.error('start: --traces (TRACES) and TRACING=off contradict each other: drop one');
+    process.exit(2);
+  }
+  jaegerUi = testenvValue('JAEGER_QUERY_URL') ?? 'http://127.0.0.1:26686';
+  const otlp = testenvValue('OTLP_TRACES_URL') ?? 'http://127.0.0.1:24318/v1/traces';
+  if (!process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) {
+    const answers = await fetch(`${jaegerUi}/api/services`, { signal: AbortSignal.timeout(3000) }).then(
+      (res) => res.ok,
+      () => false,
+    );
+    if (!answers) {
+      console.error(
+        `start: --traces: no Jaeger answers at ${jaegerUi}. Start the test Jaeger with make testenv-up ` +
+          `(or only Jaeger: scripts/testenv.d/jaeger.sh up); it takes OTLP at ${otlp}. ` +
+          'Or send the spans to a collector of your own with OTEL_EXPORTER_OTLP_TRACES_ENDPOINT.',
+      );
+      process.exit(1);
+    }
+    process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT = otlp;
+  } else jaegerUi = undefined;
+  // Every request of one person is worth seeing; the services' default keeps one trace in ten.
+  process.env.OTEL_TRACES_SAMPLER_ARG ??= '1';
+}
 
 if (runnable.length === 0) {
   console.log('No service is implemented yet: nothing to run.');
@@ -70,10 +184,29 @@ if (multiProcess) {
     process.exit(2);
   }
   console.log(`Starting ${runnable.length} processes (${stores})…`);
-  const system = await startProcesses({
-    ports: freePorts ? 'free' : 'catalogue',
-    onLine: (service, line) => console.log(`${service.padEnd(10)}| ${line}`),
-  });
+  const wanted = portsWanted();
+  // A process is given its port before it starts, so 0 (a free port) is picked here.
+  for (const [name, port] of wanted) if (port === 0) wanted.set(name, assignPort());
+  let system;
+  try {
+    system = await startProcesses({
+      ports: freePorts ? 'free' : Object.fromEntries(wanted),
+      onLine: (service, line) => console.log(`${service.padEnd(10)}| ${line}`),
+    });
+  } catch (err) {
+    if (err instanceof ServiceExitedError && err.portInUse) {
+      const port = wanted.get(err.service as ServiceName);
+      console.error(
+        `${err.service} cannot listen on 127.0.0.1:${port}: the port is in use by another program. Stop that program, ` +
+          `or move ${err.service} with ${err.service.toUpperCase()}_PORT=<port> (0 picks a free one). ${MOVE_ALL}`,
+      );
+    } else if (err instanceof ServiceExitedError) {
+      console.error(
+        `${err.service} stopped before it was ready; its last lines:\n${err.lines.slice(-20).join('\n')}`,
+      );
+    } else console.error(`start: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  }
   Object.assign(urls, system.urls);
   for (const name of Object.keys(system.urls)) pids[name] = system.pid(name as ServiceName);
   stop = () => system.stop();
@@ -81,7 +214,8 @@ if (multiProcess) {
   console.log(`Starting ${runnable.length} services in this process (${stores})…`);
   // Each service on its catalogue port unless <NAME>_PORT moves it (0: a free port); callers are given the real URLs.
   const env: Record<string, string | undefined> = { ...process.env };
-  if (freePorts) for (const s of runnable) env[`${s.name.toUpperCase()}_PORT`] = '0';
+  for (const [name, port] of portsWanted())
+    env[`${name.toUpperCase()}_PORT`] = freePorts ? '0' : String(port);
   const definitions: AnyServiceDefinition[] = [];
   for (const s of runnable) {
     const mod = (await import(`@meshmart/${s.name}`)) as { definition: AnyServiceDefinition };
@@ -102,7 +236,7 @@ if (multiProcess) {
       process.exit(78);
     }
     if (err instanceof PortError) {
-      console.error(err.message);
+      console.error(`${err.message} ${MOVE_ALL}`);
       process.exit(1);
     }
     throw err;
@@ -125,6 +259,12 @@ if (gateway) {
   console.log(`  API docs        ${base}/docs   (OpenAPI: ${base}/openapi.json)`);
   console.log(`  Demo sign-ins   ${await demoUsers()}`);
   console.log(`  Load            npx tsx scripts/load.ts --url ${base} --rate 20 --duration 30s`);
+  if (jaegerUi)
+    console.log(
+      `  Traces          ${jaegerUi}/search?service=${gateway.name}   (Jaeger; every request, one name per service)`,
+    );
+  else if (process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)
+    console.log(`  Traces          sent to ${process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT}`);
 } else {
   console.log(`\n${READY_BANNER} (no gateway yet: call the services on the ports above).`);
 }

@@ -73,10 +73,10 @@ export interface ProcessSystemOptions {
   /** Per service extra environment (e.g. MONGO_DATABASE). */
   readonly serviceEnv?: (service: ServiceName) => Readonly<Record<string, string>>;
   /**
-   * Catalogue ports (like `make start`), or ports assigned from below the ephemeral range, retried with others if
-   * one is taken (tests, so runs never collide). @default 'free'
+   * Catalogue ports (like `make start`), ports assigned from below the ephemeral range, retried with others if
+   * one is taken (tests, so runs never collide), or a port per service (others keep the catalogue's). @default 'free'
    */
-  readonly ports?: 'catalogue' | 'free';
+  readonly ports?: 'catalogue' | 'free' | Readonly<Partial<Record<ServiceName, number>>>;
   /** Every line a service prints. @default kept in memory only (see `logs`) */
   readonly onLine?: (service: ServiceName, line: string) => void;
   /**
@@ -107,13 +107,18 @@ export interface ProcessSystem {
 
 export async function startProcesses(options: ProcessSystemOptions = {}): Promise<ProcessSystem> {
   const entries = runnableServices(options.services);
-  const free = options.ports !== 'catalogue';
+  const free = options.ports === undefined || options.ports === 'free';
+  const given = typeof options.ports === 'object' ? options.ports : {};
   const ports = new Map<string, number>();
   const urls: Record<string, string> = {};
   const upstreamEnv: Record<string, string> = {};
   const assign = (): void => {
     for (const port of ports.values()) if (free) releasePort(port);
-    for (const s of entries) ports.set(s.name, free ? (options.assignPort ?? assignPort)() : s.port);
+    for (const s of entries)
+      ports.set(
+        s.name,
+        free ? (options.assignPort ?? assignPort)() : (given[s.name as ServiceName] ?? s.port),
+      );
     for (const [name, port] of ports) {
       urls[name] = `http://127.0.0.1:${port}`;
       upstreamEnv[`${name.toUpperCase()}_URL`] = urls[name];
