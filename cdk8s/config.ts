@@ -248,6 +248,53 @@ export function loadConfig(
   });
 }
 
+/**
+ * A default that is only an example: synthesized into an EKS profile it points at nobody's account or datastore.
+ * `make synth` refuses to write a profile that still holds one (unless asked for examples), and `make deploy`
+ * refuses to apply one.
+ */
+export interface ExampleValue {
+  /** The key in the JSON config file, e.g. `aws.accountId`. */
+  readonly setting: string;
+  /** The environment variable that sets it. */
+  readonly env: string;
+  readonly value: string;
+}
+
+export function exampleValues(): readonly ExampleValue[] {
+  const d = defaultConfig();
+  const m = d.managedDatastores;
+  return [
+    { setting: 'aws.accountId', env: 'MESHMART_AWS_ACCOUNT_ID', value: d.aws.accountId },
+    { setting: 'managedDatastores.documentDbHost', env: 'MESHMART_DOCDB_HOST', value: m.documentDbHost },
+    {
+      setting: 'managedDatastores.elastiCacheHost',
+      env: 'MESHMART_ELASTICACHE_HOST',
+      value: m.elastiCacheHost,
+    },
+  ];
+}
+
+/** The example values found in synthesized objects: exactly the settings a profile uses and the user left unset. */
+export function exampleValuesIn(objects: readonly unknown[]): ExampleValue[] {
+  const text = JSON.stringify(objects);
+  return exampleValues().filter((e) => text.includes(e.value));
+}
+
+/** What to set, one line per value, for a message that starts with what was refused. */
+export function exampleValuesAdvice(found: readonly ExampleValue[]): string {
+  const d = defaultConfig();
+  const width = Math.max(...found.map((e) => e.setting.length));
+  const envWidth = Math.max(...found.map((e) => e.env.length));
+  return [
+    ...found.map(
+      (e) => `  - ${e.setting.padEnd(width)}  ${e.env.padEnd(envWidth)}  (still the example '${e.value}')`,
+    ),
+    'as environment variables, or as keys of a JSON file given with --config (or MESHMART_K8S_CONFIG);',
+    `check aws.region and aws.vpcCidr too (${d.aws.region} and ${d.aws.vpcCidr} unless set). docs/deploy.md shows both ways.`,
+  ].join('\n');
+}
+
 export function ecrRegistry(config: MeshmartConfig): string {
   return config.aws.ecrRegistry ?? `${config.aws.accountId}.dkr.ecr.${config.aws.region}.amazonaws.com`;
 }

@@ -107,25 +107,27 @@ export function synthProfiles(
   outdir: string,
   config?: MeshmartConfig,
 ): SynthResult[] {
-  return profiles.map((name) => {
-    const profile = buildProfile(name, config);
-    const dir = join(outdir, name);
-    mkdirSync(dir, { recursive: true });
-    for (const f of readdirSync(dir)) if (f.endsWith('.yaml') || f.endsWith('.md')) rmSync(join(dir, f));
-    const files: string[] = [];
-    let count = 0;
-    for (const chart of sortedCharts(profile)) {
-      const objects = chartObjects(chart);
-      if (objects.length === 0) continue;
-      count += objects.length;
-      const file = `${chart.node.id}.yaml`;
-      writeFileSync(join(dir, file), toYaml(objects));
-      files.push(file);
-    }
-    for (const [file, text] of Object.entries(profile.reports).sort(([a], [b]) => (a < b ? -1 : 1))) {
-      writeFileSync(join(dir, file), text.endsWith('\n') ? text : `${text}\n`);
-      files.push(file);
-    }
-    return { profile: name, dir, files, objects: count };
-  });
+  return profiles.map((name) => writeProfile(name, buildProfile(name, config), outdir));
+}
+
+/** Writes one built profile to `<outdir>/<name>/`, as synthProfiles does. */
+export function writeProfile(name: ProfileName, profile: Profile, outdir: string): SynthResult {
+  const dir = join(outdir, name);
+  mkdirSync(dir, { recursive: true });
+  for (const f of readdirSync(dir)) if (f.endsWith('.yaml') || f.endsWith('.md')) rmSync(join(dir, f));
+  const files: string[] = [];
+  let count = 0;
+  for (const chart of sortedCharts(profile)) {
+    const objects = chartObjects(chart);
+    if (objects.length === 0) continue;
+    count += objects.length;
+    const file = `${chart.node.id}.yaml`;
+    writeFileSync(join(dir, file), toYaml(objects));
+    files.push(file);
+  }
+  for (const [file, text] of Object.entries(profile.reports).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    writeFileSync(join(dir, file), text.endsWith('\n') ? text : `${text}\n`);
+    files.push(file);
+  }
+  return { profile: name, dir, files, objects: count };
 }

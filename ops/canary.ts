@@ -8,7 +8,8 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CanaryMetrics, checkSteps, DEFAULT_STEPS, runCanary, type CanaryEvent } from './lib/canary.ts';
 import { abortOnSignals, err, EXIT, out, parseDuration, parseNumber, UsageError } from './lib/cli.ts';
-import { Kube } from './lib/kube.ts';
+import { SERVICE_NAMES } from '@meshmart/kit/catalogue';
+import { ConnectionError, Kube, KubeconfigError } from './lib/kube.ts';
 import { canaryQueries } from './lib/prometheus.ts';
 import { BACKENDS, type Backend } from './lib/traffic.ts';
 
@@ -73,6 +74,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     const { service, version } = values;
     if (!service || !version) throw new UsageError('give --service and --version');
+    if (!(SERVICE_NAMES as readonly string[]).includes(service))
+      throw new UsageError(
+        `--service '${service}' is not a service of the catalogue (services/kit/src/catalogue.ts); choose from ${SERVICE_NAMES.join(', ')}`,
+      );
     if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(version))
       throw new UsageError(`--version '${version}' must be a DNS label such as v2`);
     const backends = (values.backend ?? [...BACKENDS]) as Backend[];
@@ -117,10 +122,19 @@ export async function main(argv: readonly string[]): Promise<number> {
     return EXIT.ok;
   }
 
-  const kube = new Kube({
-    ...(values.kubeconfig ? { kubeconfig: values.kubeconfig } : {}),
-    ...(values.context ? { context: values.context } : {}),
-  });
+  let kube: Kube;
+  try {
+    kube = new Kube({
+      ...(values.kubeconfig ? { kubeconfig: values.kubeconfig } : {}),
+      ...(values.context ? { context: values.context } : {}),
+    });
+    await kube.check();
+  } catch (e) {
+    if (!(e instanceof KubeconfigError) && !(e instanceof ConnectionError)) throw e;
+    err(`canary: ${e.message}`);
+    err('canary: nothing was changed');
+    return e instanceof KubeconfigError ? EXIT.usage : EXIT.incomplete;
+  }
   const metrics = new CanaryMetrics({
     namespace: values.namespace,
     service: parsed.service,

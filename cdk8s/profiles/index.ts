@@ -5,11 +5,11 @@ import { eksAppMeshProfile } from './eks-appmesh.ts';
 import { eksLatticeProfile } from './eks-lattice.ts';
 import { kindProfile } from './kind.ts';
 import { migrationProfile } from './migration.ts';
+import { PROFILE_NAMES, type ProfileName } from './names.ts';
 
 export type { Profile } from './compose.ts';
 
-export const PROFILE_NAMES = ['kind', 'eks-appmesh', 'eks-lattice', 'migration'] as const;
-export type ProfileName = (typeof PROFILE_NAMES)[number];
+export { PROFILE_NAMES, type ProfileName } from './names.ts';
 
 const BUILDERS: Readonly<Record<ProfileName, (config: MeshmartConfig) => Profile>> = {
   kind: kindProfile,

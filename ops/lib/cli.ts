@@ -6,6 +6,8 @@ export const EXIT = {
   usage: 2,
   /** deploy: rollout not complete in time. canary: an API or Prometheus error; weights left as they are. */
   incomplete: 3,
+  /** deploy --dry-run: some objects could not be checked (their namespace or CRD does not exist yet). */
+  unchecked: 4,
   interrupted: 130,
 } as const;
 

@@ -15,6 +15,11 @@ export interface DeployOptions {
   readonly objects: readonly KubeObject[];
   /** Server-side dry run: every request is validated and admitted, nothing is stored. */
   readonly dryRun?: boolean;
+  /**
+   * With `dryRun`: apply the CRDs and Namespaces for real first (empty, and listed in the inventory), so the server can
+   * judge every other object; a dry run alone cannot check objects of a namespace or CRD the cluster does not have.
+   */
+  readonly prerequisites?: boolean;
   /** Take over fields another manager owns instead of stopping on the conflict. */
   readonly forceConflicts?: boolean;
   /** Delete objects of the previous deploy that are not among `objects`. @default true */
@@ -30,7 +35,13 @@ export interface DeployOptions {
 }
 
 export type DeployEvent =
-  | { readonly type: 'applied'; readonly object: string; readonly phase: 'crd' | 'namespace' | 'object' }
+  | {
+      readonly type: 'applied';
+      readonly object: string;
+      readonly phase: 'crd' | 'namespace' | 'object';
+      /** Applied for real during a dry run (`prerequisites`). */
+      readonly real?: boolean;
+    }
   | { readonly type: 'skipped'; readonly object: string; readonly reason: string }
   | { readonly type: 'established'; readonly object: string }
   | { readonly type: 'pruned'; readonly object: string }
@@ -106,6 +117,8 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
   const emit = options.onEvent ?? (() => undefined);
   const dryRun = options.dryRun ?? false;
   const apply = { fieldManager: FIELD_MANAGER, force: options.forceConflicts ?? false, dryRun };
+  const prerequisites = dryRun && (options.prerequisites ?? false);
+  const applyReal = { ...apply, dryRun: false };
   const phases = plan(options.objects, options.crdsDir);
   const objects = [...phases.namespaces, ...phases.objects].map((o) => owned(o, name));
   const result: DeployResult = { applied: [], skipped: [], pruned: [], workloads: [] };
@@ -113,9 +126,9 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
   const missingCrds = new Set<string>();
   for (const crd of phases.crds) {
     options.signal?.throwIfAborted();
-    result.applied.push(await kube.apply(crd, apply));
-    emit({ type: 'applied', object: describe(crd), phase: 'crd' });
-    if (dryRun) {
+    result.applied.push(await kube.apply(crd, prerequisites ? applyReal : apply));
+    emit({ type: 'applied', object: describe(crd), phase: 'crd', ...(prerequisites ? { real: true } : {}) });
+    if (dryRun && !prerequisites) {
       // A dry run creates nothing, so objects of a CRD the server does not have yet cannot be checked.
       if (!(await kube.read(crd))) missingCrds.add(crdKey(crd));
     } else {
@@ -128,6 +141,15 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
   const current = new Map(objects.map((o) => [keyOf(refOf(o)), refOf(o)]));
   // Written before applying, as the union with the previous set, so an interrupted deploy still owns what it created.
   if (!dryRun) await writeInventory(kube, name, [...new Map([...inventory, ...current]).values()], options);
+  else if (prerequisites) {
+    const namespaces = phases.namespaces.map((o) => refOf(owned(o, name)));
+    await writeInventory(
+      kube,
+      name,
+      [...new Map([...inventory, ...namespaces.map((r) => [keyOf(r), r] as const)]).values()],
+      options,
+    );
+  }
 
   const missingNamespaces = new Set<string>();
   for (const object of objects) {
@@ -142,9 +164,10 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
       skip(result, emit, object, `namespace ${ns} does not exist yet (a dry run does not create it)`);
       continue;
     }
+    const real = prerequisites && object.kind === 'Namespace';
     let applied: KubeObject;
     try {
-      applied = await kube.apply(object, apply);
+      applied = await kube.apply(object, real ? applyReal : apply);
     } catch (err) {
       if (
         dryRun &&
@@ -164,6 +187,7 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
       type: 'applied',
       object: describe(object),
       phase: object.kind === 'Namespace' ? 'namespace' : 'object',
+      ...(real ? { real: true } : {}),
     });
     if (object.kind === 'Deployment' || object.kind === 'StatefulSet') result.workloads.push(refOf(object));
   }

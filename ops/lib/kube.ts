@@ -1,4 +1,13 @@
-import { ApiException, KubeConfig, KubernetesObjectApi, PatchStrategy } from '@kubernetes/client-node';
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import {
+  ApiException,
+  KubeConfig,
+  KubernetesObjectApi,
+  PatchStrategy,
+  VersionApi,
+} from '@kubernetes/client-node';
 import { ObjectSerializer } from '@kubernetes/client-node/dist/serializer.js';
 
 /** A Kubernetes object as plain JSON (what the manifests hold and what the API returns). */
@@ -23,6 +32,92 @@ export interface KubeOptions {
   readonly kubeconfig?: string;
   /** @default the kubeconfig's current context */
   readonly context?: string;
+  /** Where `$KUBECONFIG` and the home directory come from. @default process.env */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** The kubeconfig is missing, unreadable or names no cluster; the message says what to do. */
+export class KubeconfigError extends Error {
+  override readonly name = 'KubeconfigError';
+}
+
+/** The API server could not be reached or refused the credentials; the message says what to check. */
+export class ConnectionError extends Error {
+  override readonly name = 'ConnectionError';
+}
+
+const POINT_AT_A_CLUSTER =
+  'point at your cluster: kind: `kind export kubeconfig --name meshmart` (make kind-up does it); ' +
+  'EKS: `aws eks update-kubeconfig --name <cluster> --region <region>`; or pass --kubeconfig FILE';
+const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+
+/**
+ * Loads the kubeconfig the way kubectl finds it — --kubeconfig, else every file of $KUBECONFIG, else ~/.kube/config,
+ * else the pod's service account — and fails with what to do instead of the client's own fallback: with nothing
+ * found it would talk to http://localhost:8080 (the gateway's port on a developer's machine), and a stale path is a
+ * bare ENOENT.
+ */
+export function loadKubeconfig(options: KubeOptions = {}): { config: KubeConfig; source: string } {
+  const env = options.env ?? process.env;
+  const config = new KubeConfig();
+  const read = (file: string, into: KubeConfig, origin: string): void => {
+    try {
+      into.loadFromFile(file);
+    } catch (err) {
+      throw new KubeconfigError(`cannot read the kubeconfig ${file} (${origin}): ${(err as Error).message}`);
+    }
+  };
+  let source: string;
+  if (options.kubeconfig) {
+    if (!existsSync(options.kubeconfig))
+      throw new KubeconfigError(
+        `the kubeconfig ${options.kubeconfig} (--kubeconfig) does not exist; ${POINT_AT_A_CLUSTER}`,
+      );
+    read(options.kubeconfig, config, '--kubeconfig');
+    source = options.kubeconfig;
+  } else if (env.KUBECONFIG) {
+    const files = env.KUBECONFIG.split(delimiter).filter(Boolean);
+    // Like kubectl: files of the list that do not exist are skipped, but at least one must.
+    const found = files.filter((f) => existsSync(f));
+    if (found.length === 0)
+      throw new KubeconfigError(
+        `$KUBECONFIG names ${files.join(delimiter)}, which does not exist (a stale path? unset it or fix it); ${POINT_AT_A_CLUSTER}`,
+      );
+    read(found[0], config, '$KUBECONFIG');
+    for (const file of found.slice(1)) {
+      const more = new KubeConfig();
+      read(file, more, '$KUBECONFIG');
+      config.mergeConfig(more);
+    }
+    source = found.join(delimiter);
+  } else {
+    const home = env.HOME ?? homedir();
+    const file = join(home, '.kube', 'config');
+    if (existsSync(file)) {
+      read(file, config, 'the default');
+      source = file;
+    } else if (existsSync(SERVICE_ACCOUNT_TOKEN) && env.KUBERNETES_SERVICE_HOST) {
+      config.loadFromCluster();
+      source = 'the pod service account';
+    } else {
+      throw new KubeconfigError(
+        `no kubeconfig: --kubeconfig is not given, $KUBECONFIG is not set and ${file} does not exist; ${POINT_AT_A_CLUSTER}`,
+      );
+    }
+  }
+  const contexts = config.getContexts().map((c) => c.name);
+  if (options.context) {
+    if (!contexts.includes(options.context))
+      throw new KubeconfigError(
+        `the kubeconfig ${source} has no context '${options.context}'; its contexts: ${contexts.join(', ') || 'none'}`,
+      );
+    config.setCurrentContext(options.context);
+  }
+  if (!config.getCurrentCluster()?.server)
+    throw new KubeconfigError(
+      `the kubeconfig ${source} names no current cluster: pass --context (${contexts.join(', ') || 'it has no contexts'}) or run \`kubectl config use-context <name>\``,
+    );
+  return { config, source };
 }
 
 /** `Kind namespace/name` (or `Kind name` when cluster-scoped): how every message names an object. */
@@ -92,6 +187,30 @@ export class ObjectError extends Error {
   }
 }
 
+/** What went wrong talking to the API server, in words, with what to check. */
+export function connectionAdvice(err: unknown): string {
+  const status = apiStatus(err);
+  if (status?.code === 401)
+    return `401 Unauthorized: the credentials were rejected. Refresh them (EKS: \`aws eks update-kubeconfig\` and \`aws sts get-caller-identity\`; kind: \`kind export kubeconfig --name meshmart\`)`;
+  if (status?.code === 403) return `403 Forbidden: ${status.message}. Ask for access to the cluster`;
+  if (status) return errorMessage(err);
+  const codes: string[] = [];
+  for (let c: unknown = err; c instanceof Error && codes.length < 5; c = c.cause) {
+    const code = (c as NodeJS.ErrnoException).code;
+    if (code) codes.push(code);
+  }
+  const text = errorMessage(err);
+  if (codes.includes('ECONNREFUSED'))
+    return 'connection refused: nothing listens there. Is the cluster running (kind: `kind get clusters`, `make kind-up`)? Is it the cluster you meant (--context, --kubeconfig)?';
+  if (codes.includes('ENOTFOUND') || codes.includes('EAI_AGAIN'))
+    return `the host name does not resolve (${text}). Check the server address in the kubeconfig, your DNS or VPN`;
+  if (codes.some((c) => c.startsWith('ETIMEDOUT') || c === 'EHOSTUNREACH' || c === 'ENETUNREACH'))
+    return `no route or no answer (${text}). EKS: a private endpoint is reachable only from inside the VPC (a VPN or a bastion)`;
+  if (/certificate|self[- ]signed|SSL|TLS/i.test(text))
+    return `TLS failed (${text}). The kubeconfig's certificate-authority does not match the server: fetch the kubeconfig again`;
+  return `${text}. Check the server address and credentials in the kubeconfig`;
+}
+
 const passThrough = {
   serialize: (data: unknown) => data,
   deserialize: (data: unknown) => data,
@@ -126,18 +245,42 @@ export class Kube {
   readonly config: KubeConfig;
   readonly api: KubernetesObjectApi;
 
+  /** Where the kubeconfig came from, for messages. */
+  readonly source: string;
+
+  /** Throws a KubeconfigError saying what to do when no usable kubeconfig is found. */
   constructor(options: KubeOptions = {}) {
-    this.config = new KubeConfig();
-    const file = options.kubeconfig ?? process.env.KUBECONFIG;
-    if (file) this.config.loadFromFile(file);
-    else this.config.loadFromDefault();
-    if (options.context) this.config.setCurrentContext(options.context);
+    const { config, source } = loadKubeconfig(options);
+    this.config = config;
+    this.source = source;
     this.api = KubernetesObjectApi.makeApiClient(this.config);
   }
 
   /** The API server's URL, for messages. */
   get server(): string {
     return this.config.getCurrentCluster()?.server ?? '(no cluster in kubeconfig)';
+  }
+
+  /**
+   * Asks the API server for its version before anything else, so that an unreachable server or rejected credentials
+   * stop a tool before its first change with what to check, instead of in the middle of a run. Returns e.g. `v1.36.3`.
+   */
+  async check(timeoutMs = 10_000): Promise<string> {
+    const where = `the API server ${this.server} (context ${this.config.getCurrentContext()}, kubeconfig ${this.source})`;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const version = await Promise.race([
+        this.config.makeApiClient(VersionApi).getCode(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs);
+        }),
+      ]);
+      return version.gitVersion;
+    } catch (err) {
+      throw new ConnectionError(`cannot use ${where}: ${connectionAdvice(err)}`, { cause: err });
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async apply(object: KubeObject, options: ApplyOptions): Promise<KubeObject> {

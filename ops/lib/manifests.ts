@@ -1,7 +1,5 @@
 import { existsSync } from 'node:fs';
-import { loadConfig, type MeshmartConfig } from '../../cdk8s/config.ts';
-import { buildProfile, PROFILE_NAMES, type ProfileName } from '../../cdk8s/profiles/index.ts';
-import { profileObjects } from '../../cdk8s/synth.ts';
+import { PROFILE_NAMES, type ProfileName } from '../../cdk8s/profiles/names.ts';
 import { phases, readManifests, vendoredCrds } from '../../scripts/kind-manifests.ts';
 import type { KubeObject } from './kube.ts';
 
@@ -20,10 +18,13 @@ export function objectsFromDir(dir: string): KubeObject[] {
   return objects;
 }
 
-/** A profile synthesized in this process, without writing dist/. */
-export function objectsFromSynth(profile: ProfileName, config?: MeshmartConfig): KubeObject[] {
-  const objects = profileObjects(buildProfile(profile, config ?? loadConfig(process.env)));
-  return structuredClone(objects) as unknown as KubeObject[];
+/** A profile's objects as `make synth` wrote them to `dir` (dist/<profile>/), or what to run when it did not. */
+export function objectsFromDist(dir: string, profile: string): KubeObject[] {
+  if (!existsSync(dir))
+    throw new Error(
+      `${dir} does not exist: synthesize it first with make synth PROFILE=${profile} (npx tsx cdk8s/main.ts --profile ${profile}) and review it, or pass --synth`,
+    );
+  return objectsFromDir(dir);
 }
 
 export interface ApplyPlan {

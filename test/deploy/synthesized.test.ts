@@ -49,7 +49,13 @@ describe('deploy: against the synthesized manifests (make synth)', function () {
   before(async function () {
     work = mkdtempSync(join(tmpdir(), 'meshmart-synth-'));
     dist = join(work, 'dist');
-    await execFileAsync(process.execPath, ['--import', 'tsx', 'cdk8s/main.ts', '--out', dist], { cwd: root });
+    await execFileAsync(
+      process.execPath,
+      ['--import', 'tsx', 'cdk8s/main.ts', '--out', dist, '--example-values'],
+      {
+        cwd: root,
+      },
+    );
     helm = (await execFileAsync(join(root, 'scripts/k8s-tools.sh'), ['helm'])).stdout.trim();
     chart = join(work, 'meshmart');
     mkdirSync(chart);

@@ -14,7 +14,7 @@ import {
 } from '../../ops/lib/canary.ts';
 import { deploy } from '../../ops/lib/deploy.ts';
 import type { KubeObject } from '../../ops/lib/kube.ts';
-import { objectsFromSynth } from '../../ops/lib/manifests.ts';
+import { objectsFromSynth } from '../../ops/lib/synth.ts';
 import { readWeights, routeRef, type Backend } from '../../ops/lib/traffic.ts';
 import { testenv } from '../support/testenv.ts';
 import { cleanUp, testKube, uniqueId } from './support/kube.ts';

@@ -15,7 +15,7 @@ import {
   readInventory,
 } from '../../ops/lib/deploy.ts';
 import { describe as nameOf, ObjectError, type KubeObject } from '../../ops/lib/kube.ts';
-import { objectsFromSynth } from '../../ops/lib/manifests.ts';
+import { objectsFromSynth } from '../../ops/lib/synth.ts';
 import { RolloutError, waitForRollout } from '../../ops/lib/rollout.ts';
 import { testenv } from '../support/testenv.ts';
 import { cleanUp, configMap, deployment, namespace, testKube, uniqueId } from './support/kube.ts';

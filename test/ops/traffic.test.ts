@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { defaultConfig, mergeConfig } from '../../cdk8s/config.ts';
 import type { KubeObject } from '../../ops/lib/kube.ts';
-import { objectsFromSynth } from '../../ops/lib/manifests.ts';
+import { objectsFromSynth } from '../../ops/lib/synth.ts';
 import { readWeights, withCanaryWeight } from '../../ops/lib/traffic.ts';
 
 function rendered(kind: string, name: string, weight?: number): KubeObject {
