@@ -5,6 +5,43 @@ NPM_STAMP := node_modules/.meshmart-installed
 
 .PHONY: help install start load observability deploy canary test test-only typecheck lint format bench synth aws-synth policy step-functions api-gateway imports crds images bundles kind-up kind-down chart tools testenv-up testenv-down testenv-status clean
 
+# The variables each target reads from its command line (make load RATE=50). Any other VAR=value stops make before
+# it does anything, so that a typo (DURATON=5s) is not silently ignored; MESHMART_* (synthesis settings) go anywhere.
+vars.start = TRACES BASE_PORT %_PORT %_URL $(start-settings)
+doc.start = TRACES=1, BASE_PORT=<port>, <NAME>_PORT, <NAME>_URL and any service setting (docs/services.md, docs/gateway.md)
+vars.load = URL RATE DURATION
+vars.observability = PROMTOOL
+vars.test = TESTENV_%
+vars.bench = %
+vars.synth = PROFILE CONFIG EXAMPLE
+vars.aws-synth = ENV CDK_ARGS
+vars.kind-up = DRY_RUN KIND_%
+vars.kind-down = DRY_RUN KIND_%
+vars.deploy = PROFILE ARGS KUBECONFIG
+vars.canary = SERVICE VERSION NAMESPACE ARGS KUBECONFIG PROMETHEUS_URL
+vars.testenv-up = TESTENV_%
+vars.testenv-down = TESTENV_%
+vars.testenv-status = TESTENV_%
+# Every upper-case word quoted in the services' sources or the runner: their settings (RATE_LIMIT_USER, DEMO_USERS…).
+start-settings = $(shell grep -rhoE "['\`][A-Z][A-Z0-9_]{2,}['\`]" services/*/src scripts/start.ts scripts/system.ts | tr -d "'\`" | sort -u)
+comma := ,
+goals := $(or $(MAKECMDGOALS),$(.DEFAULT_GOAL))
+given := $(foreach v,$(.VARIABLES),$(if $(filter command line,$(origin $(v))),$(v)))
+unknown := $(filter-out MESHMART_% $(foreach g,$(goals),$(vars.$(g))),$(given))
+ifneq ($(unknown),)
+$(error unknown variable$(if $(word 2,$(unknown)),s) $(unknown) for 'make $(goals)': $(foreach g,$(goals),make $(g) takes $(or $(doc.$(g)),$(subst $() ,$(comma) ,$(strip $(vars.$(g)))),no variables);) see make help)
+endif
+ifneq ($(filter deploy,$(goals)),)
+ifeq ($(PROFILE),)
+$(error make deploy needs PROFILE: make deploy PROFILE=kind (or eks-appmesh, eks-lattice, migration); it applies dist/<PROFILE>/ as make synth PROFILE=<PROFILE> wrote it)
+endif
+endif
+ifneq ($(filter canary,$(goals)),)
+ifeq ($(and $(SERVICE),$(VERSION)),)
+$(error make canary needs SERVICE and VERSION: make canary SERVICE=catalog VERSION=v2 (SERVICE: a service of services/kit/src/catalogue.ts))
+endif
+endif
+
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
@@ -15,15 +52,17 @@ $(NPM_STAMP): package.json package-lock.json $(wildcard services/*/package.json)
 
 install: $(NPM_STAMP) ## install npm packages (npm ci) when the lockfile changed
 
-start: install ## run the whole system on this machine, no infrastructure needed
-	npm start
+start: install ## run the whole system on this machine, no infrastructure needed (TRACES=1: spans to the test Jaeger; BASE_PORT=9080 moves every port)
+	npm start -- $(if $(filter-out 0 false no,$(TRACES)),--traces) $(if $(BASE_PORT),--base-port $(BASE_PORT))
 
 load: install ## drive the running system with the shop mix: make load [URL=http://127.0.0.1:8080] [RATE=20] [DURATION=30s]
 	npx tsx scripts/load.ts --url $(or $(URL),http://127.0.0.1:8080) --rate $(or $(RATE),20) --duration $(or $(DURATION),30s)
 
+PROMTOOL ?= promtool
 observability: install ## regenerate Prometheus rules, promtool tests and Grafana dashboards from observability/*.ts, then run promtool
+	@command -v $(PROMTOOL) >/dev/null || { echo "make observability: promtool, Prometheus's rule checker, is not installed ($(PROMTOOL) not found). Debian/Ubuntu: sudo apt-get install prometheus (it ships /usr/bin/promtool); make testenv-up installs it too; elsewhere take promtool from a Prometheus release and run make observability PROMTOOL=/path/to/promtool. Without it, npx tsx observability/generate.ts regenerates the files unchecked."; exit 1; }
 	npx tsx observability/generate.ts
-	cd observability/prometheus/rules && promtool check rules *.rules.yaml && promtool test rules *.test.yaml
+	cd observability/prometheus/rules && $(PROMTOOL) check rules *.rules.yaml && $(PROMTOOL) test rules *.test.yaml
 
 test: install testenv-up ## install everything the tests need, start the real test servers, type-check and run every test
 	npm run typecheck
@@ -47,8 +86,8 @@ format: install ## rewrite sources with Prettier
 bench: install ## benchmarks; figures are written to bench/results/ and BENCHMARKS.md explains them
 	npm run bench
 
-synth: install ## synthesize every Kubernetes profile into dist/<profile>/ (deterministic)
-	npm run synth
+synth: install ## synthesize the Kubernetes profiles into dist/<profile>/ (deterministic): [PROFILE=kind] [CONFIG=my-eks.json] [EXAMPLE=1: EKS profiles with example values, to read]
+	npm run synth -- $(if $(PROFILE),--profile $(PROFILE)) $(if $(CONFIG),--config $(CONFIG)) $(if $(filter-out 0 false no,$(EXAMPLE)),--example-values)
 
 api-gateway: install ## the public API as OpenAPI 3.0 for Amazon API Gateway (HTTP API + VPC Link + JWT authorizer; REST variant) in dist/aws/
 	npx tsx scripts/api-gateway.ts
@@ -81,10 +120,11 @@ kind-up: install ## kind cluster "meshmart": build + load the image, apply the k
 kind-down: ## delete the kind cluster
 	scripts/kind-down.sh
 
-chart: synth ## regenerate the Helm chart charts/meshmart from dist/<profile>/
+chart: install ## regenerate the Helm chart charts/meshmart from every profile (synthesized into dist/ first, example values allowed)
+	npm run synth -- --example-values
 	npx tsx scripts/build-chart.ts
 
-deploy: synth ## server-side apply of dist/$(PROFILE)/ (kind|eks-appmesh|eks-lattice|migration): CRDs, namespaces, the rest; prune; rollout wait (ARGS="--dry-run|--no-wait|--timeout 10m")
+deploy: install ## server-side apply of dist/$(PROFILE)/ exactly as make synth wrote it (kind|eks-appmesh|eks-lattice|migration): CRDs, namespaces, the rest; prune; rollout wait (ARGS="--dry-run [--prerequisites]|--no-wait|--timeout 10m")
 	npx tsx ops/deploy.ts --profile $(PROFILE) $(ARGS)
 
 canary: install ## shift SERVICE's traffic to VERSION in steps gated on Prometheus; promote or roll back (NAMESPACE=meshmart, ARGS="--interval 1m --prometheus URL")
