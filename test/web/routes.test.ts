@@ -24,6 +24,7 @@ describe('web UI routes', () => {
     expect(paths.catalog({ q: 'knife', category: '', page: 1 })).to.equal('/?q=knife');
     expect(paths.catalog({ category: 'kitchen', page: 3 })).to.equal('/?category=kitchen&page=3');
     expect(paths.adminAudit({ resource: 'order/o 1' })).to.equal('/admin/audit?resource=order%2Fo+1');
+    expect(paths.adminAudit({ actor: 'bob', before: 42 })).to.equal('/admin/audit?actor=bob&before=42');
     expect(withQuery('/x', { a: undefined, b: 0 })).to.equal('/x?b=0');
     expect(matchRoute(paths.order('o-9'))).to.deep.equal({ name: 'order', id: 'o-9' });
   });

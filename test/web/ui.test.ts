@@ -107,12 +107,13 @@ describe('web UI in a browser against the whole system', function () {
     const checkout = page.waitForRequest(
       (r) => r.url().endsWith('/api/v1/checkout') && r.method() === 'POST',
     );
+    const shownTotal = Number((await page.textContent('[data-testid=cart-total]'))!.replace(/[^\d]/g, ''));
     await page.click('[data-testid=place-order]');
     const request = await checkout;
     expect(request.headers()['idempotency-key']).to.match(/^[0-9a-f-]{36}$/);
     expect(request.postDataJSON()).to.deep.equal({
       paymentToken: 'tok_visa',
-      expectedTotalCents: Number((await page.textContent('[data-testid=cart-total]'))!.replace(/[^\d]/g, '')),
+      expectedTotalCents: shownTotal,
     });
 
     confirmedOrderId = await orderStatus(page, 'CONFIRMED');
@@ -214,6 +215,20 @@ describe('web UI in a browser against the whole system', function () {
     await page.waitForSelector('[data-testid=audit] tbody tr');
     expect(await page.locator('[data-testid=audit] tbody tr').count()).to.be.greaterThan(5);
     await shoot(page, 'admin-audit');
+    // Older pages go by seq: the next page starts below the last record shown, whatever was appended meanwhile.
+    const seqs = async () =>
+      await page.$$eval('[data-testid=audit] tbody tr', (rows) =>
+        rows.map((r) => Number(r.getAttribute('data-seq'))),
+      );
+    const first = await seqs();
+    expect(first).to.have.length(25);
+    await page.click('[data-testid=audit-next]');
+    await page.waitForURL(/before=\d+/);
+    await page.waitForSelector(`[data-testid=audit] tbody tr[data-seq="${first[24] - 1}"]`);
+    expect((await seqs())[0]).to.equal(first[24] - 1);
+    await page.click('[data-testid=audit-prev]');
+    await page.waitForURL(/after=\d+/);
+    await page.waitForSelector(`[data-testid=audit] tbody tr[data-seq="${first[24]}"]`);
 
     await page.goto(`/orders/${confirmedOrderId}`);
     await page.waitForSelector('[data-testid=order-status][data-status=CONFIRMED]');

@@ -213,6 +213,46 @@ describe('gateway under abuse (with the real services in this process)', () => {
     });
   });
 
+  describe('the audit trail read while it grows', () => {
+    it('when an admin pages through it while each read appends a record, then no record is seen twice or skipped', async () => {
+      const gw = await startGateway('memory', upstreams, { JWT_SIGNING_KEY: SIGNING_KEY, STAGE: 'test' });
+      try {
+        const admin = (
+          await request(gw.app).post('/api/v1/auth/token').send({ username: 'admin', password: 'admin' })
+        ).body.access_token as string;
+        const read = (query: string) =>
+          request(gw.app).get(`/api/v1/admin/audit?${query}`).set(bearer(admin));
+        // At least 12 records, then a first page: its newest seq is where the walk starts.
+        for (let i = 0; i < 12; i++)
+          await request(gw.app)
+            .post('/api/v1/auth/token')
+            .send({ username: 'nobody', password: `x${i}` });
+        await eventually(async () => (await read('limit=1')).body.total >= 12, '12 audit records');
+        const seen: number[] = [];
+        let res = await read('limit=5');
+        for (;;) {
+          expect(res.status, JSON.stringify(res.body)).to.equal(200);
+          seen.push(...(res.body.items as { seq: number }[]).map((r) => r.seq));
+          if (res.body.older === undefined) break;
+          // This read's own audit.read record lands meanwhile: with page numbers it pushed every page down one.
+          const total = res.body.total as number;
+          await eventually(async () => (await read('limit=1')).body.total > total + 1, 'the reads recorded');
+          res = await read(`limit=5&before=${res.body.older}`);
+        }
+        expect(seen).to.deep.equal(Array.from({ length: seen[0] }, (_, i) => seen[0] - i));
+        const newer = await read(`limit=5&after=${seen[4]}`);
+        // The page just newer than the fifth record: the four above it, and one appended since the first read.
+        expect(newer.body.items.map((r: { seq: number }) => r.seq)).to.deep.equal([
+          seen[0] + 1,
+          ...seen.slice(0, 4),
+        ]);
+        expect((await read('before=3&after=1')).status).to.equal(400);
+      } finally {
+        await gw.close();
+      }
+    });
+  });
+
   describe('failed sign-ins', () => {
     let gw: Gateway;
     before(async () => {

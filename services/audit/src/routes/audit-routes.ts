@@ -1,4 +1,4 @@
-import { ApiRouter, Type } from '@meshmart/kit';
+import { ApiRouter, AppError, Type } from '@meshmart/kit';
 import type { AuditLog } from '../adapters/audit-log.ts';
 import type { AuditTrail } from '../domain/audit-trail.ts';
 
@@ -35,36 +35,54 @@ const VerifySchema = Type.Object({
   ),
 });
 
+const Seq = (description: string) =>
+  Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description });
+
+const AuditQuerySchema = Type.Object(
+  {
+    actor: Type.Optional(Text('who: a user id or service:<name>')),
+    resource: Type.Optional(Text('which resource, e.g. order/o-1')),
+    before: Type.Optional(Seq('the records older than this seq (the `older` of the page before)')),
+    after: Type.Optional(Seq('the records just newer than this seq (the `newer` of the page after)')),
+    limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+  },
+  { additionalProperties: false },
+);
+
+const AuditPageSchema = Type.Object({
+  items: Type.Array(RecordSchema),
+  limit: Type.Integer(),
+  total: Type.Integer({ description: 'records matching the filters now' }),
+  older: Type.Optional(
+    Type.Integer({ description: 'pass as before for the next older page; absent on the oldest' }),
+  ),
+  newer: Type.Optional(
+    Type.Integer({ description: 'pass as after for the next newer page; absent on the newest' }),
+  ),
+});
+
 export function auditRoutes(deps: { log: AuditLog; trail: AuditTrail }): ApiRouter {
   return new ApiRouter()
     .route({
       method: 'get',
       path: '/audit',
       operationId: 'listAuditRecords',
-      summary: 'Audit records, newest first, filtered by actor and resource',
-      query: Type.Object(
-        {
-          actor: Type.Optional(Text('who: a user id or service:<name>')),
-          resource: Type.Optional(Text('which resource, e.g. order/o-1')),
-          page: Type.Integer({ minimum: 1, maximum: 100_000, default: 1 }),
-          limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
-        },
-        { additionalProperties: false },
-      ),
+      summary: 'Audit records, newest first, filtered by actor and resource, paged by a seq cursor',
+      description:
+        'Records are only appended, so a page read by its cursor never shifts: `before` gives the records older ' +
+        'than that seq, `after` those just newer; each page names the cursors of its neighbours (`older`, `newer`).',
+      query: AuditQuerySchema,
       responses: {
-        200: {
-          description: 'one page of records',
-          schema: Type.Object({
-            items: Type.Array(RecordSchema),
-            page: Type.Integer(),
-            limit: Type.Integer(),
-            total: Type.Integer(),
-          }),
-        },
+        200: { description: 'one page of records', schema: AuditPageSchema },
+        400: { description: 'not valid, or both cursors at once' },
       },
       handler: async ({ query }) => {
-        const { items, total } = await deps.log.list(query);
-        return { body: { items, page: query.page, limit: query.limit, total } };
+        if (query.before !== undefined && query.after !== undefined) {
+          throw AppError.badRequest('the request is not valid', [
+            { field: 'query/after', message: 'give before or after, not both' },
+          ]);
+        }
+        return { body: { ...(await deps.log.list(query)), limit: query.limit } };
       },
     })
     .route({

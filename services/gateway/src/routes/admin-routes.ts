@@ -1,9 +1,11 @@
-import { ApiRouter, Type } from '@meshmart/kit';
+import { ApiRouter, AppError, Type } from '@meshmart/kit';
 import type { Upstreams } from '../adapters/upstreams.ts';
 import { act, requireRole } from '../middleware/locals.ts';
 import { AuditPageSchema, AuditVerifySchema, BEARER, Id, SagaSchema } from './schemas.ts';
 
 const Text = (description: string) => Type.String({ minLength: 1, maxLength: 256, description });
+const Seq = (description: string) =>
+  Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description });
 const SAGA_STATUS = ['RUNNING', 'COMPENSATING', 'COMPLETED', 'COMPENSATED', 'FAILED'] as const;
 
 /** Operator views (admin role): the audit trail and the checkout sagas. Reading them is itself audited. */
@@ -15,26 +17,41 @@ export function adminRoutes(deps: { upstreams: Upstreams }): ApiRouter {
       method: 'get',
       path: '/admin/audit',
       operationId: 'listAuditRecords',
-      summary: 'Audit records, newest first, by actor and resource',
+      summary: 'Audit records, newest first, by actor and resource, paged by a seq cursor',
+      description:
+        'Every admin read is itself recorded, so the trail grows while it is read: pages go by seq, never by ' +
+        'number. The first page has no cursor; `before` = the `older` of a page gives the next older one, `after` ' +
+        '= its `newer` the next newer one. A page read by its cursor never shifts.',
       tags: ['admin'],
       security: BEARER,
       query: Type.Object(
         {
           actor: Type.Optional(Text('a user id, or service:<name>')),
           resource: Type.Optional(Text('e.g. order/<id>')),
-          page: Type.Integer({ minimum: 1, maximum: 100_000, default: 1 }),
+          before: Type.Optional(Seq('records older than this seq: the `older` of the page before')),
+          after: Type.Optional(Seq('records just newer than this seq: the `newer` of the page after')),
           limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
         },
         { additionalProperties: false },
       ),
-      responses: { 200: { description: 'a page of records', schema: AuditPageSchema }, ...denied },
+      responses: {
+        200: { description: 'a page of records', schema: AuditPageSchema },
+        400: { description: 'not valid, or both cursors at once' },
+        ...denied,
+      },
       handler: async ({ query, res, trace, requestId }) => {
         requireRole(res, 'admin');
+        if (query.before !== undefined && query.after !== undefined) {
+          throw AppError.badRequest('the request is not valid', [
+            { field: 'query/after', message: 'give before or after, not both' },
+          ]);
+        }
         act(res, 'audit.read', 'audit');
         const page = await upstreams.call('audit', 'GET', '/audit', {
           query: {
-            page: query.page,
             limit: query.limit,
+            ...(query.before !== undefined ? { before: query.before } : {}),
+            ...(query.after !== undefined ? { after: query.after } : {}),
             ...(query.actor ? { actor: query.actor } : {}),
             ...(query.resource ? { resource: query.resource } : {}),
           },

@@ -141,9 +141,14 @@ export const AuditPageSchema = Type.Object({
       prevHash: Type.String(),
     }),
   ),
-  page: Type.Integer(),
   limit: Type.Integer(),
-  total: Type.Integer(),
+  total: Type.Integer({ description: 'records matching the filters now' }),
+  older: Type.Optional(
+    Type.Integer({ description: 'pass as before for the next older page; absent on the oldest' }),
+  ),
+  newer: Type.Optional(
+    Type.Integer({ description: 'pass as after for the next newer page; absent on the newest' }),
+  ),
 });
 
 export const AuditVerifySchema = Type.Object({

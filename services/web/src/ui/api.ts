@@ -79,6 +79,15 @@ export interface CheckoutAccepted {
   readonly sagaId?: string;
 }
 
+/** A page of the audit trail by seq cursor: `older` / `newer` are the cursors of its neighbours, when it has them. */
+export interface AuditPage {
+  readonly items: AuditRecord[];
+  readonly limit: number;
+  readonly total: number;
+  readonly older?: number;
+  readonly newer?: number;
+}
+
 export interface AuditRecord {
   readonly seq: number;
   readonly id: string;
@@ -234,9 +243,9 @@ export const api = {
       }[];
     }>('GET', `/orders/${enc(id)}/events`, { signal }),
   audit: (
-    query: { actor?: string; resource?: string; page?: number; limit?: number },
+    query: { actor?: string; resource?: string; before?: number; after?: number; limit?: number },
     signal?: AbortSignal,
-  ) => call<Page<AuditRecord>>('GET', `/admin/audit${qs(query)}`, { signal }),
+  ) => call<AuditPage>('GET', `/admin/audit${qs(query)}`, { signal }),
   verifyAudit: (signal?: AbortSignal) => call<AuditVerify>('GET', '/admin/audit/verify', { signal }),
   sagas: (query: { status?: string; limit?: number }, signal?: AbortSignal) =>
     call<{ items: Saga[] }>('GET', `/admin/sagas${qs(query)}`, { signal }),

@@ -68,11 +68,13 @@ export const paths = {
   orders: () => '/orders',
   order: (id: string) => `/orders/${encodeURIComponent(id)}`,
   login: (next?: string) => withQuery('/login', { next: next && next !== '/login' ? next : undefined }),
-  adminAudit: (query: { actor?: string; resource?: string; page?: number } = {}) =>
+  /** `before` / `after`: a seq cursor (the audit trail grows while it is read, so it is never paged by number). */
+  adminAudit: (query: { actor?: string; resource?: string; before?: number; after?: number } = {}) =>
     withQuery('/admin/audit', {
       actor: query.actor,
       resource: query.resource,
-      page: query.page === 1 ? undefined : query.page,
+      before: query.before,
+      after: query.after,
     }),
   adminSagas: () => '/admin/sagas',
   adminSaga: (id: string) => `/admin/sagas/${encodeURIComponent(id)}`,

@@ -53,7 +53,7 @@ export function auditLogContract(make: () => Promise<{ log: AuditLog; close: () 
     it("then inserting another event at it is 'seq-taken' and nothing changes", async () => {
       await log.insert(record(1, 'a'));
       expect(await log.insert(record(1, 'b'))).to.equal('seq-taken');
-      expect((await log.list({ page: 1, limit: 10 })).total).to.equal(1);
+      expect((await log.list({ limit: 10 })).total).to.equal(1);
     });
   });
 
@@ -66,17 +66,22 @@ export function auditLogContract(make: () => Promise<{ log: AuditLog; close: () 
   });
 
   describe('when listing', () => {
-    it('then records come newest first, filtered and paged, with the total', async () => {
+    it('then records come newest first, filtered and paged by seq cursors both ways, with the total', async () => {
       await log.insert(record(1, 'a', 'alice', 'order/o-1'));
       await log.insert(record(2, 'b', 'bob', 'order/o-2'));
       await log.insert(record(3, 'c', 'alice', 'order/o-2'));
       await log.insert(record(4, 'd', 'alice', 'order/o-1'));
-      const alice = await log.list({ actor: 'alice', page: 1, limit: 2 });
+      const alice = await log.list({ actor: 'alice', limit: 2 });
       expect(alice.total).to.equal(3);
       expect(alice.items.map((r) => r.id)).to.deep.equal(['d', 'c']);
-      const page2 = await log.list({ actor: 'alice', page: 2, limit: 2 });
-      expect(page2.items.map((r) => r.id)).to.deep.equal(['a']);
-      const both = await log.list({ actor: 'alice', resource: 'order/o-2', page: 1, limit: 10 });
+      expect(alice).to.include({ older: 3 }).and.not.have.property('newer');
+      const older = await log.list({ actor: 'alice', before: alice.older!, limit: 2 });
+      expect(older.items.map((r) => r.id)).to.deep.equal(['a']);
+      expect(older).to.include({ newer: 1 }).and.not.have.property('older');
+      const newer = await log.list({ actor: 'alice', after: older.newer!, limit: 2 });
+      expect(newer.items.map((r) => r.id)).to.deep.equal(['d', 'c']);
+      expect(newer).to.include({ older: 3 }).and.not.have.property('newer');
+      const both = await log.list({ actor: 'alice', resource: 'order/o-2', limit: 10 });
       expect(both.items.map((r) => r.id)).to.deep.equal(['c']);
     });
   });

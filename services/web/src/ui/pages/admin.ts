@@ -1,12 +1,11 @@
 /// <reference lib="dom" />
-import { api, ApiError, type AuditVerify, type Saga } from '../api.ts';
+import { api, ApiError, type AuditPage, type AuditVerify, type Saga } from '../api.ts';
 import {
   emptyState,
   errorState,
   inlineError,
   loading,
   pageHeader,
-  pagination,
   price,
   statusBadge,
 } from '../components.ts';
@@ -48,7 +47,12 @@ export async function auditPage(ctx: PageContext): Promise<void> {
   ctx.title('Audit log');
   const actor = ctx.query.get('actor') ?? '';
   const resource = ctx.query.get('resource') ?? '';
-  const page = Math.max(1, Number.parseInt(ctx.query.get('page') ?? '1', 10) || 1);
+  const cursor = (name: string): number | undefined => {
+    const n = Number.parseInt(ctx.query.get(name) ?? '', 10);
+    return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+  };
+  const before = cursor('before');
+  const after = before === undefined ? cursor('after') : undefined;
   const actorInput = h('input', { name: 'actor', value: actor, placeholder: 'alice or service:orders' });
   const resourceInput = h('input', { name: 'resource', value: resource, placeholder: 'order/<id>' });
   const verify = h('div', { class: 'verify', 'data-testid': 'verify' }, loading('Verifying the hash chain…'));
@@ -72,7 +76,16 @@ export async function auditPage(ctx: PageContext): Promise<void> {
     (err: unknown) => mount(verify, inlineError(err)),
   );
   try {
-    const result = await api.audit({ actor, resource, page, limit: AUDIT_PAGE_SIZE }, ctx.signal);
+    const result = await api.audit(
+      {
+        actor: actor || undefined,
+        resource: resource || undefined,
+        ...(before !== undefined ? { before } : {}),
+        ...(after !== undefined ? { after } : {}),
+        limit: AUDIT_PAGE_SIZE,
+      },
+      ctx.signal,
+    );
     if (result.items.length === 0) {
       mount(
         list,
@@ -122,18 +135,38 @@ export async function auditPage(ctx: PageContext): Promise<void> {
             ),
           ),
         ),
-        pagination(
-          result.page ?? page,
-          result.total ?? result.items.length,
-          result.limit ?? AUDIT_PAGE_SIZE,
-          (n) => paths.adminAudit({ actor, resource, page: n }),
-        ),
+        cursorPagination(result, { actor, resource }),
       );
     }
   } catch (err) {
     mount(list, errorState(err, h('a', { class: 'btn', href: paths.adminAudit() }, 'Try again')));
   }
   await verifying;
+}
+
+/** Newest / newer / older by seq: a page read by its cursor stays the same however many records arrive meanwhile. */
+function cursorPagination(page: AuditPage, filters: { actor: string; resource: string }): HTMLElement | null {
+  if (page.newer === undefined && page.older === undefined) return null;
+  const link = (label: string, rel: string, href: string | undefined) =>
+    href
+      ? h('a', { class: 'page-link', href, rel, 'data-testid': `audit-${rel}` }, label)
+      : h('span', { class: 'page-link disabled' }, label);
+  const base = { actor: filters.actor || undefined, resource: filters.resource || undefined };
+  return h(
+    'nav',
+    { class: 'pagination', 'aria-label': 'Pages' },
+    link('« Newest', 'first', page.newer !== undefined ? paths.adminAudit(base) : undefined),
+    link(
+      '‹ Newer',
+      'prev',
+      page.newer !== undefined ? paths.adminAudit({ ...base, after: page.newer }) : undefined,
+    ),
+    link(
+      'Older ›',
+      'next',
+      page.older !== undefined ? paths.adminAudit({ ...base, before: page.older }) : undefined,
+    ),
+  );
 }
 
 function verifyBanner(v: AuditVerify): HTMLElement {
