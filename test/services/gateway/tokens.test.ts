@@ -3,6 +3,7 @@ import { generateKeyPair, SignJWT } from 'jose';
 import { InvalidToken, LocalIssuer, TokenVerifier } from '../../../services/gateway/src/domain/tokens.ts';
 import { authenticate, DEMO_USERS } from '../../../services/gateway/src/domain/users.ts';
 import { JWKS_AUDIENCE, JWKS_ISSUER, startJwksServer, type JwksServer } from './jwks-server.ts';
+import { eventually } from '../../support/wait.ts';
 
 const claims = { issuer: 'meshmart-gateway', audience: 'meshmart', rolesClaim: 'roles' };
 const key = new TextEncoder().encode('k'.repeat(32));
@@ -43,6 +44,20 @@ describe('local issuer and verifier (HS256)', () => {
   it('when the token has expired, then it is refused as expired', async () => {
     const old = await issuer.issue(alice, new Date(Date.now() - 3600_000));
     expect(await refusal(verifier.verify(old.access_token))).to.match(/expired/);
+  });
+
+  it('when a verified token comes again, then it is answered from the cache until it expires, and never for another string', async () => {
+    const fresh = new TokenVerifier({ ...claims, signingKey: key });
+    // Expires one second from now.
+    const short = await issuer.issue(alice, new Date(Date.now() - 59_000));
+    expect(await fresh.verify(short.access_token)).to.deep.equal({ id: 'alice', roles: ['customer'] });
+    const [head, body, signature] = short.access_token.split('.');
+    const tampered = `${head}.${body}.${signature.startsWith('A') ? 'B' : 'A'}${signature.slice(1)}`;
+    expect(await refusal(fresh.verify(tampered))).to.match(/signature/);
+    await eventually(
+      async () => /expired/.test(await refusal(fresh.verify(short.access_token))),
+      'the cached token to be refused once it expired',
+    );
   });
 
   it('when the token is signed with another key, then its signature is refused', async () => {

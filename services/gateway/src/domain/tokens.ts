@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { AppError } from '@meshmart/kit';
+import { AppError, BoundedMap } from '@meshmart/kit';
 import { createRemoteJWKSet, errors, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { DemoUser, Principal } from './users.ts';
 
@@ -71,11 +71,22 @@ export class TokenVerifier {
     }
   }
 
+  /**
+   * Tokens already verified, until they expire: a token is immutable, so verifying it again (an HMAC or signature and
+   * the claims) gives the same answer until `exp`. Bounded; a key withdrawn from the JWKS is not re-checked for a token
+   * seen before (as with any verifier that caches, the token's own lifetime bounds that).
+   */
+  private readonly verified = new BoundedMap<string, { readonly principal: Principal; readonly expMs: number }>(
+    10_000,
+  );
+
   get mode(): 'jwks' | 'local' {
     return 'jwksUrl' in this.props ? 'jwks' : 'local';
   }
 
   async verify(token: string): Promise<Principal> {
+    const known = this.verified.get(token);
+    if (known && known.expMs > Date.now()) return known.principal;
     let payload: JWTPayload;
     try {
       const options = {
@@ -106,7 +117,9 @@ export class TokenVerifier {
     const sub = payload.sub;
     if (typeof sub !== 'string' || !USER_ID.test(sub))
       throw new InvalidToken('the token subject is not valid');
-    return { id: sub, roles: rolesOf(payload[this.props.rolesClaim]) };
+    const principal = { id: sub, roles: rolesOf(payload[this.props.rolesClaim]) };
+    if (typeof payload.exp === 'number') this.verified.set(token, { principal, expMs: payload.exp * 1000 });
+    return principal;
   }
 }
 
