@@ -29,6 +29,12 @@ const STEP_SECONDS = Number(process.env.BENCH_STEP_SECONDS ?? (QUICK ? 8 : 15));
 const EMBEDDED_RATE = Number(process.env.BENCH_EMBEDDED_RATE ?? 200);
 const EMBEDDED_SECONDS = Number(process.env.BENCH_EMBEDDED_SECONDS ?? (QUICK ? 10 : 20));
 const CENSUS_CHECKOUTS = 20;
+/** BENCH_CHECKOUT_PHASES=census,idle runs only those (while working on one figure); targets of skipped phases are not judged. */
+const PHASES = new Set(
+  (process.env.BENCH_CHECKOUT_PHASES ?? 'census,idle,scaling,open,ceiling,embedded')
+    .split(',')
+    .map((p) => p.trim()),
+);
 const IDLE_CHECKOUTS = QUICK ? 15 : 30;
 
 export interface Target {
@@ -226,61 +232,80 @@ export async function checkout(): Promise<Record<string, unknown>> {
     // Warm every path (JIT, pools, caches, indexes) before anything counts.
     for (let n = 0; n < 10; n++) await shop.purchase(`warm-${n}`, n);
 
-    process.stderr.write('checkout: census (sequential checkouts, counted by the services)\n');
-    const services = Object.keys(system.urls) as ServiceName[];
-    const pids = {
-      ...Object.fromEntries(services.map((s) => [s, system.pid(s)])),
-      ...testServerPids(),
-    };
-    const counted: Census = await census(
-      system.urls,
-      pids,
-      async (n) => {
-        const r = await shop!.purchase(`census-${n}`, n);
-        if (r.status !== 'CONFIRMED') throw new Error(`census checkout ${n}: ${r.status} ${r.error ?? ''}`);
-      },
-      CENSUS_CHECKOUTS,
-    );
-    const cpuTotal = Object.values(counted.cpuMsPerCheckout).reduce((a, b) => a + b, 0);
-    result.census = { ...counted, cpu_ms_per_checkout_total: round(cpuTotal) };
-
-    process.stderr.write('checkout: idle (one checkout at a time)\n');
-    const idle: CheckoutResult[] = [];
-    const t0 = performance.now();
-    for (let n = 0; n < IDLE_CHECKOUTS; n++) idle.push(await shop.purchase(`idle-${n}`, n));
-    const idleFigures = figures(idle, (performance.now() - t0) / 1000);
-    result.idle = idleFigures;
-    targets.push(target('idle checkout p50', idleFigures.p50_ms, 'max', 150, 'ms'));
-
-    process.stderr.write('checkout: scaling (closed loop, 1 then 8 customers)\n');
-    const one = await closedLoop(shop, '1 customer', 1, SCALING_SECONDS, 'solo');
-    const eight = await closedLoop(shop, '8 customers', 8, SCALING_SECONDS, 'octet');
-    const ratio = eight.per_second / one.per_second;
-    result.scaling = { one_customer: one, eight_customers: eight, throughput_ratio: round(ratio, 2) };
-    targets.push(target('throughput 8 / 1 customers', ratio, 'min', 4, 'x'));
-
-    process.stderr.write(`checkout: open model, ${OPEN_RATE}/s for ${OPEN_SECONDS} s\n`);
-    const open = await openModel(shop, `open ${OPEN_RATE}/s`, OPEN_RATE, OPEN_SECONDS, (n) => `open-${n}`);
-    result.open = open;
-    targets.push(target(`open ${OPEN_RATE}/s: checkouts not confirmed`, open.failed, 'max', 1, ''));
-    targets.push(target(`open ${OPEN_RATE}/s p99`, open.p99_ms, 'max', 500, 'ms'));
-
-    process.stderr.write('checkout: ceiling (rising rates until p99 >= 1 s)\n');
-    const steps: PhaseFigures[] = [];
-    let held = 0;
-    for (let rate = OPEN_RATE + 10; rate <= 200; rate += 10) {
-      const step = await openModel(shop, `ceiling ${rate}/s`, rate, STEP_SECONDS, (n) => `ceil-${rate}-${n}`);
-      steps.push(step);
-      if (step.failed > 0 || !(step.p99_ms < 1000)) break;
-      held = rate;
+    if (PHASES.has('census')) {
+      process.stderr.write('checkout: census (sequential checkouts, counted by the services)\n');
+      const services = Object.keys(system.urls) as ServiceName[];
+      const pids = {
+        ...Object.fromEntries(services.map((s) => [s, system.pid(s)])),
+        ...testServerPids(),
+      };
+      const counted: Census = await census(
+        system.urls,
+        pids,
+        async (n) => {
+          const r = await shop!.purchase(`census-${n}`, n);
+          if (r.status !== 'CONFIRMED') throw new Error(`census checkout ${n}: ${r.status} ${r.error ?? ''}`);
+        },
+        CENSUS_CHECKOUTS,
+      );
+      const cpuTotal = Object.values(counted.cpuMsPerCheckout).reduce((a, b) => a + b, 0);
+      result.census = { ...counted, cpu_ms_per_checkout_total: round(cpuTotal) };
     }
-    if (held === 0 && open.failed === 0 && open.p99_ms < 1000) held = OPEN_RATE;
-    result.ceiling = { steps, highest_rate_with_p99_under_1s: held };
+
+    if (PHASES.has('idle')) {
+      process.stderr.write('checkout: idle (one checkout at a time)\n');
+      const idle: CheckoutResult[] = [];
+      const t0 = performance.now();
+      for (let n = 0; n < IDLE_CHECKOUTS; n++) idle.push(await shop.purchase(`idle-${n}`, n));
+      const idleFigures = figures(idle, (performance.now() - t0) / 1000);
+      result.idle = idleFigures;
+      targets.push(target('idle checkout p50', idleFigures.p50_ms, 'max', 150, 'ms'));
+    }
+
+    if (PHASES.has('scaling')) {
+      process.stderr.write('checkout: scaling (closed loop, 1 then 8 customers)\n');
+      const one = await closedLoop(shop, '1 customer', 1, SCALING_SECONDS, 'solo');
+      const eight = await closedLoop(shop, '8 customers', 8, SCALING_SECONDS, 'octet');
+      const ratio = eight.per_second / one.per_second;
+      result.scaling = { one_customer: one, eight_customers: eight, throughput_ratio: round(ratio, 2) };
+      targets.push(target('throughput 8 / 1 customers', ratio, 'min', 4, 'x'));
+    }
+
+    let openHeld = false;
+    if (PHASES.has('open')) {
+      process.stderr.write(`checkout: open model, ${OPEN_RATE}/s for ${OPEN_SECONDS} s\n`);
+      const open = await openModel(shop, `open ${OPEN_RATE}/s`, OPEN_RATE, OPEN_SECONDS, (n) => `open-${n}`);
+      result.open = open;
+      targets.push(target(`open ${OPEN_RATE}/s: checkouts not confirmed`, open.failed, 'max', 1, ''));
+      targets.push(target(`open ${OPEN_RATE}/s p99`, open.p99_ms, 'max', 500, 'ms'));
+      openHeld = open.failed === 0 && open.p99_ms < 1000;
+    }
+
+    if (PHASES.has('ceiling')) {
+      process.stderr.write('checkout: ceiling (rising rates until p99 >= 1 s)\n');
+      const steps: PhaseFigures[] = [];
+      let held = 0;
+      for (let rate = OPEN_RATE + 10; rate <= 200; rate += 10) {
+        const step = await openModel(
+          shop,
+          `ceiling ${rate}/s`,
+          rate,
+          STEP_SECONDS,
+          (n) => `ceil-${rate}-${n}`,
+        );
+        steps.push(step);
+        if (step.failed > 0 || !(step.p99_ms < 1000)) break;
+        held = rate;
+      }
+      if (held === 0 && openHeld) held = OPEN_RATE;
+      result.ceiling = { steps, highest_rate_with_p99_under_1s: held };
+    }
   } finally {
     await shop?.close();
     await system.close();
   }
 
+  if (!PHASES.has('embedded')) return { ...result, targets };
   process.stderr.write(`checkout: embedded (make start, in memory), ${EMBEDDED_RATE}/s\n`);
   const embedded = await startEmbedded();
   let embeddedShop: BenchShop | undefined;
