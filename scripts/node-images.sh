@@ -38,8 +38,11 @@ STORE_LIMIT_MB=6144
 
 DEBIAN_SUITE=bookworm
 DEBIAN_MIRROR=http://deb.debian.org/debian
-NODE_VERSION=20.20.2
+# The base image holds this machine's Node.js and is named for its version: the Dockerfile's default FROM
+# (node:20.20.2-bookworm-slim) when they match, else the build passes the Dockerfile's own NODE_IMAGE argument.
+NODE_VERSION=$(node --version 2>/dev/null | sed 's/^v//')
 NODE_REF="docker.io/library/node:$NODE_VERSION-bookworm-slim"
+DOCKERFILE_NODE_IMAGE=$(sed -n 's/^ARG NODE_IMAGE=//p' "$ROOT/Dockerfile")
 APP_VERSION=$(sed -n 's/^  "version": "\(.*\)",$/\1/p' "$ROOT/package.json" | head -n 1)
 
 log() { printf 'node-images: %s\n' "$*" >&2; }
@@ -59,7 +62,7 @@ kube_bin() { "$ROOT/scripts/kube-build.sh" --list | sed -n "s/^$1 //p"; }
 # The inputs of each image, hashed: a change to any of them rebuilds the image (and the images built on it).
 key_debian() { printf '%s\n' "$DEBIAN_SUITE" "$DEBIAN_MIRROR" minbase passwd nodoc-v1 | sha; }
 key_node() {
-  { key_debian; sha256sum /usr/bin/node; cat "$(npm_dir)/package.json"; printf 'npmrc-v1\n'; } | sha
+  { key_debian; sha256sum <"$(readlink -f "$(command -v node)")"; cat "$(npm_dir)/package.json"; printf 'npmrc-v1\n'; } | sha
 }
 key_services() {
   {
@@ -163,8 +166,7 @@ build_debian() {
 
 build_node() {
   local ctr npm
-  [ "$(node --version)" = "v$NODE_VERSION" ] ||
-    die "this machine's Node.js is $(node --version), and the Dockerfile's FROM names $NODE_VERSION: the base image is made from it"
+  [ -n "$NODE_VERSION" ] || die "node is not on PATH: the base image is made from this machine's Node.js"
   npm=$(npm_dir)
   load debian
   ctr=$(bah from --quiet --pull-never "$(ref_of debian)")
@@ -189,8 +191,13 @@ build_services() {
   local ca=/etc/ssl/certs/ca-certificates.crt
   [ -f "$ca" ] || die "$ca is missing: npm in the image's build stage trusts this machine's CA bundle"
   load node
+  local from=()
+  if [ "node:$NODE_VERSION-bookworm-slim" != "$DOCKERFILE_NODE_IMAGE" ]; then
+    log "this machine's Node.js is $NODE_VERSION, the Dockerfile's FROM is $DOCKERFILE_NODE_IMAGE: --build-arg NODE_IMAGE"
+    from=(--build-arg "NODE_IMAGE=node:$NODE_VERSION-bookworm-slim")
+  fi
   log "buildah bud -t $(ref_of services) (the Dockerfile, unchanged)"
-  (cd "$ROOT" && bah bud --quiet --format docker --network host --pull-never --layers \
+  (cd "$ROOT" && bah bud "${from[@]}" --quiet --format docker --network host --pull-never --layers \
     --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
     -v "$ca:/run/meshmart-build-ca.pem:ro" --build-arg "VERSION=$APP_VERSION" \
     -t "$(ref_of services)" -f Dockerfile .) >&2 || die "buildah bud of the Dockerfile failed"
