@@ -5,7 +5,8 @@ import { expect } from 'chai';
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
 function make(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync('make', ['--no-print-directory', ...args], {
+  // -o: never remake the install stamp: a changed lockfile would run npm ci under everyone else's feet.
+  const r = spawnSync('make', ['--no-print-directory', '-o', 'node_modules/.meshmart-installed', ...args], {
     cwd: ROOT,
     encoding: 'utf8',
     timeout: 60_000,
