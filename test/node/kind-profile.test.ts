@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { SERVICE_NAMES } from '../../services/kit/src/catalogue.ts';
 import { call } from '../e2e/support/real-system.ts';
 import { login, purchase } from '../load/support/journeys.ts';
 import { kubectlPath, ROOT } from '../support/kube.ts';
@@ -19,7 +20,8 @@ const APP = 'meshmart';
 const DATA = 'meshmart-data';
 /** Every namespace the kind profile makes: deleted after the run, so the next one deploys from nothing. */
 const PROFILE_NAMESPACES = [APP, DATA, 'monitoring', 'observability', 'logging'];
-const SERVICES = ['audit', 'cart', 'catalog', 'checkout', 'gateway', 'inventory', 'orders', 'payments'];
+/** Every service of the catalogue runs in the app namespace: the one list, never a second. */
+const SERVICES: readonly string[] = SERVICE_NAMES;
 /** Written for docs/deploy.md: image sizes, start times, bring-up figures. */
 const REPORT = join(ROOT, 'artifacts', 'node', 'kind-profile.json');
 
