@@ -90,7 +90,7 @@ describe('deploy: against the synthesized manifests (make synth)', function () {
 
   it('when the committed chart charts/meshmart is compared with a fresh generation, then it is up to date', function () {
     const diff = chartDiff(generateChart(dist), join(root, 'charts/meshmart'));
-    expect(diff, 'charts/meshmart is stale: run `make synth chart`').to.deep.equal([]);
+    expect(diff, 'charts/meshmart is stale: run `make chart`').to.deep.equal([]);
   });
 
   it('when a Deployment runs the services image, then its command is a bundle the image has, as uid 10001', function () {
