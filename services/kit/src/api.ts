@@ -319,7 +319,8 @@ function parametersOf(schema: TObject<TProperties> | undefined, location: 'path'
   return Object.entries(schema.properties).map(([name, s]) => ({
     name,
     in: location,
-    required: location === 'path' || required.has(name),
+    // A parameter with a default may be left out: the kit fills it in (page, limit).
+    required: location === 'path' || (required.has(name) && s.default === undefined),
     ...(s.description ? { description: s.description } : {}),
     schema: s,
   }));

@@ -109,8 +109,11 @@ eachBackend('audit API', (backend) => {
       expect(seen).to.deep.equal(Array.from({ length: 12 }, (_, i) => 12 - i));
     });
 
-    it('then both cursors at once, or a cursor that is not a seq, is 400', async () => {
-      await request(fx.app).get('/audit?before=5&after=2').expect(400).expect('content-type', PROBLEM);
+    it('then both cursors give the records between them, and a cursor that is not a seq is 400', async () => {
+      await publishPayments(6);
+      const between = await request(fx.app).get('/audit?after=2&before=6&limit=2').expect(200);
+      expect(between.body.items.map((r: { seq: number }) => r.seq)).to.deep.equal([4, 3]);
+      expect(between.body).to.include({ older: 3, newer: 4 });
       await request(fx.app).get('/audit?before=x').expect(400).expect('content-type', PROBLEM);
       await request(fx.app).get('/audit?before=0').expect(400).expect('content-type', PROBLEM);
       await request(fx.app).get('/audit?page=2').expect(400).expect('content-type', PROBLEM);

@@ -246,7 +246,9 @@ describe('gateway under abuse (with the real services in this process)', () => {
           seen[0] + 1,
           ...seen.slice(0, 4),
         ]);
-        expect((await read('before=3&after=1')).status).to.equal(400);
+        expect((await read('before=3&after=1')).body.items.map((r: { seq: number }) => r.seq)).to.deep.equal([
+          2,
+        ]);
       } finally {
         await gw.close();
       }
@@ -277,11 +279,14 @@ describe('gateway under abuse (with the real services in this process)', () => {
       try {
         expect((await signIn('203.0.113.7', 'alice', 'wrong')).status).to.equal(401);
         expect((await signIn('203.0.113.7', 'mallory', 'x')).status).to.equal(401);
-        await eventually(
-          () => events.seen.filter((e) => e.type === 'SignInFailed').length >= 2,
-          'two SignInFailed events',
-        );
-        const failed = events.seen.filter((e) => e.type === 'SignInFailed').map((e) => e.data);
+        // The group reads the topic from its start: earlier tests' events are there too.
+        const mine = () =>
+          events.seen
+            .filter((e) => e.type === 'SignInFailed')
+            .map((e) => e.data as { sourceAddress?: string })
+            .filter((d) => d.sourceAddress === '203.0.113.7');
+        await eventually(() => mine().length >= 2, 'two SignInFailed events');
+        const failed = mine();
         expect(failed[0]).to.deep.include({
           actor: 'alice',
           resource: 'user/alice',

@@ -9,7 +9,8 @@ export interface BatchInsertResult {
 
 /**
  * A page of records, newest first, by a seq cursor: the newest `limit` (no cursor), those older than `before`, or
- * those just newer than `after`. Records are only ever appended, so a page that was read stays the same page.
+ * those just newer than `after` (both: just newer than `after` and older than `before`). Records are only ever
+ * appended, so a page that was read stays the same page.
  */
 export interface AuditQuery {
   readonly actor?: string;

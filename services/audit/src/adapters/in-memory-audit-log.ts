@@ -42,10 +42,12 @@ export class InMemoryAuditLog implements AuditLog {
         (query.actor === undefined || r.actor === query.actor) &&
         (query.resource === undefined || r.resource === query.resource),
     );
-    const found =
-      query.after !== undefined
-        ? matching.filter((r) => r.seq > query.after!)
-        : matching.filter((r) => query.before === undefined || r.seq < query.before).reverse();
+    const inWindow = matching.filter(
+      (r) =>
+        (query.after === undefined || r.seq > query.after) &&
+        (query.before === undefined || r.seq < query.before),
+    );
+    const found = query.after !== undefined ? inWindow : inWindow.reverse();
     return Promise.resolve(
       pageOf(
         found.slice(0, query.limit + 1).map((r) => structuredClone(r)),

@@ -92,11 +92,14 @@ export class MongoAuditLog implements AuditLog {
       ...(query.resource !== undefined ? { resource: query.resource } : {}),
     };
     const window: Filter<AuditRecord> =
-      query.after !== undefined
-        ? { seq: { $gt: query.after } }
-        : query.before !== undefined
-          ? { seq: { $lt: query.before } }
-          : {};
+      query.after !== undefined || query.before !== undefined
+        ? {
+            seq: {
+              ...(query.after !== undefined ? { $gt: query.after } : {}),
+              ...(query.before !== undefined ? { $lt: query.before } : {}),
+            },
+          }
+        : {};
     const [found, total] = await Promise.all([
       this.records
         .find({ ...filter, ...window }, NO_ID)

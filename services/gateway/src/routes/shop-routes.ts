@@ -17,6 +17,8 @@ import {
 } from './schemas.ts';
 
 type Json = Record<string, unknown>;
+/** The cart's default MAX_QUANTITY_PER_ITEM: the document states the limit the server enforces. */
+const MAX_QUANTITY_PER_ITEM = 10;
 /** Bound of `Prefer: wait` on an order (orders holds the answer at most 20 s too). */
 const MAX_WAIT_SECONDS = 20;
 const IDEMPOTENCY_KEY = Type.String({ minLength: 1, maxLength: 128, pattern: '^[\\x21-\\x7e]+$' });
@@ -102,7 +104,13 @@ export function shopRoutes(deps: { upstreams: Upstreams }): ApiRouter {
       security: BEARER,
       params: Type.Object({ productId: ProductId }),
       body: Type.Object(
-        { quantity: Type.Integer({ minimum: 1, maximum: 10_000 }) },
+        {
+          quantity: Type.Integer({
+            minimum: 1,
+            maximum: MAX_QUANTITY_PER_ITEM,
+            description: "1 to the cart's MAX_QUANTITY_PER_ITEM (10)",
+          }),
+        },
         { additionalProperties: false },
       ),
       responses: {
