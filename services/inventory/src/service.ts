@@ -83,17 +83,17 @@ export async function inventoryParts(options: InventoryPartsOptions): Promise<In
   let stock: StockRepository;
   let reservations: ReservationRepository;
   let relay: OutboxRelay;
-  const { logger, bus } = options;
-  if (options.db) {
-    const mongoStock = new MongoStockRepository(options.db);
-    const mongoReservations = new MongoReservationRepository(options.db);
+  const { logger, bus, db } = options;
+  if (db) {
+    const mongoStock = new MongoStockRepository(db);
+    const mongoReservations = new MongoReservationRepository(db);
     await mongoStock.ensureIndexes();
     await mongoReservations.ensureIndexes();
     stock = mongoStock;
     reservations = mongoReservations;
     const store = new MongoOutboxStore([
-      options.db.collection(mongoStock.versions.collection.collectionName),
-      options.db.collection(mongoReservations.versions.collection.collectionName),
+      db.collection(mongoStock.collection.collectionName),
+      db.collection(mongoReservations.collection.collectionName),
     ]);
     relay = new OutboxRelay({ store, bus, logger });
   } else {

@@ -1,5 +1,5 @@
 import type { InMemoryOutboxStore, OutboxEntry } from '@meshmart/kit/events';
-import { FINAL_STATUSES, type Reservation, type ReservationStatus } from '../domain/stock.ts';
+import type { Reservation, ReservationStatus } from '../domain/stock.ts';
 import type { ReservationRepository, TransitionChanges } from './reservation-repository.ts';
 
 export const RESERVATIONS_COLLECTION = 'reservations';
@@ -20,6 +20,15 @@ export class InMemoryReservationRepository implements ReservationRepository {
     return Promise.resolve(doc ? structuredClone(doc) : undefined);
   }
 
+  getMany(ids: readonly string[]): Promise<Reservation[]> {
+    const out: Reservation[] = [];
+    for (const id of new Set(ids)) {
+      const doc = this.docs.get(id);
+      if (doc) out.push(structuredClone(doc));
+    }
+    return Promise.resolve(out);
+  }
+
   transition(
     id: string,
     from: readonly ReservationStatus[],
@@ -29,10 +38,12 @@ export class InMemoryReservationRepository implements ReservationRepository {
   ): Promise<Reservation | undefined> {
     const doc = this.docs.get(id);
     if (!doc || !from.includes(doc.status)) return Promise.resolve(undefined);
+    if (changes.unexpiredAt && doc.expiresAt.getTime() <= changes.unexpiredAt.getTime()) {
+      return Promise.resolve(undefined);
+    }
     const next: Reservation = {
       ...doc,
       status: to,
-      settled: changes.settled,
       updatedAt: changes.at,
       ...(changes.rejection ? { rejection: changes.rejection } : {}),
     };
@@ -41,22 +52,12 @@ export class InMemoryReservationRepository implements ReservationRepository {
     return Promise.resolve(structuredClone(next));
   }
 
-  markSettled(id: string): Promise<void> {
-    const doc = this.docs.get(id);
-    if (doc) this.docs.set(id, { ...doc, settled: true });
-    return Promise.resolve();
-  }
-
   expired(now: Date, limit: number): Promise<Reservation[]> {
     return this.select((r) => r.status === 'HELD' && r.expiresAt.getTime() <= now.getTime(), limit);
   }
 
   stalePending(before: Date, limit: number): Promise<Reservation[]> {
     return this.select((r) => r.status === 'PENDING' && r.createdAt.getTime() < before.getTime(), limit);
-  }
-
-  unsettled(limit: number): Promise<Reservation[]> {
-    return this.select((r) => FINAL_STATUSES.includes(r.status) && !r.settled, limit);
   }
 
   private select(match: (r: Reservation) => boolean, limit: number): Promise<Reservation[]> {

@@ -1,52 +1,64 @@
-import type { Db } from 'mongodb';
-import type { OutboxEntry } from '@meshmart/kit/events';
-import {
-  FINAL_STATUSES,
-  type Rejection,
-  type Reservation,
-  type ReservationStatus,
-  type StockLine,
-} from '../domain/stock.ts';
+import type { Collection, Db, Document, Filter } from 'mongodb';
+import { OUTBOX_PENDING, withOutbox, withOutboxUpdate, type OutboxEntry } from '@meshmart/kit/events';
+import type { Rejection, Reservation, ReservationStatus, StockLine } from '../domain/stock.ts';
 import { RESERVATIONS_COLLECTION } from './in-memory-reservation-repository.ts';
-import {
-  MongoVersionedCollection,
-  type MongoVersionedCollectionOptions,
-} from './mongo-versioned-collection.ts';
 import type { ReservationRepository, TransitionChanges } from './reservation-repository.ts';
 
-export interface ReservationState {
+export interface ReservationDocument {
+  _id: string;
   orderId: string;
   items: StockLine[];
   status: ReservationStatus;
   expiresAt: Date;
   createdAt: Date;
   updatedAt: Date;
-  settled: boolean;
   rejection?: Rejection;
+  outbox: OutboxEntry[];
+  [OUTBOX_PENDING]?: boolean;
 }
 
-/** Reservations as insert-only versions (see MongoVersionedCollection): each transition has exactly one winner. */
+const DUPLICATE_KEY = 11000;
+const WITHOUT_OUTBOX = { projection: { outbox: 0, [OUTBOX_PENDING]: 0 } } as const;
+
+/**
+ * One document per reservation. The unique _id lets exactly one `create` win; each status change is one conditional
+ * update on the status it leaves (`findOneAndUpdate({_id, status: 'HELD'}, ...)`), which MongoDB and DocumentDB apply
+ * atomically, so of concurrent transitions exactly one matches, and its events are pushed into the outbox in the
+ * same update.
+ */
 export class MongoReservationRepository implements ReservationRepository {
-  readonly versions: MongoVersionedCollection<ReservationState>;
+  readonly collection: Collection<ReservationDocument>;
 
-  constructor(db: Db, options: MongoVersionedCollectionOptions = {}) {
-    this.versions = new MongoVersionedCollection<ReservationState>(db, RESERVATIONS_COLLECTION, options);
+  constructor(db: Db) {
+    this.collection = db.collection<ReservationDocument>(RESERVATIONS_COLLECTION);
   }
 
-  ensureIndexes(): Promise<void> {
-    return this.versions.ensureIndexes([
-      { 'state.status': 1, 'state.expiresAt': 1 },
-      { 'state.status': 1, 'state.settled': 1 },
-    ]);
+  async ensureIndexes(): Promise<void> {
+    await this.collection.createIndex({ status: 1, expiresAt: 1 });
+    await this.collection.createIndex({ status: 1, createdAt: 1 });
+    // The kit's MongoOutboxStore names its index the same, so either may create it first.
+    await this.collection.createIndex({ [OUTBOX_PENDING]: 1 }, { name: 'outbox_pending' });
   }
 
-  create(reservation: Reservation): Promise<boolean> {
-    return this.versions.create(reservation.id, { state: toState(reservation) });
+  async create(reservation: Reservation): Promise<boolean> {
+    try {
+      await this.collection.insertOne(withOutbox({ ...toDocument(reservation), outbox: [] }, []));
+      return true;
+    } catch (err) {
+      if ((err as { code?: unknown }).code === DUPLICATE_KEY) return false;
+      throw err;
+    }
   }
 
   async get(id: string): Promise<Reservation | undefined> {
-    const latest = await this.versions.latest(id);
-    return latest ? fromState(id, latest.state) : undefined;
+    const doc = await this.collection.findOne({ _id: id }, WITHOUT_OUTBOX);
+    return doc ? fromDocument(doc) : undefined;
+  }
+
+  async getMany(ids: readonly string[]): Promise<Reservation[]> {
+    if (ids.length === 0) return [];
+    const docs = await this.collection.find({ _id: { $in: [...ids] } }, WITHOUT_OUTBOX).toArray();
+    return docs.map(fromDocument);
   }
 
   async transition(
@@ -56,79 +68,59 @@ export class MongoReservationRepository implements ReservationRepository {
     changes: TransitionChanges,
     outbox: readonly OutboxEntry[],
   ): Promise<Reservation | undefined> {
-    const state = await this.versions.change(id, (cur) => {
-      if (!cur || !from.includes(cur.status)) return undefined;
-      return {
-        state: {
-          ...cur,
-          status: to,
-          settled: changes.settled,
-          updatedAt: changes.at,
-          ...(changes.rejection ? { rejection: changes.rejection } : {}),
-        },
-        outbox,
-      };
-    });
-    return state ? fromState(id, state) : undefined;
-  }
-
-  async markSettled(id: string): Promise<void> {
-    await this.versions.change(id, (cur) =>
-      cur && !cur.settled ? { state: { ...cur, settled: true } } : undefined,
-    );
+    const filter: Filter<ReservationDocument> = {
+      _id: id,
+      status: from.length === 1 ? from[0] : { $in: [...from] },
+      ...(changes.unexpiredAt ? { expiresAt: { $gt: changes.unexpiredAt } } : {}),
+    };
+    const set = {
+      status: to,
+      updatedAt: changes.at,
+      ...(changes.rejection ? { rejection: changes.rejection } : {}),
+    };
+    const update: Document = outbox.length > 0 ? withOutboxUpdate({ $set: set }, outbox) : { $set: set };
+    // FerretDB's findAndModify takes no projection: the whole document comes back.
+    const doc = await this.collection.findOneAndUpdate(filter, update, { returnDocument: 'after' });
+    return doc ? fromDocument(doc) : undefined;
   }
 
   async expired(now: Date, limit: number): Promise<Reservation[]> {
-    const found = await this.versions.find(
-      { 'state.status': 'HELD', 'state.expiresAt': { $lte: now } },
-      (s) => s.status === 'HELD' && s.expiresAt.getTime() <= now.getTime(),
-      limit,
-    );
-    return found.map((f) => fromState(f.key, f.state));
+    return this.select({ status: 'HELD', expiresAt: { $lte: now } }, limit);
   }
 
   async stalePending(before: Date, limit: number): Promise<Reservation[]> {
-    const found = await this.versions.find(
-      { 'state.status': 'PENDING', 'state.createdAt': { $lt: before } },
-      (s) => s.status === 'PENDING',
-      limit,
-    );
-    return found.map((f) => fromState(f.key, f.state));
+    return this.select({ status: 'PENDING', createdAt: { $lt: before } }, limit);
   }
 
-  async unsettled(limit: number): Promise<Reservation[]> {
-    const found = await this.versions.find(
-      { 'state.status': { $in: [...FINAL_STATUSES] }, 'state.settled': false },
-      (s) => FINAL_STATUSES.includes(s.status) && !s.settled,
-      limit,
-    );
-    return found.map((f) => fromState(f.key, f.state));
+  private async select(filter: Filter<ReservationDocument>, limit: number): Promise<Reservation[]> {
+    if (limit <= 0) return [];
+    const docs = await this.collection.find(filter, { ...WITHOUT_OUTBOX, limit }).toArray();
+    return docs.map(fromDocument);
   }
 }
 
-function toState(r: Reservation): ReservationState {
+function toDocument(r: Reservation): Omit<ReservationDocument, 'outbox'> {
   return {
+    _id: r.id,
     orderId: r.orderId,
     items: r.items.map((i) => ({ productId: i.productId, quantity: i.quantity })),
     status: r.status,
     expiresAt: r.expiresAt,
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,
-    settled: r.settled,
     ...(r.rejection ? { rejection: r.rejection } : {}),
   };
 }
 
-function fromState(id: string, s: ReservationState): Reservation {
+function fromDocument(d: Omit<ReservationDocument, 'outbox'>): Reservation {
   return {
-    id,
-    orderId: s.orderId,
-    items: s.items.map((i) => ({ productId: i.productId, quantity: i.quantity })),
-    status: s.status,
-    expiresAt: s.expiresAt,
-    createdAt: s.createdAt,
-    updatedAt: s.updatedAt,
-    settled: s.settled,
-    ...(s.rejection ? { rejection: { code: s.rejection.code, products: [...s.rejection.products] } } : {}),
+    id: d._id,
+    orderId: d.orderId,
+    items: d.items.map((i) => ({ productId: i.productId, quantity: i.quantity })),
+    status: d.status,
+    expiresAt: d.expiresAt,
+    createdAt: d.createdAt,
+    updatedAt: d.updatedAt,
+    ...(d.rejection ? { rejection: { code: d.rejection.code, products: [...d.rejection.products] } } : {}),
   };
 }

@@ -4,7 +4,8 @@ import type { StockLevel } from '../domain/stock.ts';
 /**
  * Stock per product. Every unit movement for a reservation is one atomic, conditional change of one product's stock
  * that also adds or removes the reservation id in its `holds`: a hold is present exactly while its units are counted
- * in `reserved`, so each movement happens at most once and anyone can tell whether it happened.
+ * in `reserved`, so each movement happens at most once and anyone can tell whether it happened. A reservation's
+ * quantity of a product never changes, so a hold needs no more than the id.
  */
 export interface StockRepository {
   get(productId: string): Promise<StockLevel | undefined>;

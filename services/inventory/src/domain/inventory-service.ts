@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AppError, type Logger, type Metrics } from '@meshmart/kit';
+import { AppError, BoundedMap, type Logger, type Metrics } from '@meshmart/kit';
 import type { ReservationRepository } from '../adapters/reservation-repository.ts';
 import type { StockRepository } from '../adapters/stock-repository.ts';
 import { inventoryEvent, type TraceContext } from './inventory-events.ts';
@@ -37,26 +37,38 @@ export interface Options {
   readonly context?: TraceContext;
 }
 
+/** What never changes once a reservation exists: all its events need, so a commit or release need not read it first. */
+type Terms = Pick<Reservation, 'id' | 'orderId' | 'items'>;
+
+/** Reservations whose terms this process remembers (a miss costs one read). */
+const KNOWN_RESERVATIONS = 10_000;
+
 /**
- * Stock and reservations without transactions. How units are never lost nor counted twice:
+ * Stock and reservations on single-document atomicity alone (no transactions). How units are never lost nor counted
+ * twice:
  * - A unit moves only through an atomic conditional change of one product's stock that also adds or removes the
  *   reservation id in its `holds` (StockRepository). So each movement for a reservation happens at most once per
  *   product, `available` never drops below zero (the filter demands enough) and `reserved` only drops by a hold's
- *   own units.
- * - The reservation document is written FIRST, as PENDING with its items, before any unit moves. Its status is the
- *   intent; it changes only through conditional transitions (PENDING->HELD|REJECTED, HELD->COMMITTED|RELEASED|
- *   EXPIRED), so exactly one caller wins each, even with concurrent calls or a sweeper.
- * - After a transition to a final status the winner applies its stock effects (consume or return each hold) and
- *   marks the reservation settled. A crash in between leaves it unsettled and the sweeper applies them again: the
- *   hold makes that idempotent.
+ *   own units. The holds are also the record of a reservation's progress, written with the units they move.
+ * - The reservation document is written FIRST, as PENDING with its items, before any unit moves: its unique id makes
+ *   the one call that inserted it the only one that ever adds holds for it. Its status is the intent and changes only
+ *   through conditional transitions (PENDING->HELD|REJECTED, HELD->COMMITTED|RELEASED|EXPIRED), so exactly one caller
+ *   wins each, even with concurrent calls or a sweeper; the transition's event is written in the same update.
+ * - Lines are held one by one; when one fails the reservation is REJECTED and the lines taken are returned, so a
+ *   reservation is all or nothing.
+ * - After a transition to a final status its winner applies the stock effects (consumes or returns each hold). A
+ *   hold of a final reservation is therefore always an effect still to apply — the process died in between, or a
+ *   stalled reserve call held a line after its reservation was rejected — and the sweeper's audit of holds applies
+ *   it. The hold makes that idempotent, so the caller and the sweeper may both try.
  * - A reserve call that dies midway leaves a PENDING reservation: after `pendingTimeoutMs` the sweeper rejects it
  *   and returns whatever holds it had. If the call was only slow, its PENDING->HELD transition then fails and it
- *   returns its holds itself; a hold it adds after the sweeper's pass is found by the sweeper's audit of holds.
+ *   returns its holds itself; a hold it adds after the sweeper's pass is found by the audit.
  */
 export class InventoryService {
   private readonly now: () => Date;
   readonly pendingTimeoutMs: number;
   private readonly outcomes;
+  private readonly known = new BoundedMap<string, Terms>(KNOWN_RESERVATIONS);
 
   constructor(private readonly props: InventoryServiceProps) {
     this.now = props.now ?? (() => new Date());
@@ -99,6 +111,7 @@ export class InventoryService {
   async getReservation(id: string): Promise<Reservation> {
     const r = await this.props.reservations.get(id);
     if (!r) throw reservationNotFound(id);
+    this.remember(r);
     return r;
   }
 
@@ -124,105 +137,88 @@ export class InventoryService {
       expiresAt: new Date(now.getTime() + ttlSeconds * 1000),
       createdAt: now,
       updatedAt: now,
-      settled: false,
     };
     if (!(await this.props.reservations.create(pending))) {
       return { created: false, reservation: await this.repeated(id, orderId, items) };
     }
-    let failedAt = -1;
-    for (const [at, item] of pending.items.entries()) {
-      if (!(await this.props.stock.hold(item.productId, id, item.quantity))) {
-        failedAt = at;
-        break;
-      }
+    this.remember(pending);
+    let taken = 0;
+    for (const item of pending.items) {
+      if (!(await this.props.stock.hold(item.productId, id, item.quantity))) break;
+      taken++;
     }
-    if (failedAt < 0) {
+    if (taken === pending.items.length) {
       const event = inventoryEvent(
         'StockReserved',
         { reservationId: id, orderId, items: [...pending.items], expiresAt: pending.expiresAt.toISOString() },
         options.context,
       );
-      const held = await this.props.reservations.transition(
-        id,
-        ['PENDING'],
-        'HELD',
-        { settled: true, at: this.now() },
-        [event],
-      );
+      const held = await this.props.reservations.transition(id, ['PENDING'], 'HELD', { at: this.now() }, [
+        event,
+      ]);
       if (held) {
         this.outcomes?.inc({ outcome: 'held' });
         this.props.onWrite?.();
         return { created: true, reservation: held };
       }
       // The sweeper took this reservation for abandoned while we were holding units: give them back.
-      const taken = await this.getReservation(id);
-      await this.settle(taken);
-      throw rejectionError(taken.rejection ?? { code: 'reservation-timed-out', products: [] });
+      const rejected = await this.getReservation(id);
+      await this.applyStock(rejected);
+      throw rejectionError(rejected.rejection ?? { code: 'reservation-timed-out', products: [] });
     }
-    const rejection = await this.diagnose(pending.items.slice(failedAt));
+    const rejection = await this.diagnose(pending.items.slice(taken));
     const rejected =
       (await this.props.reservations.transition(
         id,
         ['PENDING'],
         'REJECTED',
-        { settled: false, rejection, at: this.now() },
+        { rejection, at: this.now() },
         [],
       )) ?? (await this.getReservation(id));
-    await this.settle(rejected);
+    // Only this call adds holds for this id, so the lines it took are all there is to give back.
+    await this.applyStock(rejected, pending.items.slice(0, taken));
     this.outcomes?.inc({ outcome: 'rejected' });
     throw rejectionError(rejected.rejection ?? rejection);
   }
 
   async commit(id: string, options: Options = {}): Promise<Reservation> {
-    const r = await this.current(id);
+    const r = await this.close(id, 'COMMITTED', options.context);
     if (r.status === 'COMMITTED') return r;
-    if (r.status !== 'HELD') throw notHeld(r);
-    const event = inventoryEvent(
-      'StockCommitted',
-      { reservationId: id, orderId: r.orderId, items: [...r.items] },
-      options.context,
-    );
-    const done = await this.props.reservations.transition(
-      id,
-      ['HELD'],
-      'COMMITTED',
-      { settled: false, at: this.now() },
-      [event],
-    );
-    if (!done) {
-      const now = await this.getReservation(id);
-      if (now.status === 'COMMITTED') return now;
-      throw notHeld(now);
-    }
-    this.outcomes?.inc({ outcome: 'committed' });
-    this.props.onWrite?.();
-    return this.settle(done);
+    throw notHeld(r);
   }
 
   async release(id: string, options: Options = {}): Promise<Reservation> {
-    const r = await this.current(id);
-    const answer = (x: Reservation): Reservation => {
-      if (x.status === 'COMMITTED') {
-        throw new AppError(
-          409,
-          'reservation-committed',
-          `reservation ${id} is committed; it cannot be released`,
-        );
-      }
-      if (x.status === 'PENDING') {
-        throw new AppError(409, 'reservation-pending', `reservation ${id} is still being made; try again`);
-      }
-      // RELEASED, EXPIRED or REJECTED: the units are back (or were never taken), which is what was asked.
-      return x;
-    };
-    if (r.status !== 'HELD') return answer(r);
-    const done = await this.toReleased(r, 'released', options.context);
-    return done ?? answer(await this.getReservation(id));
+    const r = await this.close(id, 'RELEASED', options.context);
+    if (r.status === 'COMMITTED') {
+      throw new AppError(
+        409,
+        'reservation-committed',
+        `reservation ${id} is committed; it cannot be released`,
+      );
+    }
+    if (r.status === 'PENDING') {
+      throw new AppError(409, 'reservation-pending', `reservation ${id} is still being made; try again`);
+    }
+    // RELEASED, EXPIRED or REJECTED: the units are back (or were never taken), which is what was asked.
+    return r;
   }
 
   /** For the sweeper: a HELD reservation past its expiry gives its units back. */
   async expire(r: Reservation): Promise<boolean> {
-    return (await this.toReleased(r, 'expired')) !== undefined;
+    const event = inventoryEvent('StockReleased', {
+      reservationId: r.id,
+      orderId: r.orderId,
+      items: [...r.items],
+      reason: 'expired',
+    });
+    const done = await this.props.reservations.transition(r.id, ['HELD'], 'EXPIRED', { at: this.now() }, [
+      event,
+    ]);
+    if (!done) return false;
+    this.outcomes?.inc({ outcome: 'expired' });
+    this.props.onWrite?.();
+    await this.applyStock(done);
+    return true;
   }
 
   /** For the sweeper: a reservation PENDING for too long is rejected and its holds returned. */
@@ -231,36 +227,30 @@ export class InventoryService {
       r.id,
       ['PENDING'],
       'REJECTED',
-      { settled: false, rejection: { code: 'reservation-timed-out', products: [] }, at: this.now() },
+      { rejection: { code: 'reservation-timed-out', products: [] }, at: this.now() },
       [],
     );
     if (!rejected) return false;
     this.props.logger.warn({ reservationId: r.id }, 'abandoned reservation rejected; its units are returned');
     this.outcomes?.inc({ outcome: 'timed_out' });
-    await this.settle(rejected);
+    await this.applyStock(rejected);
     return true;
   }
 
   /**
-   * Applies the stock effects of a final status (again): consumes or returns each hold still present, then marks the
-   * reservation settled. Idempotent, so the sweeper and the caller may both run it.
+   * For the sweeper: applies the stock effects a final reservation still has pending — its process died between the
+   * transition and the stock writes, or a stalled reserve call added a hold after its reservation was rejected.
+   * Returns how many holds were consumed or returned.
    */
-  async settle(r: Reservation): Promise<Reservation> {
-    if (!FINAL_STATUSES.includes(r.status)) return r;
-    for (const item of r.items) {
-      if (r.status === 'COMMITTED') await this.props.stock.consumeHold(item.productId, r.id, item.quantity);
-      else await this.props.stock.returnHold(item.productId, r.id, item.quantity);
-    }
-    if (!r.settled) await this.props.reservations.markSettled(r.id);
-    return { ...r, settled: true };
-  }
-
-  /** For the sweeper: holds whose reservation is final (added late by a stalled reserve call) are settled. */
   async auditHolds(limit: number): Promise<number> {
+    const found = await this.props.stock.withHolds(limit);
+    const holders = [...new Set(found.flatMap((f) => f.holds))];
+    if (holders.length === 0) return 0;
+    const byId = new Map((await this.props.reservations.getMany(holders)).map((r) => [r.id, r]));
     let repaired = 0;
-    for (const { productId, holds } of await this.props.stock.withHolds(limit)) {
+    for (const { productId, holds } of found) {
       for (const holder of holds) {
-        const r = await this.props.reservations.get(holder);
+        const r = byId.get(holder);
         if (!r) {
           this.props.logger.error({ productId, reservationId: holder }, 'stock hold without a reservation');
           continue;
@@ -274,45 +264,88 @@ export class InventoryService {
           );
           continue;
         }
-        const fixed =
-          r.status === 'COMMITTED'
-            ? await this.props.stock.consumeHold(productId, holder, item.quantity)
-            : await this.props.stock.returnHold(productId, holder, item.quantity);
-        if (fixed) repaired++;
+        repaired += await this.applyStock(r, [item]);
       }
     }
     return repaired;
   }
 
-  private async toReleased(
-    r: Reservation,
-    reason: 'released' | 'expired',
+  /**
+   * Moves a HELD reservation that has not expired to `to` and applies the stock effects, then answers the reservation
+   * as it is. The first try needs no read when this process knows the reservation's terms; one past its expiry is
+   * expired instead, as the sweeper would.
+   */
+  private async close(
+    id: string,
+    to: 'COMMITTED' | 'RELEASED',
+    context?: TraceContext,
+  ): Promise<Reservation> {
+    let terms: Terms | undefined = this.known.get(id);
+    // Each round ends in an answer unless another writer changed the reservation meanwhile; a few are plenty.
+    for (let round = 0; round < 4; round++) {
+      if (terms) {
+        const done = await this.moveHeld(terms, to, context);
+        if (done) return done;
+      }
+      const r = await this.getReservation(id);
+      if (r.status !== 'HELD') return r;
+      if (r.expiresAt.getTime() <= this.now().getTime()) {
+        await this.expire(r);
+        terms = undefined;
+      } else {
+        terms = r;
+      }
+    }
+    throw new AppError(503, 'write-contention', `reservation ${id} keeps changing; try again`);
+  }
+
+  private async moveHeld(
+    terms: Terms,
+    to: 'COMMITTED' | 'RELEASED',
     context?: TraceContext,
   ): Promise<Reservation | undefined> {
-    const event = inventoryEvent(
-      'StockReleased',
-      { reservationId: r.id, orderId: r.orderId, items: [...r.items], reason },
-      context,
-    );
+    const { id: reservationId, orderId } = terms;
+    const event =
+      to === 'COMMITTED'
+        ? inventoryEvent('StockCommitted', { reservationId, orderId, items: [...terms.items] }, context)
+        : inventoryEvent(
+            'StockReleased',
+            { reservationId, orderId, items: [...terms.items], reason: 'released' },
+            context,
+          );
+    const now = this.now();
     const done = await this.props.reservations.transition(
-      r.id,
+      reservationId,
       ['HELD'],
-      reason === 'expired' ? 'EXPIRED' : 'RELEASED',
-      { settled: false, at: this.now() },
+      to,
+      { at: now, unexpiredAt: now },
       [event],
     );
     if (!done) return undefined;
-    this.outcomes?.inc({ outcome: reason });
+    this.outcomes?.inc({ outcome: to === 'COMMITTED' ? 'committed' : 'released' });
     this.props.onWrite?.();
-    return this.settle(done);
+    await this.applyStock(done);
+    return done;
   }
 
-  /** The reservation, expired first when its time has passed and the sweeper has not come by yet. */
-  private async current(id: string): Promise<Reservation> {
-    const r = await this.getReservation(id);
-    if (r.status !== 'HELD' || r.expiresAt.getTime() > this.now().getTime()) return r;
-    await this.expire(r);
-    return this.getReservation(id);
+  /**
+   * The stock effects of a final status for `items` (all by default): consumes (COMMITTED) or returns each hold still
+   * present. Idempotent; answers how many holds it moved.
+   */
+  private async applyStock(r: Reservation, items: readonly StockLine[] = r.items): Promise<number> {
+    if (!FINAL_STATUSES.includes(r.status)) return 0;
+    const moved = await Promise.all(
+      items.map((item) =>
+        r.status === 'COMMITTED'
+          ? this.props.stock.consumeHold(item.productId, r.id, item.quantity)
+          : this.props.stock.returnHold(item.productId, r.id, item.quantity),
+      ),
+    );
+    return moved.filter(Boolean).length;
+  }
+
+  private remember(r: Reservation): void {
+    if (!this.known.get(r.id)) this.known.set(r.id, { id: r.id, orderId: r.orderId, items: r.items });
   }
 
   /** A repeated reserve call: the first one's answer, once it has one. */

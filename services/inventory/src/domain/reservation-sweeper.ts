@@ -11,7 +11,7 @@ export interface ReservationSweeperProps {
   readonly intervalMs?: number;
   /** Reservations handled per kind and pass. @default 100 */
   readonly batchSize?: number;
-  /** The audit of stock holds runs every this many passes. @default 10 */
+  /** The audit of stock holds (the repair of interrupted stock effects) runs every this many passes. @default 1 */
   readonly auditEvery?: number;
   readonly now?: () => Date;
 }
@@ -19,14 +19,14 @@ export interface ReservationSweeperProps {
 export interface SweepResult {
   expired: number;
   abandoned: number;
-  settled: number;
   repaired: number;
 }
 
 /**
- * Expires HELD reservations past expiresAt (their units return to stock), rejects reservations stuck PENDING,
- * finishes the stock effects of unsettled ones and returns holds a stalled reserve call added late. Expiry is done
- * in code: FerretDB has no TTL indexes, and returning units needs more than deleting a document anyway.
+ * Expires HELD reservations past expiresAt (their units return to stock), rejects reservations stuck PENDING, and
+ * audits the holds: a hold of a reservation in a final status is a stock effect a crash interrupted, or one a stalled
+ * reserve call added late, and is applied. Expiry is done in code: FerretDB has no TTL indexes, and returning units
+ * needs more than deleting a document anyway.
  */
 export class ReservationSweeper {
   private readonly intervalMs: number;
@@ -42,11 +42,11 @@ export class ReservationSweeper {
   constructor(private readonly props: ReservationSweeperProps) {
     this.intervalMs = props.intervalMs ?? 1000;
     this.batchSize = props.batchSize ?? 100;
-    this.auditEvery = props.auditEvery ?? 10;
+    this.auditEvery = props.auditEvery ?? 1;
     this.now = props.now ?? (() => new Date());
     this.actions = props.metrics?.counter({
       name: 'inventory_sweeper_actions_total',
-      help: 'Reservations the sweeper expired, abandoned, settled or repaired',
+      help: 'Reservations the sweeper expired or abandoned, and holds it repaired',
       labelNames: ['action'] as const,
     });
   }
@@ -67,7 +67,7 @@ export class ReservationSweeper {
   async sweepOnce(): Promise<SweepResult> {
     const { service, reservations } = this.props;
     const now = this.now();
-    const result: SweepResult = { expired: 0, abandoned: 0, settled: 0, repaired: 0 };
+    const result: SweepResult = { expired: 0, abandoned: 0, repaired: 0 };
     for (const r of await reservations.expired(now, this.batchSize)) {
       if (await service.expire(r)) result.expired++;
     }
@@ -75,12 +75,8 @@ export class ReservationSweeper {
     for (const r of await reservations.stalePending(stale, this.batchSize)) {
       if (await service.rejectStale(r)) result.abandoned++;
     }
-    for (const r of await reservations.unsettled(this.batchSize)) {
-      await service.settle(r);
-      result.settled++;
-    }
     if (this.passes++ % this.auditEvery === 0) result.repaired = await service.auditHolds(this.batchSize);
-    for (const action of ['expired', 'abandoned', 'settled', 'repaired'] as const) {
+    for (const action of ['expired', 'abandoned', 'repaired'] as const) {
       if (result[action] > 0) this.actions?.inc({ action }, result[action]);
     }
     return result;

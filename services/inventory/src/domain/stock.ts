@@ -12,7 +12,7 @@ export interface StockLine {
 
 export type ReservationStatus = 'PENDING' | 'HELD' | 'COMMITTED' | 'RELEASED' | 'EXPIRED' | 'REJECTED';
 
-/** Final statuses whose stock effects the sweeper (re)applies until `settled`. */
+/** Statuses a reservation never leaves; the sweeper's audit finishes their stock effects after a crash. */
 export const FINAL_STATUSES: readonly ReservationStatus[] = ['COMMITTED', 'RELEASED', 'EXPIRED', 'REJECTED'];
 
 export type RejectionCode = 'out-of-stock' | 'product-not-found' | 'reservation-timed-out';
@@ -24,7 +24,8 @@ export interface Rejection {
 
 /**
  * A reservation and the intent for its stock. The truth of which units are set aside lives in the stock documents
- * (`holds`); `settled` says the stock already matches `status`, so the sweeper can stop looking at it.
+ * (`holds`): the status says what should happen to them, a hold still present says it has not happened yet.
+ * `orderId`, `items`, `expiresAt` and `createdAt` never change after the reservation is created.
  */
 export interface Reservation {
   readonly id: string;
@@ -34,7 +35,6 @@ export interface Reservation {
   readonly expiresAt: Date;
   readonly createdAt: Date;
   readonly updatedAt: Date;
-  readonly settled: boolean;
   readonly rejection?: Rejection;
 }
 

@@ -25,7 +25,6 @@ export function reservation(id: string, changes: Partial<Reservation> = {}): Res
     expiresAt: at(900),
     createdAt: T0,
     updatedAt: T0,
-    settled: false,
     ...changes,
   };
 }
@@ -58,13 +57,7 @@ export function reservationRepositoryContract(
     it('when a transition matches the status, then it applies with its changes and events', async function () {
       await f.repo.create(reservation('r-1'));
       const rejection = { code: 'out-of-stock' as const, products: ['p-1'] };
-      const done = await f.repo.transition(
-        'r-1',
-        ['PENDING'],
-        'REJECTED',
-        { settled: false, rejection, at: at(5) },
-        [],
-      );
+      const done = await f.repo.transition('r-1', ['PENDING'], 'REJECTED', { rejection, at: at(5) }, []);
       expect(done).to.deep.equal(reservation('r-1', { status: 'REJECTED', rejection, updatedAt: at(5) }));
       expect(await f.repo.get('r-1')).to.deep.equal(done);
     });
@@ -72,47 +65,51 @@ export function reservationRepositoryContract(
     it('when a transition does not match the status, then nothing changes and no event is written', async function () {
       await f.repo.create(reservation('r-1', { status: 'HELD' }));
       const event = inventoryEvent('StockCommitted', { reservationId: 'r-1', orderId: 'o', items: [] });
-      expect(
-        await f.repo.transition('r-1', ['PENDING'], 'COMMITTED', { settled: false, at: at(1) }, [event]),
-      ).to.equal(undefined);
-      expect(
-        await f.repo.transition('nope', ['HELD'], 'COMMITTED', { settled: false, at: at(1) }, [event]),
-      ).to.equal(undefined);
+      expect(await f.repo.transition('r-1', ['PENDING'], 'COMMITTED', { at: at(1) }, [event])).to.equal(
+        undefined,
+      );
+      expect(await f.repo.transition('nope', ['HELD'], 'COMMITTED', { at: at(1) }, [event])).to.equal(
+        undefined,
+      );
       expect((await f.repo.get('r-1'))?.status).to.equal('HELD');
       expect(await f.pendingEvents()).to.deep.equal([]);
-      await f.repo.transition('r-1', ['HELD'], 'COMMITTED', { settled: false, at: at(1) }, [event]);
+      await f.repo.transition('r-1', ['HELD'], 'COMMITTED', { at: at(1) }, [event]);
       expect(await f.pendingEvents()).to.deep.equal(['StockCommitted']);
     });
 
     it('when ten transitions from HELD race, then exactly one wins', async function () {
-      await f.repo.create(reservation('r-1', { status: 'HELD', settled: true }));
+      await f.repo.create(reservation('r-1', { status: 'HELD' }));
       const results = await Promise.all(
         Array.from({ length: 10 }, (_, i) =>
-          f.repo.transition(
-            'r-1',
-            ['HELD'],
-            i % 2 ? 'RELEASED' : 'COMMITTED',
-            { settled: false, at: at(i) },
-            [],
-          ),
+          f.repo.transition('r-1', ['HELD'], i % 2 ? 'RELEASED' : 'COMMITTED', { at: at(i) }, []),
         ),
       );
       expect(results.filter((r) => r !== undefined)).to.have.length(1);
     });
 
-    it('when a reservation is marked settled, then it leaves the unsettled list', async function () {
-      await f.repo.create(reservation('r-1', { status: 'COMMITTED' }));
-      await f.repo.create(reservation('r-2', { status: 'HELD', settled: true }));
-      await f.repo.create(reservation('r-3', { status: 'PENDING' }));
-      expect((await f.repo.unsettled(10)).map((r) => r.id)).to.deep.equal(['r-1']);
-      await f.repo.markSettled('r-1');
-      expect(await f.repo.unsettled(10)).to.deep.equal([]);
-      expect((await f.repo.get('r-1'))?.settled).to.equal(true);
+    it('when reservations are read by ids, then those that exist come back', async function () {
+      await f.repo.create(reservation('r-1'));
+      await f.repo.create(reservation('r-2', { status: 'HELD' }));
+      const found = await f.repo.getMany(['r-2', 'nope', 'r-1', 'r-2']);
+      expect(found.map((r) => r.id).sort()).to.deep.equal(['r-1', 'r-2']);
+      expect(found.find((r) => r.id === 'r-2')).to.deep.equal(reservation('r-2', { status: 'HELD' }));
+      expect(await f.repo.getMany([])).to.deep.equal([]);
+    });
+
+    it('when a transition asks for an unexpired reservation, then it applies only before expiresAt', async function () {
+      await f.repo.create(reservation('r-1', { status: 'HELD', expiresAt: at(10) }));
+      const late = { at: at(10), unexpiredAt: at(10) };
+      expect(await f.repo.transition('r-1', ['HELD'], 'COMMITTED', late, [])).to.equal(undefined);
+      expect((await f.repo.get('r-1'))?.status).to.equal('HELD');
+      const inTime = { at: at(9), unexpiredAt: at(9) };
+      expect((await f.repo.transition('r-1', ['HELD'], 'COMMITTED', inTime, []))?.status).to.equal(
+        'COMMITTED',
+      );
     });
 
     it('when reservations are due, then expired lists HELD ones past expiresAt and stalePending old PENDING ones', async function () {
-      await f.repo.create(reservation('held-old', { status: 'HELD', settled: true, expiresAt: at(10) }));
-      await f.repo.create(reservation('held-new', { status: 'HELD', settled: true, expiresAt: at(100) }));
+      await f.repo.create(reservation('held-old', { status: 'HELD', expiresAt: at(10) }));
+      await f.repo.create(reservation('held-new', { status: 'HELD', expiresAt: at(100) }));
       await f.repo.create(reservation('done-old', { status: 'COMMITTED', expiresAt: at(10) }));
       await f.repo.create(reservation('pending-old', { createdAt: at(0) }));
       await f.repo.create(reservation('pending-new', { createdAt: at(50) }));

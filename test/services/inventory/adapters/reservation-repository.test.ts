@@ -17,7 +17,7 @@ reservationRepositoryContract('MongoDB (FerretDB)', async () => {
   const mongo = await testMongo('inventory_res');
   const repo = new MongoReservationRepository(mongo.db);
   await repo.ensureIndexes();
-  const outbox = new MongoOutboxStore(mongo.db.collection(repo.versions.collection.collectionName));
+  const outbox = new MongoOutboxStore(mongo.db.collection(repo.collection.collectionName));
   return {
     repo,
     pendingEvents: async () => (await outbox.pending(100)).map((e) => e.envelope.type),
