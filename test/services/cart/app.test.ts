@@ -173,6 +173,35 @@ eachBackend('cart API', (backend) => {
       });
     }
 
+    for (const [what, body] of [
+      ['no items', { orderId: 'o-1', items: [] }],
+      ['no order id', { items: [{ productId: 'lamp', quantity: 1 }] }],
+      ['a zero quantity', { orderId: 'o-1', items: [{ productId: 'lamp', quantity: 0 }] }],
+      ['a product id with a slash', { orderId: 'o-1', items: [{ productId: 'a/b', quantity: 1 }] }],
+    ] as [string, unknown][]) {
+      it(`when what an order bought is posted with ${what}, then 400 problem+json and the cart is unchanged`, async function () {
+        const res = await request(h.app)
+          .post('/carts/alice/bought')
+          .send(body as object)
+          .expect(400)
+          .expect('content-type', PROBLEM);
+        expect(res.body.type).to.equal('/problems/validation-failed');
+        await unchanged();
+      });
+    }
+
+    it('when what an order bought is posted, then it leaves the cart once', async function () {
+      const bought = { orderId: 'o-1', items: [{ productId: 'lamp', quantity: 1 }] };
+      expect((await request(h.app).post('/carts/alice/bought').send(bought).expect(200)).body).to.deep.equal({
+        removed: true,
+      });
+      expect((await request(h.app).post('/carts/alice/bought').send(bought).expect(200)).body).to.deep.equal({
+        removed: false,
+      });
+      const c = await cart();
+      expect(c.items.map((i: { quantity: number }) => i.quantity)).to.deep.equal([1]);
+    });
+
     it('when the JSON is malformed, then 400 invalid-json and the cart is unchanged', async function () {
       const res = await request(h.app)
         .put('/carts/alice/items/lamp')

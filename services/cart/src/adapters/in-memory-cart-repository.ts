@@ -1,5 +1,5 @@
 import type { CartLine } from '../domain/cart.ts';
-import type { CartRepository } from './cart-repository.ts';
+import type { BoughtLine, CartRepository } from './cart-repository.ts';
 
 export interface InMemoryCartRepositoryProps {
   readonly ttlSeconds: number;
@@ -11,6 +11,8 @@ export interface InMemoryCartRepositoryProps {
 export class InMemoryCartRepository implements CartRepository {
   private readonly carts = new Map<string, { lines: Map<string, CartLine>; expiresAt: number }>();
   private readonly now: () => number;
+  /** Orders whose purchase has left their cart (the marker keys of the Redis carts). */
+  private readonly boughtBy = new Set<string>();
 
   constructor(private readonly props: InMemoryCartRepositoryProps) {
     this.now = props.now ?? Date.now;
@@ -47,6 +49,21 @@ export class InMemoryCartRepository implements CartRepository {
   clear(userId: string): Promise<void> {
     this.carts.delete(userId);
     return Promise.resolve();
+  }
+
+  removeBought(userId: string, orderId: string, bought: readonly BoughtLine[]): Promise<boolean> {
+    if (this.boughtBy.has(orderId)) return Promise.resolve(false);
+    this.boughtBy.add(orderId);
+    const cart = this.live(userId);
+    for (const b of bought) {
+      const line = cart?.lines.get(b.productId);
+      if (!cart || !line) continue;
+      if (line.quantity > b.quantity)
+        cart.lines.set(b.productId, { ...line, quantity: line.quantity - b.quantity });
+      else cart.lines.delete(b.productId);
+    }
+    if (cart && cart.lines.size === 0) this.carts.delete(userId);
+    return Promise.resolve(true);
   }
 
   expiresIn(userId: string): Promise<number | undefined> {

@@ -1,6 +1,6 @@
 import type { Stores } from '@meshmart/kit';
 import type { CartLine } from '../domain/cart.ts';
-import type { CartRepository } from './cart-repository.ts';
+import type { BoughtLine, CartRepository } from './cart-repository.ts';
 
 type Redis = NonNullable<Stores['redis']>;
 
@@ -24,6 +24,25 @@ return 1
 const REMOVE_LINE = `
 redis.call('HDEL', KEYS[1], ARGV[1])
 if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return 1
+`;
+
+// What an order bought leaves the cart in one script, once: the order's marker key (SET NX) makes a repeat a no-op.
+const REMOVE_BOUGHT = `
+if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1]) then return 0 end
+for i = 2, #ARGV, 2 do
+  local raw = redis.call('HGET', KEYS[1], ARGV[i])
+  if raw then
+    local line = cjson.decode(raw)
+    local left = line.quantity - tonumber(ARGV[i + 1])
+    if left > 0 then
+      line.quantity = left
+      redis.call('HSET', KEYS[1], ARGV[i], cjson.encode(line))
+    else
+      redis.call('HDEL', KEYS[1], ARGV[i])
+    end
+  end
+end
 return 1
 `;
 
@@ -66,6 +85,19 @@ export class RedisCartRepository implements CartRepository {
 
   async clear(userId: string): Promise<void> {
     await this.client.del(this.key(userId));
+  }
+
+  async removeBought(userId: string, orderId: string, bought: readonly BoughtLine[]): Promise<boolean> {
+    const done = await this.client.eval(
+      REMOVE_BOUGHT,
+      2,
+      this.key(userId),
+      `${this.prefix}bought:${orderId}`,
+      // The marker outlives any retry of the call; the cart's own TTL is left as it is.
+      Math.max(this.props.ttlSeconds, 86_400),
+      ...bought.flatMap((b) => [b.productId, b.quantity]),
+    );
+    return done === 1;
   }
 
   async expiresIn(userId: string): Promise<number | undefined> {

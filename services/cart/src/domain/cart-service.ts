@@ -1,5 +1,5 @@
 import { AppError } from '@meshmart/kit';
-import type { CartRepository } from '../adapters/cart-repository.ts';
+import type { BoughtLine, CartRepository } from '../adapters/cart-repository.ts';
 import type { CatalogClient, CatalogLookupOptions, CatalogProduct } from '../adapters/catalog-client.ts';
 import { viewOf, type CartLine, type CartView } from './cart.ts';
 
@@ -95,5 +95,10 @@ export class CartService {
 
   clear(userId: string): Promise<void> {
     return this.props.carts.clear(userId);
+  }
+
+  /** What an order bought leaves the cart, once per order; lines added since stay. */
+  removeBought(userId: string, orderId: string, bought: readonly BoughtLine[]): Promise<boolean> {
+    return this.props.carts.removeBought(userId, orderId, bought);
   }
 }

@@ -85,6 +85,37 @@ export function cartRoutes(service: CartService): ApiRouter {
       }),
     })
     .route({
+      method: 'post',
+      path: '/carts/:userId/bought',
+      operationId: 'removeBought',
+      summary:
+        'Takes what an order bought out of the cart (quantities down, lines at zero removed); once per order, so a ' +
+        'retry changes nothing and lines added since the order stay',
+      params: UserParams,
+      body: Type.Object(
+        {
+          orderId: Id,
+          items: Type.Array(
+            Type.Object(
+              { productId: Id, quantity: Type.Integer({ minimum: 1, maximum: 1_000_000 }) },
+              { additionalProperties: false },
+            ),
+            { minItems: 1, maxItems: 1000 },
+          ),
+        },
+        { additionalProperties: false },
+      ),
+      responses: {
+        200: {
+          description: 'done; removed is false when this order had already been taken out',
+          schema: Type.Object({ removed: Type.Boolean() }),
+        },
+      },
+      handler: async ({ params, body }) => ({
+        body: { removed: await service.removeBought(params.userId, body.orderId, body.items) },
+      }),
+    })
+    .route({
       method: 'delete',
       path: '/carts/:userId',
       operationId: 'clearCart',

@@ -183,9 +183,15 @@ export class HttpParticipants implements Participants {
         ...(unavailable.length > 0 ? { unavailable } : {}),
       } satisfies CartSnapshot;
     },
-    clear: async ({ userId }, o) => {
-      await send(this.cartClient, 'DELETE', `/carts/${enc(userId)}`, undefined, o);
-      return { cleared: true as const };
+    removeBought: async ({ userId, orderId, items }, o) => {
+      const answer = await send<{ removed: boolean }>(
+        this.cartClient,
+        'POST',
+        `/carts/${enc(userId)}/bought`,
+        { orderId, items: items.map((i) => ({ productId: i.productId, quantity: i.quantity })) },
+        o,
+      );
+      return { removed: answer.removed };
     },
   };
 }

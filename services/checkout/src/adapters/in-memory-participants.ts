@@ -60,6 +60,8 @@ export class InMemoryParticipants implements Participants {
   readonly carts = new Map<string, OrderLine[]>();
   /** Per user, the products of the cart the catalog no longer has. */
   private readonly unavailable = new Map<string, readonly string[]>();
+  /** Orders whose purchase has left their cart already (the cart service remembers it the same way). */
+  private readonly bought = new Set<string>();
   /** Every operation invoked, in order, with the idempotency key it carried. */
   readonly calls: { op: string; key: string }[] = [];
   private readonly faults = new Map<string, Fault>();
@@ -277,10 +279,19 @@ export class InMemoryParticipants implements Participants {
           ...(unavailable.length > 0 ? { unavailable } : {}),
         };
       }),
-    clear: (input, o) =>
-      this.op('cart.clear', o, () => {
-        this.carts.delete(input.userId);
-        return { cleared: true as const };
+    removeBought: (input, o) =>
+      this.op('cart.removeBought', o, () => {
+        if (this.bought.has(input.orderId)) return { removed: false };
+        this.bought.add(input.orderId);
+        const left = (this.carts.get(input.userId) ?? [])
+          .map((line) => {
+            const taken = input.items.find((i) => i.productId === line.productId)?.quantity ?? 0;
+            return { ...line, quantity: line.quantity - taken };
+          })
+          .filter((line) => line.quantity > 0);
+        if (left.length > 0) this.carts.set(input.userId, left);
+        else this.carts.delete(input.userId);
+        return { removed: true };
       }),
   };
 

@@ -84,7 +84,11 @@ export interface PaymentsParticipant {
 
 export interface CartParticipant {
   get(input: { userId: string }, options: CallOptions): Promise<CartSnapshot>;
-  clear(input: { userId: string }, options: CallOptions): Promise<{ cleared: true }>;
+  /** What the order bought leaves the cart (once per order: lines added since stay). */
+  removeBought(
+    input: { userId: string; orderId: string; items: readonly { productId: string; quantity: number }[] },
+    options: CallOptions,
+  ): Promise<{ removed: boolean }>;
 }
 
 /** The services the saga coordinates. Every operation is idempotent, so re-running an interrupted step is safe. */

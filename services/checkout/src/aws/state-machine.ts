@@ -89,7 +89,11 @@ export const HTTP_CALLS: Readonly<Record<string, HttpCall>> = {
     path: `'/payments/' & ${enc('$c.paymentId')} & '/void'`,
     body: '{}',
   },
-  'cart.clear': { method: 'DELETE', path: `'/carts/' & ${enc('$c.userId')}` },
+  'cart.removeBought': {
+    method: 'POST',
+    path: `'/carts/' & ${enc('$c.userId')} & '/bought'`,
+    body: `{'orderId': $c.orderId, 'items': [$c.items.{'productId': productId, 'quantity': quantity}]}`,
+  },
 };
 
 /** Answers that mean "try again": the engine's transient failures (5xx, 408, 429, timeouts, unreachable). */

@@ -126,7 +126,14 @@ export function checkoutSaga(options: CheckoutSagaOptions = {}): SagaDefinition<
       },
       {
         name: 'clearCart',
-        action: [call('cart', 'clear', (c: CheckoutContext) => ({ userId: c.userId }))],
+        // Only what this order bought leaves the cart: lines the shopper added since (after seeing CONFIRMED) stay.
+        action: [
+          call('cart', 'removeBought', (c: CheckoutContext) => ({
+            userId: c.userId,
+            orderId: c.orderId,
+            items: c.items.map((i) => ({ productId: i.productId, quantity: i.quantity })),
+          })),
+        ],
         retry,
         bestEffort: true,
       },

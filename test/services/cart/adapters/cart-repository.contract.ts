@@ -84,6 +84,39 @@ export function cartRepositoryContract(
         expect(await f.repo.expiresIn('alice')).to.equal(undefined);
       });
 
+      it('when what an order bought is taken out, then quantities go down, lines at zero go, and a repeat changes nothing', async function () {
+        await f.repo.putLine('alice', line('lamp', 3), 10);
+        await f.repo.putLine('alice', line('mug', 1), 10);
+        await f.repo.putLine('alice', line('vase', 2), 10);
+        const bought = [
+          { productId: 'lamp', quantity: 1 },
+          { productId: 'mug', quantity: 1 },
+          { productId: 'gone', quantity: 4 },
+        ];
+        expect(await f.repo.removeBought('alice', 'o-1', bought)).to.equal(true);
+        const left = async () =>
+          (await f.repo.lines('alice'))
+            .map((l) => [l.productId, l.quantity])
+            .sort((a, b) => String(a[0]).localeCompare(String(b[0])));
+        expect(await left()).to.deep.equal([
+          ['lamp', 2],
+          ['vase', 2],
+        ]);
+        expect((await f.repo.line('alice', 'lamp'))?.unitPriceCents).to.equal(500);
+        // The shopper puts the mug back; the same order's call again (a retry) leaves it there.
+        await f.repo.putLine('alice', line('mug', 1), 10);
+        expect(await f.repo.removeBought('alice', 'o-1', bought)).to.equal(false);
+        expect(await left()).to.deep.equal([
+          ['lamp', 2],
+          ['mug', 1],
+          ['vase', 2],
+        ]);
+        expect(await f.repo.removeBought('alice', 'o-2', [{ productId: 'lamp', quantity: 2 }])).to.equal(
+          true,
+        );
+        expect((await left()).map(([id]) => id)).to.deep.equal(['mug', 'vase']);
+      });
+
       it('when a cart is cleared, then it is empty and other carts stay', async function () {
         await f.repo.putLine('alice', line('a'), 50);
         await f.repo.putLine('bob', line('a'), 50);

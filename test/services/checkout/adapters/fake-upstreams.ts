@@ -140,11 +140,11 @@ export async function fakeUpstreams(): Promise<FakeUpstreams> {
       };
     }),
   );
-  app.delete(
-    '/carts/:id',
-    answer(204, async (req) => {
-      await sim.cart.clear({ userId: id(req) }, key(req));
-      return undefined;
+  app.post(
+    '/carts/:id/bought',
+    answer(200, (req) => {
+      const body = req.body as { orderId: string; items: { productId: string; quantity: number }[] };
+      return sim.cart.removeBought({ userId: id(req), orderId: body.orderId, items: body.items }, key(req));
     }),
   );
 

@@ -156,13 +156,18 @@ export function participantsContract(name: string, make: () => Promise<Participa
       expect(h.sim.orderStore.size).to.equal(0);
     });
 
-    it('when a cart is read and cleared, then its lines come back as order lines and then it is empty', async () => {
+    it('when a cart is read and what the order bought is taken out, then its lines come back as order lines and then it is empty', async () => {
       h.sim.setCart('u', lines);
       const cart = await p.cart.get({ userId: 'u' }, o());
       expect(cart.items).to.deep.equal(lines);
       expect(cart.totalCents).to.equal(3000);
-      await p.cart.clear({ userId: 'u' }, o());
+      const bought = { userId: 'u', orderId: 'o-1', items: cart.items };
+      expect(await p.cart.removeBought(bought, o())).to.deep.equal({ removed: true });
       expect((await p.cart.get({ userId: 'u' }, o())).items).to.deep.equal([]);
+      // Lines put after the order stay when the call is repeated (a retry).
+      h.sim.setCart('u', lines);
+      expect(await p.cart.removeBought(bought, o())).to.deep.equal({ removed: false });
+      expect((await p.cart.get({ userId: 'u' }, o())).items).to.deep.equal(lines);
     });
   });
 }

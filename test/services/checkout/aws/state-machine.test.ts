@@ -84,7 +84,7 @@ function answer(scenario: Scenario, participant: string, method: string, path: s
     };
   if (participant === 'payments' && path === '/payments/authorizations')
     return { status: 201, body: { id: 'pay-1', status: 'AUTHORIZED' } };
-  if (participant === 'cart') return { status: 204 };
+  if (participant === 'cart') return { status: 200, body: { removed: true } };
   return { status: 200, body: { id: 'x', status: 'OK', version: 1 } };
 }
 

@@ -75,7 +75,7 @@ eachBackend('checkout saga engine', (backend) => {
       'orders.confirm',
       'inventory.commit',
       'payments.capture',
-      'cart.clear',
+      'cart.removeBought',
     ]);
     expect(await outboxTypes(repository)).to.deep.equal(['CheckoutStarted', 'CheckoutCompleted']);
     expect(await metric(c, 'checkout_sagas_total')).to.match(/outcome="completed"[^}]*} 1/);
@@ -188,7 +188,7 @@ eachBackend('checkout saga engine', (backend) => {
   });
 
   it('when clearing the cart fails, then the saga still completes (best effort)', async () => {
-    p.failNext('cart.clear', 10);
+    p.failNext('cart.removeBought', 10);
     const saga = await checkout(make());
 
     expect(saga.status).to.equal('COMPLETED');
