@@ -74,15 +74,19 @@ export interface InventoryParts {
   readonly service: InventoryService;
   readonly stock: StockRepository;
   readonly reservations: ReservationRepository;
-  readonly relay: OutboxRelay;
+  /**
+   * On Mongo one relay per collection, each nudged only by writes to its own: a nudged pass then costs one query, not
+   * one per collection. In memory one relay over the one outbox.
+   */
+  readonly relays: readonly OutboxRelay[];
   readonly sweeper: ReservationSweeper;
 }
 
-/** The adapters, domain service, relay and sweeper (not started), on Mongo or on the twins. */
+/** The adapters, domain service, relays and sweeper (not started), on Mongo or on the twins. */
 export async function inventoryParts(options: InventoryPartsOptions): Promise<InventoryParts> {
   let stock: StockRepository;
   let reservations: ReservationRepository;
-  let relay: OutboxRelay;
+  let relays: { stock: OutboxRelay; reservation: OutboxRelay };
   const { logger, bus, db } = options;
   if (db) {
     const mongoStock = new MongoStockRepository(db);
@@ -91,23 +95,25 @@ export async function inventoryParts(options: InventoryPartsOptions): Promise<In
     await mongoReservations.ensureIndexes();
     stock = mongoStock;
     reservations = mongoReservations;
-    const store = new MongoOutboxStore([
-      db.collection(mongoStock.collection.collectionName),
-      db.collection(mongoReservations.collection.collectionName),
-    ]);
-    relay = new OutboxRelay({ store, bus, logger });
+    const relayOf = (name: string) =>
+      new OutboxRelay({ store: new MongoOutboxStore(db.collection(name)), bus, logger });
+    relays = {
+      stock: relayOf(mongoStock.collection.collectionName),
+      reservation: relayOf(mongoReservations.collection.collectionName),
+    };
   } else {
     const outbox = new InMemoryOutboxStore();
     stock = new InMemoryStockRepository(outbox);
     reservations = new InMemoryReservationRepository(outbox);
-    relay = new OutboxRelay({ store: outbox, bus, logger });
+    const relay = new OutboxRelay({ store: outbox, bus, logger });
+    relays = { stock: relay, reservation: relay };
   }
   const service = new InventoryService({
     stock,
     reservations,
     logger,
     defaultTtlSeconds: options.defaultTtlSeconds,
-    onWrite: () => relay.nudge(),
+    onWrite: (written) => relays[written].nudge(),
     ...(options.metrics ? { metrics: options.metrics } : {}),
     ...(options.pendingTimeoutMs !== undefined ? { pendingTimeoutMs: options.pendingTimeoutMs } : {}),
     ...(options.now ? { now: options.now } : {}),
@@ -120,7 +126,7 @@ export async function inventoryParts(options: InventoryPartsOptions): Promise<In
     ...(options.sweepMs !== undefined ? { intervalMs: options.sweepMs } : {}),
     ...(options.now ? { now: options.now } : {}),
   });
-  return { service, stock, reservations, relay, sweeper };
+  return { service, stock, reservations, relays: [...new Set(Object.values(relays))], sweeper };
 }
 
 export const definition = defineService({
@@ -144,12 +150,17 @@ export const definition = defineService({
       const created = await parts.service.seed(ids, config.seedUnits);
       logger.info({ products: ids.length, created, file: config.seedFile }, 'stock seeded');
     }
-    parts.relay.start();
+    for (const relay of parts.relays) relay.start();
     parts.sweeper.start();
     const { createApp } = await import('./app.ts');
     const closers: Closer[] = [
       { name: 'reservation-sweeper', close: () => parts.sweeper.stop() },
-      { name: 'outbox-relay', close: () => parts.relay.stop() },
+      {
+        name: 'outbox-relay',
+        close: async () => {
+          await Promise.all(parts.relays.map((r) => r.stop()));
+        },
+      },
       ...stores.closers,
     ];
     return {

@@ -50,7 +50,7 @@ export async function inventoryHarness(
     ...(options.sweepMs !== undefined ? { sweepMs: options.sweepMs } : {}),
     ...(options.now ? { now: options.now } : {}),
   });
-  if (options.relay ?? true) parts.relay.start();
+  if (options.relay ?? true) for (const relay of parts.relays) relay.start();
   if (options.sweeper) parts.sweeper.start();
   const app = createApp({
     logger: kit.logger,
@@ -66,7 +66,7 @@ export async function inventoryHarness(
     logs: kit.logs,
     async close() {
       await parts.sweeper.stop();
-      await parts.relay.stop();
+      for (const relay of parts.relays) await relay.stop();
       await sub.close();
       await bus.close();
       await mongo?.close();

@@ -21,8 +21,8 @@ export interface InventoryServiceProps {
   readonly defaultTtlSeconds: number;
   /** A reservation PENDING longer than this is presumed abandoned (its reserve call died). @default 5000 */
   readonly pendingTimeoutMs?: number;
-  /** Called after every write that carries events (nudges the outbox relay). */
-  readonly onWrite?: () => void;
+  /** Called after every write that carries events, naming what was written (nudges that outbox's relay). */
+  readonly onWrite?: (written: 'stock' | 'reservation') => void;
   readonly now?: () => Date;
 }
 
@@ -93,7 +93,7 @@ export class InventoryService {
   async setStock(productId: string, available: number, options: Options = {}): Promise<StockLevel> {
     const event = inventoryEvent('StockAdjusted', { productId, available }, options.context);
     const level = await this.props.stock.setAvailable(productId, available, [event]);
-    this.props.onWrite?.();
+    this.props.onWrite?.('stock');
     return level;
   }
 
@@ -104,7 +104,7 @@ export class InventoryService {
       const event = inventoryEvent('StockAdjusted', { productId, available: units });
       if (await this.props.stock.seed(productId, units, [event])) created++;
     }
-    if (created > 0) this.props.onWrite?.();
+    if (created > 0) this.props.onWrite?.('stock');
     return created;
   }
 
@@ -158,7 +158,7 @@ export class InventoryService {
       ]);
       if (held) {
         this.outcomes?.inc({ outcome: 'held' });
-        this.props.onWrite?.();
+        this.props.onWrite?.('reservation');
         return { created: true, reservation: held };
       }
       // The sweeper took this reservation for abandoned while we were holding units: give them back.
@@ -216,7 +216,7 @@ export class InventoryService {
     ]);
     if (!done) return false;
     this.outcomes?.inc({ outcome: 'expired' });
-    this.props.onWrite?.();
+    this.props.onWrite?.('reservation');
     await this.applyStock(done);
     return true;
   }
@@ -323,7 +323,7 @@ export class InventoryService {
     );
     if (!done) return undefined;
     this.outcomes?.inc({ outcome: to === 'COMMITTED' ? 'committed' : 'released' });
-    this.props.onWrite?.();
+    this.props.onWrite?.('reservation');
     await this.applyStock(done);
     return done;
   }
