@@ -87,6 +87,21 @@ export function stockRepositoryContract(name: string, make: () => Promise<StockR
       });
     });
 
+    it('when a hold is consumed and returned by racing callers, then exactly one of them moves its units', async function () {
+      await f.repo.setAvailable('p-1', 5, []);
+      await f.repo.hold('p-1', 'r-1', 2);
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          i % 2 ? f.repo.consumeHold('p-1', 'r-1', 2) : f.repo.returnHold('p-1', 'r-1', 2),
+        ),
+      );
+      expect(results.filter(Boolean)).to.have.length(1);
+      const { available, reserved } = (await f.repo.get('p-1'))!;
+      expect(reserved).to.equal(0);
+      expect(available).to.be.oneOf([3, 5]);
+      expect(await f.repo.withHolds(10)).to.deep.equal([]);
+    });
+
     it('when 50 holds of one unit race for 10 units, then exactly 10 succeed and available ends at 0', async function () {
       await f.repo.setAvailable('p-1', 10, []);
       const results = await Promise.all(
