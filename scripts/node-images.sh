@@ -314,7 +314,11 @@ ensure() {
   fi
   start=$SECONDS
   log "building image $name ($(ref_of "$name"))"
-  "build_$name"
+  # Once more on failure: mmdebstrap, npm ci and apt-get fetch from the network.
+  if ! ("build_$name"); then
+    log "building $name failed; trying once more"
+    "build_$name"
+  fi
   [ -f "$archive" ] || die "building $name wrote no $archive"
   # The cache keeps one archive per image: the one just built (the services' changes with every source edit).
   find "$IMAGES" -maxdepth 1 -name "$name-*.tar" ! -path "$archive" -delete
