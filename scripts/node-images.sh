@@ -314,9 +314,18 @@ ensure() {
   fi
   start=$SECONDS
   log "building image $name ($(ref_of "$name"))"
-  # Once more on failure: mmdebstrap, npm ci and apt-get fetch from the network.
-  if ! ("build_$name"); then
+  # Once more on failure: mmdebstrap, npm ci and apt-get fetch from the network. The first try runs in a subshell
+  # that is not a condition, so that `set -e` still stops it at its first failing command.
+  set +e
+  (
+    set -e
+    "build_$name"
+  )
+  local rc=$?
+  set -e
+  if [ "$rc" -ne 0 ]; then
     log "building $name failed; trying once more"
+    rm -f "$archive"
     "build_$name"
   fi
   [ -f "$archive" ] || die "building $name wrote no $archive"
@@ -330,6 +339,12 @@ ALL=(pause coredns redis ferretdb services)
 case "${1:-}" in
   build | list)
     action=$1
+    # Builds share the cache (and buildah's store) across working trees: one at a time.
+    if [ "$action" = build ]; then
+      mkdir -p "$CACHE"
+      exec 9>"$CACHE/.node-images.lock"
+      flock -w 1800 9 || die "timed out waiting for $CACHE/.node-images.lock (another build running?)"
+    fi
     shift
     names=("$@")
     ((${#names[@]} > 0)) || names=("${ALL[@]}")

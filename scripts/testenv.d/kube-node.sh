@@ -714,9 +714,17 @@ cmd_status() {
   return "$rc"
 }
 
+# One up or down at a time, whoever calls (testenv.sh holds its own lock, but the plug-in is also run by hand, and
+# engineers share a working tree). fd 9: spawn() closes it, so no server inherits the lock.
+lock() {
+  mkdir -p "$STATE"
+  exec 9>"$STATE/kube-node.lock"
+  flock -w 900 9 || die "timed out waiting for $STATE/kube-node.lock (another kube-node.sh up/down running?)"
+}
+
 case "${1:-}" in
-  up) cmd_up ;;
-  down) cmd_down ;;
+  up) lock && cmd_up ;;
+  down) lock && cmd_down ;;
   status) cmd_status ;;
   *)
     printf 'usage: %s up|down|status\n' "$0" >&2
