@@ -95,6 +95,30 @@ describe('testenv', function () {
       expect(Object.keys(doc ?? {}).filter((k) => k.startsWith('f'))).to.have.length(20);
     });
 
+    it('when documents are looked up or updated by _id, then PostgreSQL answers from the _id index, not by reading the table (5,000 documents)', async function () {
+      const coll = client.db(dbName).collection<{ _id: string; owner: string; n?: number }>('by_id');
+      for (let from = 0; from < 5000; from += 1000)
+        await coll.insertMany(Array.from({ length: 1000 }, (_, i) => ({ _id: `d${from + i}`, owner: 'a' })));
+      const table = await ferretTable(dbName, 'by_id');
+      // Statistics as a longer-lived table has them: a planner that believes the table empty may read it whole.
+      await psql(`ANALYZE "${dbName}"."${table}"`);
+      const before = await scans(dbName, table);
+      for (let i = 0; i < 20; i++) {
+        expect((await coll.findOne({ _id: `d${i * 7}` }))?._id).to.equal(`d${i * 7}`);
+        await coll.updateOne({ _id: `d${i * 7}`, owner: 'a' }, { $set: { n: i } });
+      }
+      expect(
+        await coll.findOne({ _id: 'd7', owner: 'somebody else' }),
+        'the rest of the filter still applies',
+      ).to.equal(null);
+      const after = await until(async () => {
+        const now = await scans(dbName, table);
+        return now.idx - before.idx >= 40 ? now : undefined; // statistics reach the view within a moment
+      }, 'PostgreSQL to count the index scans');
+      // 41 lookups: index scans; PostgreSQL read the table once (seen: the first plan of a new prepared statement).
+      expect(after.seq - before.seq, 'sequential scans of the table').to.be.at.most(1);
+    });
+
     it('when the database is dropped, then it is no longer listed', async function () {
       const db = client.db(`${dbName}_drop`);
       await db.collection('x').insertOne({ a: 1 });
@@ -149,3 +173,36 @@ describe('testenv', function () {
     });
   });
 });
+
+/** psql against the test environment's PostgreSQL (FerretDB's storage). */
+async function psql(sql: string): Promise<string> {
+  const { stdout: dirs } = await execFileAsync('bash', ['-c', 'ls -d /usr/lib/postgresql/*/bin | tail -n 1']);
+  const { stdout } = await execFileAsync(`${dirs.trim()}/psql`, [
+    '-h',
+    '127.0.0.1',
+    '-p',
+    process.env.TESTENV_POSTGRES_PORT ?? '15432',
+    '-U',
+    'postgres',
+    '-d',
+    'ferretdb',
+    '-tAc',
+    sql,
+  ]);
+  return stdout.trim();
+}
+
+/** The PostgreSQL table FerretDB keeps a collection in. */
+async function ferretTable(db: string, collection: string): Promise<string> {
+  return psql(
+    `SELECT table_name FROM "${db}"._ferretdb_database_metadata m, LATERAL (SELECT m._jsonb->>'table' AS table_name) t WHERE m._jsonb->>'_id' = '${collection}'`,
+  );
+}
+
+async function scans(db: string, table: string): Promise<{ seq: number; idx: number }> {
+  const row = await psql(
+    `SELECT coalesce(seq_scan, 0) || ' ' || coalesce(idx_scan, 0) FROM pg_stat_user_tables WHERE schemaname = '${db}' AND relname = '${table}'`,
+  );
+  const [seq, idx] = row.split(' ').map(Number);
+  return { seq, idx };
+}
