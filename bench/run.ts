@@ -10,6 +10,7 @@ import { kitOverhead } from './kit-overhead.ts';
 import { memory } from './memory.ts';
 import { sigv4Bench } from './sigv4.ts';
 import { synthBench } from './synth.ts';
+import { testStore } from './test-store.ts';
 
 const benchmarks: Record<string, () => Promise<Record<string, unknown>>> = {
   'kit-overhead': kitOverhead,
@@ -18,6 +19,7 @@ const benchmarks: Record<string, () => Promise<Record<string, unknown>>> = {
   'gateway-hop': gatewayHop,
   memory,
   sigv4: sigv4Bench,
+  'test-store': testStore,
 };
 
 const args = process.argv.slice(2);

@@ -20,7 +20,7 @@ function median(values: number[]): number {
 
 /** One cold synth in a child process: wall and CPU milliseconds, measured by bash's `time`. */
 function coldRun(root: string, out: string): { wall: number; cpu: number } {
-  const script = `TIMEFORMAT='%R %U %S'; time "${process.execPath}" --import tsx cdk8s/main.ts --out "${out}" >/dev/null`;
+  const script = `TIMEFORMAT='%R %U %S'; time "${process.execPath}" --import tsx cdk8s/main.ts --example-values --out "${out}" >/dev/null`;
   const stderr = execFileSync('bash', ['-c', `{ ${script} ; } 2>&1`], { cwd: root, encoding: 'utf8' });
   const [real, user, sys] = stderr.trim().split('\n').pop()!.split(' ').map(Number);
   return { wall: real * 1000, cpu: (user + sys) * 1000 };
