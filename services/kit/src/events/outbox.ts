@@ -1,4 +1,5 @@
 import type { Collection, Document, Filter } from 'mongodb';
+import { BoundedMap } from '../bounded-map.ts';
 import type { Logger } from '../logger.ts';
 import {
   createEnvelope,
@@ -82,7 +83,15 @@ export interface OutboxStore {
   pending(limit: number): Promise<PendingOutboxEntry[]>;
   /** Removes published entries from their documents. */
   markSent(entries: readonly PendingOutboxEntry[]): Promise<void>;
+  /**
+   * The entries a writer has just stored in one document, as `pending` would list them, so the relay can publish them
+   * without reading them back (`OutboxRelay.offer`). Stores without it are only polled.
+   */
+  written?(key: OutboxDocKey, entries: readonly OutboxEntry[]): PendingOutboxEntry[];
 }
+
+/** What a writer calls once a document with outbox entries is stored: `(key, entries) => relay.offer(key, entries)`. */
+export type OutboxWritten = (key: OutboxDocKey, entries: readonly OutboxEntry[]) => void;
 
 /**
  * Outboxes inside the documents of one or more collections. An index on `outbox.id` keeps `pending` cheap when most
@@ -138,6 +147,15 @@ export class MongoOutboxStore implements OutboxStore {
       }
     }
     return out;
+  }
+
+  written(key: OutboxDocKey, entries: readonly OutboxEntry[]): PendingOutboxEntry[] {
+    return entries.map((e) => {
+      const entry = { id: e.id, topic: e.topic, envelope: e.envelope, key };
+      // As written: the document's outbox is usually just these (its earlier entries long sent); markSent checks.
+      this.stored.set(entry, { raw: e as OutboxEntry & Document, outboxLength: entries.length });
+      return entry;
+    });
   }
 
   async markSent(entries: readonly PendingOutboxEntry[]): Promise<void> {
@@ -217,6 +235,10 @@ export class InMemoryOutboxStore implements OutboxStore {
     this.docs.set(k, doc);
   }
 
+  written(key: OutboxDocKey, entries: readonly OutboxEntry[]): PendingOutboxEntry[] {
+    return entries.map((e) => ({ id: e.id, topic: e.topic, envelope: e.envelope, key }));
+  }
+
   /** Entries not yet marked sent. */
   get size(): number {
     let n = 0;
@@ -250,16 +272,23 @@ export class InMemoryOutboxStore implements OutboxStore {
 export interface OutboxRelayProps {
   readonly store: OutboxStore;
   readonly bus: EventBus;
-  /** Poll period; `nudge()` after a write for lower latency. @default 1000 */
+  /**
+   * Poll period: how soon an entry nobody offered (a writer that crashed before offering it, another replica's) goes
+   * out. `offer` and `nudge` relay at once. @default 1000
+   */
   readonly intervalMs?: number;
   /** @default 100 */
   readonly batchSize?: number;
   readonly logger?: Logger;
 }
 
+/** What this relay did with an entry lately: published it, or also removed it from its document. */
+type Done = 'published' | 'marked';
+
 /**
  * Publishes outbox entries and then removes them: at-least-once (a crash between the two republishes; consumers
- * dedupe). A failed publish leaves the entry, and the rest of its document's entries, for the next tick.
+ * dedupe). Entries a writer offers right after storing them go out without being read back; the store is polled for
+ * the rest. A failed publish leaves the entry, and the rest of its document's entries, for the next poll.
  */
 export class OutboxRelay {
   private readonly intervalMs: number;
@@ -269,6 +298,10 @@ export class OutboxRelay {
   private running = false;
   private stopping = false;
   private again = false;
+  private pollDue = true;
+  private readonly offered: PendingOutboxEntry[] = [];
+  /** Ids this relay published or marked lately: an offered entry a poll already sent is not sent twice. */
+  private readonly done = new BoundedMap<string, Done>(10_000);
 
   constructor(private readonly props: OutboxRelayProps) {
     this.intervalMs = props.intervalMs ?? 1000;
@@ -279,14 +312,29 @@ export class OutboxRelay {
     if (this.running) return;
     this.running = true;
     this.stopping = false;
+    this.pollDue = true;
     this.schedule(0);
   }
 
-  /** Relays now instead of at the next poll (coalesced with a pass already running). */
+  /** Relays now, polling the store, instead of at the next poll (coalesced with a pass already running). */
   nudge(): void {
-    if (!this.running) return;
-    if (this.current) this.again = true;
-    else this.schedule(0);
+    this.pollDue = true;
+    this.wake();
+  }
+
+  /**
+   * Publishes the entries a writer has just stored in one document, without reading them back (a store without
+   * `written` is polled instead). Call it once the write is acknowledged.
+   */
+  offer(key: OutboxDocKey, entries: readonly OutboxEntry[]): void {
+    if (!this.running || entries.length === 0) return;
+    const pending = this.props.store.written?.(key, entries);
+    if (!pending) {
+      this.nudge();
+      return;
+    }
+    this.offered.push(...pending);
+    this.wake();
   }
 
   /** No further passes; resolves when the current one has finished. */
@@ -298,58 +346,101 @@ export class OutboxRelay {
     await this.current;
   }
 
-  /** One pass until the store is empty or a publish fails; returns how many events were published. */
-  async relayOnce(): Promise<number> {
+  /**
+   * One pass: the offered entries, then (unless `poll` is false) the store until it is empty or a publish fails;
+   * returns how many events were published.
+   */
+  async relayOnce(options: { readonly poll?: boolean } = {}): Promise<number> {
     let total = 0;
+    if (this.offered.length > 0) {
+      const { published, failed } = await this.send(this.offered.splice(0), true);
+      total += published;
+      if (failed) this.pollDue = true; // what was not sent is still in its document
+    }
+    if (options.poll === false) return total;
     for (;;) {
       const batch = await this.props.store.pending(this.batchSize);
       if (batch.length === 0) return total;
-      const sent: PendingOutboxEntry[] = [];
-      const blocked = new Set<string>();
-      let failure: unknown;
-      for (const entry of batch) {
-        const k = docKey(entry.key);
-        if (blocked.has(k)) continue;
+      const { published, failed } = await this.send(batch, false);
+      total += published;
+      if (failed || batch.length < this.batchSize || this.stopping) return total;
+    }
+  }
+
+  /**
+   * Publishes a batch in order (a failure holds back the rest of that document) and marks what went out. An entry this
+   * relay already published is only marked; an offered one already marked (a poll got to it first) is left alone.
+   */
+  private async send(
+    batch: readonly PendingOutboxEntry[],
+    offered: boolean,
+  ): Promise<{ published: number; failed: boolean }> {
+    const sent: PendingOutboxEntry[] = [];
+    const blocked = new Set<string>();
+    let published = 0;
+    let failure: unknown;
+    for (const entry of batch) {
+      const k = docKey(entry.key);
+      if (blocked.has(k)) continue;
+      const done = this.done.get(entry.id);
+      if (done === 'marked' && offered) continue;
+      if (done === undefined) {
         try {
           await this.props.bus.publish(entry.topic, entry.envelope);
-          sent.push(entry);
+          published++;
+          this.done.set(entry.id, 'published');
         } catch (err) {
           // Later events of the same document wait too, so their order is kept.
           blocked.add(k);
           failure = err;
+          continue;
         }
       }
-      if (sent.length > 0) await this.props.store.markSent(sent);
-      total += sent.length;
-      if (failure !== undefined) {
-        this.props.logger?.warn(
-          { err: failure, unsent: batch.length - sent.length },
-          'outbox publish failed; will retry',
-        );
-        return total;
-      }
-      if (batch.length < this.batchSize || this.stopping) return total;
+      sent.push(entry);
     }
+    if (sent.length > 0) {
+      await this.props.store.markSent(sent);
+      for (const entry of sent) this.done.set(entry.id, 'marked');
+    }
+    if (failure !== undefined) {
+      this.props.logger?.warn(
+        { err: failure, unsent: batch.length - sent.length },
+        'outbox publish failed; will retry',
+      );
+    }
+    return { published, failed: failure !== undefined };
+  }
+
+  private wake(): void {
+    if (!this.running) return;
+    if (this.current) this.again = true;
+    else this.schedule(0);
   }
 
   private schedule(delayMs: number): void {
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.tick(), delayMs);
+    this.timer = setTimeout(() => this.tick(delayMs > 0), delayMs);
     this.timer.unref();
   }
 
-  private tick(): void {
+  private tick(periodic: boolean): void {
     this.timer = undefined;
-    this.current = this.relayOnce()
+    const poll = periodic || this.pollDue;
+    this.pollDue = false;
+    this.current = this.relayOnce({ poll })
       .then(
         () => undefined,
-        (err: unknown) => this.props.logger?.error({ err }, 'outbox relay pass failed; will retry'),
+        (err: unknown) => {
+          this.pollDue = true;
+          this.props.logger?.error({ err }, 'outbox relay pass failed; will retry');
+        },
       )
       .finally(() => {
         this.current = undefined;
         if (!this.running) return;
-        this.schedule(this.again ? 0 : this.intervalMs);
+        const soon = this.again || this.pollDue || this.offered.length > 0;
         this.again = false;
+        this.schedule(soon ? 0 : this.intervalMs);
       });
   }
 }

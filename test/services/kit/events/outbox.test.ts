@@ -346,6 +346,67 @@ describe('outbox', function () {
       expect(flaky.published).to.deep.equal([e.id]);
     });
 
+    /** An in-memory store whose polls are counted. */
+    function countedStore(): { store: InMemoryOutboxStore; polls: () => number } {
+      const store = new InMemoryOutboxStore();
+      let polls = 0;
+      const pending = store.pending.bind(store);
+      store.pending = (limit) => {
+        polls++;
+        return pending(limit);
+      };
+      return { store, polls: () => polls };
+    }
+
+    it('when a writer offers what it stored, then it goes out without the store being read, and is removed from it', async function () {
+      const { store, polls } = countedStore();
+      const flaky = new FlakyBus(0);
+      bus = flaky;
+      relay = new OutboxRelay({ store, bus, intervalMs: 60_000 });
+      relay.start();
+      await eventually(() => polls() === 1, 'the first pass to read the empty outbox');
+      const key = { collection: 'orders', id: 'x' };
+      const written = [entry(1), entry(2)];
+      store.add(key, written);
+      relay.offer(key, written);
+      await eventually(() => store.size === 0, 'the offered entries to be sent and removed');
+      expect(flaky.published).to.deep.equal(written.map((e) => e.id));
+      expect(polls(), 'no poll after the offer').to.equal(1);
+    });
+
+    it('when a poll already sent an entry that is offered afterwards, then it is not published twice', async function () {
+      const { store } = countedStore();
+      const flaky = new FlakyBus(0);
+      bus = flaky;
+      relay = new OutboxRelay({ store, bus, intervalMs: 60_000 });
+      relay.start();
+      const key = { collection: 'orders', id: 'x' };
+      const written = [entry(1)];
+      store.add(key, written);
+      relay.nudge();
+      await eventually(() => store.size === 0, 'the polled entry to be sent');
+      relay.offer(key, written);
+      relay.offer(key, [entry(2)]); // a pass that certainly ran after the first offer
+      await eventually(() => flaky.published.length === 2, 'the second entry');
+      expect(flaky.published).to.deep.equal([written[0].id, flaky.published[1]]);
+    });
+
+    it('when publishing an offered entry fails, then the store is polled and the entry goes out from there', async function () {
+      const { store, polls } = countedStore();
+      const flaky = new FlakyBus(1);
+      bus = flaky;
+      relay = new OutboxRelay({ store, bus, intervalMs: 60_000, logger });
+      relay.start();
+      await eventually(() => polls() === 1, 'the first pass to read the empty outbox');
+      const key = { collection: 'orders', id: 'x' };
+      const written = [entry(1)];
+      store.add(key, written);
+      relay.offer(key, written);
+      await eventually(() => store.size === 0, 'the entry to be sent after the failure');
+      expect(flaky.published).to.deep.equal([written[0].id]);
+      expect(polls()).to.be.greaterThan(1);
+    });
+
     it('when stopped during a pass, then stop waits for it and no further pass runs', async function () {
       const store = new InMemoryOutboxStore();
       const slow = new FlakyBus(0, 30);
