@@ -153,7 +153,7 @@ export class MongoOutboxStore implements OutboxStore {
     return entries.map((e) => {
       const entry = { id: e.id, topic: e.topic, envelope: e.envelope, key };
       // As written: the document's outbox is usually just these (its earlier entries long sent); markSent checks.
-      this.stored.set(entry, { raw: e as OutboxEntry & Document, outboxLength: entries.length });
+      this.stored.set(entry, { raw: e, outboxLength: entries.length });
       return entry;
     });
   }
