@@ -93,6 +93,8 @@ export interface ProcessSystemOptions {
 export interface ProcessSystem {
   readonly urls: Readonly<Record<string, string>>;
   url(service: ServiceName): string;
+  /** Where a service's /metrics is: `<url>/metrics`, or its own port's when its environment sets METRICS_PORT. */
+  metricsUrl(service: ServiceName): string;
   /** The last lines each service printed (for failure messages). */
   logs(service: ServiceName): readonly string[];
   /** Process id of a running service (to read its memory from /proc); undefined when it is not running. */
@@ -129,6 +131,8 @@ export async function startProcesses(options: ProcessSystemOptions = {}): Promis
   const children = new Map<string, ChildProcess>();
   const lines = new Map<string, string[]>();
   const exits = new Map<string, Promise<void>>();
+  /** The metrics listener a service reported at start (METRICS_PORT moves /metrics off its port). */
+  const metricsUrls = new Map<string, string>();
 
   const spawnOne = (s: ServiceEntry): void => {
     const name = s.name as ServiceName;
@@ -137,16 +141,21 @@ export async function startProcesses(options: ProcessSystemOptions = {}): Promis
     const entry = bundleDir
       ? [`${bundleDir}/${name}.mjs`]
       : ['--import', 'tsx', `services/${name}/src/main.ts`];
+    const env: Record<string, string | undefined> = {
+      ...process.env,
+      ...upstreamEnv,
+      ...options.env,
+      ...(options.serviceEnv?.(name) ?? {}),
+      PORT: String(ports.get(name)),
+      HOST: '127.0.0.1',
+    };
+    // A fixed METRICS_PORT is known now; with 0 the service reports the port it got (metrics_url) when it listens.
+    metricsUrls.delete(name);
+    if (env.METRICS_PORT && env.METRICS_PORT !== '0')
+      metricsUrls.set(name, `http://127.0.0.1:${env.METRICS_PORT}/metrics`);
     const child = spawn(process.execPath, [...extra, ...entry], {
       cwd: ROOT,
-      env: {
-        ...process.env,
-        ...upstreamEnv,
-        ...options.env,
-        ...(options.serviceEnv?.(name) ?? {}),
-        PORT: String(ports.get(name)),
-        HOST: '127.0.0.1',
-      },
+      env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const kept = lines.get(name) ?? [];
@@ -158,6 +167,14 @@ export async function startProcesses(options: ProcessSystemOptions = {}): Promis
         rest = split.pop() ?? '';
         for (const line of split) {
           if (!line) continue;
+          if (line.includes('"metrics_url"')) {
+            try {
+              const reported = (JSON.parse(line) as { metrics_url?: unknown }).metrics_url;
+              if (typeof reported === 'string') metricsUrls.set(name, reported);
+            } catch {
+              // not a log line of the kit's
+            }
+          }
           kept.push(line);
           if (kept.length > 200) kept.shift();
           options.onLine?.(name, line);
@@ -211,6 +228,7 @@ export async function startProcesses(options: ProcessSystemOptions = {}): Promis
       if (!url) throw new Error(`${service} is not part of this system`);
       return url;
     },
+    metricsUrl: (service) => metricsUrls.get(service) ?? `${system.url(service)}/metrics`,
     logs: (service) => lines.get(service) ?? [],
     pid: (service) => children.get(service)?.pid,
     kill: (service) => stopOne(service, 'SIGKILL'),

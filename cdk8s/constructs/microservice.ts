@@ -137,6 +137,7 @@ export class Microservice extends Construct {
         PORT: String(entry.port),
         SHUTDOWN_DELAY_MS: String(delayMs),
         SHUTDOWN_GRACE_MS: String(graceMs),
+        ...(entry.metricsPort ? { METRICS_PORT: String(entry.metricsPort) } : {}),
         ...upstreams,
         ...props.settings,
       }),
@@ -174,7 +175,8 @@ export class Microservice extends Construct {
               labels,
               annotations: {
                 'prometheus.io/scrape': 'true',
-                'prometheus.io/port': String(entry.port),
+                // Where /metrics is: the scrape configs take the port from here (the gateway's is not `http`).
+                'prometheus.io/port': String(entry.metricsPort ?? entry.port),
                 'prometheus.io/path': '/metrics',
               },
             },
@@ -183,6 +185,7 @@ export class Microservice extends Construct {
               image: d.image,
               command: ['node', `dist/${entry.name}.mjs`],
               port: entry.port,
+              metricsPort: entry.metricsPort,
               configMapName: this.configMapName,
               serviceAccountName: this.serviceAccountName,
               secretEnv: props.secretEnv ?? [],
@@ -294,7 +297,9 @@ function checkProps(
   for (const key of Object.keys(props.podLabels ?? {}))
     if (key === VERSION_LABEL)
       throw new Error(`${who}: podLabels must not set ${VERSION_LABEL}; use canaries`);
-  const reserved = new Set(['HOST', 'PORT', 'SHUTDOWN_DELAY_MS', 'SHUTDOWN_GRACE_MS']);
+  if (props.entry.metricsPort !== undefined && props.entry.metricsPort === props.entry.port)
+    throw new Error(`${who}: metricsPort must differ from port ${props.entry.port}, or be left unset`);
+  const reserved = new Set(['HOST', 'PORT', 'METRICS_PORT', 'SHUTDOWN_DELAY_MS', 'SHUTDOWN_GRACE_MS']);
   for (const key of Object.keys(props.settings ?? {}))
     if (reserved.has(key)) throw new Error(`${who}: settings must not set ${key}; use the matching prop`);
 }

@@ -20,6 +20,8 @@ export interface HardenedPodSpecOptions {
   readonly image: string;
   readonly command: readonly string[];
   readonly port: number;
+  /** A second container port, `metrics`, where /metrics is served (METRICS_PORT). @default none */
+  readonly metricsPort?: number | undefined;
   readonly configMapName: string;
   readonly serviceAccountName: string;
   readonly secretEnv: readonly SecretEnvVar[];
@@ -106,7 +108,10 @@ export function hardenedPodSpec(o: HardenedPodSpecOptions): k8s.PodSpec {
         image: o.image,
         imagePullPolicy: 'IfNotPresent',
         command: [...o.command],
-        ports: [{ name: 'http', containerPort: o.port, protocol: 'TCP' }],
+        ports: [
+          { name: 'http', containerPort: o.port, protocol: 'TCP' },
+          ...(o.metricsPort ? [{ name: 'metrics', containerPort: o.metricsPort, protocol: 'TCP' }] : []),
+        ],
         envFrom: [{ configMapRef: { name: o.configMapName } }],
         ...(env.length > 0 ? { env } : {}),
         resources: resourceRequirements(o.resources ?? DEFAULT_RESOURCES),

@@ -29,7 +29,7 @@ export interface NetworkPolicyOptions {
     readonly mongodbPort?: number;
     readonly redisPort?: number;
   };
-  /** Namespace of the metrics scraper (Prometheus), allowed in on every service port. */
+  /** Namespace of the metrics scraper (Prometheus), allowed in on each service's metrics port (its port, or METRICS_PORT). */
   readonly metricsNamespace: string;
   /** The OpenTelemetry collector traces are exported to. */
   readonly otel: { readonly namespace: string; readonly port: number; readonly podLabels?: Labels };
@@ -117,7 +117,11 @@ export function renderNetworkPolicies(
     if (service.public) {
       ingress.push(publicIngressRule(service, options, mesh, ingressGateway.name));
     }
-    ingress.push({ from: [namespacePeer(options.metricsNamespace)], ports: [tcp(service.port)] });
+    // The scraper reaches the port /metrics is on: the public gateway's own metrics port, never its public one.
+    ingress.push({
+      from: [namespacePeer(options.metricsNamespace)],
+      ports: [tcp(service.entry.metricsPort ?? service.port)],
+    });
 
     if (service.dependsOn.length > 0) {
       if (viaLattice) {

@@ -51,6 +51,26 @@ export interface PrometheusScrapeOptions {
   readonly files?: readonly string[];
 }
 
+/** The pod annotation naming the port /metrics is on (cdk8s/constructs/microservice.ts sets it on every pod). */
+export const METRICS_PORT_ANNOTATION = 'prometheus.io/port';
+
+/**
+ * Scrape the port the pod's `prometheus.io/port` annotation names instead of `http`: the public gateway serves
+ * /metrics on a port of its own (METRICS_PORT), never on the port its load balancer sends the world to.
+ */
+export function metricsPortRelabeling(): RelabelConfig {
+  return {
+    source_labels: [
+      '__address__',
+      `__meta_kubernetes_pod_annotation_${METRICS_PORT_ANNOTATION.replace(/[^a-zA-Z0-9_]/g, '_')}`,
+    ],
+    regex: '([^:]+)(?::\\d+)?;(\\d+)',
+    replacement: '$1:$2',
+    target_label: '__address__',
+    action: 'replace',
+  };
+}
+
 /**
  * The relabeling every profile shares: keep MeshMart's service pods (not datastores or the ingress Envoy), scrape the container port named `http`, and carry the
  * pod's version label as `version` (the canary tool compares versions by it) plus namespace and pod.
@@ -60,6 +80,7 @@ export function podRelabelings(): RelabelConfig[] {
     { source_labels: [podLabelMeta(PART_OF_LABEL)], regex: PART_OF, action: 'keep' },
     { source_labels: [podLabelMeta(COMPONENT_LABEL)], regex: 'service', action: 'keep' },
     { source_labels: ['__meta_kubernetes_pod_container_port_name'], regex: 'http', action: 'keep' },
+    metricsPortRelabeling(),
     { source_labels: ['__meta_kubernetes_pod_phase'], regex: 'Pending|Succeeded|Failed', action: 'drop' },
     { source_labels: [podLabelMeta(VERSION_LABEL)], target_label: 'version', action: 'replace' },
     { source_labels: [podLabelMeta(NAME_LABEL)], target_label: 'app', action: 'replace' },

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { chromium } from 'playwright-core';
 import { runLoad, type LoadSummary } from '../../scripts/load.ts';
-import { ROOT } from '../../scripts/system.ts';
+import type { ServiceName } from '@meshmart/kit/catalogue';
+import { assignPort, ROOT } from '../../scripts/system.ts';
 import { dashboards } from '../../observability/grafana/dashboards.ts';
 import { prometheusRuleGroups } from '../../observability/prometheus/rules.ts';
 import { call, startRealSystem, until, type RealSystem } from '../e2e/support/real-system.ts';
@@ -84,13 +85,18 @@ describe('observability live: Prometheus scrapes the running system and every da
     system = await startRealSystem({
       env: { PROCESS_METRICS: 'true' },
       serviceEnv: (s): Record<string, string> =>
-        s === 'checkout' ? { SAGA_LEASE_MS: '2000', SAGA_RECOVERY_INTERVAL_MS: '500' } : {},
+        s === 'checkout'
+          ? { SAGA_LEASE_MS: '2000', SAGA_RECOVERY_INTERVAL_MS: '500' }
+          : // As in Kubernetes: the public gateway's /metrics on a port of its own, scraped there.
+            s === 'gateway'
+            ? { METRICS_PORT: String(assignPort()) }
+            : {},
     });
     started = Date.now() / 1000;
     timings.push(`start ${Date.now() - t0} ms`);
     targetsFile = join(testenv('PROMETHEUS_TARGETS_DIR'), `observability-${run}.json`);
-    const groups = Object.entries(system.urls).map(([service, url]) => ({
-      targets: [new URL(url).host],
+    const groups = Object.keys(system.urls).map((service) => ({
+      targets: [new URL(system.metricsUrl(service as ServiceName)).host],
       labels: { app: service, version: 'v1', run },
     }));
     writeFileSync(`${targetsFile}.tmp`, JSON.stringify(groups));
@@ -254,8 +260,8 @@ describe('observability live: Prometheus scrapes the running system and every da
 
   it('when every metric name the rules and dashboards read is looked for, then a real /metrics scrape has it', async () => {
     const exposed = new Set<string>();
-    for (const url of Object.values(system.urls)) {
-      const text = await (await fetch(`${url}/metrics`)).text();
+    for (const service of Object.keys(system.urls)) {
+      const text = await (await fetch(system.metricsUrl(service as ServiceName))).text();
       for (const m of text.matchAll(/^# TYPE (\S+) (\w+)/gm)) {
         exposed.add(m[1]);
         if (m[2] === 'histogram') for (const s of ['_bucket', '_count', '_sum']) exposed.add(`${m[1]}${s}`);
@@ -289,7 +295,7 @@ describe('observability live: Prometheus scrapes the running system and every da
         const r = await prom('/api/v1/query', { query: q });
         console.log(q, r.data?.result.map((x) => `${x.metric.app}=${x.value?.[1]}`).join(' '));
       }
-      const audit = await (await fetch(`${system.url('audit')}/metrics`)).text();
+      const audit = await (await fetch(system.metricsUrl('audit'))).text();
       console.log(
         audit
           .split('\n')

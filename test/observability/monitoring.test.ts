@@ -11,6 +11,7 @@ import { chartObjects } from '../../cdk8s/synth.ts';
 import { validateManifests } from '../../cdk8s/validation/index.ts';
 import { dashboards } from '../../observability/grafana/dashboards.ts';
 import { prometheusScrapeConfig, ruleFiles } from '../../observability/index.ts';
+import { metricsPortRelabeling } from '../../observability/prometheus/scrape.ts';
 import { prometheusRuleGroups } from '../../observability/prometheus/rules.ts';
 import { synthesized, testChart } from '../cdk8s/support.ts';
 import { testenv } from '../support/testenv.ts';
@@ -41,6 +42,25 @@ describe('scraping and monitoring objects', function () {
       });
     });
 
+    it('when a pod names its metrics port in prometheus.io/port, then its target moves there; otherwise it stays on http', () => {
+      const rule = metricsPortRelabeling();
+      // Prometheus joins the source labels with ';' and matches the whole value (RE2, anchored).
+      const apply = (address: string, annotation: string) => {
+        const value = `${address};${annotation}`;
+        const m = new RegExp(`^(?:${rule.regex})$`).exec(value);
+        return m ? rule.replacement!.replace(/\$(\d)/g, (_, i: string) => m[Number(i)] ?? '') : address;
+      };
+      expect(rule.source_labels).to.deep.equal([
+        '__address__',
+        '__meta_kubernetes_pod_annotation_prometheus_io_port',
+      ]);
+      expect(rule.target_label).to.equal('__address__');
+      expect(apply('10.0.3.7:8080', '9080')).to.equal('10.0.3.7:9080');
+      expect(apply('10.0.3.8:8082', '8082')).to.equal('10.0.3.8:8082');
+      expect(apply('10.0.3.9:8082', '')).to.equal('10.0.3.9:8082');
+      expect(prometheusScrapeConfig().relabel_configs).to.deep.include(rule);
+    });
+
     it('when built for local targets, then each target carries its version and app', () => {
       const c = prometheusScrapeConfig({
         targets: [{ address: '127.0.0.1:9999', service: 'cart', version: 'v2' }],
@@ -65,6 +85,12 @@ describe('scraping and monitoring objects', function () {
               targets: [{ address: '127.0.0.1:8081', service: 'catalog' }],
             }),
             prometheusScrapeConfig({ jobName: 'files', files: [join(dir, 'targets', '*.json')] }),
+            // The port rule of the cluster variant, which this promtool cannot load (no Kubernetes discovery).
+            {
+              job_name: 'relabel',
+              file_sd_configs: [{ files: [join(dir, 'targets', '*.json')] }],
+              relabel_configs: [metricsPortRelabeling()],
+            },
           ],
         };
         writeFileSync(join(dir, 'prometheus.yml'), stringify(config));
@@ -99,6 +125,8 @@ describe('scraping and monitoring objects', function () {
         targetLabel: 'version',
         action: 'replace',
       });
+      // The gateway's target moves to its metrics port, as in the plain scrape config.
+      expect(endpoint.relabelings[0]).to.include({ targetLabel: '__address__', replacement: '$1:$2' });
       expect(validateManifests(objects)).to.deep.equal([]);
     });
 

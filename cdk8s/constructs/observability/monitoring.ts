@@ -7,6 +7,7 @@ import {
   type PodMonitorSpecPodMetricsEndpointsRelabelings,
 } from '../../imports/monitoring.coreos.com.ts';
 import { prometheusRuleGroups } from '../../../observability/prometheus/rules.ts';
+import { metricsPortRelabeling } from '../../../observability/prometheus/scrape.ts';
 import { isAlert, type RuleGroup } from '../../../observability/prometheus/types.ts';
 import { COMPONENT_LABEL, NAME_LABEL, PART_OF, PART_OF_LABEL, VERSION_LABEL } from '../labels.ts';
 
@@ -24,6 +25,22 @@ export interface MonitoringProps {
   readonly interval?: string;
   /** @default prometheusRuleGroups() */
   readonly ruleGroups?: readonly RuleGroup[];
+}
+
+/**
+ * As the plain scrape config (observability/prometheus/scrape.ts): a service's target moves from its `http` port to
+ * the port its pod's prometheus.io/port annotation names — the gateway's metrics port; every other service's is
+ * `http` itself.
+ */
+function servicesMetricsPort(): PodMonitorSpecPodMetricsEndpointsRelabelings {
+  const port = metricsPortRelabeling();
+  return {
+    sourceLabels: [...port.source_labels!],
+    regex: port.regex!,
+    replacement: port.replacement!,
+    targetLabel: port.target_label!,
+    action: Action.REPLACE,
+  };
 }
 
 /** The same `version`/`app` labels the plain scrape config adds (observability/prometheus/scrape.ts). */
@@ -63,7 +80,12 @@ export class Monitoring extends Construct {
         selector: { matchLabels: { [PART_OF_LABEL]: PART_OF, [COMPONENT_LABEL]: 'service' } },
         namespaceSelector: { matchNames: [props.namespace] },
         podMetricsEndpoints: [
-          { port: 'http', path: '/metrics', interval, relabelings: podMonitorRelabelings() },
+          {
+            port: 'http',
+            path: '/metrics',
+            interval,
+            relabelings: [servicesMetricsPort(), ...podMonitorRelabelings()],
+          },
         ],
       },
     });

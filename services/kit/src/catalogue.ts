@@ -18,6 +18,11 @@ export interface ServiceEntry {
   readonly consumes: readonly Topic[];
   /** Reachable from outside the cluster (only the gateway). */
   readonly public: boolean;
+  /**
+   * In Kubernetes, /metrics on this container port (METRICS_PORT) instead of `port`: never behind the public
+   * service's load balancer. Internal services keep it on `port`, which only their callers and the scraper reach.
+   */
+  readonly metricsPort?: number;
 }
 
 export const TOPICS = [
@@ -52,6 +57,7 @@ const entries: Readonly<Record<ServiceName, Omit<ServiceEntry, 'name'>>> = {
     publishes: ['gateway.user-actions'],
     consumes: [],
     public: true,
+    metricsPort: 9080,
   },
   catalog: {
     description: 'Products: browse, search, paginate; cache-aside in Redis',

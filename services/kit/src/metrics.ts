@@ -9,6 +9,11 @@ export interface MetricsOptions {
   readonly registry?: Registry;
   /** Node process metrics (CPU, memory, event loop lag, GC). @default true */
   readonly processMetrics?: boolean;
+  /**
+   * Where /metrics is answered: on the service's port, or only on a listener of its own (METRICS_PORT), which the
+   * host binds; the app then answers /metrics on its port as any unknown path. @default 'main'
+   */
+  readonly exposition?: 'main' | 'separate';
 }
 
 type Labels<L extends string> = Partial<Record<L, string | number>>;
@@ -97,8 +102,10 @@ export class Metrics {
   readonly httpRequestDuration: RouteHistogram;
   /** Requests being served; a plain number read at scrape time, not a gauge update per request. */
   inFlight = 0;
+  readonly exposition: 'main' | 'separate';
 
   constructor(options: MetricsOptions) {
+    this.exposition = options.exposition ?? 'main';
     this.registry = options.registry ?? new Registry();
     this.registry.setDefaultLabels({ service: options.service });
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });

@@ -6,6 +6,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Health } from './health.ts';
 import type { Logger } from './logger.ts';
@@ -70,12 +71,16 @@ export interface ServeOptions {
   readonly requestTimeoutMs?: number;
   /** A connection with a request open and no byte either way for this long is closed. @default 60000 */
   readonly idleTimeoutMs?: number;
+  /** A listener of its own for GET /metrics (METRICS_PORT), answering nothing else; closed last. */
+  readonly metricsEndpoint?: { readonly listener: Listener; readonly registry: Registry };
 }
 
 export interface RunningServer {
   readonly server: Server;
   readonly port: number;
   readonly url: string;
+  /** Where /metrics is scraped: `<url>/metrics`, or the metrics listener's. */
+  readonly metricsUrl: string;
   /** Graceful shutdown; calling it again returns the same promise. */
   shutdown(reason?: string): Promise<void>;
 }
@@ -103,6 +108,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   server.requestTimeout = options.requestTimeoutMs ?? 30000;
   server.headersTimeout = Math.min(options.headersTimeoutMs ?? 5000, server.requestTimeout);
   server.timeout = options.idleTimeoutMs ?? 60000;
+  const metricsServer = options.metricsEndpoint ? serveMetrics(options.metricsEndpoint, logger) : undefined;
 
   let shuttingDown: Promise<void> | undefined;
   const shutdown = async (reason: string): Promise<void> => {
@@ -123,6 +129,11 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
       logger.warn({ in_flight: active.size }, 'grace period over; closing remaining connections');
     server.closeAllConnections();
     await closed;
+    if (metricsServer) {
+      const stopped = new Promise<void>((resolve) => metricsServer.close(() => resolve()));
+      metricsServer.closeAllConnections();
+      await stopped;
+    }
 
     for (const closer of options.closers ?? []) {
       const left = Math.max(deadline - performance.now(), 100);
@@ -144,8 +155,41 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     server,
     port,
     url,
+    metricsUrl: `${options.metricsEndpoint?.listener.url ?? url}/metrics`,
     shutdown: (reason = 'requested') => (shuttingDown ??= shutdown(reason)),
   };
+}
+
+/** GET /metrics on a listener of its own: a public service's scrape endpoint never shares its public port. */
+function serveMetrics(endpoint: { listener: Listener; registry: Registry }, logger: Logger): Server {
+  const { server } = endpoint.listener;
+  server.removeAllListeners('request');
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if ((req.method === 'GET' || req.method === 'HEAD') && path === '/metrics') {
+      endpoint.registry.metrics().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': endpoint.registry.contentType });
+          res.end(req.method === 'HEAD' ? undefined : text);
+        },
+        (err: unknown) => {
+          logger.error({ err }, 'metrics endpoint failed');
+          res.writeHead(500, { 'content-type': 'application/json' }).end('{"status":"error"}');
+        },
+      );
+      return;
+    }
+    const problem = JSON.stringify({
+      type: '/problems/not-found',
+      title: 'Not Found',
+      status: 404,
+      detail: 'this port serves GET /metrics only',
+    });
+    res.writeHead(404, { 'content-type': 'application/problem+json' }).end(problem);
+  });
+  server.headersTimeout = 5000;
+  server.requestTimeout = 10000;
+  return server;
 }
 
 /**

@@ -178,11 +178,12 @@ export function createServiceApp(options: ServiceAppOptions): Express {
         sendJson(res, ok ? 200 : 503, { status, checks });
       },
     ],
-    [
-      '/metrics',
-      async (_req, res) => sendJson(res, 200, await metrics.registry.metrics(), metrics.registry.contentType),
-    ],
   ]);
+  // With METRICS_PORT the host serves /metrics on its own listener; here it is then an unknown path like any other.
+  if (metrics.exposition === 'main')
+    infrastructure.set('/metrics', async (_req, res) =>
+      sendJson(res, 200, await metrics.registry.metrics(), metrics.registry.contentType),
+    );
   const routers = options.routers ?? [];
   if (options.openapi) {
     const [first, ...rest] = routers;

@@ -103,6 +103,12 @@ export function kitSettings(defaults: { readonly port: number }) {
       doc: 'fraction of new traces sampled (a sampled parent is always followed)',
     }),
     processMetrics: bool({ env: 'PROCESS_METRICS', default: true, doc: 'export Node process metrics' }),
+    metricsPort: optional(
+      port({
+        env: 'METRICS_PORT',
+        doc: 'serve /metrics on this port (0: a free one) instead of PORT, which then answers /metrics 404: the public gateway in Kubernetes',
+      }),
+    ),
   };
 }
 
@@ -189,11 +195,18 @@ export async function runService<S extends ConfigSpec>(
     ...(options.version ? { version: options.version } : {}),
     ...(config.otlpEndpoint ? { endpoint: config.otlpEndpoint } : {}),
   });
-  const metrics = new Metrics({ service: options.service, processMetrics: config.processMetrics });
+  const metrics = new Metrics({
+    service: options.service,
+    processMetrics: config.processMetrics,
+    exposition: config.metricsPort === undefined ? 'main' : 'separate',
+  });
   const health = new Health();
   let listener: Listener;
+  let metricsListener: Listener | undefined;
   try {
     listener = await bindFor(options.service, config.port, config.host, 'PORT');
+    if (config.metricsPort !== undefined)
+      metricsListener = await bindFor(options.service, config.metricsPort, config.host, 'METRICS_PORT');
   } catch (err) {
     if (!(err instanceof PortError)) throw err;
     // Like a configuration problem: one line on stderr, written before exiting, and exit 78 (EX_CONFIG).
@@ -215,9 +228,12 @@ export async function runService<S extends ConfigSpec>(
     requestTimeoutMs: config.requestTimeoutMs,
     idleTimeoutMs: config.idleTimeoutMs,
     closers: [...(built.closers ?? []), { name: 'tracing', close: () => tracing.shutdown() }],
+    ...(metricsListener
+      ? { metricsEndpoint: { listener: metricsListener, registry: metrics.registry } }
+      : {}),
   });
   logger.info(
-    { port: running.port, tracing: tracing.mode },
+    { port: running.port, tracing: tracing.mode, metrics_url: running.metricsUrl },
     `${options.service} listening on ${running.url}`,
   );
   exitOnSignals(running, logger);
@@ -256,9 +272,11 @@ export async function hostServices(
   options: HostServicesOptions = {},
 ): Promise<HostedSystem> {
   const env: Record<string, string | undefined> = { ...(options.env ?? process.env) };
+  // PORT and METRICS_PORT are per service (`<NAME>_PORT`, `<NAME>_METRICS_PORT`): one value for all would collide.
   const ownEnv = (def: AnyServiceDefinition) => ({
     ...env,
     PORT: env[`${def.service.toUpperCase()}_PORT`] ?? String(def.defaultPort),
+    METRICS_PORT: env[`${def.service.toUpperCase()}_METRICS_PORT`],
   });
   const load = (def: AnyServiceDefinition) =>
     loadConfig(def.service, { ...kitSettings({ port: def.defaultPort }), ...def.settings }, ownEnv(def));
@@ -276,18 +294,27 @@ export async function hostServices(
   if (problems.length > 0) throw new ConfigError(processName, problems);
 
   const listeners = new Map<string, Listener>();
+  const metricsListeners = new Map<string, Listener>();
   try {
     for (const def of definitions) {
-      const { port, host } = asked.get(def.service)!;
-      listeners.set(def.service, await bindFor(def.service, port, host, `${def.service.toUpperCase()}_PORT`));
+      const { port, host, metricsPort } = asked.get(def.service)!;
+      const name = def.service.toUpperCase();
+      listeners.set(def.service, await bindFor(def.service, port, host, `${name}_PORT`));
+      if (metricsPort !== undefined)
+        metricsListeners.set(
+          def.service,
+          await bindFor(def.service, metricsPort, host, `${name}_METRICS_PORT`),
+        );
     }
   } catch (err) {
-    for (const l of listeners.values()) l.server.close();
+    for (const l of [...listeners.values(), ...metricsListeners.values()]) l.server.close();
     throw err;
   }
   for (const def of definitions) {
     const name = def.service.toUpperCase();
     const listener = listeners.get(def.service)!;
+    const metricsListener = metricsListeners.get(def.service);
+    if (metricsListener) env[`${name}_METRICS_PORT`] = String(metricsListener.port);
     env[`${name}_PORT`] = String(listener.port);
     if (asked.get(def.service)!.port === 0 || env[`${name}_URL`] === undefined)
       env[`${name}_URL`] = listener.url;
@@ -309,7 +336,11 @@ export async function hostServices(
     for (const def of definitions) {
       const config = configs.get(def.service)!;
       const logger = createLogger({ service: def.service, level: config.logLevel });
-      const metrics = new Metrics({ service: def.service, processMetrics: false });
+      const metrics = new Metrics({
+        service: def.service,
+        processMetrics: false,
+        exposition: config.metricsPort === undefined ? 'main' : 'separate',
+      });
       const health = new Health();
       const kit: Kit<Record<string, unknown>> = { config, logger, metrics, health, host: options.host ?? {} };
       const built = await def.build(kit as never);
@@ -325,13 +356,20 @@ export async function hostServices(
         requestTimeoutMs: config.requestTimeoutMs,
         idleTimeoutMs: config.idleTimeoutMs,
         closers: built.closers ?? [],
+        ...(metricsListeners.has(def.service)
+          ? { metricsEndpoint: { listener: metricsListeners.get(def.service)!, registry: metrics.registry } }
+          : {}),
       });
-      logger.info({ port: running.port }, `${def.service} listening on ${running.url}`);
+      logger.info(
+        { port: running.port, metrics_url: running.metricsUrl },
+        `${def.service} listening on ${running.url}`,
+      );
       started.push({ service: def.service, running });
     }
   } catch (err) {
     for (const s of [...started].reverse()) await s.running.shutdown('start failed');
-    for (const [service, l] of listeners) if (!started.some((s) => s.service === service)) l.server.close();
+    for (const [service, l] of [...listeners, ...metricsListeners])
+      if (!started.some((s) => s.service === service)) l.server.close();
     await tracing.shutdown();
     throw err;
   }

@@ -86,6 +86,21 @@ describe('cdk8s Microservice', () => {
     });
   });
 
+  it('when the entry is the public gateway, then /metrics is on a port of its own that its Services never expose', () => {
+    const objects = synth({ entry: service('gateway') });
+    const tpl = of(objects, 'Deployment').spec.template;
+    expect(of(objects, 'ConfigMap').data).to.include({ PORT: '8080', METRICS_PORT: '9080' });
+    expect(tpl.metadata.annotations).to.include({ 'prometheus.io/port': '9080' });
+    expect(tpl.spec.containers[0].ports).to.deep.equal([
+      { name: 'http', containerPort: 8080, protocol: 'TCP' },
+      { name: 'metrics', containerPort: 9080, protocol: 'TCP' },
+    ]);
+    for (const svc of objects.filter((o) => o.kind === 'Service'))
+      expect(svc.spec.ports.map((p: any) => p.port)).to.deep.equal([8080]);
+    // Internal services keep /metrics on their one port.
+    expect(of(synth(), 'ConfigMap').data).to.not.have.property('METRICS_PORT');
+  });
+
   it('when the entry has upstreams, then the ConfigMap has a <NAME>_URL for each, on cluster DNS', () => {
     const data = of(synth(), 'ConfigMap').data;
     for (const dep of service('checkout').dependsOn)

@@ -79,6 +79,16 @@ describe('mesh/render/network-policies', () => {
     });
   });
 
+  it('when the public gateway serves /metrics on its metrics port, then the scraper may reach that port only', () => {
+    const gateway = find(objects, 'NetworkPolicy', 'allow-gateway');
+    const fromMonitoring = gateway.spec.ingress.filter((r: any) =>
+      (r.from ?? []).some(
+        (p: any) => p.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] === 'monitoring',
+      ),
+    );
+    expect(fromMonitoring.flatMap((r: any) => r.ports)).to.deep.equal([{ protocol: 'TCP', port: 9080 }]);
+  });
+
   it('when rendered, then metrics scraping and trace export are allowed, and datastores only for their users', () => {
     const orders = find(objects, 'NetworkPolicy', 'allow-orders');
     expect(orders.spec.ingress.at(-1)).to.deep.equal({

@@ -3,6 +3,7 @@ import { propagation } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import request from 'supertest';
 import type { EventEnvelope } from '@meshmart/kit/events';
+import { startEmbeddedSystem } from '../../support/embedded-system.ts';
 import { eventually } from '../../support/wait.ts';
 import { startGateway, startUpstreams, type Gateway, type Upstreams } from './harness.ts';
 
@@ -210,6 +211,33 @@ describe('gateway under abuse (with the real services in this process)', () => {
         limitCents: 100_000_000,
       });
       expect(res.body.detail).to.contain('1000000.00');
+    });
+  });
+
+  describe('operational endpoints', () => {
+    it('when the gateway is given a metrics port, then its public port answers /metrics with a 404 problem and only the metrics port serves it', async () => {
+      const embedded = await startEmbeddedSystem({ GATEWAY_METRICS_PORT: '0' });
+      try {
+        const gateway = embedded.system.services.find((s) => s.service === 'gateway')!.running;
+        for (const path of ['/metrics', '/metrics?x=1', '/METRICS']) {
+          const res = await fetch(`${gateway.url}${path}`);
+          expect(res.status, path).to.equal(404);
+          expect(res.headers.get('content-type'), path).to.match(PROBLEM);
+          expect(res.headers.get('x-content-type-options'), path).to.equal('nosniff');
+          expect(await res.text(), path).to.not.contain('http_request_duration_seconds');
+        }
+        expect(gateway.metricsUrl).to.not.contain(gateway.url);
+        const scraped = await fetch(gateway.metricsUrl);
+        expect(scraped.status).to.equal(200);
+        expect(await scraped.text()).to.match(/http_request_duration_seconds_count\{[^}]*service="gateway"/);
+        // Internal services keep /metrics on their port (behind their NetworkPolicies).
+        const catalog = embedded.system.services.find((s) => s.service === 'catalog')!.running;
+        expect(catalog.metricsUrl).to.equal(`${catalog.url}/metrics`);
+        expect((await fetch(catalog.metricsUrl)).status).to.equal(200);
+      } finally {
+        await embedded.system.shutdown('test done');
+        await embedded.bus.close();
+      }
     });
   });
 

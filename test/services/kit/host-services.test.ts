@@ -73,6 +73,35 @@ describe('hostServices', () => {
     system = undefined;
   });
 
+  it('when one service is given a metrics port, then its /metrics is served there only, and the other keeps /metrics on its port', async () => {
+    const bus = new InMemoryEventBus({ source: 'meshmart' });
+    system = await hostServices(definitions([]), {
+      env: {
+        ORDERS_PORT: '0',
+        ORDERS_METRICS_PORT: '0',
+        AUDIT_PORT: '0',
+        // A METRICS_PORT for the whole host would put every service on one port: it is per service only.
+        METRICS_PORT: '1',
+        LOG_LEVEL: 'silent',
+        TRACING: 'off',
+      },
+      host: { bus },
+    });
+    const [orders, audit] = system.services.map((s) => s.running);
+    expect(orders.metricsUrl).to.not.equal(`${orders.url}/metrics`);
+    const scraped = await fetch(orders.metricsUrl);
+    expect(scraped.status).to.equal(200);
+    expect(await scraped.text()).to.contain('http_request_duration_seconds');
+    const onMain = await fetch(`${orders.url}/metrics`);
+    expect(onMain.status).to.equal(404);
+    expect(onMain.headers.get('content-type')).to.match(/^application\/problem\+json/);
+    expect((await fetch(new URL('/healthz/ready', orders.metricsUrl))).status).to.equal(404);
+    expect((await fetch(`${orders.url}/healthz/ready`)).status).to.equal(200);
+    expect(audit.metricsUrl).to.equal(`${audit.url}/metrics`);
+    expect((await fetch(audit.metricsUrl)).status).to.equal(200);
+    await bus.close();
+  });
+
   it('when two services share the host bus, then an event published by one reaches the other', async () => {
     const seen: EventEnvelope[] = [];
     const bus = new InMemoryEventBus({ source: 'meshmart' });

@@ -296,6 +296,33 @@ describe('a service process (runService)', () => {
     });
   });
 
+  describe('when it is given METRICS_PORT', () => {
+    it('then /metrics is served on that port only and the service port answers it 404', async function () {
+      this.timeout(60_000);
+      const { child, lines, stderr } = start({ PORT: '0', METRICS_PORT: '0', TRACING: 'off' });
+      const listening = await until(
+        () =>
+          Promise.resolve(
+            lines.find((l) => typeof l.msg === 'string' && l.msg.includes('listening on')) ??
+              (child.exitCode === null ? undefined : { exited: child.exitCode }),
+          ),
+        'the sample service to log "listening on"',
+        40_000,
+      );
+      expect(listening.exited, stderr()).to.equal(undefined);
+      const metricsUrl = listening.metrics_url as string;
+      expect(metricsUrl).to.match(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+      expect(metricsUrl).to.not.contain(`:${String(listening.port)}/`);
+      const scraped = await get(metricsUrl);
+      expect(scraped.status).to.equal(200);
+      expect(scraped.body).to.contain('http_request_duration_seconds');
+      expect((await get(`http://127.0.0.1:${String(listening.port)}/metrics`)).status).to.equal(404);
+      expect((await get(`http://127.0.0.1:${String(listening.port)}/healthz/live`)).status).to.equal(200);
+      child.kill('SIGTERM');
+      expect(await new Promise((resolve) => child.once('exit', resolve))).to.equal(0);
+    });
+  });
+
   describe('when its configuration is invalid', () => {
     it('then it exits 78 listing every problem before doing anything else', async function () {
       this.timeout(60_000);

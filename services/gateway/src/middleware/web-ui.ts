@@ -9,6 +9,8 @@ const IMMUTABLE = 'public, max-age=31536000, immutable';
 const REVALIDATE = 'no-cache';
 /** In any case: `/API/v1/x` is an unknown API path (a 404 problem), not a page of the app. */
 const API = /^\/api(?:\/|$)/i;
+/** The kit's operational paths: with METRICS_PORT, /metrics here is a 404 problem, never the app shell. */
+const OPERATIONAL = /^\/(?:metrics|healthz)(?:\/|$)/i;
 
 /**
  * The web UI's static files at `/`, and index.html for every other GET outside /api (client-side routes such as
@@ -24,7 +26,7 @@ export function webUi(root: string): RequestHandler {
     },
   });
   return (req, res, next) => {
-    if ((req.method !== 'GET' && req.method !== 'HEAD') || API.test(req.path)) {
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || API.test(req.path) || OPERATIONAL.test(req.path)) {
       next();
       return;
     }
