@@ -6,7 +6,8 @@ export class BoundedMap<K, V> {
   private readonly entries = new Map<K, V>();
 
   constructor(readonly capacity: number) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError('BoundedMap: capacity must be >= 1');
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new RangeError('BoundedMap: capacity must be >= 1');
   }
 
   get(key: K): V | undefined {

@@ -1,4 +1,5 @@
 import { createServiceApp, type Health, type Logger, type Metrics } from '@meshmart/kit';
+import type { OutboxWritten } from '@meshmart/kit/events';
 import type { Express } from 'express';
 import { OrderService } from './application/order-service.ts';
 import type { OrderProjector } from './application/order-projector.ts';
@@ -17,6 +18,8 @@ export interface OrdersAppDeps {
   readonly projector: OrderProjector;
   /** Called after each append (nudges the outbox relay). */
   readonly onAppended?: () => void;
+  /** Told of each event document stored (the outbox relay publishes it at once). */
+  readonly outboxWritten?: OutboxWritten;
   /** Shared with the projector: readers that asked to wait (`Prefer: wait`) learn of new states here. */
   readonly changes?: ViewChanges;
 }
@@ -28,6 +31,7 @@ export function createApp(deps: OrdersAppDeps): Express {
     metrics: deps.metrics,
     ...(deps.onAppended ? { onAppended: deps.onAppended } : {}),
     ...(deps.changes ? { changes: deps.changes } : {}),
+    ...(deps.outboxWritten ? { outboxWritten: deps.outboxWritten } : {}),
   });
   return createServiceApp({
     service: 'orders',

@@ -19,7 +19,7 @@ export const definition = defineService({
       env: 'OUTBOX_INTERVAL_MS',
       default: 1000,
       min: 10,
-      doc: 'how often the outbox relay looks for unpublished order events (it is also nudged after each append)',
+      doc: 'how often the outbox relay looks for order events nobody handed it (each append hands it its own at once)',
     }),
   },
   build: async (kit) => {
@@ -51,7 +51,14 @@ export const definition = defineService({
     const subscription = await projector.subscribe(stores.bus);
     relay.start();
     const { createApp } = await import('./app.ts');
-    const app = createApp({ ...kit, store, views, projector, changes, onAppended: () => relay.nudge() });
+    const app = createApp({
+      ...kit,
+      store,
+      views,
+      projector,
+      changes,
+      outboxWritten: (key, entries) => relay.offer(key, entries),
+    });
     return {
       app,
       closers: [

@@ -76,9 +76,10 @@ export class TokenVerifier {
    * the claims) gives the same answer until `exp`. Bounded; a key withdrawn from the JWKS is not re-checked for a token
    * seen before (as with any verifier that caches, the token's own lifetime bounds that).
    */
-  private readonly verified = new BoundedMap<string, { readonly principal: Principal; readonly expMs: number }>(
-    10_000,
-  );
+  private readonly verified = new BoundedMap<
+    string,
+    { readonly principal: Principal; readonly expMs: number }
+  >(10_000);
 
   get mode(): 'jwks' | 'local' {
     return 'jwksUrl' in this.props ? 'jwks' : 'local';

@@ -26,7 +26,9 @@ export class InMemoryOrderEventStore implements OrderEventStore {
     const prepared = events.map((e) => prepare(e, options));
     for (const { stored, entry } of prepared) {
       stream.push(structuredClone(stored));
-      this.outbox.add({ collection: 'order_events', id: `${orderId}:${stored.version}` }, [entry]);
+      const key = { collection: 'order_events', id: `${orderId}:${stored.version}` };
+      this.outbox.add(key, [entry]);
+      options.written?.(key, [entry]);
     }
     this.streams.set(orderId, stream);
     return Promise.resolve(prepared.map((p) => p.stored));

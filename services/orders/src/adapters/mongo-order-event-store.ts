@@ -69,7 +69,7 @@ export class MongoOrderEventStore implements OrderEventStore {
     // In version order, one insert each: a failure stops the rest, so what is stored stays a gap-free prefix.
     for (const { stored, entry } of prepared) {
       try {
-        await this.collection.insertOne({
+        const { insertedId } = await this.collection.insertOne({
           eventId: stored.id,
           orderId,
           version: stored.version,
@@ -80,6 +80,7 @@ export class MongoOrderEventStore implements OrderEventStore {
           outbox: [entry],
           outboxPending: true,
         });
+        options.written?.({ collection: this.collection.collectionName, id: insertedId }, [entry]);
       } catch (err) {
         if ((err as { code?: unknown }).code === DUPLICATE_KEY)
           throw versionConflict(orderId, stored.version - 1);

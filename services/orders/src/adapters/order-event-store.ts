@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from '@opentelemetry/api';
 import { AppError } from '@meshmart/kit';
-import { outboxEntry, type OutboxEntry, type OutboxStore } from '@meshmart/kit/events';
+import { outboxEntry, type OutboxEntry, type OutboxStore, type OutboxWritten } from '@meshmart/kit/events';
 import { events as contracts } from '@meshmart/contracts';
 import type { OrderEvent, StoredOrderEvent } from '../domain/order-aggregate.ts';
 
@@ -16,6 +16,8 @@ export interface AppendOptions {
    * the stream: the store skips looking the head up. A stale caller is still refused by the unique version.
    */
   readonly afterLoad?: boolean;
+  /** Told of each event document stored with its outbox entry (the relay publishes it at once). */
+  readonly written?: OutboxWritten;
 }
 
 export interface LoadOptions {

@@ -1,5 +1,6 @@
 import type { Context } from '@opentelemetry/api';
 import { AppError, BoundedMap, type Metrics } from '@meshmart/kit';
+import type { OutboxWritten } from '@meshmart/kit/events';
 import type { Counter } from 'prom-client';
 import {
   decide,
@@ -19,6 +20,8 @@ export interface OrderServiceProps {
   readonly metrics?: Metrics;
   /** Called after events were appended (nudges the outbox relay). */
   readonly onAppended?: () => void;
+  /** Told of each event document stored (the outbox relay publishes it without reading it back). */
+  readonly outboxWritten?: OutboxWritten;
   /** @default () => new Date() */
   readonly clock?: () => Date;
   /** Where waiting readers learn of new states; commands report theirs here too. @default none (no waiting) */
@@ -92,7 +95,12 @@ export class OrderService {
     options: CommandOptions,
   ): Promise<CommandResult> {
     for (let attempt = 1; ; attempt++) {
-      const cached = attempt === 1 ? this.histories.get(orderId) : undefined;
+      // A place is tried on an empty history first: a new order needs no read (a repeat is refused by the unique
+      // version and decided on the stream).
+      const cached =
+        attempt === 1
+          ? (this.histories.get(orderId) ?? (command.kind === 'place' ? [] : undefined))
+          : undefined;
       const history = cached ?? (await this.props.store.load(orderId));
       const state = fold(history);
       const version = state?.version ?? 0;
@@ -120,6 +128,7 @@ export class OrderService {
       try {
         const appended = await this.props.store.append(orderId, version, events, {
           afterLoad: true,
+          ...(this.props.outboxWritten ? { written: this.props.outboxWritten } : {}),
           ...(options.context ? { context: options.context } : {}),
         });
         this.props.onAppended?.();
