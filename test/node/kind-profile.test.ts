@@ -126,6 +126,7 @@ describe('the kind profile deployed onto a real Kubernetes node (kube-node plug-
 
   before(async function () {
     this.timeout(600_000);
+    testenv('NODE_KUBECONFIG'); // fails at once, saying how to start it, when the node is not up
     // A previous run's namespaces may still be terminating; its volumes are Released (Retain) until freed for reuse.
     await until(
       async () => {
