@@ -2,7 +2,7 @@ import type { Logger, Metrics } from '@meshmart/kit';
 import { OutboxRelay, outboxEntry, type EventBus, type OutboxEntry } from '@meshmart/kit/events';
 import { events } from '@meshmart/contracts';
 import type { Participants } from './adapters/participants.ts';
-import type { SagaRepository } from './adapters/saga-repository.ts';
+import { SAGAS_COLLECTION, type SagaRepository } from './adapters/saga-repository.ts';
 import { checkoutSaga, type CheckoutContext, type CheckoutSagaOptions } from './domain/checkout-saga.ts';
 import { CheckoutService } from './domain/checkout-service.ts';
 import type { Saga } from './domain/saga.ts';
@@ -69,7 +69,9 @@ export function createCheckoutCore(props: CheckoutCoreProps): CheckoutCore {
         ...(props.relayIntervalMs !== undefined ? { intervalMs: props.relayIntervalMs } : {}),
       })
     : undefined;
-  const nudge = (): void => relay?.nudge();
+  // Events written with a saga go to the relay at once; it reads the collection only for what nobody handed it.
+  const wrote = (saga: Saga<CheckoutContext>, events: readonly OutboxEntry[]): void =>
+    relay?.offer({ collection: SAGAS_COLLECTION, id: saga.id }, events);
   const engine = new SagaEngine<CheckoutContext>({
     definition,
     repository,
@@ -102,7 +104,7 @@ export function createCheckoutCore(props: CheckoutCoreProps): CheckoutCore {
         duration.observe({ outcome }, Math.max(0, ms) / 1000);
       },
       attempted: (step, outcome) => attempts.inc({ step, outcome }),
-      wrote: nudge,
+      wrote,
     },
   });
   const checkout = new CheckoutService({
@@ -122,7 +124,7 @@ export function createCheckoutCore(props: CheckoutCoreProps): CheckoutCore {
         saga,
       ),
     ],
-    wrote: nudge,
+    wrote,
   });
   return {
     engine,

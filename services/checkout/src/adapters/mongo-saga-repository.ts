@@ -3,6 +3,7 @@ import {
   markSentIn,
   withOutbox,
   withOutboxUpdate,
+  type OutboxDocKey,
   type OutboxEntry,
   type OutboxStore,
   type PendingOutboxEntry,
@@ -182,6 +183,14 @@ class SagaOutboxStore implements OutboxStore {
       }
     }
     return out;
+  }
+
+  written(key: OutboxDocKey, entries: readonly OutboxEntry[]): PendingOutboxEntry[] {
+    return entries.map((e) => {
+      const entry = { id: e.id, topic: e.topic, envelope: e.envelope, key };
+      this.stored.set(entry, { raw: e, outboxLength: entries.length });
+      return entry;
+    });
   }
 
   async markSent(entries: readonly PendingOutboxEntry[]): Promise<void> {

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { propagation, type Context } from '@opentelemetry/api';
 import { AppError } from '@meshmart/kit';
 import { MAX_PAYMENT_CENTS } from '@meshmart/contracts';
@@ -42,8 +42,8 @@ export interface CheckoutServiceProps {
   readonly engine: SagaEngine<CheckoutContext>;
   /** Events of a new saga (CheckoutStarted), written with its first state. */
   readonly startedEvents: (saga: Saga<CheckoutContext>) => readonly OutboxEntry[];
-  /** After a new saga's events are stored. */
-  readonly wrote?: () => void;
+  /** After a new saga's events are stored: hands them to the outbox relay. */
+  readonly wrote?: (saga: Saga<CheckoutContext>, events: readonly OutboxEntry[]) => void;
 }
 
 /** Starts checkouts: one saga per Idempotency-Key, run in the background by the engine. */
@@ -52,9 +52,13 @@ export class CheckoutService {
 
   async start(input: StartCheckout): Promise<{ saga: Saga<CheckoutContext>; created: boolean }> {
     const { repository, participants, engine } = this.props;
-    // Looked up before the cart: a repeat after completion must not be told the (cleared) cart is empty.
-    const existing = await repository.findByIdempotencyKey(input.idempotencyKey);
-    if (existing) return { saga: sameCaller(existing, input), created: false };
+    // Looked up before the cart: a repeat after completion must not be told the (cleared) cart is empty. The saga's
+    // id comes from the key, so this is a lookup by id, which every store answers from its primary index.
+    const sagaId = sagaIdFor(input.idempotencyKey);
+    const existing = await repository.get(sagaId);
+    if (existing && existing.idempotencyKey === input.idempotencyKey) {
+      return { saga: sameCaller(existing, input), created: false };
+    }
 
     let cart;
     try {
@@ -70,7 +74,6 @@ export class CheckoutService {
     if (cart.items.length === 0) throw new AppError(409, 'cart-empty', 'the cart is empty');
     refuseDoomed(cart, input.expectedTotalCents);
 
-    const sagaId = randomUUID();
     const orderId = randomUUID();
     const now = new Date();
     const carrier: TraceCarrier = {};
@@ -99,9 +102,10 @@ export class CheckoutService {
       createdAt: now.toISOString(),
       updatedAt: now.toISOString(),
     };
-    const result = await repository.create(saga, this.props.startedEvents(saga));
+    const started = this.props.startedEvents(saga);
+    const result = await repository.create(saga, started);
     if (!result.created) return { saga: sameCaller(result.saga, input), created: false };
-    this.props.wrote?.();
+    this.props.wrote?.(result.saga, started);
     engine.start(sagaId, result.saga);
     return { saga: result.saga, created: true };
   }
@@ -147,6 +151,15 @@ function refuseDoomed(cart: CartSnapshot, expectedTotalCents: number | undefined
 }
 
 const money = (cents: number): string => `${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}`;
+
+/** The saga of an idempotency key: a UUID (version 8, RFC 9562) from its SHA-256, so a repeat finds it by id. */
+export function sagaIdFor(idempotencyKey: string): string {
+  const h = createHash('sha256').update(`meshmart-saga:${idempotencyKey}`).digest();
+  h[6] = (h[6] & 0x0f) | 0x80;
+  h[8] = (h[8] & 0x3f) | 0x80;
+  const x = h.subarray(0, 16).toString('hex');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`;
+}
 
 function sameCaller(saga: Saga<CheckoutContext>, input: StartCheckout): Saga<CheckoutContext> {
   if (saga.userId !== input.userId || saga.context.paymentToken !== input.paymentToken) {

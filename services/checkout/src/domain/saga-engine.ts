@@ -25,8 +25,8 @@ export interface SagaHooks<C> {
   finished?(saga: Saga<C>): void;
   /** After each participant step attempt (`<step>` or `<step>.compensation`). */
   attempted?(step: string, outcome: AttemptOutcome): void;
-  /** After any write that carried events (nudge the outbox relay). */
-  wrote?(): void;
+  /** After any write that carried events: hands them to the outbox relay. */
+  wrote?(saga: Saga<C>, events: readonly OutboxEntry[]): void;
 }
 
 export interface SagaEngineProps<C> {
@@ -359,7 +359,7 @@ export class SagaEngine<C> {
       );
       throw new Stop('lease lost');
     }
-    if (events.length > 0) this.props.hooks?.wrote?.();
+    if (events.length > 0) this.props.hooks?.wrote?.(saga, events);
   }
 
   private async pause(ms: number): Promise<void> {
