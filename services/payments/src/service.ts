@@ -76,7 +76,7 @@ export const definition = defineService({
     const payments = new PaymentService({
       repository,
       provider: new ChaosPaymentProvider(new SimulatedPaymentProvider(), chaos),
-      onEvents: () => relay.nudge(),
+      onEvents: (key, entries) => relay.offer(key, entries),
     });
     relay.start();
     const retentionMs = kit.config.idempotencyRetentionHours * 3_600_000;

@@ -65,7 +65,7 @@ export async function paymentsFixture(
   const payments = new PaymentService({
     repository,
     provider: new ChaosPaymentProvider(new SimulatedPaymentProvider(), chaos),
-    onEvents: () => relay.nudge(),
+    onEvents: (key, entries) => relay.offer(key, entries),
   });
   relay.start();
   const app = createApp({

@@ -1,9 +1,13 @@
-import { InMemoryOutboxStore, type OutboxEntry } from '@meshmart/kit/events';
+import { InMemoryOutboxStore, type OutboxDocKey, type OutboxEntry } from '@meshmart/kit/events';
 import type { HistoryEntry, Payment } from '../domain/payment.ts';
 import type { PaymentRepository } from './payment-repository.ts';
 
 export class InMemoryPaymentRepository implements PaymentRepository {
   readonly outbox = new InMemoryOutboxStore();
+
+  outboxKey(paymentId: string): OutboxDocKey {
+    return { collection: 'payments', id: paymentId };
+  }
   private readonly payments = new Map<string, Payment>();
 
   /** Payments stored (for tests). */
@@ -14,7 +18,7 @@ export class InMemoryPaymentRepository implements PaymentRepository {
   insert(payment: Payment, events: readonly OutboxEntry[]): Promise<void> {
     if (this.payments.has(payment.id)) return Promise.reject(new Error(`payment ${payment.id} exists`));
     this.payments.set(payment.id, structuredClone(payment));
-    this.outbox.add({ collection: 'payments', id: payment.id }, events);
+    this.outbox.add(this.outboxKey(payment.id), events);
     return Promise.resolve();
   }
 
@@ -27,7 +31,7 @@ export class InMemoryPaymentRepository implements PaymentRepository {
     const current = this.payments.get(next.id);
     if (current?.version !== expectedVersion) return Promise.resolve(false);
     this.payments.set(next.id, structuredClone(next));
-    this.outbox.add({ collection: 'payments', id: next.id }, events);
+    this.outbox.add(this.outboxKey(next.id), events);
     return Promise.resolve(true);
   }
 

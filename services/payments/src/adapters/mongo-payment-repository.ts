@@ -3,6 +3,7 @@ import {
   MongoOutboxStore,
   withOutbox,
   withOutboxUpdate,
+  type OutboxDocKey,
   type OutboxEntry,
   type OutboxStore,
   type PendingOutboxEntry,
@@ -33,12 +34,17 @@ export class MongoPaymentRepository implements PaymentRepository {
     const relayed = new MongoOutboxStore(this.payments as unknown as Collection<Document>);
     this.outbox = {
       pending: (limit) => relayed.pending(limit),
+      written: (key, entries) => relayed.written(key, entries),
       markSent: (entries: readonly PendingOutboxEntry[]) =>
         this.lock.runAll(
           entries.map((e) => String(e.key.id)),
           () => relayed.markSent(entries),
         ),
     };
+  }
+
+  outboxKey(paymentId: string): OutboxDocKey {
+    return { collection: this.payments.collectionName, id: paymentId };
   }
 
   async ensureIndexes(): Promise<void> {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { AppError } from '@meshmart/kit';
-import { outboxEntry, type NewEvent, type OutboxEntry } from '@meshmart/kit/events';
+import { outboxEntry, type NewEvent, type OutboxEntry, type OutboxWritten } from '@meshmart/kit/events';
 import { events } from '@meshmart/contracts';
 import type { PaymentProvider } from '../adapters/payment-provider.ts';
 import type { PaymentRepository } from '../adapters/payment-repository.ts';
@@ -24,8 +24,8 @@ export type TraceContext = NonNullable<NewEvent['context']>;
 export interface PaymentServiceProps {
   readonly repository: PaymentRepository;
   readonly provider: PaymentProvider;
-  /** Called after each write that added events (nudges the outbox relay). */
-  readonly onEvents?: () => void;
+  /** Called after each write that added events, with the document and entries (hand them to the outbox relay). */
+  readonly onEvents?: OutboxWritten;
   readonly newId?: () => string;
   readonly now?: () => Date;
 }
@@ -58,8 +58,9 @@ export class PaymentService {
       at: this.now().toISOString(),
     };
     const change = result.approved ? authorized(input) : declined(input, result.reason);
-    await this.props.repository.insert(change.next, [this.entry(change, trace)]);
-    this.props.onEvents?.();
+    const entries = [this.entry(change, trace)];
+    await this.props.repository.insert(change.next, entries);
+    this.props.onEvents?.(this.props.repository.outboxKey(change.next.id), entries);
     if (!result.approved) {
       throw new AppError(402, 'payment-declined', `the card was declined: ${result.reason}`, {
         extensions: { paymentId: change.next.id, reason: result.reason },
@@ -120,11 +121,10 @@ export class PaymentService {
         await call(change);
         called = true;
       }
-      const written = await this.props.repository.update(change.next, current.version, change.entry, [
-        this.entry(change, trace),
-      ]);
+      const entries = [this.entry(change, trace)];
+      const written = await this.props.repository.update(change.next, current.version, change.entry, entries);
       if (written) {
-        this.props.onEvents?.();
+        this.props.onEvents?.(this.props.repository.outboxKey(id), entries);
         return change.next;
       }
     }
