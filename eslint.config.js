@@ -5,6 +5,8 @@ export default tseslint.config(
   {
     ignores: [
       'node_modules/**',
+      // test servers' state: the test node's containers' root filesystems live there
+      '.testenv/**',
       'dist/**',
       'services/web/dist/**',
       'cdk8s/imports/**',
