@@ -10,6 +10,8 @@ export interface InventoryAppDeps {
   readonly service: InventoryService;
   readonly bodyLimitBytes?: number;
   readonly slowRequestMs?: number;
+  /** Credential of PUT /admin/stock (ADMIN_TOKEN); unset, stock changes are refused. */
+  readonly adminToken?: string | undefined;
 }
 
 export function createApp(deps: InventoryAppDeps) {
@@ -27,5 +29,6 @@ export function createApp(deps: InventoryAppDeps) {
     },
     ...(deps.bodyLimitBytes !== undefined ? { bodyLimitBytes: deps.bodyLimitBytes } : {}),
     ...(deps.slowRequestMs !== undefined ? { slowRequestMs: deps.slowRequestMs } : {}),
+    adminToken: deps.adminToken,
   });
 }

@@ -12,8 +12,11 @@ import {
   type Metrics,
 } from '@meshmart/kit';
 import { InMemoryOutboxStore, MongoOutboxStore, OutboxRelay, type EventBus } from '@meshmart/kit/events';
-import { InMemoryReservationRepository } from './adapters/in-memory-reservation-repository.ts';
-import { InMemoryStockRepository } from './adapters/in-memory-stock-repository.ts';
+import {
+  InMemoryReservationRepository,
+  RESERVATIONS_COLLECTION,
+} from './adapters/in-memory-reservation-repository.ts';
+import { InMemoryStockRepository, STOCK_COLLECTION } from './adapters/in-memory-stock-repository.ts';
 import { MongoReservationRepository } from './adapters/mongo-reservation-repository.ts';
 import { MongoStockRepository } from './adapters/mongo-stock-repository.ts';
 import type { ReservationRepository } from './adapters/reservation-repository.ts';
@@ -113,7 +116,12 @@ export async function inventoryParts(options: InventoryPartsOptions): Promise<In
     reservations,
     logger,
     defaultTtlSeconds: options.defaultTtlSeconds,
-    onWrite: (written) => relays[written].nudge(),
+    // Each write's events go to that collection's relay at once; it reads the collection only for what nobody handed it.
+    onWrite: (written, id, events) =>
+      relays[written].offer(
+        { collection: written === 'stock' ? STOCK_COLLECTION : RESERVATIONS_COLLECTION, id },
+        events,
+      ),
     ...(options.metrics ? { metrics: options.metrics } : {}),
     ...(options.pendingTimeoutMs !== undefined ? { pendingTimeoutMs: options.pendingTimeoutMs } : {}),
     ...(options.now ? { now: options.now } : {}),
@@ -171,6 +179,7 @@ export const definition = defineService({
         service: parts.service,
         bodyLimitBytes: config.bodyLimitBytes,
         slowRequestMs: config.slowRequestMs,
+        adminToken: config.adminToken,
       }),
       closers,
     };

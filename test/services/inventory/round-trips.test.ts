@@ -145,7 +145,7 @@ describe('inventory round trips (FerretDB)', function () {
     expect(await parts.stock.get('lamp')).to.deep.include({ available: 1000, reserved: 0 });
   });
 
-  it('when the relays run, then each event costs the relay 2 commands', async function () {
+  it('when the relays run, then each event costs the relay one command: the writer hands its entries over, nothing is read back', async function () {
     this.timeout(60_000);
     for (const relay of parts.relays) relay.start();
     await eventually(() => published.some((e) => e.type === 'StockAdjusted'), 'StockAdjusted');
@@ -168,8 +168,8 @@ describe('inventory round trips (FerretDB)', function () {
     }
     report('relays per reserve + commit (2 events)', relay);
     expect(relay['update reservations']).to.equal(2);
-    // One query per nudged pass, plus the stock relay's poll every second while this runs.
-    expect(relay['find reservations']).to.be.at.most(2.5);
+    // Only the relays' polls, every second while this runs: the events themselves are offered, never looked up.
+    expect(relay['find reservations'] ?? 0).to.be.at.most(0.5);
   });
 
   async function drained(): Promise<boolean> {

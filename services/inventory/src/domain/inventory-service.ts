@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError, BoundedMap, type Logger, type Metrics } from '@meshmart/kit';
+import type { OutboxEntry } from '@meshmart/kit/events';
 import type { ReservationRepository } from '../adapters/reservation-repository.ts';
 import type { StockRepository } from '../adapters/stock-repository.ts';
 import { inventoryEvent, type TraceContext } from './inventory-events.ts';
@@ -21,8 +22,11 @@ export interface InventoryServiceProps {
   readonly defaultTtlSeconds: number;
   /** A reservation PENDING longer than this is presumed abandoned (its reserve call died). @default 5000 */
   readonly pendingTimeoutMs?: number;
-  /** Called after every write that carries events, naming what was written (nudges that outbox's relay). */
-  readonly onWrite?: (written: 'stock' | 'reservation') => void;
+  /**
+   * Called after every write that carries events: which collection, the document's id (product or reservation) and
+   * the events, for that outbox's relay to publish at once.
+   */
+  readonly onWrite?: (written: 'stock' | 'reservation', id: string, events: readonly OutboxEntry[]) => void;
   readonly now?: () => Date;
 }
 
@@ -93,7 +97,7 @@ export class InventoryService {
   async setStock(productId: string, available: number, options: Options = {}): Promise<StockLevel> {
     const event = inventoryEvent('StockAdjusted', { productId, available }, options.context);
     const level = await this.props.stock.setAvailable(productId, available, [event]);
-    this.props.onWrite?.('stock');
+    this.props.onWrite?.('stock', productId, [event]);
     return level;
   }
 
@@ -102,9 +106,11 @@ export class InventoryService {
     let created = 0;
     for (const productId of productIds) {
       const event = inventoryEvent('StockAdjusted', { productId, available: units });
-      if (await this.props.stock.seed(productId, units, [event])) created++;
+      if (await this.props.stock.seed(productId, units, [event])) {
+        created++;
+        this.props.onWrite?.('stock', productId, [event]);
+      }
     }
-    if (created > 0) this.props.onWrite?.('stock');
     return created;
   }
 
@@ -158,7 +164,7 @@ export class InventoryService {
       ]);
       if (held) {
         this.outcomes?.inc({ outcome: 'held' });
-        this.props.onWrite?.('reservation');
+        this.props.onWrite?.('reservation', id, [event]);
         return { created: true, reservation: held };
       }
       // The sweeper took this reservation for abandoned while we were holding units: give them back.
@@ -216,7 +222,7 @@ export class InventoryService {
     ]);
     if (!done) return false;
     this.outcomes?.inc({ outcome: 'expired' });
-    this.props.onWrite?.('reservation');
+    this.props.onWrite?.('reservation', r.id, [event]);
     await this.applyStock(done);
     return true;
   }
@@ -323,7 +329,7 @@ export class InventoryService {
     );
     if (!done) return undefined;
     this.outcomes?.inc({ outcome: to === 'COMMITTED' ? 'committed' : 'released' });
-    this.props.onWrite?.('reservation');
+    this.props.onWrite?.('reservation', reservationId, [event]);
     await this.applyStock(done);
     return done;
   }
