@@ -23,7 +23,8 @@
 # only: npm's builtin config in the base image (/usr/local/lib/node_modules/npm/npmrc, which the Dockerfile's runtime
 # stage deletes with npm) names it.
 #
-# Environment: TESTENV_STATE (<repo>/.testenv), TESTENV_CACHE / MESHMART_CACHE ($HOME/.cache/meshmart).
+# Environment: TESTENV_STATE (<repo>/.testenv), TESTENV_CACHE / MESHMART_CACHE ($HOME/.cache/meshmart),
+#   TESTENV_FERRETDB_BIN (the test FerretDB; by hand, the newest ferretdb-* in $CACHE/bin).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -85,9 +86,13 @@ npm_dir() {
 }
 
 ferretdb_bin() {
-  local f
-  f=$(find "$CACHE/bin" -maxdepth 1 -name 'ferretdb-*' -type f -perm -u+x | sort | tail -n 1)
-  [ -n "$f" ] || die "no FerretDB in $CACHE/bin: run scripts/testenv.sh up first (it builds the test FerretDB)"
+  local f=${TESTENV_FERRETDB_BIN:-}
+  # Run by hand: the newest FerretDB testenv.sh built.
+  [ -n "$f" ] || f=$(find "$CACHE/bin" -maxdepth 1 -name 'ferretdb-*' -type f -perm -u+x -printf '%T@ %p\n' |
+    sort -n | tail -n 1 | cut -d' ' -f2-)
+  if [ -z "$f" ] || [ ! -x "$f" ]; then
+    die "no FerretDB in $CACHE/bin: run scripts/testenv.sh up first (it builds the test FerretDB)"
+  fi
   printf '%s\n' "$f"
 }
 

@@ -141,9 +141,9 @@ ensure_packages() {
 
 # ---------------------------------------------------------------------------------------------------------------------
 # plug-ins: every executable scripts/testenv.d/*.sh adds one server. Each is called as `<plugin> up|down|status` with
-# TESTENV_STATE, TESTENV_CACHE, TESTENV_HOST exported; `up` builds/starts (idempotent) and prints the KEY=value lines it
-# adds to .testenv/env on stdout (logs on stderr); `down` stops it; `status` prints one line like the built-in ones and
-# exits 1 when it does not answer.
+# TESTENV_STATE, TESTENV_CACHE, TESTENV_HOST and TESTENV_FERRETDB_BIN (the test FerretDB) exported; `up` builds/starts
+# (idempotent) and prints the KEY=value lines it adds to .testenv/env on stdout (logs on stderr); `down` stops it;
+# `status` prints one line like the built-in ones and exits 1 when it does not answer.
 PLUGINS_DIR="$ROOT/scripts/testenv.d"
 plugins() {
   local f
@@ -154,7 +154,7 @@ plugins() {
 }
 run_plugins() {
   local action=$1 f rc=0
-  export TESTENV_STATE="$STATE" TESTENV_CACHE="$CACHE" TESTENV_HOST="$HOST"
+  export TESTENV_STATE="$STATE" TESTENV_CACHE="$CACHE" TESTENV_HOST="$HOST" TESTENV_FERRETDB_BIN="$FERRETDB_BIN"
   while IFS= read -r f; do
     [ -n "$f" ] || continue
     "$f" "$action" || rc=1
