@@ -73,8 +73,13 @@ export interface HttpRequestOptions {
   readonly idempotencyKey?: string;
   /** Forwarded as `x-request-id`. */
   readonly requestId?: string;
-  /** Overrides the client's deadline for this call. */
+  /**
+   * Overrides the client's deadline for this call. A longer one (a call that asks the server to wait, `Prefer: wait`)
+   * also lets each attempt run that long.
+   */
   readonly timeoutMs?: number;
+  /** Overrides the cap on one attempt for this call. */
+  readonly attemptTimeoutMs?: number;
   /** Cancels the call; its reason is rethrown as is and the breaker does not count it. */
   readonly signal?: AbortSignal;
   /**
@@ -418,6 +423,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     if (signal?.aborted) throw signal.reason;
     const parent = req.context ?? context.active();
     const deadline = performance.now() + (req.timeoutMs ?? timeoutMs);
+    const attemptCap = req.attemptTimeoutMs ?? Math.max(attemptTimeoutMs, req.timeoutMs ?? 0);
     const method = req.method;
     const idempotent = IDEMPOTENT.has(method) || req.idempotencyKey !== undefined;
     const path = buildPath(prefix, req.path, req.query);
@@ -435,7 +441,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         path,
         headers,
         body,
-        Math.min(attemptTimeoutMs, remaining),
+        Math.min(attemptCap, remaining),
         n,
         signal,
         parent,

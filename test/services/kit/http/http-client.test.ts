@@ -201,6 +201,17 @@ describe('http client', () => {
       expect(server.calls).to.have.length(2);
     });
 
+    it('then a call that extends its deadline (a server asked to wait) may wait that long in one attempt', async () => {
+      const server = await startServer((_call, res) => {
+        setTimeout(() => json(res, 200, { waited: true }), 300);
+      });
+      const http = client({ baseUrl: server.url, timeoutMs: 100, breaker: { failureThreshold: 1 } });
+      const res = await http.get('/orders/1', { timeoutMs: 5_000 });
+      expect(res.body).to.deep.equal({ waited: true });
+      expect(server.calls, 'one attempt, not a timeout and a retry').to.have.length(1);
+      expect(http.breaker.state).to.equal('closed');
+    });
+
     it('then retries stop when the next backoff would pass the deadline', async () => {
       const server = await startServer((_call, res) => problem(res, 503));
       const http = client({
