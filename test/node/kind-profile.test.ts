@@ -157,19 +157,16 @@ describe('the kind profile deployed onto a real Kubernetes node (kube-node plug-
     const overrides = JSON.parse(readFileSync(testenv('NODE_IMAGE_CONFIG'), 'utf8')) as object;
     const config = join(configDir, 'config.json');
     writeFileSync(config, JSON.stringify({ ...overrides, replicas: 1 }));
-    // The Secret the manifests reference but never contain (kind-up.sh makes it the same way).
+    // The Secrets the manifests reference but never contain, made as kind-up.sh makes them: the gateway's JWT key and
+    // the internal admin routes' credential (optional in the pods).
     await kube(['get', 'namespace', APP]).catch(() => kube(['create', 'namespace', APP]));
-    await kube(['-n', APP, 'get', 'secret', 'meshmart-gateway']).catch(() =>
-      kube([
-        '-n',
-        APP,
-        'create',
-        'secret',
-        'generic',
-        'meshmart-gateway',
-        `--from-literal=jwt-signing-key=${randomUUID()}`,
-      ]),
-    );
+    for (const [name, key] of [
+      ['meshmart-gateway', 'jwt-signing-key'],
+      ['meshmart-internal', 'admin-token'],
+    ])
+      await kube(['-n', APP, 'get', 'secret', name]).catch(() =>
+        kube(['-n', APP, 'create', 'secret', 'generic', name, `--from-literal=${key}=${randomUUID()}`]),
+      );
     const started = Date.now();
     const deployed = await run(
       'npx',
