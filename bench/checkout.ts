@@ -171,7 +171,13 @@ async function stockUp(system: RealSystem): Promise<string[]> {
   const list = await call(system.url('catalog'), 'GET', '/products?limit=48');
   const ids = (list.body.items as { id: string }[]).map((p) => p.id);
   for (const id of ids) {
-    const res = await call(system.url('inventory'), 'PUT', `/admin/stock/${id}`, { available: 10_000_000 });
+    const res = await call(
+      system.url('inventory'),
+      'PUT',
+      `/admin/stock/${id}`,
+      { available: 10_000_000 },
+      { 'x-admin-token': system.adminToken },
+    );
     if (res.status !== 200) throw new Error(`stocking ${id}: ${res.status} ${JSON.stringify(res.body)}`);
   }
   return ids;

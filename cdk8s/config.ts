@@ -103,6 +103,11 @@ export interface MeshmartConfig {
   readonly latticeDomain: string;
   /** Secret holding the gateway's JWT signing key (key `jwt-signing-key`). */
   readonly gatewaySecretName: string;
+  /**
+   * Secret holding the credential of the services' internal admin routes (key `admin-token`, ADMIN_TOKEN), read by
+   * the services that serve or call them. Optional in the pods: without it those routes are off (403).
+   */
+  readonly internalSecretName: string;
   /** Registry prefix and per-image overrides. @default none */
   readonly images?: ImagesConfig;
   /** Service discovery of the App Mesh VirtualNodes. @default { discovery: 'dns' } */
@@ -152,6 +157,7 @@ export function defaultConfig(): MeshmartConfig {
     },
     latticeDomain: 'meshmart.internal',
     gatewaySecretName: 'meshmart-gateway',
+    internalSecretName: 'meshmart-internal',
   };
 }
 

@@ -1,6 +1,7 @@
 // Runs MeshMart's services on one machine: each in its own process (real stores; tests and benchmarks), or all in
 // this process with one in-process event bus (the embedded default of `make start`).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { catalogue, type ServiceEntry, type ServiceName } from '@meshmart/kit/catalogue';
@@ -95,6 +96,8 @@ export interface ProcessSystem {
   url(service: ServiceName): string;
   /** Where a service's /metrics is: `<url>/metrics`, or its own port's when its environment sets METRICS_PORT. */
   metricsUrl(service: ServiceName): string;
+  /** The ADMIN_TOKEN every service got (`env.ADMIN_TOKEN`, or one generated at start): send it as X-Admin-Token. */
+  readonly adminToken: string;
   /** The last lines each service printed (for failure messages). */
   logs(service: ServiceName): readonly string[];
   /** Process id of a running service (to read its memory from /proc); undefined when it is not running. */
@@ -127,6 +130,8 @@ export async function startProcesses(options: ProcessSystemOptions = {}): Promis
     }
   };
 
+  // The services' internal /admin/ routes need a credential of their own; a local run makes one they all share.
+  const adminToken = options.env?.ADMIN_TOKEN ?? process.env.ADMIN_TOKEN ?? randomBytes(32).toString('hex');
   const bundleDir = options.bundleDir ?? process.env.MESHMART_BUNDLES;
   const children = new Map<string, ChildProcess>();
   const lines = new Map<string, string[]>();
@@ -144,6 +149,7 @@ export async function startProcesses(options: ProcessSystemOptions = {}): Promis
     const env: Record<string, string | undefined> = {
       ...process.env,
       ...upstreamEnv,
+      ADMIN_TOKEN: adminToken,
       ...options.env,
       ...(options.serviceEnv?.(name) ?? {}),
       PORT: String(ports.get(name)),
@@ -223,6 +229,7 @@ export async function startProcesses(options: ProcessSystemOptions = {}): Promis
 
   const system: ProcessSystem = {
     urls,
+    adminToken,
     url: (service) => {
       const url = urls[service];
       if (!url) throw new Error(`${service} is not part of this system`);

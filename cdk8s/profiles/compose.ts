@@ -109,7 +109,7 @@ export function compose(options: ComposeOptions): Composed {
           ...(options.sigv4Region ? { sigv4: { region: options.sigv4Region } } : {}),
         }),
       },
-      secretEnv: [...stores.secretEnv, ...gatewaySecrets(entry, config)],
+      secretEnv: [...stores.secretEnv, ...gatewaySecrets(entry, config), ...adminSecrets(entry, config)],
       composedEnv: stores.composedEnv,
       ...(platform === 'eks' ? { roleArn: roleArn(config, entry.name) } : {}),
       ...(platform === 'eks' && entry.datastores.includes('mongodb')
@@ -199,6 +199,16 @@ function storeEnv(
     });
   }
   return out;
+}
+
+/**
+ * The internal admin routes' credential, for the services that serve or call them only. Optional: a cluster without
+ * the Secret runs with those routes off (403 admin-disabled) rather than with pods that cannot start.
+ */
+function adminSecrets(entry: ServiceEntry, config: MeshmartConfig): SecretEnvVar[] {
+  return entry.admin
+    ? [{ env: 'ADMIN_TOKEN', secretName: config.internalSecretName, key: 'admin-token', optional: true }]
+    : [];
 }
 
 /** The gateway signs tokens with a key from a Secret; every other service has none. */

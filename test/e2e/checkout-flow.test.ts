@@ -25,7 +25,13 @@ describe('checkout across every service (own processes, real Redis and FerretDB)
   const stock = async (productId: string) =>
     (await call(system.url('inventory'), 'GET', `/stock/${productId}`)).body;
   const setStock = async (productId: string, available: number) => {
-    const res = await call(system.url('inventory'), 'PUT', `/admin/stock/${productId}`, { available });
+    const res = await call(
+      system.url('inventory'),
+      'PUT',
+      `/admin/stock/${productId}`,
+      { available },
+      { 'x-admin-token': system.adminToken },
+    );
     expect(res.status, JSON.stringify(res.body)).to.equal(200);
   };
   const addToCart = async (userId: string, productId: string, quantity: number) => {

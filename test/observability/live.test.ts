@@ -124,7 +124,13 @@ describe('observability live: Prometheus scrapes the running system and every da
     const products = list.body.items as { id: string }[];
     const [, soldOut, ...rest] = products;
     for (const p of [soldOut, ...rest])
-      await call(system.url('inventory'), 'PUT', `/admin/stock/${p.id}`, { available: 1000 });
+      await call(
+        system.url('inventory'),
+        'PUT',
+        `/admin/stock/${p.id}`,
+        { available: 1000 },
+        { 'x-admin-token': system.adminToken },
+      );
 
     const orderIds: string[] = [];
     const direct = async (): Promise<void> => {
@@ -138,14 +144,26 @@ describe('observability live: Prometheus scrapes the running system and every da
       for (const [productId, token] of cases) {
         const userId = `obs-${randomUUID().slice(0, 8)}`;
         if (productId === soldOut.id)
-          await call(system.url('inventory'), 'PUT', `/admin/stock/${soldOut.id}`, { available: 5 });
+          await call(
+            system.url('inventory'),
+            'PUT',
+            `/admin/stock/${soldOut.id}`,
+            { available: 5 },
+            { 'x-admin-token': system.adminToken },
+          );
         const added = await call(system.url('cart'), 'PUT', `/carts/${userId}/items/${productId}`, {
           quantity: 1,
         });
         expect(added.status, JSON.stringify(added.body)).to.equal(200);
         // Sold out between adding to the cart and checking out: the saga's reserveStock step refuses.
         if (productId === soldOut.id)
-          await call(system.url('inventory'), 'PUT', `/admin/stock/${soldOut.id}`, { available: 0 });
+          await call(
+            system.url('inventory'),
+            'PUT',
+            `/admin/stock/${soldOut.id}`,
+            { available: 0 },
+            { 'x-admin-token': system.adminToken },
+          );
         const res = await call(
           system.url('checkout'),
           'POST',
@@ -181,9 +199,15 @@ describe('observability live: Prometheus scrapes the running system and every da
         '{not json',
       );
       // What the load does not touch: an admin price change (catalog.events) and the audit trail's own API.
-      const price = await call(system.url('catalog'), 'PUT', `/admin/products/${rest[5].id}`, {
-        priceCents: 1234,
-      });
+      const price = await call(
+        system.url('catalog'),
+        'PUT',
+        `/admin/products/${rest[5].id}`,
+        {
+          priceCents: 1234,
+        },
+        { 'x-admin-token': system.adminToken },
+      );
       expect(price.status, JSON.stringify(price.body)).to.equal(200);
       expect((await call(system.url('audit'), 'GET', '/audit?limit=5')).status).to.equal(200);
     };

@@ -92,7 +92,13 @@ export async function checkoutOnce(
   const list = await call(system.url('catalog'), 'GET', '/products?limit=3');
   if (list.status !== 200) throw new Error(`catalog answered ${list.status}: ${JSON.stringify(list.body)}`);
   const product = list.body.items[0] as { id: string };
-  const set = await call(system.url('inventory'), 'PUT', `/admin/stock/${product.id}`, { available: 50 });
+  const set = await call(
+    system.url('inventory'),
+    'PUT',
+    `/admin/stock/${product.id}`,
+    { available: 50 },
+    { 'x-admin-token': system.adminToken },
+  );
   if (set.status !== 200) throw new Error(`setting stock failed: ${JSON.stringify(set.body)}`);
   const must = (what: string, res: { status: number; body: unknown }, status: number): void => {
     if (res.status !== status) throw new Error(`${what} answered ${res.status}: ${JSON.stringify(res.body)}`);

@@ -12,6 +12,8 @@ export interface CatalogAppDeps {
   readonly imagesDir: string;
   readonly bodyLimitBytes?: number;
   readonly slowRequestMs?: number;
+  /** Credential of PUT /admin/products (ADMIN_TOKEN); unset, admin changes are refused. */
+  readonly adminToken?: string | undefined;
 }
 
 export function createApp(deps: CatalogAppDeps) {
@@ -28,5 +30,6 @@ export function createApp(deps: CatalogAppDeps) {
     },
     ...(deps.bodyLimitBytes !== undefined ? { bodyLimitBytes: deps.bodyLimitBytes } : {}),
     ...(deps.slowRequestMs !== undefined ? { slowRequestMs: deps.slowRequestMs } : {}),
+    adminToken: deps.adminToken,
   });
 }

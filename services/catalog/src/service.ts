@@ -71,6 +71,7 @@ export const definition = defineService({
       imagesDir: imagesDir(),
       bodyLimitBytes: config.bodyLimitBytes,
       slowRequestMs: config.slowRequestMs,
+      adminToken: config.adminToken,
     });
     return { app, closers: [{ name: 'outbox-relay', close: () => relay.stop() }, ...stores.closers] };
   },

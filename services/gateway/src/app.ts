@@ -57,6 +57,8 @@ export interface GatewayAppDeps {
   readonly webRoot?: string;
   readonly bodyLimitBytes?: number;
   readonly slowRequestMs?: number;
+  /** ADMIN_TOKEN: what the gateway sends with calls to the services' internal admin routes. */
+  readonly adminToken?: string | undefined;
 }
 
 export const OPENAPI_INFO: OpenApiInfo = {
@@ -99,6 +101,7 @@ export function createApp(deps: GatewayAppDeps) {
       maxAgeSeconds: deps.maxAgeSeconds,
       registry: metrics.registry,
       logger,
+      adminToken: deps.adminToken,
     }),
     shopRoutes({ upstreams }),
     adminRoutes({ upstreams }),

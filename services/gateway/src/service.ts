@@ -197,6 +197,7 @@ export const definition = defineService({
         ...(webRoot ? { webRoot } : {}),
         bodyLimitBytes: config.bodyLimitBytes,
         slowRequestMs: config.slowRequestMs,
+        adminToken: config.adminToken,
       }),
       closers: [{ name: 'upstream-clients', close: () => upstreams.close() }, ...stores.closers],
     };

@@ -23,6 +23,11 @@ export interface ServiceEntry {
    * service's load balancer. Internal services keep it on `port`, which only their callers and the scraper reach.
    */
   readonly metricsPort?: number;
+  /**
+   * Internal admin routes (`/admin/...`, ADMIN_TOKEN as X-Admin-Token): this service serves some, or calls
+   * another's (the gateway, for an admin's product change). Only these services are given the token.
+   */
+  readonly admin?: 'serves' | 'calls';
 }
 
 export const TOPICS = [
@@ -58,6 +63,7 @@ const entries: Readonly<Record<ServiceName, Omit<ServiceEntry, 'name'>>> = {
     consumes: [],
     public: true,
     metricsPort: 9080,
+    admin: 'calls',
   },
   catalog: {
     description: 'Products: browse, search, paginate; cache-aside in Redis',
@@ -67,6 +73,7 @@ const entries: Readonly<Record<ServiceName, Omit<ServiceEntry, 'name'>>> = {
     publishes: ['catalog.events'],
     consumes: [],
     public: false,
+    admin: 'serves',
   },
   cart: {
     description: 'One cart per user, priced from the catalog',
@@ -85,6 +92,7 @@ const entries: Readonly<Record<ServiceName, Omit<ServiceEntry, 'name'>>> = {
     publishes: ['inventory.events'],
     consumes: [],
     public: false,
+    admin: 'serves',
   },
   payments: {
     description: 'Authorize, capture, void, refund with idempotency keys; simulated provider',
@@ -103,6 +111,7 @@ const entries: Readonly<Record<ServiceName, Omit<ServiceEntry, 'name'>>> = {
     publishes: ['orders.events'],
     consumes: ['orders.events'],
     public: false,
+    admin: 'serves',
   },
   checkout: {
     description: 'Saga orchestrator: reserve, authorize, confirm; compensations; resumes after a crash',

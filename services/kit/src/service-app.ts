@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   context,
@@ -34,7 +34,15 @@ export interface ServiceAppOptions {
   readonly slowRequestMs?: number;
   /** Middleware that runs after the kit's own and before the routes (auth, rate limits, ...). */
   readonly middleware?: readonly RequestHandler[];
+  /**
+   * The credential of the service's `/admin/` routes (ADMIN_TOKEN): a caller sends it as `X-Admin-Token`. Unset, a
+   * service that has admin routes refuses every call to them (403 admin-disabled). @default unset
+   */
+  readonly adminToken?: string | undefined;
 }
+
+/** The header an internal admin call carries its credential in (never Authorization: SigV4 signs with that). */
+export const ADMIN_TOKEN_HEADER = 'x-admin-token';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 const SERVER = { kind: SpanKind.SERVER };
@@ -200,6 +208,9 @@ export function createServiceApp(options: ServiceAppOptions): Express {
     front(req, res, () => handle(req, res, done));
   const bodyLimitBytes = options.bodyLimitBytes ?? 102400;
   app.use(refuseDeclaredOverLimit(bodyLimitBytes));
+  // Before the body is parsed: a caller without the credential learns nothing about what the route accepts.
+  if (routers.some((r) => r.endpoints.some((e) => e.path.startsWith('/admin/'))))
+    app.use(requireAdminToken(options.adminToken));
   app.use(express.json({ limit: bodyLimitBytes }));
   for (const mw of options.middleware ?? []) app.use(mw);
   for (const router of routers) router.mount(app);
@@ -209,6 +220,37 @@ export function createServiceApp(options: ServiceAppOptions): Express {
 }
 
 type ExpressHandle = (req: IncomingMessage, res: ServerResponse, done?: (err?: unknown) => void) => void;
+
+/**
+ * Internal admin routes (`/admin/...`) need a credential of their own, whoever can reach the service: the network
+ * (NetworkPolicies, the mesh) decides who may call, this decides who may administer. Compared in constant time.
+ */
+function requireAdminToken(token: string | undefined): RequestHandler {
+  const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+  const expected = token === undefined ? undefined : digest(token);
+  return (req, _res, next) => {
+    if (!req.path.startsWith('/admin/')) {
+      next();
+      return;
+    }
+    if (!expected) {
+      next(new AppError(403, 'admin-disabled', 'this service has no ADMIN_TOKEN: its admin routes are off'));
+      return;
+    }
+    const given = req.headers[ADMIN_TOKEN_HEADER];
+    if (typeof given !== 'string' || !timingSafeEqual(digest(given), expected)) {
+      next(
+        new AppError(
+          401,
+          'admin-token-required',
+          `admin routes need the service's admin token in ${ADMIN_TOKEN_HEADER}`,
+        ),
+      );
+      return;
+    }
+    next();
+  };
+}
 
 /**
  * A declared Content-Length over the limit is refused before any byte of the body is read, whatever the route or

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { RequestListener } from 'node:http';
 import { context } from '@opentelemetry/api';
 import {
@@ -9,6 +10,7 @@ import {
   oneOf,
   optional,
   port,
+  secret,
   str,
   url,
   type ConfigOf,
@@ -103,6 +105,13 @@ export function kitSettings(defaults: { readonly port: number }) {
       doc: 'fraction of new traces sampled (a sampled parent is always followed)',
     }),
     processMetrics: bool({ env: 'PROCESS_METRICS', default: true, doc: 'export Node process metrics' }),
+    adminToken: optional(
+      secret({
+        env: 'ADMIN_TOKEN',
+        minLength: 32,
+        doc: 'credential of the internal /admin/ routes, sent as X-Admin-Token (Secret meshmart-internal, key admin-token); unset: those routes are off',
+      }),
+    ),
     metricsPort: optional(
       port({
         env: 'METRICS_PORT',
@@ -256,6 +265,8 @@ export interface HostedService {
 
 export interface HostedSystem {
   readonly services: readonly HostedService[];
+  /** The ADMIN_TOKEN every hosted service shares: the one given, or one generated at start. */
+  readonly adminToken: string;
   /** Shuts the services down in reverse start order (callers before what they call), then telemetry. */
   shutdown(reason: string): Promise<void>;
 }
@@ -272,6 +283,9 @@ export async function hostServices(
   options: HostServicesOptions = {},
 ): Promise<HostedSystem> {
   const env: Record<string, string | undefined> = { ...(options.env ?? process.env) };
+  // One process hosting the services: a token generated here is one they all share (callers and admin routes).
+  if (!env.ADMIN_TOKEN) env.ADMIN_TOKEN = randomBytes(32).toString('hex');
+  const adminToken = env.ADMIN_TOKEN;
   // PORT and METRICS_PORT are per service (`<NAME>_PORT`, `<NAME>_METRICS_PORT`): one value for all would collide.
   const ownEnv = (def: AnyServiceDefinition) => ({
     ...env,
@@ -375,6 +389,7 @@ export async function hostServices(
   }
   return {
     services: started,
+    adminToken,
     async shutdown(reason: string) {
       for (const s of [...started].reverse()) await s.running.shutdown(reason);
       await tracing.shutdown();

@@ -12,7 +12,12 @@ export interface OrdersAppDeps {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly health: Health;
-  readonly config?: { readonly bodyLimitBytes?: number; readonly slowRequestMs?: number };
+  readonly config?: {
+    readonly bodyLimitBytes?: number;
+    readonly slowRequestMs?: number;
+    /** Credential of POST /admin/read-model/rebuild (ADMIN_TOKEN); unset, it is refused. */
+    readonly adminToken?: string | undefined;
+  };
   readonly store: OrderEventStore;
   readonly views: OrderViewRepository;
   readonly projector: OrderProjector;
@@ -46,5 +51,6 @@ export function createApp(deps: OrdersAppDeps): Express {
     },
     ...(deps.config?.bodyLimitBytes !== undefined ? { bodyLimitBytes: deps.config.bodyLimitBytes } : {}),
     ...(deps.config?.slowRequestMs !== undefined ? { slowRequestMs: deps.config.slowRequestMs } : {}),
+    adminToken: deps.config?.adminToken,
   });
 }

@@ -39,6 +39,25 @@ describe('cdk8s profiles', () => {
         }
       });
 
+      it('when synthesized, then exactly the services serving or calling internal admin routes read ADMIN_TOKEN from meshmart-internal', () => {
+        const { objects } = synthesized(profile);
+        for (const s of catalogue) {
+          const d = find(objects, 'Deployment', s.name, 'meshmart');
+          const env = ((d.spec as any).template.spec.containers[0].env ?? []) as {
+            name: string;
+            valueFrom?: any;
+          }[];
+          const admin = env.find((e) => e.name === 'ADMIN_TOKEN');
+          if (['catalog', 'inventory', 'orders', 'gateway'].includes(s.name))
+            expect(admin?.valueFrom?.secretKeyRef, s.name).to.deep.equal({
+              name: 'meshmart-internal',
+              key: 'admin-token',
+              optional: true,
+            });
+          else expect(admin, s.name).to.equal(undefined);
+        }
+      });
+
       it('when synthesized, then each service has its stable Service and a per-version Service', () => {
         const { objects } = synthesized(profile);
         const extra =

@@ -5,6 +5,7 @@ import type { EventEnvelope, Subscription } from '@meshmart/kit/events';
 import type { Product } from '../../../services/catalog/src/domain/product.ts';
 import { eachBackend, eventually, type Backend } from '../../support/stores.ts';
 import { catalogHarness, type CatalogHarness } from './catalog-harness.ts';
+import { ADMIN_HEADERS } from '../../support/admin.ts';
 
 const PROBLEM = /^application\/problem\+json/;
 const PRODUCT_KEYS = ['category', 'currency', 'description', 'id', 'image', 'name', 'priceCents'];
@@ -206,6 +207,7 @@ eachBackend('catalog API', (backend) => {
       await request(h.app).get('/products?q=knife').expect(200);
       const res = await request(h.app)
         .put('/admin/products/chef-knife-8in')
+        .set(ADMIN_HEADERS)
         .send({ priceCents: 7777 })
         .expect(200);
       expect(res.body).to.include({ id: 'chef-knife-8in', priceCents: 7777, name: "Chef's Knife, 8-inch" });
@@ -221,7 +223,11 @@ eachBackend('catalog API', (backend) => {
     it('when a price changes after /prices was cached, then the next /prices gives the new price', async function () {
       await request(h.app).get('/prices?ids=chef-knife-8in').expect(200);
       await request(h.app).get('/prices?ids=chef-knife-8in').expect(200);
-      await request(h.app).put('/admin/products/chef-knife-8in').send({ priceCents: 100000 }).expect(200);
+      await request(h.app)
+        .put('/admin/products/chef-knife-8in')
+        .set(ADMIN_HEADERS)
+        .send({ priceCents: 100000 })
+        .expect(200);
       const res = await request(h.app).get('/prices?ids=chef-knife-8in').expect(200);
       expect(res.body.items[0].priceCents).to.equal(100000);
     });
@@ -229,7 +235,11 @@ eachBackend('catalog API', (backend) => {
     it('when the category changes, then the category counts and filters follow', async function () {
       await request(h.app).get('/categories').expect(200);
       await request(h.app).get('/products?category=home&limit=100').expect(200);
-      await request(h.app).put('/admin/products/chef-knife-8in').send({ category: 'home' }).expect(200);
+      await request(h.app)
+        .put('/admin/products/chef-knife-8in')
+        .set(ADMIN_HEADERS)
+        .send({ category: 'home' })
+        .expect(200);
       const cats = await request(h.app).get('/categories').expect(200);
       const count = (id: string) => cats.body.items.find((c: { id: string }) => c.id === id).count;
       expect(count('kitchen')).to.equal(7);
@@ -250,6 +260,7 @@ eachBackend('catalog API', (backend) => {
       try {
         await request(h.app)
           .put('/admin/products/e-reader')
+          .set(ADMIN_HEADERS)
           .set('X-Actor', 'admin')
           .send({ name: 'E-Reader Pro', priceCents: 14999 })
           .expect(200);
@@ -285,7 +296,7 @@ eachBackend('catalog API', (backend) => {
         expect((await request(h.app).get('/products/chef-knife-8in').expect(200)).body).to.deep.equal(before);
       });
 
-      const put = () => request(h.app).put('/admin/products/chef-knife-8in');
+      const put = () => request(h.app).put('/admin/products/chef-knife-8in').set(ADMIN_HEADERS);
       for (const [what, body, field] of [
         ['a negative price', { priceCents: -1 }, 'body/priceCents'],
         ['a fractional price', { priceCents: 10.5 }, 'body/priceCents'],
@@ -356,6 +367,7 @@ eachBackend('catalog API', (backend) => {
       it('when the product id is unknown, then 404', async function () {
         const res = await request(h.app)
           .put('/admin/products/no-such-product')
+          .set(ADMIN_HEADERS)
           .send({ priceCents: 100 })
           .expect(404)
           .expect('content-type', PROBLEM);
@@ -419,7 +431,11 @@ describe('catalog API when Redis goes away [real]', function () {
     expect(one.body.id).to.equal('wool-beanie');
     const list = await request(h.app).get('/products?category=apparel').expect(200);
     expect(list.body.total).to.equal(8);
-    await request(h.app).put('/admin/products/wool-beanie').send({ priceCents: 2600 }).expect(200);
+    await request(h.app)
+      .put('/admin/products/wool-beanie')
+      .set(ADMIN_HEADERS)
+      .send({ priceCents: 2600 })
+      .expect(200);
     expect((await request(h.app).get('/products/wool-beanie').expect(200)).body.priceCents).to.equal(2600);
     const text = (await request(h.app).get('/metrics').expect(200)).text;
     expect(metricValue(text, 'catalog_cache_requests_total', { kind: 'product', result: 'error' })).to.equal(
@@ -453,7 +469,11 @@ eachBackend('catalog API with the cache broken', (backend) => {
   });
 
   it('when the cache fails, then an admin update still succeeds and is read back', async function () {
-    await request(h.app).put('/admin/products/plush-bear').send({ priceCents: 2500 }).expect(200);
+    await request(h.app)
+      .put('/admin/products/plush-bear')
+      .set(ADMIN_HEADERS)
+      .send({ priceCents: 2500 })
+      .expect(200);
     expect((await request(h.app).get('/products/plush-bear').expect(200)).body.priceCents).to.equal(2500);
     const text = (await request(h.app).get('/metrics').expect(200)).text;
     expect(metricValue(text, 'catalog_cache_errors_total', { operation: 'invalidate' })).to.equal(1);

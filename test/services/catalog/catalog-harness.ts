@@ -11,6 +11,7 @@ import { Catalog } from '../../../services/catalog/src/domain/catalog.ts';
 import { imagesDir, loadSeed, type SeedData } from '../../../services/catalog/src/domain/seed.ts';
 import { testBus, testKit, testMongo, testRedis, type Backend } from '../../support/stores.ts';
 import { testenv } from '../../support/testenv.ts';
+import { TEST_ADMIN_TOKEN } from '../../support/admin.ts';
 
 export interface CatalogHarness {
   readonly app: ReturnType<typeof createApp>;
@@ -104,6 +105,7 @@ export async function catalogHarness(
     ...kit,
     catalog,
     imagesDir: imagesDir(),
+    adminToken: TEST_ADMIN_TOKEN,
     ...(options.bodyLimitBytes !== undefined ? { bodyLimitBytes: options.bodyLimitBytes } : {}),
   });
   return {

@@ -12,9 +12,14 @@ import {
   type TestRedis,
 } from '../../support/stores.ts';
 import { testenv } from '../../support/testenv.ts';
+import { ADMIN_HEADERS, TEST_ADMIN_TOKEN } from '../../support/admin.ts';
 
 async function build(env: Record<string, string>, bus: InMemoryEventBus): Promise<Built> {
-  const config = loadConfig('catalog', { ...kitSettings({ port: 8081 }), ...definition.settings }, env);
+  const config = loadConfig(
+    'catalog',
+    { ...kitSettings({ port: 8081 }), ...definition.settings },
+    { ADMIN_TOKEN: TEST_ADMIN_TOKEN, ...env },
+  );
   const kit = testKit('catalog');
   return definition.build({
     config,
@@ -44,7 +49,11 @@ describe('catalog service definition', function () {
         group: 't',
         handler: (e) => void seen.push(e),
       });
-      await request(app).put('/admin/products/plush-bear').send({ priceCents: 2100 }).expect(200);
+      await request(app)
+        .put('/admin/products/plush-bear')
+        .set(ADMIN_HEADERS)
+        .send({ priceCents: 2100 })
+        .expect(200);
       await eventually(() => seen.length === 1, 'ProductUpdated from the relay');
       expect(seen[0].data).to.include({ productId: 'plush-bear', priceCents: 2100 });
       await sub.close();
@@ -89,7 +98,11 @@ describe('catalog service definition', function () {
         expect(seeded).to.be.at.least(40);
         // Replica b caches the product; replica a changes it; b must not serve its cached copy.
         await request(b.app).get('/products/plush-bear').expect(200);
-        await request(a.app).put('/admin/products/plush-bear').send({ priceCents: 1 }).expect(200);
+        await request(a.app)
+          .put('/admin/products/plush-bear')
+          .set(ADMIN_HEADERS)
+          .send({ priceCents: 1 })
+          .expect(200);
         const read = await request(b.app).get('/products/plush-bear').expect(200);
         expect(read.body.priceCents).to.equal(1);
       } finally {

@@ -30,7 +30,7 @@ async function gatewayModule() {
 }
 
 export interface Upstreams {
-  /** `<NAME>_URL` of every running service. */
+  /** `<NAME>_URL` of every running service, and the ADMIN_TOKEN they share. */
   readonly env: Record<string, string>;
   /** The in-process bus every service (and the gateway in memory mode) shares. */
   readonly bus: InMemoryEventBus;
@@ -50,7 +50,8 @@ export async function startUpstreams(): Promise<Upstreams> {
   for (const def of services) env[`${def.service.toUpperCase()}_PORT`] = '0';
   const bus = new InMemoryEventBus({ source: 'test' });
   const system = await hostServices(services, { env, host: { bus }, processName: 'gateway-test' });
-  const urls: Record<string, string> = {};
+  // The gateway sends the services' shared ADMIN_TOKEN with its calls to their admin routes.
+  const urls: Record<string, string> = { ADMIN_TOKEN: system.adminToken };
   for (const s of system.services) urls[`${s.service.toUpperCase()}_URL`] = s.running.url;
   return {
     env: urls,

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import request from 'supertest';
 import { eachBackend, eventually } from '../../support/stores.ts';
 import { inventoryHarness, type InventoryHarness } from './harness.ts';
+import { ADMIN_HEADERS } from '../../support/admin.ts';
 
 const PROBLEM = /^application\/problem\+json/;
 
@@ -35,8 +36,31 @@ eachBackend('inventory API', (backend) => {
       expect(res.body.type).to.equal('/problems/product-not-found');
     });
 
+    it('when stock is set without the admin token, or with another, then 401 problem+json and the stock is unchanged', async function () {
+      const before = (await request(h.app).get('/stock/lamp').expect(200)).body;
+      const adjusted = () =>
+        h.published.filter(
+          (e) => e.type === 'StockAdjusted' && (e.data as { available: number }).available === 9999,
+        );
+      for (const headers of [{}, { 'x-admin-token': 'x'.repeat(40) }, { authorization: 'Bearer anything' }]) {
+        const res = await request(h.app)
+          .put('/admin/stock/lamp')
+          .set(headers)
+          .send({ available: 9999 })
+          .expect(401)
+          .expect('content-type', PROBLEM);
+        expect(res.body.type).to.equal('/problems/admin-token-required');
+      }
+      expect((await request(h.app).get('/stock/lamp').expect(200)).body).to.deep.equal(before);
+      expect(adjusted()).to.have.length(0);
+    });
+
     it('when an admin sets stock, then it is answered and StockAdjusted is published', async function () {
-      const res = await request(h.app).put('/admin/stock/lamp').send({ available: 42 }).expect(200);
+      const res = await request(h.app)
+        .put('/admin/stock/lamp')
+        .set(ADMIN_HEADERS)
+        .send({ available: 42 })
+        .expect(200);
       expect(res.body).to.deep.equal({ productId: 'lamp', available: 42, reserved: 0 });
       await eventually(
         () =>
@@ -277,7 +301,8 @@ eachBackend('inventory API', (backend) => {
 
     it('when the JSON is malformed, then 400 invalid-json and nothing changes', async function () {
       for (const path of ['/reservations', '/admin/stock/lamp']) {
-        const req = path === '/reservations' ? request(h.app).post(path) : request(h.app).put(path);
+        const req =
+          path === '/reservations' ? request(h.app).post(path) : request(h.app).put(path).set(ADMIN_HEADERS);
         const res = await req
           .set('content-type', 'application/json')
           .send('{"items": [')
@@ -295,6 +320,7 @@ eachBackend('inventory API', (backend) => {
         .expect('content-type', PROBLEM);
       await request(h.app)
         .put('/admin/stock/lamp')
+        .set(ADMIN_HEADERS)
         .send({ available: 1, pad: 'x'.repeat(5000) })
         .expect(413);
       await unchanged();
@@ -308,7 +334,12 @@ eachBackend('inventory API', (backend) => {
       ['nothing', {}],
     ] as [string, object][]) {
       it(`when an admin sets stock to ${what}, then 400 and nothing changes`, async function () {
-        await request(h.app).put('/admin/stock/lamp').send(body).expect(400).expect('content-type', PROBLEM);
+        await request(h.app)
+          .put('/admin/stock/lamp')
+          .set(ADMIN_HEADERS)
+          .send(body)
+          .expect(400)
+          .expect('content-type', PROBLEM);
         await unchanged();
       });
     }
@@ -317,7 +348,7 @@ eachBackend('inventory API', (backend) => {
       await request(h.app).get('/stock/bad%20id').expect(400).expect('content-type', PROBLEM);
       await request(h.app).get('/stock').expect(400).expect('content-type', PROBLEM);
       await request(h.app).get('/stock?ids=lamp,,mug').expect(400).expect('content-type', PROBLEM);
-      await request(h.app).put('/admin/stock/bad%20id').send({ available: 1 }).expect(400);
+      await request(h.app).put('/admin/stock/bad%20id').set(ADMIN_HEADERS).send({ available: 1 }).expect(400);
       await request(h.app).get('/reservations/bad%20id').expect(400);
       await request(h.app).post('/reservations/bad%20id/commit').expect(400);
       await request(h.app).post('/reservations/bad%20id/release').expect(400);

@@ -2,6 +2,7 @@ import { InMemoryEventBus, type EventEnvelope } from '@meshmart/kit/events';
 import { inventoryParts, type InventoryParts } from '../../../services/inventory/src/service.ts';
 import { createApp } from '../../../services/inventory/src/app.ts';
 import { testKit, testMongo, type Backend, type TestMongo } from '../../support/stores.ts';
+import { TEST_ADMIN_TOKEN } from '../../support/admin.ts';
 
 export interface InventoryHarness {
   readonly parts: InventoryParts;
@@ -57,6 +58,7 @@ export async function inventoryHarness(
     metrics: kit.metrics,
     health: kit.health,
     service: parts.service,
+    adminToken: TEST_ADMIN_TOKEN,
     ...(options.bodyLimitBytes !== undefined ? { bodyLimitBytes: options.bodyLimitBytes } : {}),
   });
   return {

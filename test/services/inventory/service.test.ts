@@ -7,6 +7,7 @@ import { kitSettings, loadConfig } from '@meshmart/kit';
 import { definition, settings } from '../../../services/inventory/src/service.ts';
 import { testenv } from '../../support/testenv.ts';
 import { eachBackend, testKit, testMongo } from '../../support/stores.ts';
+import { ADMIN_HEADERS, TEST_ADMIN_TOKEN } from '../../support/admin.ts';
 
 eachBackend('inventory service definition', (backend) => {
   let dir: string;
@@ -21,7 +22,11 @@ eachBackend('inventory service definition', (backend) => {
     const file = join(dir, 'products.json');
     await writeFile(file, JSON.stringify({ products: [{ id: 'kettle' }, { id: 'toaster' }] }));
     const mongo = backend === 'real' ? await testMongo('inventory_svc') : undefined;
-    const env: Record<string, string> = { INVENTORY_SEED_FILE: file, INVENTORY_SEED_UNITS: '12' };
+    const env: Record<string, string> = {
+      INVENTORY_SEED_FILE: file,
+      INVENTORY_SEED_UNITS: '12',
+      ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+    };
     if (mongo) {
       env.MONGO_URL = testenv('MONGO_URL');
       env.MONGO_DATABASE = mongo.db.databaseName;
@@ -44,7 +49,11 @@ eachBackend('inventory service definition', (backend) => {
         { productId: 'kettle', available: 12, reserved: 0 },
         { productId: 'toaster', available: 12, reserved: 0 },
       ]);
-      await request(built.app).put('/admin/stock/kettle').send({ available: 3 }).expect(200);
+      await request(built.app)
+        .put('/admin/stock/kettle')
+        .set(ADMIN_HEADERS)
+        .send({ available: 3 })
+        .expect(200);
       for (const c of built.closers ?? []) await c.close();
       if (mongo) {
         // A restart must not reset stock that exists.

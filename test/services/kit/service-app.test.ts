@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import request from 'supertest';
 import { sample } from '../../support/exposition.ts';
+import { ApiRouter, createServiceApp, Type } from '@meshmart/kit';
 import { sampleApp } from '../../support/sample-app.ts';
 
 const PROBLEM = /^application\/problem\+json/;
@@ -166,6 +167,52 @@ describe('service app (kit middleware, errors, validation)', () => {
         expect(res.body.type).to.equal('/problems/method-not-allowed');
       }
       await request(app).post('/v1/nothing').expect(404);
+    });
+  });
+
+  describe('when an internal admin route is called', () => {
+    const TOKEN = 'a'.repeat(40);
+    const adminApp = (adminToken?: string) => {
+      const kit = sampleApp();
+      const changed: string[] = [];
+      const admin = new ApiRouter('').route({
+        method: 'put',
+        path: '/admin/things/:id',
+        operationId: 'changeThing',
+        summary: 'An admin change',
+        params: Type.Object({ id: Type.String() }),
+        responses: { 204: { description: 'changed' } },
+        handler: ({ params }) => {
+          changed.push(params.id);
+          return { status: 204 };
+        },
+      });
+      const app = createServiceApp({ ...kit, service: 'sample', routers: [admin], adminToken });
+      return { app, changed };
+    };
+
+    it('then without the admin token, or with a wrong one, it is 401 problem+json and nothing changes', async () => {
+      const { app, changed } = adminApp(TOKEN);
+      for (const token of [undefined, 'b'.repeat(40), `${TOKEN}x`, TOKEN.slice(1)]) {
+        const req = request(app).put('/admin/things/t1');
+        if (token !== undefined) req.set('x-admin-token', token);
+        const res = await req;
+        expect(res.status, String(token)).to.equal(401);
+        expect(res.headers['content-type']).to.match(PROBLEM);
+        expect(res.body.type).to.equal('/problems/admin-token-required');
+      }
+      // Not Authorization: SigV4 signs Lattice calls with that header.
+      await request(app).put('/admin/things/t1').set('authorization', `Bearer ${TOKEN}`).expect(401);
+      expect(changed).to.deep.equal([]);
+      await request(app).put('/admin/things/t1').set('x-admin-token', TOKEN).expect(204);
+      expect(changed).to.deep.equal(['t1']);
+    });
+
+    it('then a service without an admin token refuses every admin call with 403 admin-disabled', async () => {
+      const { app, changed } = adminApp(undefined);
+      const res = await request(app).put('/admin/things/t1').set('x-admin-token', TOKEN).expect(403);
+      expect(res.body.type).to.equal('/problems/admin-disabled');
+      expect(changed).to.deep.equal([]);
     });
   });
 

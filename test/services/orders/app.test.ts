@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import request from 'supertest';
 import { eachBackend } from '../../support/stores.ts';
 import { openHarness, settled, type Harness } from './harness.ts';
+import { ADMIN_HEADERS } from '../../support/admin.ts';
 
 const PROBLEM = /^application\/problem\+json/;
 const items = [
@@ -150,7 +151,7 @@ eachBackend('orders API', (backend) => {
       const o2 = (await h.views.get('o-2'))!;
       await h.views.clear();
       await h.views.put({ ...o2, status: 'CANCELLED', reason: 'corrupt', version: 7 });
-      const rebuilt = await request(h.app).post('/admin/read-model/rebuild').expect(200);
+      const rebuilt = await request(h.app).post('/admin/read-model/rebuild').set(ADMIN_HEADERS).expect(200);
       expect(rebuilt.body).to.deep.equal({ orders: 2, events: 3 });
       expect((await request(h.app).get('/orders').expect(200)).body).to.deep.equal(before);
     });

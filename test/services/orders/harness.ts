@@ -19,6 +19,7 @@ import {
   type TestRedis,
   eventually,
 } from '../../support/stores.ts';
+import { TEST_ADMIN_TOKEN } from '../../support/admin.ts';
 
 export interface Stores {
   readonly store: OrderEventStore;
@@ -79,7 +80,10 @@ export async function openHarness(
   if (options.relay !== false) relay.start();
   const app = createApp({
     ...kit,
-    ...(options.bodyLimitBytes ? { config: { bodyLimitBytes: options.bodyLimitBytes } } : {}),
+    config: {
+      adminToken: TEST_ADMIN_TOKEN,
+      ...(options.bodyLimitBytes ? { bodyLimitBytes: options.bodyLimitBytes } : {}),
+    },
     store: stores.store,
     views: stores.views,
     projector,

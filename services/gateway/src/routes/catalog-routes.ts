@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Request, Response } from 'express';
-import { ApiRouter, AppError, Type, type Logger } from '@meshmart/kit';
+import { ADMIN_TOKEN_HEADER, ApiRouter, AppError, Type, type Logger } from '@meshmart/kit';
 import { Counter, type Registry } from 'prom-client';
 import type { ResponseCache } from '../adapters/response-cache.ts';
 import type { Upstreams } from '../adapters/upstreams.ts';
@@ -23,6 +23,8 @@ export interface CatalogRoutesDeps {
   readonly maxAgeSeconds: number;
   readonly registry: Registry;
   readonly logger: Logger;
+  /** Catalog's ADMIN_TOKEN, sent with admin changes (the internal admin routes need a credential of their own). */
+  readonly adminToken?: string | undefined;
 }
 
 const ImageFile = Type.String({ maxLength: 128, pattern: '^[a-z0-9][a-z0-9-]*\\.svg$' });
@@ -237,7 +239,11 @@ export function catalogRoutes(deps: CatalogRoutesDeps): ApiRouter {
           `/admin/products/${encodeURIComponent(params.id)}`,
           {
             body,
-            headers: { 'x-actor': admin.id },
+            // The gateway checked the user's admin role; catalog checks the gateway's own credential.
+            headers: {
+              'x-actor': admin.id,
+              ...(deps.adminToken ? { [ADMIN_TOKEN_HEADER]: deps.adminToken } : {}),
+            },
             trace,
             requestId,
           },
