@@ -61,6 +61,8 @@ if (flags.help) {
   process.exit(0);
 }
 const multiProcess = flags.processes;
+// The local stage accepts load-test customers (load-1 … load-N, password = name): make load signs in as many of them.
+if ((process.env.STAGE ?? 'local') === 'local') process.env.LOAD_USERS ??= '1000';
 const freePorts = flags['free-ports'];
 const runnable = runnableServices();
 const yes = (value: string | undefined): boolean =>
@@ -258,6 +260,10 @@ if (gateway) {
   console.log(`  Shop (web UI)   ${base}/`);
   console.log(`  API docs        ${base}/docs   (OpenAPI: ${base}/openapi.json)`);
   console.log(`  Demo sign-ins   ${await demoUsers()}`);
+  if (Number(process.env.LOAD_USERS ?? 0) > 0)
+    console.log(
+      `  Load customers  load-1 … load-${process.env.LOAD_USERS} (password = name; make load uses them)`,
+    );
   console.log(`  Load            npx tsx scripts/load.ts --url ${base} --rate 20 --duration 30s`);
   if (jaegerUi)
     console.log(

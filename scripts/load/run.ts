@@ -67,6 +67,8 @@ export interface LoadSummary {
   readonly errorSamples: string[];
   readonly orders: { placed: number; confirmed: number; cancelled: number; notYetVisible: number };
   readonly users: number;
+  /** Who the virtual users shopped as: load-test customers, or the demo users when the gateway has none. */
+  readonly accounts: readonly string[];
 }
 
 export function accountsFromEnv(value = process.env.LOAD_ACCOUNTS): readonly Account[] | undefined {
@@ -75,6 +77,30 @@ export function accountsFromEnv(value = process.env.LOAD_ACCOUNTS): readonly Acc
     const [username, password = username] = pair.split(':');
     return { username, password };
   });
+}
+
+/**
+ * The accounts to shop as: those given, else one load-test customer per virtual user (a gateway in the local stage
+ * accepts load-1 … load-N, so carts and per-user limits are not shared), else the demo users.
+ */
+async function signInFirst(
+  client: ShopClient,
+  options: LoadOptions,
+): Promise<{ accounts: readonly Account[]; firstToken: string }> {
+  const given = options.accounts ?? accountsFromEnv();
+  if (given) return { accounts: given, firstToken: await client.login(given[0]) };
+  const pool = loadAccounts(options.users ?? 10);
+  try {
+    return { accounts: pool, firstToken: await client.login(pool[0]) };
+  } catch {
+    // This gateway has no load-test customers (LOAD_USERS=0, or not the local stage): shop as the demo users.
+    return { accounts: DEFAULT_ACCOUNTS, firstToken: await client.login(DEFAULT_ACCOUNTS[0]) };
+  }
+}
+
+/** load-1 … load-n, as the gateway's LOAD_USERS pool names them. */
+export function loadAccounts(n: number): Account[] {
+  return Array.from({ length: n }, (_, i) => ({ username: `load-${i + 1}`, password: `load-${i + 1}` }));
 }
 
 export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
@@ -90,13 +116,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
   const maxInFlight = options.maxInFlight ?? 5000;
   const random = seededRandom(options.seed ?? 1);
   const nextKind = picker(random, options.weights ?? WEIGHTS);
-  const accounts = options.accounts ?? accountsFromEnv() ?? DEFAULT_ACCOUNTS;
   const client = new ShopClient(options.baseUrl, options.timeoutMs ?? 10_000, options.connections ?? 64);
   const recorder = new Recorder();
 
   try {
+    const { accounts, firstToken } = await signInFirst(client, options);
     const shoppers = new Map<string, Shopper>();
-    const firstToken = await client.login(accounts[0]);
     const catalog = await readCatalog(client, firstToken);
     for (const account of accounts) {
       const shopper = new Shopper(account, catalog, random, options.paymentToken ?? 'tok_visa');
@@ -232,6 +257,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
       errorSamples: recorder.errorSamples,
       orders,
       users: users.length,
+      accounts: accounts.map((a) => a.username),
     };
   } finally {
     await client.close();

@@ -14,7 +14,7 @@ describe('the shop through the gateway, whole system in one process with in-memo
   let urls: Readonly<Record<string, string>>;
 
   before(async () => {
-    ({ system, bus, urls } = await startEmbeddedSystem());
+    ({ system, bus, urls } = await startEmbeddedSystem({ LOAD_USERS: '10' }));
     expect(urls.gateway, 'the gateway is part of the system').to.be.a('string');
   });
   after(async () => {

@@ -10,7 +10,7 @@ describe('the shop through the gateway, every service its own process with real 
 
   before(async function () {
     this.timeout(200000);
-    system = await startRealSystem();
+    system = await startRealSystem({ env: { LOAD_USERS: '10' } });
   });
   after(async () => system?.close());
 

@@ -21,7 +21,7 @@ import { RedisResponseCache } from './adapters/redis-response-cache.ts';
 import { UPSTREAMS, Upstreams } from './adapters/upstreams.ts';
 import { UserActionPublisher } from './adapters/user-action-publisher.ts';
 import { LocalIssuer, TokenVerifier } from './domain/tokens.ts';
-import { DEMO_USERS } from './domain/users.ts';
+import { DEMO_USERS, loadTestUsers } from './domain/users.ts';
 
 const requestsPerWindow = (env: string, fallback: number, who: string) =>
   int({
@@ -78,6 +78,13 @@ export const settings = {
     min: 60,
     max: 86400,
     doc: 'lifetime of issued tokens',
+  }),
+  loadUsers: int({
+    env: 'LOAD_USERS',
+    default: 0,
+    min: 0,
+    max: 100_000,
+    doc: 'load-test customers load-1 … load-N (password = user name) for make load; local stage only',
   }),
   demoUsers: bool({
     env: 'DEMO_USERS',
@@ -179,7 +186,7 @@ export const definition = defineService({
         upstreams,
         verifier,
         ...(issuer ? { issuer } : {}),
-        users: config.demoUsers ? DEMO_USERS : [],
+        users: [...(config.demoUsers ? DEMO_USERS : []), ...loadTestUsers(config.loadUsers)],
         limiter,
         limits: {
           perUser: bucket(config.rateLimitUser),
@@ -216,6 +223,11 @@ function tokens(config: GatewayConfig, logger: Logger): { verifier: TokenVerifie
   if (config.jwtJwksUrl) {
     logger.info({ jwks: config.jwtJwksUrl }, 'verifying tokens against the identity provider JWKS');
     return { verifier: new TokenVerifier({ ...claims, jwksUrl: config.jwtJwksUrl }) };
+  }
+  if (config.loadUsers > 0 && config.stage !== 'local') {
+    throw new ConfigError('gateway', [
+      `LOAD_USERS (${config.loadUsers} load-test customers) is only for the local stage (STAGE=${config.stage}); unset it`,
+    ]);
   }
   let signingKey: Uint8Array;
   if (config.jwtSigningKey) signingKey = new TextEncoder().encode(config.jwtSigningKey);

@@ -151,5 +151,9 @@ export function shopperJourneys(gateway: () => string, loadRate: number): void {
     this.timeout(120000);
     const summary = await smokeLoad(gateway(), loadRate);
     expect(summary.throughputPerSecond).to.be.greaterThan(0);
+    // The gateway accepts load-test customers (LOAD_USERS): each virtual user shops as a customer of its own.
+    expect(summary.accounts).to.have.length(10);
+    expect(new Set(summary.accounts).size).to.equal(10);
+    expect(summary.accounts.every((n) => /^load-\d+$/.test(n))).to.equal(true);
   });
 }

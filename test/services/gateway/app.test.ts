@@ -755,6 +755,35 @@ describe('gateway (with the real services in this process)', () => {
       }
     });
 
+    it('when LOAD_USERS is set in the local stage, then load-1 … load-N sign in as distinct customers; outside it the gateway refuses to start', async () => {
+      const gw = await startGateway('memory', upstreams, { LOAD_USERS: '3' });
+      try {
+        const signIn = (username: string, password = username) =>
+          request(gw.app).post('/api/v1/auth/token').send({ username, password });
+        const third = await signIn('load-3');
+        expect(third.status).to.equal(200);
+        const me = await request(gw.app)
+          .get('/api/v1/me')
+          .set(bearer(third.body.access_token as string));
+        expect(me.body).to.deep.include({ id: 'load-3', roles: ['customer'] });
+        expect((await signIn('load-4')).status, 'only as many as LOAD_USERS').to.equal(401);
+        expect((await signIn('load-1', 'wrong')).status).to.equal(401);
+      } finally {
+        await gw.close();
+      }
+      let error: unknown;
+      try {
+        await startGateway('memory', upstreams, {
+          STAGE: 'prod',
+          LOAD_USERS: '3',
+          JWT_SIGNING_KEY: 'k'.repeat(40),
+        });
+      } catch (err) {
+        error = err;
+      }
+      expect(String(error)).to.match(/LOAD_USERS .* is only for the local stage/);
+    });
+
     it('when neither a signing key nor a JWKS URL is set outside the local stage, then the gateway refuses to start', async () => {
       let error: unknown;
       try {

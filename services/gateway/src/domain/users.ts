@@ -26,6 +26,16 @@ export const DEMO_USERS: readonly DemoUser[] = [
   { username: 'admin', password: 'admin', roles: ['admin'] },
 ];
 
+/** Load-test customers `load-1` … `load-<n>` (password = user name), for `make load` in the local stage only. */
+export const LOAD_USER_PREFIX = 'load-';
+
+export function loadTestUsers(count: number): DemoUser[] {
+  return Array.from({ length: count }, (_, i) => {
+    const username = `${LOAD_USER_PREFIX}${i + 1}`;
+    return { username, password: username, roles: ['customer'] as const };
+  });
+}
+
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
 /** The user these credentials belong to; comparison in constant time whatever the input. */
