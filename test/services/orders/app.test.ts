@@ -188,6 +188,19 @@ eachBackend('orders API', (backend) => {
       expect(h.changes.size).to.equal(0);
     });
 
+    it('then an order not placed yet (its checkout was just accepted) is waited for, and one that never comes is a 404 after the wait', async function () {
+      const waiting = request(h.app)
+        .get('/orders/o-9')
+        .set('Prefer', 'wait=15')
+        .then((r) => r);
+      await settled(() => h.changes.size === 1, 'the reader to be waiting');
+      await request(h.app).post('/orders').send(order('o-9')).expect(201);
+      await request(h.app).post('/orders/o-9/confirm').send({}).expect(200);
+      expect((await waiting).body).to.deep.include({ id: 'o-9', status: 'CONFIRMED' });
+      const never = await request(h.app).get('/orders/o-nobody').set('Prefer', 'wait=1').expect(404);
+      expect(never.headers['content-type']).to.match(PROBLEM);
+    });
+
     it('then a settled order is answered at once, and a PENDING one after the wait with Preference-Applied', async function () {
       await request(h.app).post('/orders').send(order('o-1')).expect(201);
       const pending = await request(h.app).get('/orders/o-1').set('Prefer', 'wait=1').expect(200);

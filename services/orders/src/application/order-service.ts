@@ -50,6 +50,11 @@ export interface CommandResult {
   readonly changed: boolean;
 }
 
+function found(orderId: string, order: OrderView | undefined): OrderView {
+  if (!order) throw AppError.notFound(`order ${orderId} not found`);
+  return order;
+}
+
 /** Appends lost to a concurrent writer are decided again on the new state this many times. */
 const MAX_ATTEMPTS = 3;
 
@@ -157,24 +162,22 @@ export class OrderService {
   async get(orderId: string, options: GetOptions = {}): Promise<OrderView> {
     let order = await this.read(orderId);
     const { changes } = this.props;
-    if (!options.waitMs || !changes || order.status !== 'PENDING') return order;
+    if (!options.waitMs || !changes || (order && order.status !== 'PENDING')) return found(orderId, order);
+    // An order not placed yet (its checkout was just accepted) is waited for too.
     const deadline = performance.now() + options.waitMs;
     const pollMs = this.props.waitPollMs ?? 250;
     for (;;) {
       const left = deadline - performance.now();
-      if (left <= 0 || options.signal?.aborted) return order;
+      if (left <= 0 || options.signal?.aborted) return found(orderId, order);
       const seen = await changes.next(orderId, Math.min(left, pollMs), options.signal);
-      order = seen && seen.version >= order.version ? seen : await this.read(orderId);
-      if (order.status !== 'PENDING') return order;
+      order = seen && seen.version >= (order?.version ?? 0) ? seen : await this.read(orderId);
+      if (order && order.status !== 'PENDING') return order;
     }
   }
 
-  private async read(orderId: string): Promise<OrderView> {
-    const view = await this.props.views.get(orderId);
-    if (view) return view;
-    const order = fold(await this.props.store.load(orderId));
-    if (!order) throw AppError.notFound(`order ${orderId} not found`);
-    return order;
+  /** The read model's view, else the stream folded (the projector has not caught up); none: undefined. */
+  private async read(orderId: string): Promise<OrderView | undefined> {
+    return (await this.props.views.get(orderId)) ?? fold(await this.props.store.load(orderId));
   }
 
   /** The state at an instant, folded from the events that occurred until then. */
