@@ -9,13 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MongoClient, type Collection, type Document } from 'mongodb';
 import { assignPort, releasePort } from '../scripts/system.ts';
+import { testenv } from '../test/support/testenv.ts';
 import { until } from '../test/support/wait.ts';
 import { cpuMsWithChildren, testServerPids } from './support/processes.ts';
 
-const FERRETDB = join(
-  process.env.HOME ?? '/root',
-  '.cache/meshmart/bin/ferretdb-v1.24.2-collection-locks-id-index',
-);
+/** The test environment's FerretDB build (scripts/testenv.sh writes where it is). */
+const FERRETDB = (): string => testenv('FERRETDB_BIN');
 const PG_PORT = Number(process.env.TESTENV_POSTGRES_PORT ?? 15432);
 const SIZES = (process.env.BENCH_STORE_SIZES ?? '2000,10000').split(',').map(Number);
 const SECONDS = Number(process.env.BENCH_STORE_SECONDS ?? 3);
@@ -30,8 +29,8 @@ interface Server {
 }
 
 async function startFerretDb(backend: Backend): Promise<Server> {
-  if (!existsSync(FERRETDB))
-    throw new Error(`${FERRETDB} is missing: run make testenv-up (it builds FerretDB)`);
+  if (!existsSync(FERRETDB()))
+    throw new Error(`${FERRETDB()} is missing: run make testenv-up (it builds FerretDB)`);
   const state = mkdtempSync(join(tmpdir(), `meshmart-store-${backend}-`));
   const port = assignPort();
   const storage =
@@ -39,7 +38,7 @@ async function startFerretDb(backend: Backend): Promise<Server> {
       ? ['--handler=sqlite', `--sqlite-url=file:${state}/?_pragma=synchronous(normal)`]
       : ['--handler=postgresql', `--postgresql-url=postgres://postgres@127.0.0.1:${PG_PORT}/ferretdb`];
   const child = spawn(
-    FERRETDB,
+    FERRETDB(),
     [
       `--listen-addr=127.0.0.1:${port}`,
       ...storage,

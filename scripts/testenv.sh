@@ -33,7 +33,7 @@ case $FERRETDB_BACKEND in postgresql | sqlite) ;; *) printf 'testenv: error: TES
 
 FERRETDB_MODULE=github.com/FerretDB/FerretDB
 FERRETDB_VERSION=v1.24.2
-FERRETDB_BIN="$CACHE/bin/ferretdb-$FERRETDB_VERSION-collection-locks-id-index"
+FERRETDB_BIN="$CACHE/bin/ferretdb-$FERRETDB_VERSION-document-locks-id-index"
 
 PROM_DIR="$STATE/prometheus"
 PROM_CONFIG="$PROM_DIR/prometheus.yml"
@@ -165,11 +165,13 @@ run_plugins() {
 # Build FerretDB from its module source. `go install ...@version` builds a binary that panics at start
 # ("Invalid build/version/version.txt file content"): build/version/version.txt is generated from git in the FerretDB
 # repository and is not part of the module, so it is written here before building.
-# FerretDB 1.24 runs update, findAndModify, delete and insert as read-then-write without a transaction, so two
-# concurrent updates of one document can lose one of them, and a conditional update can match twice (seen: 16 of 20
-# racing conditional updates matched). MongoDB and DocumentDB make every single-document write atomic, and the
-# services rely on it (stock never negative, outbox next to state). A lock per collection around the write commands
-# gives the test server that guarantee; writes to other collections (other services) are not held up.
+# FerretDB 1.24 runs update, findAndModify and delete as read-then-write without a transaction, so two concurrent
+# updates of one document can lose one of them, and a conditional update can match twice (seen: 16 of 20 racing
+# conditional updates matched). MongoDB and DocumentDB make every single-document write atomic, and the services rely
+# on it (stock never negative, outbox next to state). So each write command takes a lock before it runs: a write to
+# one document (its filter names a string or ObjectID _id) takes that document's lock under a shared lock of its
+# collection, and writes to different documents go on side by side; any other write takes its collection's lock alone.
+# An insert needs no lock of its own (the unique indexes decide) and shares the collection's.
 serialize_writes() {
   local dir=$1 f
   cat >"$dir/meshmart_lock.go" <<'GO'
@@ -180,22 +182,99 @@ import (
 	"sync"
 
 	"github.com/FerretDB/wire"
+
+	"github.com/FerretDB/FerretDB/internal/types"
 )
 
-var meshmartLocks sync.Map
+var (
+	meshmartCollections sync.Map // "db.collection" -> *sync.RWMutex
+	meshmartDocsMu      sync.Mutex
+	meshmartDocs        = map[string]*meshmartDocLock{}
+)
 
-// meshmartLock holds the lock of the command's collection: single-document writes become atomic, as in MongoDB.
+type meshmartDocLock struct {
+	mu   sync.Mutex
+	refs int
+}
+
+// meshmartLock makes the command's write atomic, as MongoDB makes every single-document write.
 func meshmartLock(msg *wire.OpMsg) func() {
-	key := "?"
-	if doc, err := opMsgDocument(msg); err == nil {
-		db, _ := doc.Get("$db")
-		coll, _ := doc.Get(doc.Command())
-		key = fmt.Sprintf("%v.%v", db, coll)
+	doc, err := opMsgDocument(msg)
+	if err != nil {
+		return func() {}
 	}
-	m, _ := meshmartLocks.LoadOrStore(key, &sync.Mutex{})
-	mu := m.(*sync.Mutex)
-	mu.Lock()
-	return mu.Unlock
+	command := doc.Command()
+	db, _ := doc.Get("$db")
+	coll, _ := doc.Get(command)
+	key := fmt.Sprintf("%v.%v", db, coll)
+	c, _ := meshmartCollections.LoadOrStore(key, &sync.RWMutex{})
+	collection := c.(*sync.RWMutex)
+	if command == "insert" {
+		collection.RLock()
+		return collection.RUnlock
+	}
+	id, ok := meshmartTarget(doc, command)
+	if !ok {
+		collection.Lock()
+		return collection.Unlock
+	}
+	collection.RLock()
+	docKey := key + "\x00" + id
+	meshmartDocsMu.Lock()
+	l := meshmartDocs[docKey]
+	if l == nil {
+		l = &meshmartDocLock{}
+		meshmartDocs[docKey] = l
+	}
+	l.refs++
+	meshmartDocsMu.Unlock()
+	l.mu.Lock()
+	return func() {
+		l.mu.Unlock()
+		meshmartDocsMu.Lock()
+		if l.refs--; l.refs == 0 {
+			delete(meshmartDocs, docKey)
+		}
+		meshmartDocsMu.Unlock()
+		collection.RUnlock()
+	}
+}
+
+// meshmartTarget is the _id the command's one filter names, if it writes one document chosen by _id.
+func meshmartTarget(doc *types.Document, command string) (string, bool) {
+	var filter any
+	switch command {
+	case "findAndModify", "findandmodify":
+		filter, _ = doc.Get("query")
+	case "update", "delete":
+		field, q := "updates", "q"
+		if command == "delete" {
+			field = "deletes"
+		}
+		list, _ := doc.Get(field)
+		ops, ok := list.(*types.Array)
+		if !ok || ops.Len() != 1 {
+			return "", false
+		}
+		first, _ := ops.Get(0)
+		op, ok := first.(*types.Document)
+		if !ok {
+			return "", false
+		}
+		filter, _ = op.Get(q)
+	}
+	f, ok := filter.(*types.Document)
+	if !ok {
+		return "", false
+	}
+	id, _ := f.Get("_id")
+	switch id := id.(type) {
+	case string:
+		return "s" + id, true
+	case types.ObjectID:
+		return fmt.Sprintf("o%x", [12]byte(id)), true
+	}
+	return "", false
 }
 GO
   for f in msg_update msg_findandmodify msg_delete msg_insert; do
@@ -411,6 +490,7 @@ PROMETHEUS_URL=$PROM_URL
 PROMTOOL=$(command -v promtool)
 PROMETHEUS_TARGETS_DIR=$PROM_TARGETS
 CHROMIUM_PATH=$(command -v chromium)
+FERRETDB_BIN=$FERRETDB_BIN
 EOF
   mv -f "$tmp" "$ENV_FILE"
 }

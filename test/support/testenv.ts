@@ -18,7 +18,8 @@ export type TestenvKey =
   | 'PYTHON_TOOLS_BIN'
   | 'NODE_KUBECONFIG'
   | 'NODE_IMAGE_CONFIG'
-  | 'NODE_CONTAINERD_ADDRESS';
+  | 'NODE_CONTAINERD_ADDRESS'
+  | 'FERRETDB_BIN';
 
 let fileValues: Record<string, string> | undefined;
 

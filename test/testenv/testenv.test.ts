@@ -85,6 +85,32 @@ describe('testenv', function () {
       expect((await stock.findOne({ _id: 'race' }))?.available).to.equal(0);
     });
 
+    it('when writes by _id and by another field, findAndModify and deletes race on one document, then each still sees the others whole', async function () {
+      const stock = client
+        .db(dbName)
+        .collection<{ _id: string; sku: string; available: number }>('stock_mixed');
+      await stock.insertOne({ _id: 'mixed', sku: 'lamp', available: 10 });
+      const take = (i: number) =>
+        i % 3 === 0
+          ? stock.updateOne({ _id: 'mixed', available: { $gte: 1 } }, { $inc: { available: -1 } })
+          : i % 3 === 1
+            ? stock.updateOne({ sku: 'lamp', available: { $gte: 1 } }, { $inc: { available: -1 } })
+            : stock
+                .findOneAndUpdate({ _id: 'mixed', available: { $gte: 1 } }, { $inc: { available: -1 } })
+                .then((doc) => ({ modifiedCount: doc ? 1 : 0 }));
+      const results = await Promise.all(Array.from({ length: 30 }, (_, i) => take(i)));
+      expect(results.filter((r) => r.modifiedCount === 1)).to.have.length(10);
+      expect((await stock.findOne({ _id: 'mixed' }))?.available).to.equal(0);
+      // Documents of one collection are written side by side: 20 other documents, each changed once, all kept.
+      await stock.insertMany(
+        Array.from({ length: 20 }, (_, i) => ({ _id: `d${i}`, sku: `s${i}`, available: 1 })),
+      );
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) => stock.updateOne({ _id: `d${i}` }, { $inc: { available: 1 } })),
+      );
+      expect(await stock.countDocuments({ available: 2 })).to.equal(20);
+    });
+
     it('when concurrent updates set different fields of one document, then none is lost', async function () {
       const docs = client.db(dbName).collection<Record<string, unknown> & { _id: string }>('fields');
       await docs.insertOne({ _id: 'doc' });
