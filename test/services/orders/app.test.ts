@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import request from 'supertest';
 import { eachBackend } from '../../support/stores.ts';
+import { fold } from '../../../services/orders/src/domain/order-aggregate.ts';
 import { openHarness, settled, type Harness } from './harness.ts';
 import { ADMIN_HEADERS } from '../../support/admin.ts';
 
@@ -230,21 +231,21 @@ eachBackend('orders API', (backend) => {
       h = await openHarness(backend, { project: false });
     });
 
-    it('then the waiting reader finds it on its next read of the store', async function () {
+    it('then the waiting reader finds it on its next read of the read model', async function () {
       const placed = await request(h.app).post('/orders').send(order('o-1')).expect(201);
       const waiting = request(h.app)
         .get('/orders/o-1')
         .set('Prefer', 'wait=15')
         .then((r) => r);
       await settled(() => h.changes.size === 1, 'the reader to be waiting');
-      // Appended to the store directly: this process's ViewChanges never hears of it.
-      await h.store.append('o-1', placed.body.version, [
-        {
-          type: 'OrderConfirmed',
-          occurredAt: new Date().toISOString(),
-          data: { orderId: 'o-1', userId: 'alice', orderVersion: placed.body.version + 1 },
-        },
-      ]);
+      // The other replica appends, and its projector writes the model: this process's ViewChanges hears of neither.
+      const confirmed = {
+        type: 'OrderConfirmed' as const,
+        occurredAt: new Date().toISOString(),
+        data: { orderId: 'o-1', userId: 'alice', orderVersion: placed.body.version + 1 },
+      };
+      await h.store.append('o-1', placed.body.version, [confirmed]);
+      await h.views.put(fold(await h.store.load('o-1'))!);
       expect((await waiting).body.status).to.equal('CONFIRMED');
     });
   });

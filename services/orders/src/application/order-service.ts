@@ -26,7 +26,7 @@ export interface OrderServiceProps {
   readonly clock?: () => Date;
   /** Where waiting readers learn of new states; commands report theirs here too. @default none (no waiting) */
   readonly changes?: ViewChanges;
-  /** How often a waiting reader re-reads, for states written by other replicas. @default 250 */
+  /** How often a waiting reader re-reads the model, for states written by other replicas. @default 1000 */
   readonly waitPollMs?: number;
 }
 
@@ -165,12 +165,14 @@ export class OrderService {
     if (!options.waitMs || !changes || (order && order.status !== 'PENDING')) return found(orderId, order);
     // An order not placed yet (its checkout was just accepted) is waited for too.
     const deadline = performance.now() + options.waitMs;
-    const pollMs = this.props.waitPollMs ?? 250;
+    const pollMs = this.props.waitPollMs ?? 1000;
     for (;;) {
       const left = deadline - performance.now();
-      if (left <= 0 || options.signal?.aborted) return found(orderId, order);
+      // A last full read at the end: the poll below reads only the model (the stream is a query, not a lookup).
+      if (left <= 0 || options.signal?.aborted) return found(orderId, order ?? (await this.read(orderId)));
       const seen = await changes.next(orderId, Math.min(left, pollMs), options.signal);
-      order = seen && seen.version >= (order?.version ?? 0) ? seen : await this.read(orderId);
+      const latest = seen ?? (await this.props.views.get(orderId));
+      if (latest && latest.version >= (order?.version ?? 0)) order = latest;
       if (order && order.status !== 'PENDING') return order;
     }
   }
