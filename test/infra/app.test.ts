@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -73,17 +73,28 @@ describe('infra app: cdk synth, cdk-nag and cfn-lint', function () {
     const files = [...templates.keys()].map((s) => join(dir, `${s}.template.json`));
     const cfnLint = join(testenv('PYTHON_TOOLS_BIN'), 'cfn-lint');
     const started = performance.now();
-    const result = await promisify(execFile)(
-      cfnLint,
-      ['--config-file', join(INFRA_DIR, '.cfnlintrc.yaml'), '--format', 'parseable', '--', ...files],
-      { maxBuffer: 16 * 1024 * 1024 },
-    ).then(
-      (r) => ({ code: 0, out: r.stdout + r.stderr }),
-      (e: { code?: number; stdout?: string; stderr?: string }) => ({
-        code: e.code ?? -1,
-        out: `${e.stdout ?? ''}${e.stderr ?? ''}`,
-      }),
+    // One cfn-lint per core, each on its share of the templates: the templates are linted independently.
+    const processes = Math.min(files.length, availableParallelism());
+    const groups = Array.from({ length: processes }, (_, i) => files.filter((_f, j) => j % processes === i));
+    const results = await Promise.all(
+      groups.map((group) =>
+        promisify(execFile)(
+          cfnLint,
+          ['--config-file', join(INFRA_DIR, '.cfnlintrc.yaml'), '--format', 'parseable', '--', ...group],
+          { maxBuffer: 16 * 1024 * 1024 },
+        ).then(
+          (r) => ({ code: 0, out: r.stdout + r.stderr }),
+          (e: { code?: number; stdout?: string; stderr?: string }) => ({
+            code: e.code ?? -1,
+            out: `${e.stdout ?? ''}${e.stderr ?? ''}`,
+          }),
+        ),
+      ),
     );
+    const result = {
+      code: results.find((r) => r.code !== 0)?.code ?? 0,
+      out: results.map((r) => r.out).join(''),
+    };
     if (result.code !== 0) writeFileSync(join(dir, 'cfn-lint.txt'), result.out);
     expect(result.out.trim(), `cfn-lint findings (all in ${dir}/cfn-lint.txt)`).to.equal('');
     expect(result.code).to.equal(0);
