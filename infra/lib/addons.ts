@@ -35,6 +35,18 @@ export const ADDONS = {
     release: 'gateway-api-controller',
     profiles: ['eks-lattice', 'migration'],
   },
+  /**
+   * Writes the Route 53 records of the Lattice custom domain names: the Gateway API controller turns each HTTPRoute's
+   * hostname into a DNSEndpoint (CNAME to the service's generated Lattice name), ExternalDNS's `crd` source reads it.
+   */
+  externalDns: {
+    folder: 'external-dns',
+    chart: 'external-dns',
+    repository: 'https://kubernetes-sigs.github.io/external-dns/',
+    namespace: 'external-dns',
+    release: 'external-dns',
+    profiles: ['eks-lattice', 'migration'],
+  },
   kubePrometheusStack: {
     folder: 'kube-prometheus-stack',
     chart: 'kube-prometheus-stack',

@@ -5,6 +5,7 @@ import { ADDONS, addonValues, mergeValues, pinnedVersion, placeholders } from '.
 import { MAX_MANIFEST_BYTES, splitBySize } from '../../infra/lib/constructs/app-manifests.ts';
 import { EXTERNAL_SECRETS, gatewayApiCrdsChart } from '../../infra/lib/constructs/platform-addons.ts';
 import { rdsCaBundle } from '../../infra/lib/constructs/secrets-sync.ts';
+import { externalDnsStatements, latticeHostnames } from '../../infra/lib/constructs/lattice-dns.ts';
 import { ENVIRONMENTS, selectEnvironments } from '../../infra/lib/environments.ts';
 
 describe('infra: environments, add-ons and helpers', () => {
@@ -21,6 +22,35 @@ describe('infra: environments, add-ons and helpers', () => {
     );
     expect(() => selectEnvironments({ env: 'dev', account: '42' })).to.throw(
       /account must be 12 digits.*-c account=/,
+    );
+  });
+
+  it('when ExternalDNS is granted a zone, then only ListHostedZones is on *, and changes are CNAME and TXT records of that zone', () => {
+    const zone = 'arn:aws:route53:::hostedzone/Z1';
+    const statements = externalDnsStatements(zone);
+    expect(statements.filter((s) => s.Resource === '*').flatMap((s) => s.Action)).to.deep.equal([
+      'route53:ListHostedZones',
+    ]);
+    expect(statements.filter((s) => s.Resource !== '*').every((s) => s.Resource === zone)).to.equal(true);
+    expect(
+      statements.find((s) => s.Action.includes('route53:ChangeResourceRecordSets'))!.Condition,
+    ).to.deep.equal({
+      'ForAllValues:StringEquals': { 'route53:ChangeResourceRecordSetsRecordTypes': ['CNAME', 'TXT'] },
+    });
+  });
+
+  it('when an HTTPRoute hostname is outside the Lattice domain, then the zone is refused, naming the hostname', () => {
+    const route = (hostnames: string[]) => ({
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'HTTPRoute',
+      metadata: { name: 'r', namespace: 'meshmart' },
+      spec: { hostnames },
+    });
+    expect(
+      latticeHostnames([route(['b.meshmart.internal']), route(['a.meshmart.internal'])], 'meshmart.internal'),
+    ).to.deep.equal(['a.meshmart.internal', 'b.meshmart.internal']);
+    expect(() => latticeHostnames([route(['orders.example.com'])], 'meshmart.internal')).to.throw(
+      /orders\.example\.com are not under 'meshmart\.internal'/,
     );
   });
 

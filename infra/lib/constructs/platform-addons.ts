@@ -11,6 +11,7 @@ import { Construct } from 'constructs';
 import { ADDONS, addonValues, pinnedVersion, type AddonChart } from '../addons.ts';
 import { acknowledge } from '../nag.ts';
 import type { EksProfileName } from '../environments.ts';
+import { externalDnsStatements, type LatticeDns, type StatementJson } from './lattice-dns.ts';
 import { ROLE_ANNOTATION, type WorkloadIdentity } from './workload-roles.ts';
 
 /** Installed with every EKS profile: copies Secrets Manager secrets into the Secrets the manifests reference. */
@@ -25,6 +26,13 @@ export const EXTERNAL_SECRETS: AddonChart = {
 
 /** The App Mesh mesh the profiles render (renderAppMesh's default name). */
 export const MESH_NAME = 'meshmart';
+/** ExternalDNS's role key and ServiceAccount (charts/addons/external-dns/values.yaml names it). */
+export const EXTERNAL_DNS = 'external-dns';
+/**
+ * A pod annotation of the Gateway API controller that changes with the DNSEndpoint CRD, so a controller already
+ * running restarts when the CRD is added: it looks for the CRD once, as it starts.
+ */
+export const DNSENDPOINT_CRD_ANNOTATION = 'meshmart.dev/dnsendpoint-crd';
 
 /** The IRSA identities of the controllers this construct installs for a profile. */
 export function controllerIdentities(profile: EksProfileName): WorkloadIdentity[] {
@@ -41,6 +49,8 @@ export function controllerIdentities(profile: EksProfileName): WorkloadIdentity[
       namespace: 'aws-application-networking-system',
       serviceAccount: 'gateway-api-controller',
     });
+  if (uses(ADDONS.externalDns, profile))
+    out.push({ key: EXTERNAL_DNS, namespace: ADDONS.externalDns.namespace, serviceAccount: EXTERNAL_DNS });
   return out;
 }
 
@@ -51,6 +61,8 @@ export interface PlatformAddonsProps {
   readonly profile: EksProfileName;
   /** Roles of `controllerIdentities(profile)`, by key. */
   readonly roles: (key: string) => iam.Role;
+  /** The Lattice custom domain's zone: required by the profiles that install ExternalDNS. */
+  readonly latticeDns?: LatticeDns;
 }
 
 /**
@@ -69,8 +81,13 @@ export class PlatformAddons extends Construct {
     const stack = Stack.of(this);
     const region = stack.region;
     const account = stack.account;
-    const install = (addon: AddonChart, values: Record<string, unknown>, wait = true): eks.HelmChart => {
+    const install = (
+      addon: AddonChart,
+      values: Record<string, unknown>,
+      options: { skipCrds?: boolean } = {},
+    ): eks.HelmChart => {
       const release = cluster.addHelmChart(addon.release, {
+        ...options,
         chart: addon.chart,
         repository: addon.repository,
         version: pinnedVersion(addon),
@@ -78,7 +95,7 @@ export class PlatformAddons extends Construct {
         release: addon.release,
         values: addonValues(addon, values),
         // The app's pods must not start before the sidecar and readiness-gate webhooks answer.
-        wait,
+        wait: true,
         timeout: Duration.minutes(15),
       });
       this.releases.push(release);
@@ -94,6 +111,11 @@ export class PlatformAddons extends Construct {
         serviceAccount: { annotations: { [ROLE_ANNOTATION]: role.roleArn } },
       });
     }
+    const externalDns = uses(ADDONS.externalDns, profile);
+    if (externalDns && !props.latticeDns)
+      throw new Error(
+        `PlatformAddons: profile '${profile}' installs ExternalDNS; pass latticeDns (its zone)`,
+      );
     if (uses(ADDONS.gatewayApiController, profile)) {
       const crds = cluster.addHelmChart('gateway-api-crds', {
         chartAsset: new s3assets.Asset(this, 'GatewayApiCrdsChart', { path: gatewayApiCrdsChart() }),
@@ -110,8 +132,33 @@ export class PlatformAddons extends Construct {
         clusterName: cluster.clusterName,
         clusterVpcId: cluster.vpc.vpcId,
         serviceAccount: { annotations: { [ROLE_ANNOTATION]: role.roleArn } },
+        // The controller writes a DNSEndpoint per HTTPRoute hostname only if this CRD exists when it starts.
+        ...(externalDns
+          ? {
+              installExternalDNSCRD: true,
+              deployment: { annotations: { [DNSENDPOINT_CRD_ANNOTATION]: 'installed' } },
+            }
+          : {}),
       });
       controller.node.addDependency(crds);
+      if (externalDns && props.latticeDns) {
+        const dns = props.latticeDns;
+        const dnsRole = props.roles(EXTERNAL_DNS);
+        grantExternalDns(dnsRole, dns);
+        // After the controller: its release owns the DNSEndpoint CRD, which this chart's crds/ would also create.
+        const release = install(
+          ADDONS.externalDns,
+          {
+            txtOwnerId: cluster.clusterName,
+            domainFilters: [dns.domain],
+            extraArgs: { 'zone-id-filter': dns.zone.hostedZoneId },
+            env: [{ name: 'AWS_DEFAULT_REGION', value: region }],
+            serviceAccount: { name: EXTERNAL_DNS, annotations: { [ROLE_ANNOTATION]: dnsRole.roleArn } },
+          },
+          { skipCrds: true },
+        );
+        release.node.addDependency(controller);
+      }
     }
     install(ADDONS.kubePrometheusStack, {});
     install(EXTERNAL_SECRETS, {});
@@ -146,6 +193,19 @@ function grantAppMeshController(role: iam.Role, stack: Stack): void {
     'AwsSolutions-IAM5[Resource::*]':
       'appmesh:ListMeshes has no resource-level permission; it is the only action on *.',
   });
+}
+
+/** ExternalDNS may change the records of the Lattice zone, and of no other zone. */
+function grantExternalDns(role: iam.Role, dns: LatticeDns): void {
+  addStatements(role, externalDnsStatements(dns.zone.hostedZoneArn));
+  acknowledge(role, {
+    'AwsSolutions-IAM5[Resource::*]':
+      'route53:ListHostedZones has no resource-level permission; ExternalDNS lists the zones to find the Lattice one, and may change only that one.',
+  });
+}
+
+function addStatements(role: iam.Role, statements: readonly StatementJson[]): void {
+  for (const st of statements) role.addToPrincipalPolicy(iam.PolicyStatement.fromJson(st));
 }
 
 /**

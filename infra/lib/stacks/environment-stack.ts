@@ -11,10 +11,12 @@ import { INGRESS_GATEWAY } from '../../../cdk8s/profiles/eks-appmesh.ts';
 import { buildProfile, type Profile } from '../../../cdk8s/profiles/index.ts';
 import { LOGGING_NAMESPACE } from '../../../cdk8s/constructs/observability/stack.ts';
 import { profileObjects, type KubeObject } from '../../../cdk8s/synth.ts';
+import { ADDONS } from '../addons.ts';
 import { names, type EnvironmentSpec } from '../environments.ts';
 import { acknowledge } from '../nag.ts';
 import { NO_ROTATION } from '../constructs/document-db.ts';
 import { AppManifests } from '../constructs/app-manifests.ts';
+import { LatticeDns } from '../constructs/lattice-dns.ts';
 import { EksCluster } from '../constructs/cluster.ts';
 import { DocumentDb } from '../constructs/document-db.ts';
 import { Network } from '../constructs/network.ts';
@@ -137,10 +139,15 @@ export class EnvironmentStack extends Stack {
       repositories: ecrRepositories(objects, ecrRegistry(config)),
       retain: e.production,
     });
+    // Lattice callers dial <service>.<latticeDomain>: a private zone in the VPC, its records written by ExternalDNS.
+    const latticeDns = ADDONS.externalDns.profiles.some((p) => p === e.profile)
+      ? new LatticeDns(this, 'LatticeDns', { vpc: network.vpc, domain: config.latticeDomain, objects })
+      : undefined;
     const addons = new PlatformAddons(this, 'Addons', {
       cluster,
       profile: e.profile,
       roles: (k) => roles.role(k),
+      ...(latticeDns ? { latticeDns } : {}),
     });
     const app = new AppManifests(this, 'App', { cluster, profile: this.profile, after: addons.releases });
 

@@ -114,14 +114,61 @@ export function kubernetesObjects(t: Template): any[] {
   );
 }
 
+/** A Helm release the stack installs (references in its values as markers). */
+export interface HelmRelease {
+  /** Logical id of the custom resource. */
+  readonly id: string;
+  readonly chart: string;
+  readonly version?: string;
+  readonly namespace: string;
+  readonly values: any;
+  readonly skipCrds: boolean;
+  readonly dependsOn: readonly string[];
+}
+
 /** The Helm releases the stack installs: chart, version, namespace and values (references as markers). */
-export function helmReleases(
-  t: Template,
-): { chart: string; version?: string; namespace: string; values: any }[] {
-  return resourcesOf(t, 'Custom::AWSCDK-EKS-HelmChart').map(([, r]) => ({
+export function helmReleases(t: Template): HelmRelease[] {
+  return resourcesOf(t, 'Custom::AWSCDK-EKS-HelmChart').map(([id, r]) => ({
+    id,
     chart: (r.Properties.Chart as string | undefined) ?? 'asset',
     version: r.Properties.Version as string | undefined,
     namespace: r.Properties.Namespace as string,
     values: r.Properties.Values ? JSON.parse(flatten(r.Properties.Values)) : {},
+    skipCrds: r.Properties.SkipCrds === true,
+    dependsOn: r.DependsOn ?? [],
   }));
+}
+
+/** One statement of an identity policy, its actions and resources as lists, references as markers. */
+export interface Statement {
+  readonly Sid?: string;
+  readonly Effect: string;
+  readonly Action: string[];
+  readonly Resource: string[];
+  readonly Condition?: Record<string, Record<string, unknown>>;
+}
+
+/** Every statement of the AWS::IAM::Policy resources attached to the role with this logical id. */
+export function roleStatements(t: Template, roleId: string): Statement[] {
+  return resourcesOf(t, 'AWS::IAM::Policy')
+    .filter(([, p]) => (p.Properties.Roles as { Ref?: string }[]).some((r) => r.Ref === roleId))
+    .flatMap(([, p]) => (p.Properties.PolicyDocument.Statement as any[]).map(normalizeStatement));
+}
+
+/** Every statement of every AWS::IAM::Policy of the template, with the logical ids of the roles it is attached to. */
+export function allStatements(t: Template): { roles: string[]; statement: Statement }[] {
+  return resourcesOf(t, 'AWS::IAM::Policy').flatMap(([, p]) =>
+    (p.Properties.PolicyDocument.Statement as any[]).map((st) => ({
+      roles: (p.Properties.Roles as { Ref?: string }[]).flatMap((r) => (r.Ref ? [r.Ref] : [])),
+      statement: normalizeStatement(st),
+    })),
+  );
+}
+
+function normalizeStatement(st: any): Statement {
+  return {
+    ...st,
+    Action: [st.Action].flat() as string[],
+    Resource: [st.Resource].flat().map(flatten),
+  };
 }
