@@ -8,6 +8,7 @@ import { checkout, type Target } from './checkout.ts';
 import { gatewayHop } from './gateway-hop.ts';
 import { kitOverhead } from './kit-overhead.ts';
 import { memory } from './memory.ts';
+import { productRead } from './product-read.ts';
 import { sigv4Bench } from './sigv4.ts';
 import { synthBench } from './synth.ts';
 import { testStore } from './test-store.ts';
@@ -20,6 +21,7 @@ const benchmarks: Record<string, () => Promise<Record<string, unknown>>> = {
   memory,
   sigv4: sigv4Bench,
   'test-store': testStore,
+  'product-read': productRead,
 };
 
 const args = process.argv.slice(2);
