@@ -3,6 +3,20 @@ import type { ProfileName } from '../../cdk8s/profiles/index.ts';
 /** The EKS profiles an environment can deploy (kind runs on a laptop, not on AWS). */
 export type EksProfileName = Exclude<ProfileName, 'kind'>;
 export const EKS_PROFILES: readonly EksProfileName[] = ['eks-appmesh', 'eks-lattice', 'migration'];
+/** The profiles with App Mesh VirtualNodes, whose discovery can be AWS Cloud Map. */
+export const APP_MESH_PROFILES: readonly EksProfileName[] = ['eks-appmesh', 'migration'];
+
+/**
+ * App Mesh discovery through AWS Cloud Map (the cdk8s config's `appMesh.discovery = 'cloudMap'`): the stack creates
+ * the namespace and lets the App Mesh controller register pods in it. `dns-private` also creates a Route 53 private
+ * hosted zone with an A record per pod (about $0.50 a month per zone); `http` is discovered through the Cloud Map API
+ * only, which is all App Mesh uses.
+ */
+export interface CloudMapDiscovery {
+  /** The namespace's name, e.g. `meshmart.local`; each VirtualNode names it. */
+  readonly namespace: string;
+  readonly namespaceType: 'dns-private' | 'http';
+}
 
 /** One AWS environment: one stack, one VPC, one EKS cluster, its datastores and the app. */
 export interface EnvironmentSpec {
@@ -32,6 +46,8 @@ export interface EnvironmentSpec {
   readonly logRetentionDays: number;
   /** Deletion protection and retained data (final snapshots, ECR images). */
   readonly production: boolean;
+  /** App Mesh profiles only. @default none: DNS discovery (each version's cluster Service name), nothing created */
+  readonly cloudMap?: CloudMapDiscovery;
 }
 
 /** Placeholder account: synthesis works offline with it; deploying needs `-c account=<yours>`. */
@@ -96,6 +112,17 @@ export const ENVIRONMENTS: readonly EnvironmentSpec[] = [
     vpcCidr: '10.50.0.0/16',
     ...small,
   },
+  {
+    // App Mesh with AWS Cloud Map discovery instead of DNS: the namespace and the controller's rights come with it.
+    name: 'cloudmap',
+    profile: 'eks-appmesh',
+    account: EXAMPLE_ACCOUNT,
+    region: REGION,
+    availabilityZones: azs(REGION, 2),
+    vpcCidr: '10.60.0.0/16',
+    ...small,
+    cloudMap: { namespace: 'meshmart.local', namespaceType: 'dns-private' },
+  },
 ];
 
 /** CDK context keys the app reads (`cdk synth -c env=dev -c account=123456789012`). */
@@ -149,6 +176,17 @@ export function checkEnvironment(e: EnvironmentSpec): void {
   if (e.production && (e.cache.replicas < 1 || e.documentDb.instances < 2))
     problems.push(
       'production environments need cache.replicas >= 1 and documentDb.instances >= 2 (Multi-AZ)',
+    );
+  if (e.cloudMap && !APP_MESH_PROFILES.includes(e.profile))
+    problems.push(
+      `cloudMap: profile '${e.profile}' has no App Mesh; use it with ${APP_MESH_PROFILES.join(' or ')}, or remove it`,
+    );
+  if (
+    e.cloudMap &&
+    !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/.test(e.cloudMap.namespace)
+  )
+    problems.push(
+      `cloudMap.namespace '${e.cloudMap.namespace}' must be a lowercase DNS name, e.g. meshmart.local`,
     );
   if (problems.length > 0) throw new Error(`infra environment '${e.name}':\n  - ${problems.join('\n  - ')}`);
 }

@@ -5,8 +5,9 @@ import { ADDONS, addonValues, mergeValues, pinnedVersion, placeholders } from '.
 import { MAX_MANIFEST_BYTES, splitBySize } from '../../infra/lib/constructs/app-manifests.ts';
 import { EXTERNAL_SECRETS, gatewayApiCrdsChart } from '../../infra/lib/constructs/platform-addons.ts';
 import { rdsCaBundle } from '../../infra/lib/constructs/secrets-sync.ts';
+import { appMeshCloudMapStatements } from '../../infra/lib/constructs/cloud-map.ts';
 import { externalDnsStatements, latticeHostnames } from '../../infra/lib/constructs/lattice-dns.ts';
-import { ENVIRONMENTS, selectEnvironments } from '../../infra/lib/environments.ts';
+import { checkEnvironment, ENVIRONMENTS, selectEnvironments } from '../../infra/lib/environments.ts';
 
 describe('infra: environments, add-ons and helpers', () => {
   it('when no environment is named, then all are built; when one is, then only it, retargeted by account and region', () => {
@@ -18,11 +19,66 @@ describe('infra: environments, add-ons and helpers', () => {
 
   it('when the environment or the account is wrong, then the error names the fix', () => {
     expect(() => selectEnvironments({ env: 'staging' })).to.throw(
-      /use -c env=<dev\|prod\|appmesh\|migration>/,
+      /use -c env=<dev\|prod\|appmesh\|migration\|cloudmap>/,
     );
     expect(() => selectEnvironments({ env: 'dev', account: '42' })).to.throw(
       /account must be 12 digits.*-c account=/,
     );
+  });
+
+  it('when an environment asks for Cloud Map without App Mesh, or names no DNS name, then the error names the fix', () => {
+    const env = (name: string) => ENVIRONMENTS.find((e) => e.name === name)!;
+    expect(() =>
+      checkEnvironment({ ...env('dev'), cloudMap: { namespace: 'meshmart.local', namespaceType: 'http' } }),
+    ).to.throw(/cloudMap: profile 'eks-lattice' has no App Mesh; use it with eks-appmesh or migration/);
+    expect(() =>
+      checkEnvironment({
+        ...env('appmesh'),
+        cloudMap: { namespace: 'Mesh_Mart', namespaceType: 'dns-private' },
+      }),
+    ).to.throw(/cloudMap.namespace 'Mesh_Mart' must be a lowercase DNS name/);
+    expect(() => checkEnvironment(env('cloudmap'))).to.not.throw();
+  });
+
+  it("when the App Mesh controller uses Cloud Map, then it may create services in the one namespace, and write Route 53 records only in a DNS namespace's own zone", () => {
+    const namespaceArn = 'arn:aws:servicediscovery:eu-west-1:111122223333:namespace/ns-1';
+    const servicesArn = 'arn:aws:servicediscovery:eu-west-1:111122223333:service/*';
+    const zone = 'arn:aws:route53:::hostedzone/Z1';
+    const http = appMeshCloudMapStatements({ namespaceArn, servicesArn });
+    const dns = appMeshCloudMapStatements({ namespaceArn, servicesArn, hostedZoneArn: zone });
+    const actions = (sts: typeof http) => sts.flatMap((s) => s.Action);
+    expect(actions(http).filter((a) => a.startsWith('route53:'))).to.deep.equal([]);
+    expect(dns.filter((s) => s.Action.some((a) => a.startsWith('route53:')))).to.deep.equal([
+      {
+        Sid: 'CloudMapWriteTheNamespaceRecords',
+        Effect: 'Allow',
+        Action: ['route53:ChangeResourceRecordSets'],
+        Resource: zone,
+      },
+    ]);
+    // Every Cloud Map call of the controller (aws-app-mesh-controller-for-k8s v1.13.3, pkg/cloudmap), no other.
+    expect(actions(http).sort()).to.deep.equal(
+      [
+        'CreateService',
+        'DeleteService',
+        'DeregisterInstance',
+        'GetInstance',
+        'GetInstancesHealthStatus',
+        'GetOperation',
+        'GetService',
+        'ListInstances',
+        'ListNamespaces',
+        'ListServices',
+        'RegisterInstance',
+        'UpdateInstanceCustomHealthStatus',
+      ].map((a) => `servicediscovery:${a}`),
+    );
+    expect(http.find((s) => s.Action.includes('servicediscovery:CreateService'))!.Resource).to.deep.equal([
+      namespaceArn,
+      servicesArn,
+    ]);
+    for (const s of http.filter((x) => x.Resource === '*'))
+      expect(s.Action).to.deep.equal(['servicediscovery:ListNamespaces', 'servicediscovery:ListServices']);
   });
 
   it('when ExternalDNS is granted a zone, then only ListHostedZones is on *, and changes are CNAME and TXT records of that zone', () => {

@@ -11,6 +11,7 @@ import { Construct } from 'constructs';
 import { ADDONS, addonValues, pinnedVersion, type AddonChart } from '../addons.ts';
 import { acknowledge } from '../nag.ts';
 import type { EksProfileName } from '../environments.ts';
+import { appMeshCloudMapStatements, type CloudMapNamespace } from './cloud-map.ts';
 import { externalDnsStatements, type LatticeDns, type StatementJson } from './lattice-dns.ts';
 import { ROLE_ANNOTATION, type WorkloadIdentity } from './workload-roles.ts';
 
@@ -63,6 +64,8 @@ export interface PlatformAddonsProps {
   readonly roles: (key: string) => iam.Role;
   /** The Lattice custom domain's zone: required by the profiles that install ExternalDNS. */
   readonly latticeDns?: LatticeDns;
+  /** App Mesh with AWS Cloud Map discovery: the namespace the controller registers pods in. */
+  readonly cloudMap?: CloudMapNamespace;
 }
 
 /**
@@ -102,14 +105,18 @@ export class PlatformAddons extends Construct {
       return release;
     };
 
+    if (props.cloudMap && !uses(ADDONS.appMeshController, profile))
+      throw new Error(`PlatformAddons: Cloud Map discovery needs App Mesh; profile '${profile}' has none`);
     if (uses(ADDONS.appMeshController, profile)) {
       const role = props.roles('appmesh-controller');
-      grantAppMeshController(role, stack);
-      install(ADDONS.appMeshController, {
+      grantAppMeshController(role, stack, props.cloudMap);
+      const controller = install(ADDONS.appMeshController, {
         region,
         accountId: account,
         serviceAccount: { annotations: { [ROLE_ANNOTATION]: role.roleArn } },
       });
+      // The VirtualNodes (applied after the releases) find their namespace from the start.
+      if (props.cloudMap) controller.node.addDependency(props.cloudMap);
     }
     const externalDns = uses(ADDONS.externalDns, profile);
     if (externalDns && !props.latticeDns)
@@ -165,8 +172,12 @@ export class PlatformAddons extends Construct {
   }
 }
 
-/** The App Mesh controller manages the one mesh and what is in it; DNS discovery, so no Cloud Map rights. */
-function grantAppMeshController(role: iam.Role, stack: Stack): void {
+/**
+ * The App Mesh controller manages the one mesh and what is in it. With Cloud Map discovery it also manages the Cloud
+ * Map services and instances of the one namespace (appMeshCloudMapStatements); with DNS discovery it gets no Cloud Map
+ * or Route 53 right at all.
+ */
+function grantAppMeshController(role: iam.Role, stack: Stack, cloudMap?: CloudMapNamespace): void {
   const mesh = stack.formatArn({ service: 'appmesh', resource: 'mesh', resourceName: MESH_NAME });
   role.addToPrincipalPolicy(
     new iam.PolicyStatement({
@@ -179,6 +190,16 @@ function grantAppMeshController(role: iam.Role, stack: Stack): void {
     new iam.PolicyStatement({ sid: 'FindTheMesh', actions: ['appmesh:ListMeshes'], resources: ['*'] }),
   );
   role.addToPrincipalPolicy(serviceLinkedRole(stack, 'appmesh.amazonaws.com', 'AWSServiceRoleForAppMesh'));
+  const services = stack.formatArn({ service: 'servicediscovery', resource: 'service', resourceName: '*' });
+  if (cloudMap)
+    addStatements(
+      role,
+      appMeshCloudMapStatements({
+        namespaceArn: cloudMap.namespaceArn,
+        servicesArn: services,
+        ...(cloudMap.hostedZoneArn ? { hostedZoneArn: cloudMap.hostedZoneArn } : {}),
+      }),
+    );
   const verbs =
     'Create, Describe, Update, Delete and List actions of the controller, on the meshmart mesh and its children only';
   acknowledge(role, {
@@ -190,8 +211,15 @@ function grantAppMeshController(role: iam.Role, stack: Stack): void {
     ),
     [`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:appmesh:${stack.region}:${stack.account}:mesh/${MESH_NAME}/*]`]:
       'Virtual nodes, routers, services and gateways of the meshmart mesh are created by the controller as the manifests change.',
-    'AwsSolutions-IAM5[Resource::*]':
-      'appmesh:ListMeshes has no resource-level permission; it is the only action on *.',
+    'AwsSolutions-IAM5[Resource::*]': cloudMap
+      ? 'appmesh:ListMeshes, servicediscovery:ListNamespaces and servicediscovery:ListServices have no resource-level permission; nothing else is on *.'
+      : 'appmesh:ListMeshes has no resource-level permission; it is the only action on *.',
+    ...(cloudMap
+      ? {
+          [`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:servicediscovery:${stack.region}:${stack.account}:service/*]`]:
+            'Cloud Map service ids (srv-...) are generated when the controller creates a service in the namespace, so they cannot be named here; CreateService itself is limited to the one namespace.',
+        }
+      : {}),
   });
 }
 

@@ -16,6 +16,7 @@ import { names, type EnvironmentSpec } from '../environments.ts';
 import { acknowledge } from '../nag.ts';
 import { NO_ROTATION } from '../constructs/document-db.ts';
 import { AppManifests } from '../constructs/app-manifests.ts';
+import { CloudMapNamespace, virtualNodeNamespaces } from '../constructs/cloud-map.ts';
 import { LatticeDns } from '../constructs/lattice-dns.ts';
 import { EksCluster } from '../constructs/cluster.ts';
 import { DocumentDb } from '../constructs/document-db.ts';
@@ -126,11 +127,13 @@ export class EnvironmentStack extends Stack {
         elastiCacheHost: cache.host,
         elastiCachePort: cache.port,
       },
+      ...appMeshConfig(e),
     });
     const config = this.meshmartConfig;
     this.profile = buildProfile(e.profile, config);
     const objects = profileObjects(this.profile);
     checkServiceAccounts(objects, roles);
+    checkCloudMapNamespace(objects, e);
     grantMeshAccess(objects, roles, this);
     grantLatticeInvoke(objects, roles, this);
     grantObservability(roles, this, n.cluster, retention);
@@ -143,11 +146,15 @@ export class EnvironmentStack extends Stack {
     const latticeDns = ADDONS.externalDns.profiles.some((p) => p === e.profile)
       ? new LatticeDns(this, 'LatticeDns', { vpc: network.vpc, domain: config.latticeDomain, objects })
       : undefined;
+    const cloudMap = e.cloudMap
+      ? new CloudMapNamespace(this, 'CloudMap', { vpc: network.vpc, discovery: e.cloudMap })
+      : undefined;
     const addons = new PlatformAddons(this, 'Addons', {
       cluster,
       profile: e.profile,
       roles: (k) => roles.role(k),
       ...(latticeDns ? { latticeDns } : {}),
+      ...(cloudMap ? { cloudMap } : {}),
     });
     const app = new AppManifests(this, 'App', { cluster, profile: this.profile, after: addons.releases });
 
@@ -208,6 +215,22 @@ export function workloadIdentities(e: EnvironmentSpec, config: MeshmartConfig): 
     { key: SECRETS_READER, namespace: ns, serviceAccount: SECRETS_READER },
     ...controllerIdentities(e.profile),
   ];
+}
+
+/** The cdk8s config's App Mesh discovery for the environment: Cloud Map when it has a namespace, else the default. */
+export function appMeshConfig(e: EnvironmentSpec): Pick<MeshmartConfig, 'appMesh'> {
+  return e.cloudMap ? { appMesh: { discovery: 'cloudMap', cloudMapNamespace: e.cloudMap.namespace } } : {};
+}
+
+/** The VirtualNodes discover through the namespace the stack creates, or through DNS when it creates none. */
+function checkCloudMapNamespace(objects: readonly KubeObject[], e: EnvironmentSpec): void {
+  const named = virtualNodeNamespaces(objects);
+  const created = e.cloudMap ? [e.cloudMap.namespace] : [];
+  if (named.join() !== created.join())
+    throw new Error(
+      `EnvironmentStack ${e.name}: the VirtualNodes name Cloud Map namespaces [${named.join(', ')}] but the stack ` +
+        `creates [${created.join(', ')}]; set cloudMap in infra/lib/environments.ts`,
+    );
 }
 
 interface Annotated {

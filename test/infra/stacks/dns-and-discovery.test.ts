@@ -43,7 +43,7 @@ function vpcOf(t: Json): string {
   return vpcs[0][0];
 }
 
-describe('infra: Lattice DNS names', function () {
+describe('infra: Lattice DNS names and Cloud Map discovery', function () {
   this.timeout(240_000);
   before(async () => {
     await cloudAssembly();
@@ -51,7 +51,7 @@ describe('infra: Lattice DNS names', function () {
 
   for (const env of ENVIRONMENTS) {
     const lattice = (ADDONS.externalDns.profiles as readonly string[]).includes(env.profile);
-    describe(`${env.name} (${env.profile})`, () => {
+    describe(`${env.name} (${env.profile}${env.cloudMap ? `, Cloud Map ${env.cloudMap.namespaceType}` : ''})`, () => {
       let json: Json;
       let t: Template;
       before(async () => {
@@ -152,6 +152,87 @@ describe('infra: Lattice DNS names', function () {
           expect(releases.some((r) => 'installExternalDNSCRD' in r.values)).to.equal(false);
         });
       }
+
+      if (env.cloudMap) {
+        const { namespace, namespaceType } = env.cloudMap;
+        it('when App Mesh discovers through Cloud Map, then the stack creates the namespace every VirtualNode names', () => {
+          const type =
+            namespaceType === 'dns-private'
+              ? 'AWS::ServiceDiscovery::PrivateDnsNamespace'
+              : 'AWS::ServiceDiscovery::HttpNamespace';
+          t.resourceCountIs(type, 1);
+          t.hasResourceProperties(type, {
+            Name: namespace,
+            ...(namespaceType === 'dns-private' ? { Vpc: { Ref: vpcOf(json) } } : {}),
+          });
+          const nodes = kubernetesObjects(json).filter((o) => o.kind === 'VirtualNode');
+          expect(nodes.length).to.be.above(0);
+          for (const node of nodes) {
+            const labels = node.metadata.labels as Record<string, string>;
+            expect(node.spec.serviceDiscovery, node.metadata.name).to.deep.equal({
+              awsCloudMap: {
+                namespaceName: namespace,
+                serviceName: labels['app.kubernetes.io/name'],
+                attributes: [
+                  { key: 'app.kubernetes.io/version', value: labels['app.kubernetes.io/version'] },
+                ],
+              },
+            });
+          }
+        });
+
+        it("when App Mesh discovers through Cloud Map, then the controller's role manages that namespace's services, and writes that namespace's zone only", () => {
+          const [[namespaceId]] = resourcesOf(
+            json,
+            namespaceType === 'dns-private'
+              ? 'AWS::ServiceDiscovery::PrivateDnsNamespace'
+              : 'AWS::ServiceDiscovery::HttpNamespace',
+          );
+          const statements = roleStatements(json, roleOf(json, 'appmesh-system', 'appmesh-controller'));
+          const on = (action: string) =>
+            statements.filter((s) => s.Action.includes(action)).flatMap((s) => s.Resource);
+          const services = `arn:<<ref:AWS::Partition>>:servicediscovery:${env.region}:${env.account}:service/*`;
+          expect(on('servicediscovery:CreateService').sort()).to.deep.equal(
+            [`<<role:${namespaceId}>>`, services].sort(),
+          );
+          for (const action of [
+            'RegisterInstance',
+            'DeregisterInstance',
+            'GetInstance',
+            'ListInstances',
+            'GetInstancesHealthStatus',
+            'UpdateInstanceCustomHealthStatus',
+            'GetService',
+            'DeleteService',
+          ])
+            expect(on(`servicediscovery:${action}`), action).to.deep.equal([services]);
+          expect(on('servicediscovery:ListNamespaces')).to.deep.equal(['*']);
+          expect(on('servicediscovery:ListServices')).to.deep.equal(['*']);
+          expect(on('route53:ChangeResourceRecordSets')).to.deep.equal(
+            namespaceType === 'dns-private' ? [ZONE_ARN(`<<${namespaceId}.HostedZoneId>>`)] : [],
+          );
+          const actions = statements.flatMap((s) => s.Action);
+          expect(
+            actions.filter((a) => a.startsWith('route53:') && a !== 'route53:ChangeResourceRecordSets'),
+          ).to.deep.equal([]);
+          expect(actions.filter((a) => /^servicediscovery:.*\*/.test(a))).to.deep.equal([]);
+        });
+      } else {
+        it('when App Mesh (if any) discovers through DNS, then there is no Cloud Map namespace and no role has a Cloud Map right', () => {
+          t.resourceCountIs('AWS::ServiceDiscovery::PrivateDnsNamespace', 0);
+          t.resourceCountIs('AWS::ServiceDiscovery::HttpNamespace', 0);
+          const cloudMapActions = allStatements(json).flatMap(({ statement }) =>
+            statement.Action.filter((a) => a.startsWith('servicediscovery:')),
+          );
+          expect(cloudMapActions).to.deep.equal([]);
+          for (const node of kubernetesObjects(json).filter((o) => o.kind === 'VirtualNode'))
+            expect(Object.keys(node.spec.serviceDiscovery), node.metadata.name).to.deep.equal(['dns']);
+        });
+      }
     });
   }
+
+  it('when an environment turns Cloud Map on, then it is synthesized and checked here', () => {
+    expect(ENVIRONMENTS.filter((e) => e.cloudMap).map((e) => e.name)).to.deep.equal(['cloudmap']);
+  });
 });

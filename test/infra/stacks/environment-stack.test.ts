@@ -8,6 +8,7 @@ import { ADDONS, pinnedVersion } from '../../../infra/lib/addons.ts';
 import { KUBERNETES_VERSION } from '../../../infra/lib/constructs/cluster.ts';
 import { EXTERNAL_SECRETS } from '../../../infra/lib/constructs/platform-addons.ts';
 import { ENVIRONMENTS } from '../../../infra/lib/environments.ts';
+import { appMeshConfig } from '../../../infra/lib/stacks/environment-stack.ts';
 import {
   cloudAssembly,
   flatten,
@@ -204,6 +205,7 @@ describe('infra: EnvironmentStack', function () {
         const config = mergeConfig(defaultConfig(), {
           replicas: env.app.replicas,
           maxReplicas: env.app.maxReplicas,
+          ...appMeshConfig(env),
         });
         const key = (o: { kind: string; metadata: { namespace?: string; name?: string } }) =>
           `${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`;
