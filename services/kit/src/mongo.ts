@@ -1,4 +1,4 @@
-import { MongoClient, type CommandStartedEvent, type Db } from 'mongodb';
+import type { CommandStartedEvent, Db, MongoClient } from 'mongodb';
 import { Counter, type Registry } from 'prom-client';
 import { AppError } from './errors.ts';
 import type { Logger } from './logger.ts';
@@ -25,6 +25,8 @@ export interface MongoConnection {
 
 /** Connects and fails fast with a 503 AppError when no server answers; the driver reconnects by itself later. */
 export async function connectMongo(url: string, options: ConnectMongoOptions): Promise<MongoConnection> {
+  // Loaded here, not at import: a service without MONGO_URL (cart, the gateway, make start) never loads the driver.
+  const { MongoClient } = await import('mongodb');
   const client = new MongoClient(url, {
     appName: options.appName,
     serverSelectionTimeoutMS: options.serverSelectionTimeoutMS ?? 5000,
