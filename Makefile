@@ -95,7 +95,7 @@ api-gateway: install ## the public API as OpenAPI 3.0 for Amazon API Gateway (HT
 step-functions: install ## the checkout saga as an AWS Step Functions state machine (ASL, asl-validator-checked) in dist/aws/
 	npx tsx scripts/step-functions.ts
 
-aws-synth: install ## CloudFormation of AWS environment ENV (dev|prod|appmesh|migration; all without ENV) into infra/cdk.out, cdk-nag checked (CDK_ARGS="-c account=... -c region=...")
+aws-synth: install ## CloudFormation of AWS environment ENV (dev|prod|appmesh|cloudmap|migration; all without ENV) into infra/cdk.out, cdk-nag checked (CDK_ARGS="-c account=... -c region=...")
 	cd infra && npx cdk synth --quiet $(if $(ENV),-c env=$(ENV)) $(CDK_ARGS)
 	@ls -l infra/cdk.out/*.template.json
 
