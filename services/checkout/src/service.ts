@@ -23,14 +23,16 @@ export const definition = defineService({
       default: 20,
       min: 1,
       max: 1000,
-      doc: 'attempts of a step after the order is confirmed (commit, capture) before the saga needs an operator',
+      doc: 'attempts of placing the order, of the confirmation, of the steps after it (commit, capture) and of a compensation before the saga needs an operator',
     }),
     sagaMaxAttempts: int({
       env: 'SAGA_MAX_ATTEMPTS',
-      default: 5,
+      // 8 attempts wait 8-16 s in all: past a restart and the kit's circuit breaker's 5 s open window (5 took 1.5-3 s,
+      // all spent failing fast, and a 3-second outage cancelled every checkout in flight: make chaos).
+      default: 8,
       min: 1,
       max: 100,
-      doc: 'attempts of a saga step (and of a compensation) before giving up on transient failures',
+      doc: 'attempts of reserving stock and authorizing the payment on transient failures; then the saga compensates',
     }),
     sagaBackoffMs: int({
       env: 'SAGA_BACKOFF_MS',
@@ -100,11 +102,8 @@ export const definition = defineService({
       logger,
       metrics,
       bus: stores.bus,
-      saga: {
-        retry,
-        compensationRetry: retry,
-        forwardRetry: { ...retry, maxAttempts: config.sagaForwardMaxAttempts },
-      },
+      // The pivot and the compensations take the forward budget as well (checkoutSaga).
+      saga: { retry, forwardRetry: { ...retry, maxAttempts: config.sagaForwardMaxAttempts } },
       owner,
       leaseMs: config.sagaLeaseMs,
       recoveryIntervalMs: config.sagaRecoveryIntervalMs,

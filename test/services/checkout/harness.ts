@@ -44,7 +44,13 @@ export interface Checkout {
 export function checkoutOn(
   repository: Repo,
   participants: InMemoryParticipants,
-  options: { owner?: string; leaseMs?: number; recoveryIntervalMs?: number } = {},
+  options: {
+    owner?: string;
+    leaseMs?: number;
+    recoveryIntervalMs?: number;
+    /** The pivot's, the later steps' and the compensations' attempts. @default FAST_RETRY's */
+    forwardAttempts?: number;
+  } = {},
 ): Checkout {
   const kit = testKit('checkout');
   const core = createCheckoutCore({
@@ -52,7 +58,12 @@ export function checkoutOn(
     participants,
     logger: kit.logger,
     metrics: kit.metrics,
-    saga: { retry: FAST_RETRY },
+    saga: {
+      retry: FAST_RETRY,
+      ...(options.forwardAttempts
+        ? { forwardRetry: { ...FAST_RETRY, maxAttempts: options.forwardAttempts } }
+        : {}),
+    },
     leaseMs: options.leaseMs ?? 5000,
     recoveryIntervalMs: options.recoveryIntervalMs ?? 20,
     ...(options.owner ? { owner: options.owner } : {}),

@@ -43,7 +43,7 @@ export interface SimPayment {
 /** Tokens the simulated provider accepts; `tok_decline` is declined, anything else is invalid. */
 export const ACCEPTED_TOKENS: readonly string[] = ['tok_visa', 'tok_mastercard', 'tok_amex'];
 
-type Fault = { times: number; make: () => ParticipantError };
+type Fault = { times: number; make: () => ParticipantError; when: 'before' | 'after' };
 type Crash = { when: 'before' | 'after'; action: () => void };
 
 /**
@@ -81,11 +81,20 @@ export class InMemoryParticipants implements Participants {
     this.unavailable.set(userId, unavailable);
   }
 
-  /** The next `times` calls of `op` fail transiently (503) or with the error given. */
-  failNext(op: string, times: number, make?: () => ParticipantError): void {
+  /**
+   * The next `times` calls of `op` fail transiently (503) or with the error given; `after`: each takes effect first
+   * and its answer is lost on the way back.
+   */
+  failNext(
+    op: string,
+    times: number,
+    make?: () => ParticipantError,
+    when: 'before' | 'after' = 'before',
+  ): void {
     this.faults.set(op, {
       times,
       make: make ?? (() => ParticipantError.transient('unavailable', `${op}: injected failure`, 503)),
+      when,
     });
   }
 
@@ -299,7 +308,7 @@ export class InMemoryParticipants implements Participants {
     this.calls.push({ op: name, key: options.idempotencyKey });
     await Promise.resolve();
     const fault = this.faults.get(name);
-    if (fault && fault.times > 0) {
+    if (fault && fault.times > 0 && fault.when === 'before') {
       fault.times--;
       throw fault.make();
     }
@@ -311,6 +320,10 @@ export class InMemoryParticipants implements Participants {
     }
     const result = perform();
     if (crash?.when === 'after') crash.action();
+    if (fault && fault.times > 0 && fault.when === 'after') {
+      fault.times--;
+      throw fault.make();
+    }
     return result;
   }
 

@@ -15,11 +15,16 @@ export interface CheckoutContext {
 
 export interface CheckoutSagaOptions {
   readonly retry?: Partial<RetryPolicy>;
+  /**
+   * Retries of a compensation. An undo that gives up leaves the order pending and the stock held for an operator,
+   * so it gets the forward budget: a restarting service or datastore outlasted the steps' own. @default forwardRetry
+   */
   readonly compensationRetry?: Partial<RetryPolicy>;
   /**
-   * Retries of the steps after the pivot. The order is already confirmed there, so giving up means an operator;
-   * a deployment gives these a longer budget than `retry` to ride out an overloaded or restarting service.
-   * @default retry
+   * Retries of the pivot and of the steps after it. Once the confirmation may have happened, giving up means an
+   * operator: a confirmation whose answer was lost and was then compensated left a CONFIRMED order with its payment
+   * voided and its stock released. A deployment gives these a longer budget than `retry` to ride out an overloaded
+   * or restarting service. @default retry
    */
   readonly forwardRetry?: Partial<RetryPolicy>;
 }
@@ -33,12 +38,13 @@ export function reservationIdFor(sagaId: string): string {
 /**
  * The checkout saga (the Step Functions state machine of the whitepaper), as data. Compensations run in reverse
  * order: void, release, cancel. confirmOrder is the pivot: once the order is confirmed, committing the stock and
- * capturing the payment are retried forward and never compensated.
+ * capturing the payment are retried forward and never compensated. Placing the order, the pivot and every
+ * compensation take the forward budget too: none may give up on an outage the other steps would give up on.
  */
 export function checkoutSaga(options: CheckoutSagaOptions = {}): SagaDefinition<CheckoutContext> {
   const retry: RetryPolicy = { ...DEFAULT_RETRY, ...options.retry };
-  const compensationRetry: RetryPolicy = { ...retry, ...options.compensationRetry };
   const forwardRetry: RetryPolicy = { ...retry, ...options.forwardRetry };
+  const compensationRetry: RetryPolicy = { ...forwardRetry, ...options.compensationRetry };
   const definition: SagaDefinition<CheckoutContext> = {
     name: 'checkout',
     steps: [
@@ -58,7 +64,9 @@ export function checkoutSaga(options: CheckoutSagaOptions = {}): SagaDefinition<
             reason: m.reason ?? 'checkout failed',
           })),
         ],
-        retry,
+        // The customer already holds the order's id (the 202): an order never placed would be a 404 for ever, so an
+        // outage is waited out here as after the pivot; nothing is held yet that waiting could keep from others.
+        retry: forwardRetry,
         compensationRetry,
       },
       {
@@ -111,7 +119,8 @@ export function checkoutSaga(options: CheckoutSagaOptions = {}): SagaDefinition<
       {
         name: 'confirmOrder',
         action: [call('orders', 'confirm', (c: CheckoutContext) => ({ orderId: c.orderId }))],
-        retry,
+        // Retried until its outcome is known: a lost answer may hide a confirmation, which no compensation may undo.
+        retry: forwardRetry,
         pivot: true,
       },
       {

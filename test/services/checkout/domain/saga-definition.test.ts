@@ -156,11 +156,15 @@ describe('saga definition (pure decisions)', () => {
     expect(decision.kind).to.equal('fail');
   });
 
-  it('when a forward retry budget is given, then only the steps after the pivot use it', () => {
+  it('when a forward retry budget is given, then placing the order, the pivot, the steps after it and every compensation use it', () => {
     const d = checkoutSaga({ retry: { maxAttempts: 3 }, forwardRetry: { maxAttempts: 9 } });
     const attempts = Object.fromEntries(d.steps.map((s) => [s.name, s.retry.maxAttempts]));
-    expect(attempts).to.include({ placeOrder: 3, reserveStock: 3, authorizePayment: 3, confirmOrder: 3 });
-    expect(attempts).to.include({ commitReservation: 9, capturePayment: 9 });
+    expect(attempts).to.include({ reserveStock: 3, authorizePayment: 3, clearCart: 3 });
+    expect(attempts).to.include({ placeOrder: 9, confirmOrder: 9, commitReservation: 9, capturePayment: 9 });
+    const undo = d.steps.filter((s) => s.compensation).map((s) => s.compensationRetry?.maxAttempts);
+    expect(undo).to.deep.equal([9, 9, 9]);
+    const own = checkoutSaga({ forwardRetry: { maxAttempts: 9 }, compensationRetry: { maxAttempts: 4 } });
+    expect(own.steps[0].compensationRetry?.maxAttempts).to.equal(4);
   });
 
   it('when a best-effort step gives up, then it is skipped', () => {

@@ -168,6 +168,45 @@ eachBackend('checkout saga engine', (backend) => {
     expect(await metric(c, 'checkout_sagas_total')).to.match(/outcome="failed"[^}]*} 1/);
   });
 
+  it('when the confirmation takes effect but its answer is lost more often than a step may retry, then it is retried until known and the order is bought, not undone', async () => {
+    // The chaos run's bug: confirmOrder gave up after the first steps' 3 attempts and compensated a CONFIRMED order
+    // (payment voided, stock released, the cancel refused): an order the customer saw CONFIRMED was never charged.
+    p.failNext('orders.confirm', 4, undefined, 'after');
+    const saga = await checkout(make({ forwardAttempts: 8 }));
+
+    expect(saga.status).to.equal('COMPLETED');
+    expect(saga.steps[3]).to.include({ name: 'confirmOrder', status: 'SUCCEEDED', attempts: 5 });
+    expect(p.orderStore.get(saga.orderId)).to.include({ status: 'CONFIRMED' });
+    expect(p.paymentsOf(saga.orderId).map((x) => x.status)).to.deep.equal(['CAPTURED']);
+    expect(p.reservations.get(saga.context.reservationId)).to.include({ status: 'COMMITTED' });
+    expect(
+      p.count('orders.cancel') + p.count('payments.voidAuthorization') + p.count('inventory.release'),
+    ).to.equal(0);
+  });
+
+  it('when orders cannot be reached for longer than a step may retry, then the order is still placed: the customer holds its id', async () => {
+    // The chaos run's bug: placeOrder gave up after a few seconds of orders restarting, the saga compensated before
+    // any order existed, and the customer, told the order's id with the 202, was answered 404 for ever.
+    p.failNext('orders.place', 4);
+    const saga = await checkout(make({ forwardAttempts: 8 }));
+
+    expect(saga.status).to.equal('COMPLETED');
+    expect(saga.steps[0]).to.include({ name: 'placeOrder', status: 'SUCCEEDED', attempts: 5 });
+    expect(p.orderStore.get(saga.orderId)).to.include({ status: 'CONFIRMED' });
+  });
+
+  it('when a compensation fails transiently more often than a step may retry, then it takes the forward budget and the saga ends COMPENSATED', async () => {
+    // The chaos run's bug: a restart of inventory outlasted the 3 attempts of the release, the saga ended FAILED and
+    // the units stayed reserved (and the order PENDING) until an operator came.
+    p.failNext('inventory.release', 5);
+    const saga = await checkout(make({ forwardAttempts: 8 }), 'tok_decline');
+
+    expect(saga.status).to.equal('COMPENSATED');
+    expect(saga.steps[1]).to.include({ status: 'COMPENSATED', compensationAttempts: 6 });
+    expect(p.stock.get('p1')).to.deep.equal({ available: 10, reserved: 0 });
+    expect(p.orderStore.get(saga.orderId)).to.include({ status: 'CANCELLED' });
+  });
+
   it('when a step after the pivot fails transiently, then it is retried forward and nothing is compensated', async () => {
     p.failNext('payments.capture', 2);
     const saga = await checkout(make());
