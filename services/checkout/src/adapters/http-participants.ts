@@ -40,8 +40,8 @@ interface Payment {
 
 /**
  * The participants over HTTP (the services' internal APIs). The saga owns retries, so the clients make one attempt;
- * answers are sorted into business refusals (4xx: retrying cannot help) and transient failures (5xx, 408, 429,
- * timeouts, unreachable).
+ * answers are sorted into business refusals (4xx: retrying cannot help) and transient failures (5xx, 408, 429, a 4xx
+ * with Retry-After or saying the request is still in progress, timeouts, unreachable).
  */
 export class HttpParticipants implements Participants {
   private readonly clients: readonly HttpClient[];
@@ -119,8 +119,30 @@ export class HttpParticipants implements Participants {
   readonly payments: Participants['payments'] = {
     authorize: (input, o) =>
       send<PaymentResult>(this.paymentsClient, 'POST', '/payments/authorizations', input, o),
-    capture: ({ paymentId }, o) =>
-      send<PaymentResult>(this.paymentsClient, 'POST', `/payments/${enc(paymentId)}/capture`, {}, o),
+    capture: async ({ paymentId }, o) => {
+      try {
+        return await send<PaymentResult>(
+          this.paymentsClient,
+          'POST',
+          `/payments/${enc(paymentId)}/capture`,
+          {},
+          o,
+        );
+      } catch (err) {
+        if (!(err instanceof ParticipantError) || err.code !== 'invalid-transition') throw err;
+        // Already captured is what we want: payments killed after capturing and before keeping the key's answer runs
+        // the repeat again once the key's lease is over, and the payment it finds CAPTURED refuses a second capture.
+        const now = await send<Payment>(
+          this.paymentsClient,
+          'GET',
+          `/payments/${enc(paymentId)}`,
+          undefined,
+          o,
+        );
+        if (now.status !== 'CAPTURED') throw err;
+        return { id: now.id, status: now.status };
+      }
+    },
     voidAuthorization: async ({ orderId, paymentId }, o) => {
       let ids: string[];
       if (paymentId) ids = [paymentId];
@@ -224,14 +246,21 @@ async function send<T>(
     );
   }
   if (res.status >= 200 && res.status < 300) return res.body;
-  throw refusal(client.upstream, res.status, res.body);
+  throw refusal(client.upstream, res.status, res.body, res.headers['retry-after'] !== undefined);
 }
 
-function refusal(upstream: string, status: number, body: unknown): ParticipantError {
+/**
+ * Conflicts that say "not yet" rather than "no": the same request is still being made (payments' Idempotency-Key
+ * held by a call a crash interrupted, until its lease runs out; a reservation still PENDING). Taken for refusals, they
+ * cancelled checkouts, and after the pivot left a CONFIRMED order uncaptured for an operator.
+ */
+const IN_PROGRESS = new Set(['request-in-progress', 'reservation-pending']);
+
+function refusal(upstream: string, status: number, body: unknown, retryAfter = false): ParticipantError {
   const problem: Problem = typeof body === 'object' && body !== null ? (body as Problem) : {};
   const code = problem.type?.replace(/^.*\/problems\//, '') ?? `http-${status}`;
   const detail = problem.detail ?? `answered ${status}`;
-  if (status === 408 || status === 429)
+  if (status === 408 || status === 429 || retryAfter || IN_PROGRESS.has(code))
     return ParticipantError.transient(code, `${upstream}: ${detail}`, status);
   if (status === 404) return ParticipantError.business('not-found', `${upstream}: ${detail}`, status);
   const { type: _t, title: _ti, status: _s, detail: _d, ...details } = problem;

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { context, propagation, trace, TraceFlags } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { expect } from 'chai';
@@ -81,6 +83,74 @@ describe('HTTP participants', () => {
     } finally {
       await dead.close();
       upstreams = await fakeUpstreams();
+    }
+  });
+
+  it('when a participant answers that the same request is still in progress, then the failure is transient, not a refusal', async () => {
+    // The chaos run's bug: payments killed mid-capture keeps the capture's Idempotency-Key for its lease; the retry's
+    // 409 request-in-progress was taken for a refusal, after the pivot: a CONFIRMED order left uncaptured.
+    const answers: Record<string, [number, string, Record<string, string>]> = {
+      '/payments/p1/capture': [409, 'request-in-progress', { 'retry-after': '1' }],
+      '/reservations/r1/release': [409, 'reservation-pending', {}],
+      '/reservations/r2/release': [409, 'reservation-committed', {}],
+    };
+    const server = createServer((req, res) => {
+      const [status, code, headers] = answers[req.url ?? ''];
+      res.writeHead(status, { 'content-type': 'application/problem+json', ...headers });
+      res.end(JSON.stringify({ type: `/problems/${code}`, status, detail: code }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const busy = adapter(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    const failure = (p: Promise<unknown>) =>
+      p.then(
+        () => undefined,
+        (e: unknown) => e as ParticipantError,
+      );
+    try {
+      const capture = await failure(busy.payments.capture({ paymentId: 'p1' }, { idempotencyKey: 'k' }));
+      expect(capture).to.include({ kind: 'transient', code: 'request-in-progress' });
+      const pending = await failure(busy.inventory.release({ reservationId: 'r1' }, { idempotencyKey: 'k' }));
+      expect(pending).to.include({ kind: 'transient', code: 'reservation-pending' });
+      const committed = await failure(
+        busy.inventory.release({ reservationId: 'r2' }, { idempotencyKey: 'k' }),
+      );
+      expect(committed).to.include({ kind: 'business', code: 'reservation-committed' });
+    } finally {
+      await busy.close();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('when a capture is refused because the payment is already CAPTURED, then the capture succeeded; refused on a VOIDED one, it failed', async () => {
+    // The chaos run's bug: payments killed after capturing and before keeping the Idempotency-Key's answer ran the
+    // saga's retry again once the key's lease ran out; the payment, CAPTURED, refused it (409 invalid-transition) and
+    // the saga ended FAILED with the money taken and the order CONFIRMED.
+    const status: Record<string, string> = { p1: 'CAPTURED', p2: 'VOIDED' };
+    const server = createServer((req, res) => {
+      const [, , id, action] = (req.url ?? '').split('/');
+      res.writeHead(action === 'capture' ? 409 : 200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify(
+          action === 'capture'
+            ? { type: '/problems/invalid-transition', status: 409, detail: `cannot capture a ${status[id]}` }
+            : { id, status: status[id] },
+        ),
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const payments = adapter(`http://127.0.0.1:${(server.address() as AddressInfo).port}`).payments;
+    try {
+      expect(await payments.capture({ paymentId: 'p1' }, { idempotencyKey: 'k' })).to.deep.equal({
+        id: 'p1',
+        status: 'CAPTURED',
+      });
+      const err = await payments.capture({ paymentId: 'p2' }, { idempotencyKey: 'k' }).then(
+        () => undefined,
+        (e: unknown) => e as ParticipantError,
+      );
+      expect(err).to.include({ kind: 'business', code: 'invalid-transition' });
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 
