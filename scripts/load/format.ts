@@ -17,6 +17,8 @@ export function summaryText(s: LoadSummary): string {
     `${s.requests} requests in ${s.durationSeconds} s from ${s.users} virtual users: ` +
       `${s.throughputPerSecond} req/s (offered ${s.offeredRatePerSecond}), ${s.errors} errors`,
   );
+  if (s.retriedOnReset > 0)
+    lines.push(`${s.retriedOnReset} requests sent again after their connection closed before an answer`);
   lines.push(
     `latency from the intended send time: p50 ${ms(s.p50Ms)} ms, p90 ${ms(s.p90Ms)} ms, ` +
       `p99 ${ms(s.p99Ms)} ms, max ${ms(s.maxMs)} ms`,

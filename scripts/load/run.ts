@@ -37,6 +37,11 @@ export interface LoadOptions {
   readonly maxInFlight?: number;
   /** @default Online Boutique's weights (mix.ts) */
   readonly weights?: Readonly<Record<MixKind, number>>;
+  /**
+   * Send an idempotent request (GET, PUT, or a checkout with its Idempotency-Key) again when its connection closes
+   * before an answer, as browsers and proxies do; counted in `retriedOnReset`. @default false
+   */
+  readonly retryOnReset?: boolean;
 }
 
 export interface LoadProgress {
@@ -69,6 +74,8 @@ export interface LoadSummary {
   readonly users: number;
   /** Who the virtual users shopped as: load-test customers, or the demo users when the gateway has none. */
   readonly accounts: readonly string[];
+  /** Requests sent again after their connection was lost before an answer (`retryOnReset`). */
+  readonly retriedOnReset: number;
 }
 
 export function accountsFromEnv(value = process.env.LOAD_ACCOUNTS): readonly Account[] | undefined {
@@ -116,7 +123,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
   const maxInFlight = options.maxInFlight ?? 5000;
   const random = seededRandom(options.seed ?? 1);
   const nextKind = picker(random, options.weights ?? WEIGHTS);
-  const client = new ShopClient(options.baseUrl, options.timeoutMs ?? 10_000, options.connections ?? 64);
+  const client = new ShopClient(
+    options.baseUrl,
+    options.timeoutMs ?? 10_000,
+    options.connections ?? 64,
+    options.retryOnReset ?? false,
+  );
   const recorder = new Recorder();
 
   try {
@@ -258,6 +270,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
       orders,
       users: users.length,
       accounts: accounts.map((a) => a.username),
+      retriedOnReset: client.retried,
     };
   } finally {
     await client.close();

@@ -24,13 +24,26 @@ export interface RequestPlan {
   readonly check: (res: Response) => string | undefined;
 }
 
+/** Methods a client may send again when it cannot tell whether the server acted (RFC 9110, 9.2.2). */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
+/** The connection closed or was refused before any answer: undici's "other side closed", a reset, a refusal. */
+const CONNECTION_LOST = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'UND_ERR_CLOSED']);
+
 export class ShopClient {
   readonly pool: Pool;
+  /** Requests sent again because their connection was lost before an answer (with `retryOnReset`). */
+  retried = 0;
 
   constructor(
     readonly baseUrl: string,
     private readonly timeoutMs: number,
     connections: number,
+    /**
+     * Send an idempotent request (by method, or carrying an Idempotency-Key) again, up to twice, when its connection
+     * closes before an answer: what browsers, HTTP libraries and proxies do with a reused keep-alive connection the
+     * server closed meanwhile.
+     */
+    private readonly retryOnReset = false,
   ) {
     this.pool = new Pool(new URL(baseUrl).origin, {
       connections,
@@ -45,6 +58,26 @@ export class ShopClient {
     method: string,
     path: string,
     options: { body?: unknown; headers?: Readonly<Record<string, string>>; signal?: AbortSignal } = {},
+  ): Promise<Response> {
+    const retryable =
+      this.retryOnReset &&
+      (IDEMPOTENT.has(method) ||
+        Object.keys(options.headers ?? {}).some((h) => h.toLowerCase() === 'idempotency-key'));
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.sendOnce(method, path, options);
+      } catch (err) {
+        const code = (err as { code?: unknown }).code;
+        if (!retryable || attempt >= 2 || typeof code !== 'string' || !CONNECTION_LOST.has(code)) throw err;
+        this.retried++;
+      }
+    }
+  }
+
+  private async sendOnce(
+    method: string,
+    path: string,
+    options: { body?: unknown; headers?: Readonly<Record<string, string>>; signal?: AbortSignal },
   ): Promise<Response> {
     const res = await this.pool.request({
       method,

@@ -1,7 +1,9 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { parseDuration } from '../../scripts/load.ts';
 import { KINDS, picker, seededRandom, WEIGHTS } from '../../scripts/load/mix.ts';
-import { Shopper, type Catalog } from '../../scripts/load/shop.ts';
+import { ShopClient, Shopper, type Catalog } from '../../scripts/load/shop.ts';
 import { percentile, Recorder } from '../../scripts/load/stats.ts';
 
 describe('load generator parts', () => {
@@ -50,6 +52,44 @@ describe('load generator parts', () => {
     expect(parseDuration('500ms')).to.equal(0.5);
     expect(parseDuration('12')).to.equal(12);
     expect(() => parseDuration('soon')).to.throw(/not a duration/);
+  });
+
+  it('when a connection closes before any answer, then an idempotent request is sent again with retryOnReset, and a POST without a key is not', async () => {
+    const seen = new Set<string>();
+    // The first request for each path is dropped unanswered, as a server closing a kept-alive connection does.
+    const server = createServer((req, res) => {
+      if (seen.has(req.url!)) res.end('ok');
+      else {
+        seen.add(req.url!);
+        req.socket.destroy();
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const retrying = new ShopClient(url, 5000, 1, true);
+    const plain = new ShopClient(url, 5000, 1);
+    try {
+      expect((await retrying.send('GET', '/a')).text).to.equal('ok');
+      expect((await retrying.send('POST', '/b', { headers: { 'Idempotency-Key': 'k' } })).text).to.equal(
+        'ok',
+      );
+      expect(retrying.retried).to.equal(2);
+      const unkeyed = await retrying.send('POST', '/c').then(
+        () => undefined,
+        (e: unknown) => e as { code?: string },
+      );
+      expect(unkeyed?.code).to.equal('UND_ERR_SOCKET');
+      const without = await plain.send('GET', '/d').then(
+        () => undefined,
+        (e: unknown) => e as { code?: string },
+      );
+      expect(without?.code).to.equal('UND_ERR_SOCKET');
+      expect(plain.retried + retrying.retried).to.equal(2);
+    } finally {
+      await retrying.pool.close();
+      await plain.pool.close();
+      server.close();
+    }
   });
 
   describe('a shopper', () => {
