@@ -3,13 +3,14 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NPM_STAMP := node_modules/.meshmart-installed
 
-.PHONY: help install start load observability deploy canary test test-only typecheck lint format bench synth aws-synth policy step-functions api-gateway imports crds images bundles kind-up kind-down chart tools testenv-up testenv-down testenv-status clean
+.PHONY: help install start load chaos observability deploy canary test test-only typecheck lint format bench synth aws-synth policy step-functions api-gateway imports crds images bundles kind-up kind-down chart tools testenv-up testenv-down testenv-status clean
 
 # The variables each target reads from its command line (make load RATE=50). Any other VAR=value stops make before
 # it does anything, so that a typo (DURATON=5s) is not silently ignored; MESHMART_* (synthesis settings) go anywhere.
 vars.start = TRACES BASE_PORT %_PORT %_URL $(start-settings)
 doc.start = TRACES=1, BASE_PORT=<port>, <NAME>_PORT, <NAME>_URL and any service setting (docs/services.md, docs/gateway.md)
 vars.load = URL RATE DURATION
+vars.chaos = CHECKOUTS KILLS CONCURRENCY RATE SEED ONLY
 vars.observability = PROMTOOL
 vars.test = TESTENV_%
 vars.bench = %
@@ -57,6 +58,9 @@ start: install ## run the whole system on this machine, no infrastructure needed
 
 load: install ## drive the running system with the shop mix: make load [URL=http://127.0.0.1:8080] [RATE=20] [DURATION=30s]
 	npx tsx scripts/load.ts --url $(or $(URL),http://127.0.0.1:8080) --rate $(or $(RATE),20) --duration $(or $(DURATION),30s)
+
+chaos: install ## kill it, restart it: CHECKOUTS (1000) checkouts while services are SIGKILLed KILLS (3) times each and Redis and FerretDB restart, then every invariant; a rolling restart under load (ONLY=crashes,in-place,rolling: which parts; make testenv-up first; docs/reliability.md)
+	npx tsx bench/chaos.ts --checkouts $(or $(CHECKOUTS),1000) --kills $(or $(KILLS),3) --concurrency $(or $(CONCURRENCY),12) --rate $(or $(RATE),20) --seed $(or $(SEED),1) --only $(or $(ONLY),crashes$(comma)in-place$(comma)rolling)
 
 PROMTOOL ?= promtool
 observability: install ## regenerate Prometheus rules, promtool tests and Grafana dashboards from observability/*.ts, then run promtool
