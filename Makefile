@@ -13,7 +13,7 @@ vars.load = URL RATE DURATION
 vars.chaos = CHECKOUTS KILLS CONCURRENCY RATE SEED ONLY
 vars.observability = PROMTOOL
 vars.test = TESTENV_%
-vars.bench = %
+vars.bench = ARGS BENCH_%
 vars.synth = PROFILE CONFIG EXAMPLE
 vars.aws-synth = ENV CDK_ARGS
 vars.kind-up = DRY_RUN KIND_%
@@ -87,8 +87,8 @@ lint: install ## ESLint (type-checked rules), Prettier, TypeScript, shellcheck
 format: install ## rewrite sources with Prettier
 	npx prettier --write .
 
-bench: install ## benchmarks; figures are written to bench/results/ and BENCHMARKS.md explains them
-	npm run bench
+bench: install ## benchmarks (all, or ARGS='checkout memory'); figures in bench/out/, ARGS=--record writes bench/results/ (BENCHMARKS.md)
+	npm run bench -- $(ARGS)
 
 synth: install ## synthesize the Kubernetes profiles into dist/<profile>/ (deterministic): [PROFILE=kind] [CONFIG=my-eks.json] [EXAMPLE=1: EKS profiles with example values, to read]
 	npm run synth -- $(if $(PROFILE),--profile $(PROFILE)) $(if $(CONFIG),--config $(CONFIG)) $(if $(filter-out 0 false no,$(EXAMPLE)),--example-values)

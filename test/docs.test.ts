@@ -7,6 +7,7 @@ const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const DOCS = [
   'README.md',
   'CONTRIBUTING.md',
+  'BENCHMARKS.md',
   ...readdirSync(join(ROOT, 'docs'))
     .filter((f) => f.endsWith('.md'))
     .map((f) => `docs/${f}`),
@@ -16,7 +17,8 @@ const TOP = new Set(
   readdirSync(ROOT).filter((f) => !['node_modules', 'dist', '.git', '.testenv'].includes(f)),
 );
 // Written by tools, never committed: named in the docs as outputs.
-const GENERATED = /^(dist|infra\/cdk\.out|bench\/results|artifacts|\.testenv|services\/web\/dist)(\/|$)/;
+const GENERATED =
+  /^(dist|infra\/cdk\.out|bench\/results|bench\/out|artifacts|\.testenv|services\/web\/dist)(\/|$)/;
 const PLACEHOLDER = /[<>…*{}$|]|\.\.\.|\bNAME\b/;
 
 const makeTargets = new Set(
@@ -89,6 +91,13 @@ function check(doc: string, text = readFileSync(join(ROOT, doc), 'utf8')): Probl
           say(`${path} (npx ${code.includes('mocha') ? 'mocha' : 'tsx'}) does not exist`);
       }
     }
+    // bench/run.ts (and make bench ARGS="...") take benchmark names: bench/<name>.ts is each one's file.
+    for (const m of code.matchAll(
+      /(?:bench\/run\.ts|make bench ARGS=["'])((?: +[\w-]+)+|[\w-]+(?: +[\w-]+)*)/g,
+    ))
+      for (const name of m[1].trim().split(/ +/))
+        if (!name.startsWith('-') && !existsSync(join(ROOT, 'bench', `${name}.ts`)))
+          say(`benchmark ${name}: there is no bench/${name}.ts (in \`${code}\`)`);
     for (const m of code.matchAll(/(?:^|[\s(=,'"])((?:\.\/)?[A-Za-z.][\w.-]*(?:\/[\w.@-]+)+\/?)/g)) {
       const path = m[1].replace(/^\.\//, '').replace(/[.,:;]+$/, '');
       const top = path.split('/')[0];
@@ -113,12 +122,13 @@ describe('docs: every file and command they name exists', () => {
   it('when a doc links outside the repository or names a missing file, then the check says so', () => {
     const problems = check(
       'docs/probe.md',
-      'see [the plan](../../shared/PLAN.md), `scripts/nothing-here.ts` and `make nothing`',
+      'see [the plan](../../shared/PLAN.md), `scripts/nothing-here.ts`, `make nothing` and `npx tsx bench/run.ts checkout chekout --record`',
     ).map((p) => p.what);
     expect(problems).to.deep.equal([
       'link ../../shared/PLAN.md leaves the repository',
       'scripts/nothing-here.ts does not exist (in `scripts/nothing-here.ts`)',
       'make nothing: no such target in the Makefile (in `make nothing`)',
+      'benchmark chekout: there is no bench/chekout.ts (in `npx tsx bench/run.ts checkout chekout --record`)',
     ]);
   });
 });
