@@ -66,7 +66,11 @@ for (const [name, run] of Object.entries(benchmarks)) {
   } catch (err) {
     // A test server that is not up is the user's to fix, in one line; anything else is the benchmark's bug: its stack.
     const message = err instanceof Error ? err.message : String(err);
-    const detail = /make testenv-up/.test(message) ? message : err instanceof Error ? (err.stack ?? message) : message;
+    const detail = /make testenv-up/.test(message)
+      ? message
+      : err instanceof Error
+        ? (err.stack ?? message)
+        : message;
     console.error(`bench: ${name} failed: ${detail}`);
     table.push({
       benchmark: name,
