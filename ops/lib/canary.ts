@@ -372,7 +372,10 @@ async function measure(
     queryNumber(url, q.successRate, signal),
     queryNumber(url, q.p99Seconds, signal),
   ]);
-  return { requestsPerSecond, successRate, p99Ms: p99 === undefined ? undefined : p99 * 1000 };
+  // The two rates of the ratio are summed over different series, so every request succeeding can come back as
+  // 99.99999999999999: a percentage to a millionth is all a gate compares.
+  const percent = successRate === undefined ? undefined : Math.round(successRate * 1e6) / 1e6;
+  return { requestsPerSecond, successRate: percent, p99Ms: p99 === undefined ? undefined : p99 * 1000 };
 }
 
 /** Writes weights and state with a merge patch conditioned on the resourceVersion read; one retry on a conflict. */

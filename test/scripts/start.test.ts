@@ -107,7 +107,9 @@ describe('make start (scripts/start.ts): ports and traces', function () {
   });
 
   it('when started with --traces, then a checkout through the gateway is one trace in the test Jaeger with every hop under its own service name', async () => {
+    const adminToken = randomBytes(16).toString('hex');
     running = run(['--free-ports', '--traces'], {
+      ADMIN_TOKEN: adminToken,
       TRACING: 'w3c',
       JAEGER_QUERY_URL: testenv('JAEGER_QUERY_URL'),
       OTLP_TRACES_URL: testenv('OTLP_TRACES_URL'),
@@ -116,7 +118,7 @@ describe('make start (scripts/start.ts): ports and traces', function () {
     expect(running.output()).to.include(
       `Traces          ${testenv('JAEGER_QUERY_URL')}/search?service=gateway`,
     );
-    const system = { urls, url: (s: string) => urls[s] } as unknown as ProcessSystem;
+    const system = { urls, url: (s: string) => urls[s], adminToken } as unknown as ProcessSystem;
     const since = Date.now() * 1000;
     const checkout = await checkoutOnce(system);
     expect(checkout.status).to.equal('CONFIRMED');
