@@ -7,7 +7,8 @@
 //   idle      single checkouts one after another on an otherwise idle system
 //   scaling   closed loop: 1 customer, then 8, same duration — does throughput grow with concurrency?
 //   open      open model: arrivals on a fixed schedule (20/s for 60 s), latency unaffected by the generator
-//   ceiling   open model at rising rates until p99 passes 1 s: the highest rate held
+//   ceiling   open model at rising rates until p99 passes 1 s (falling rates when the open rate did not hold):
+//             the highest rate held with every checkout confirmed and p99 < 1 s
 //   embedded  open model against `make start` in memory (200/s)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -36,6 +37,8 @@ const PHASES = new Set(
     .map((p) => p.trim()),
 );
 const IDLE_CHECKOUTS = QUICK ? 15 : 30;
+/** The ceiling's rates when the open rate did not hold, highest first. */
+const CEILING_FALLING = [16, 12, 10, 8, 6, 4, 2, 1];
 
 export interface Target {
   readonly name: string;
@@ -137,6 +140,23 @@ async function openModel(
     stop();
   }
   return figures(done, (performance.now() - t0) / 1000, { offered_per_second: rate });
+}
+
+/**
+ * Waits until the system has drained what an earlier phase left queued: one checkout confirmed in under a second,
+ * tried for up to two minutes.
+ */
+async function settle(shop: BenchShop): Promise<void> {
+  const deadline = performance.now() + 120_000;
+  let last: CheckoutResult | undefined;
+  for (let n = 0; performance.now() < deadline; n++) {
+    last = await shop.purchase(`settle-${Date.now()}-${n}`, n);
+    if (last.status === 'CONFIRMED' && last.ms < 1000) return;
+    await sleep(500);
+  }
+  throw new Error(
+    `the system did not settle in 2 minutes after the last phase: last checkout ${last?.status} in ${round(last?.ms ?? NaN)} ms ${last?.error ?? ''}`,
+  );
 }
 
 /** `n` customers each buying again as soon as their last order settled, for `seconds`. */
@@ -288,10 +308,20 @@ export async function checkout(): Promise<Record<string, unknown>> {
     }
 
     if (PHASES.has('ceiling')) {
-      process.stderr.write('checkout: ceiling (rising rates until p99 >= 1 s)\n');
+      // Rising from above the open rate when that held; else falling from below it until a rate holds. Each step
+      // starts on a settled system (one checkout confirmed after the last step's backlog drained), so a step that
+      // held is not blamed on the one before it.
+      const rising = openHeld || !PHASES.has('open');
+      process.stderr.write(
+        `checkout: ceiling (${rising ? 'rising' : 'falling'} rates until ${rising ? 'p99 >= 1 s or a checkout fails' : 'one holds with p99 < 1 s and none failing'})\n`,
+      );
+      const rates = rising
+        ? Array.from({ length: Math.floor((200 - OPEN_RATE) / 10) }, (_, i) => OPEN_RATE + 10 * (i + 1))
+        : CEILING_FALLING.filter((r) => r < OPEN_RATE);
       const steps: PhaseFigures[] = [];
-      let held = 0;
-      for (let rate = OPEN_RATE + 10; rate <= 200; rate += 10) {
+      let held = rising && openHeld ? OPEN_RATE : 0;
+      for (const rate of rates) {
+        await settle(shop);
         const step = await openModel(
           shop,
           `ceiling ${rate}/s`,
@@ -300,11 +330,16 @@ export async function checkout(): Promise<Record<string, unknown>> {
           (n) => `ceil-${rate}-${n}`,
         );
         steps.push(step);
-        if (step.failed > 0 || !(step.p99_ms < 1000)) break;
-        held = rate;
+        const holds = step.failed === 0 && step.p99_ms < 1000;
+        if (rising && !holds) break;
+        if (holds) held = rate;
+        if (!rising && holds) break;
       }
-      if (held === 0 && openHeld) held = OPEN_RATE;
-      result.ceiling = { steps, highest_rate_with_p99_under_1s: held };
+      result.ceiling = {
+        direction: rising ? 'rising' : 'falling',
+        steps,
+        highest_rate_with_p99_under_1s: held,
+      };
     }
   } finally {
     await shop?.close();
