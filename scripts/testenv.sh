@@ -33,7 +33,7 @@ case $FERRETDB_BACKEND in postgresql | sqlite) ;; *) printf 'testenv: error: TES
 
 FERRETDB_MODULE=github.com/FerretDB/FerretDB
 FERRETDB_VERSION=v1.24.2
-FERRETDB_BIN="$CACHE/bin/ferretdb-$FERRETDB_VERSION-document-locks-id-index"
+FERRETDB_BIN="$CACHE/bin/ferretdb-$FERRETDB_VERSION-document-locks-id-index-read-first"
 
 PROM_DIR="$STATE/prometheus"
 PROM_CONFIG="$PROM_DIR/prometheus.yml"
@@ -310,6 +310,43 @@ index_id_lookups() {
   grep -q 'meshmart: _id equality' "$file" || die "FerretDB patch: could not patch $file"
 }
 
+# FerretDB 1.24's update and findAndModify keep the query's rows open (and with them a connection of the PostgreSQL
+# pool) while they write each matched document on a second connection. With as many updates at once as the pool has
+# connections (50), each holds one and waits for another: every command then waits forever, pings included (found by
+# the checkout benchmark at 20 checkouts/s: the services' readiness checks timed out and never recovered). The matched
+# documents are read to the end, which releases the first connection, before anything is written; a findAndModify
+# that removes closes its query before the delete.
+read_then_write() {
+  local update=$1/internal/handler/common/update.go famd=$1/internal/handler/msg_findandmodify.go
+  local anchor='	isFindAndModify := (strings.ToLower(cmd) == "findandmodify")'
+  grep -qF -- "$anchor" "$update" || die "FerretDB patch: UpdateDocument not found in $update"
+  awk -v anchor="$anchor" '
+    { print }
+    $0 == anchor && !done {
+      print ""
+      print "\t// meshmart: every matched document read (and the query'"'"'s connection released) before writing (scripts/testenv.sh)."
+      print "\tmeshmartMatched, err := iterator.ConsumeValues(iterator.Interface[struct{}, *types.Document](iter))"
+      print "\tif err != nil {"
+      print "\t\treturn nil, lazyerrors.Error(err)"
+      print "\t}"
+      print "\tmeshmartSlice := iterator.ForSlice(meshmartMatched)"
+      print "\tdefer meshmartSlice.Close()"
+      print "\titer = iterator.Values(meshmartSlice)"
+      print "\tdefer iter.Close()"
+      done = 1
+    }
+  ' "$update" >"$update.patched" && mv "$update.patched" "$update"
+  grep -q 'meshmartMatched' "$update" || die "FerretDB patch: could not patch $update"
+  grep -q '"github.com/FerretDB/FerretDB/internal/util/iterator"' "$update" ||
+    sed -i 's|^import (|import (\n\t"github.com/FerretDB/FerretDB/internal/util/iterator"|' "$update"
+  local remove='		_, doc, err = iter.Next()'
+  [ "$(grep -cxF -- "$remove" "$famd")" = 1 ] || die "FerretDB patch: findAndModify's remove not found in $famd"
+  awk -v anchor="$remove" '
+    { print }
+    $0 == anchor { print "\t\titer.Close() // meshmart: the query'"'"'s connection released before the delete (scripts/testenv.sh)" }
+  ' "$famd" >"$famd.patched" && mv "$famd.patched" "$famd"
+}
+
 build_ferretdb() (
   command -v go >/dev/null ||
     die "Go is not installed, and it is needed once to build FerretDB $FERRETDB_VERSION into $FERRETDB_BIN." \
@@ -329,6 +366,7 @@ build_ferretdb() (
   printf 'meshmart-testenv\n' >"$work/src/build/version/package.txt"
   serialize_writes "$work/src/internal/handler"
   index_id_lookups "$work/src"
+  read_then_write "$work/src"
   (cd "$work/src" && go build -trimpath -o "$work/ferretdb" ./cmd/ferretdb) || die "go build of FerretDB failed"
   built=$("$work/ferretdb" --version 2>&1 || true)
   case $built in

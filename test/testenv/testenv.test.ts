@@ -121,6 +121,59 @@ describe('testenv', function () {
       expect(Object.keys(doc ?? {}).filter((k) => k.startsWith('f'))).to.have.length(20);
     });
 
+    it('when more updates run at once than FerretDB has PostgreSQL connections, then every one completes and pings still answer (300 updates, findAndModifys and removes)', async function () {
+      this.timeout(90_000);
+      // FerretDB 1.24 kept each update's query open on one pooled connection while writing on a second: with 50 at
+      // once (its pool) every command waited forever. The test FerretDB reads the matches before it writes.
+      const wide = new MongoClient(testenv('MONGO_URL'), {
+        maxPoolSize: 400,
+        maxConnecting: 400,
+        serverSelectionTimeoutMS: 5000,
+      });
+      try {
+        const coll = wide.db(dbName).collection<{ _id: string; n: number; pad: string[] }>('pool');
+        // Documents of 20 KB: each write spends long enough between its query and its write for many to overlap.
+        const pad = Array.from({ length: 1000 }, (_, i) => `padding-${String(i).padStart(11, '0')}`);
+        for (let from = 0; from < 300; from += 100)
+          await coll.insertMany(Array.from({ length: 100 }, (_, i) => ({ _id: `p${from + i}`, n: 0, pad })));
+        // A connection per write already open, as in a busy system: the writes then reach FerretDB together.
+        await Promise.all(
+          Array.from({ length: 300 }, (_, i) => coll.findOne({ _id: `p${i}` }, { projection: { n: 1 } })),
+        );
+        const writes = Array.from({ length: 300 }, (_, i) =>
+          i % 3 === 0
+            ? coll.updateOne({ _id: `p${i}` }, { $inc: { n: 1 } }).then((r) => r.modifiedCount)
+            : i % 3 === 1
+              ? coll.findOneAndUpdate({ _id: `p${i}` }, { $inc: { n: 1 } }).then((d) => (d ? 1 : 0))
+              : coll.findOneAndDelete({ _id: `p${i}` }).then((d) => (d ? 1 : 0)),
+        );
+        let timer: NodeJS.Timeout | undefined;
+        const deadline = new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () =>
+              reject(
+                new Error('300 concurrent writes did not all complete within 60 s (FerretDB pool starved?)'),
+              ),
+            60_000,
+          );
+        });
+        try {
+          const done = await Promise.race([Promise.all(writes), deadline]);
+          expect(
+            done.reduce((x, y) => x + y, 0),
+            'writes that found their document',
+          ).to.equal(300);
+        } finally {
+          clearTimeout(timer);
+        }
+        expect(await coll.countDocuments({ n: 1 }), 'documents updated once').to.equal(200);
+        expect(await coll.countDocuments({}), 'documents left after the removes').to.equal(200);
+        expect((await wide.db(dbName).command({ ping: 1 })).ok).to.equal(1);
+      } finally {
+        await wide.close(true);
+      }
+    });
+
     it('when documents are looked up or updated by _id, then PostgreSQL answers from the _id index, not by reading the table (5,000 documents)', async function () {
       const coll = client.db(dbName).collection<{ _id: string; owner: string; n?: number }>('by_id');
       for (let from = 0; from < 5000; from += 1000)
