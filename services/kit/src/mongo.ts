@@ -26,7 +26,9 @@ export interface MongoConnection {
 /** Connects and fails fast with a 503 AppError when no server answers; the driver reconnects by itself later. */
 export async function connectMongo(url: string, options: ConnectMongoOptions): Promise<MongoConnection> {
   // Loaded here, not at import: a service without MONGO_URL (cart, the gateway, make start) never loads the driver.
-  const { MongoClient } = await import('mongodb');
+  // Node gives the CommonJS driver's named exports to import(); in an esbuild bundle the chunk has only `default`.
+  const driver = (await import('mongodb')) as typeof import('mongodb') & { default?: typeof import('mongodb') };
+  const MongoClient = driver.MongoClient ?? driver.default?.MongoClient;
   const client = new MongoClient(url, {
     appName: options.appName,
     serverSelectionTimeoutMS: options.serverSelectionTimeoutMS ?? 5000,
