@@ -190,7 +190,14 @@ describe('deploy: Helm chart generated from the manifests (scripts/build-chart.t
 });
 
 describe('deploy: platform add-on values (charts/addons)', function () {
-  const addons = ['appmesh-controller', 'aws-gateway-api-controller', 'kube-prometheus-stack', 'fluentd'];
+  const addons = [
+    'appmesh-controller',
+    'aws-gateway-api-controller',
+    'external-dns',
+    'external-secrets',
+    'kube-prometheus-stack',
+    'fluentd',
+  ];
   const sources = readFileSync(join(root, 'cdk8s/crds/SOURCES.md'), 'utf8');
 
   it('when the add-ons are listed, then each has a values.yaml that parses and a README naming repo and version', function () {
