@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { AppError } from '@meshmart/kit';
 import { outboxEntry, type NewEvent, type OutboxEntry, type OutboxWritten } from '@meshmart/kit/events';
 import { events } from '@meshmart/contracts';
@@ -47,11 +47,22 @@ export class PaymentService {
     this.now = props.now ?? (() => new Date());
   }
 
-  /** Resolves the authorized payment; a declined card is stored too, then reported as 402 'payment-declined'. */
-  async authorize(command: AuthorizeCommand, trace?: TraceContext): Promise<Payment> {
+  /**
+   * Resolves the authorized payment; a declined card is stored too, then reported as 402 'payment-declined'.
+   *
+   * With the request's Idempotency-Key, the payment's id follows from the order and the key: a repeat that runs again
+   * after the first run stored its payment but died before recording the answer (payments killed mid-request, its
+   * key's lease expired) finds that payment and answers with it instead of authorizing the card a second time.
+   */
+  async authorize(command: AuthorizeCommand, trace?: TraceContext, requestKey?: string): Promise<Payment> {
+    const id = requestKey === undefined ? this.newId() : paymentIdFor(command.orderId, requestKey);
+    if (requestKey !== undefined) {
+      const earlier = await this.props.repository.get(id);
+      if (earlier) return sameAuthorization(earlier, command);
+    }
     const result = await this.props.provider.authorize(command);
     const input = {
-      id: this.newId(),
+      id,
       orderId: command.orderId,
       amountCents: command.amountCents,
       currency: command.currency,
@@ -59,13 +70,16 @@ export class PaymentService {
     };
     const change = result.approved ? authorized(input) : declined(input, result.reason);
     const entries = [this.entry(change, trace)];
-    await this.props.repository.insert(change.next, entries);
-    this.props.onEvents?.(this.props.repository.outboxKey(change.next.id), entries);
-    if (!result.approved) {
-      throw new AppError(402, 'payment-declined', `the card was declined: ${result.reason}`, {
-        extensions: { paymentId: change.next.id, reason: result.reason },
-      });
+    try {
+      await this.props.repository.insert(change.next, entries);
+    } catch (err) {
+      // Two runs of one request at once (only when a lease ran out under a live first run): the first write stands.
+      const earlier = requestKey === undefined ? undefined : await this.props.repository.get(id);
+      if (earlier) return sameAuthorization(earlier, command);
+      throw err;
     }
+    this.props.onEvents?.(this.props.repository.outboxKey(change.next.id), entries);
+    if (!result.approved) throw declinedError(change.next.id, result.reason);
     return change.next;
   }
 
@@ -139,4 +153,29 @@ export class PaymentService {
     });
     return outboxEntry(TOPIC, event, SOURCE);
   }
+}
+
+/** The id of the payment one authorization request creates: the same for every run of that request. */
+export function paymentIdFor(orderId: string, requestKey: string): string {
+  const h = createHash('sha256').update(`${orderId}\0${requestKey}`).digest('hex');
+  return `pay_${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+function declinedError(paymentId: string, reason: string): AppError {
+  return new AppError(402, 'payment-declined', `the card was declined: ${reason}`, {
+    extensions: { paymentId, reason },
+  });
+}
+
+/** An earlier run's payment answers the repeat: as it was then (declined stays declined), if it was this request. */
+function sameAuthorization(earlier: Payment, command: AuthorizeCommand): Payment {
+  if (earlier.amountCents !== command.amountCents || earlier.currency !== command.currency) {
+    throw new AppError(
+      422,
+      'idempotency-key-reused',
+      'this Idempotency-Key was already used for a different request',
+    );
+  }
+  if (earlier.status === 'DECLINED') throw declinedError(earlier.id, earlier.declineReason ?? 'declined');
+  return earlier;
 }

@@ -40,7 +40,7 @@ export function paymentRoutes(deps: PaymentRoutesDeps): ApiRouter {
     req: { headers: Record<string, string | string[] | undefined>; originalUrl: string },
     body: unknown,
     ok: number,
-    run: () => Promise<Payment>,
+    run: (key: string) => Promise<Payment>,
   ): Promise<Reply> {
     const key = req.headers['idempotency-key'];
     if (typeof key !== 'string' || !KEY.test(key)) {
@@ -53,7 +53,7 @@ export function paymentRoutes(deps: PaymentRoutesDeps): ApiRouter {
     try {
       result = await deps.idempotency.run(
         { key, operation: `${operation} ${path}`, body, instance: path },
-        async (): Promise<StoredResponse> => ({ status: ok, body: paymentView(await run()) }),
+        async (): Promise<StoredResponse> => ({ status: ok, body: paymentView(await run(key)) }),
       );
     } catch (err) {
       total.inc({ operation, outcome: err instanceof AppError && err.status < 500 ? 'rejected' : 'failed' });
@@ -95,7 +95,7 @@ export function paymentRoutes(deps: PaymentRoutesDeps): ApiRouter {
         402: { description: "'payment-declined' with extensions paymentId and reason" },
       },
       handler: ({ req, body, trace }) =>
-        mutate('authorize', req, body, 201, () => deps.payments.authorize(body, trace)),
+        mutate('authorize', req, body, 201, (key) => deps.payments.authorize(body, trace, key)),
     })
     .route({
       method: 'post',
