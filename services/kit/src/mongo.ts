@@ -27,7 +27,9 @@ export interface MongoConnection {
 export async function connectMongo(url: string, options: ConnectMongoOptions): Promise<MongoConnection> {
   // Loaded here, not at import: a service without MONGO_URL (cart, the gateway, make start) never loads the driver.
   // Node gives the CommonJS driver's named exports to import(); in an esbuild bundle the chunk has only `default`.
-  const driver = (await import('mongodb')) as typeof import('mongodb') & { default?: typeof import('mongodb') };
+  const driver = (await import('mongodb')) as typeof import('mongodb') & {
+    default?: typeof import('mongodb');
+  };
   const MongoClient = driver.MongoClient ?? driver.default?.MongoClient;
   const client = new MongoClient(url, {
     appName: options.appName,
