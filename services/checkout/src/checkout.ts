@@ -23,6 +23,8 @@ export interface CheckoutCoreProps {
   readonly leaseMs?: number;
   readonly recoveryIntervalMs?: number;
   readonly relayIntervalMs?: number;
+  /** Checkouts in progress past which new ones get 429 'checkout-busy' (CheckoutService's maxInFlight). */
+  readonly maxInFlight?: number;
 }
 
 export interface CheckoutCore {
@@ -112,6 +114,7 @@ export function createCheckoutCore(props: CheckoutCoreProps): CheckoutCore {
     repository,
     participants: props.participants,
     engine,
+    ...(props.maxInFlight === undefined ? {} : { maxInFlight: props.maxInFlight }),
     startedEvents: (saga) => [
       event(
         'CheckoutStarted',

@@ -52,6 +52,12 @@ export const definition = defineService({
       min: 100,
       doc: 'how long a replica owns a saga after each write; keep above SAGA_MAX_BACKOFF_MS + UPSTREAM_TIMEOUT_MS',
     }),
+    sagaMaxInFlight: int({
+      env: 'SAGA_MAX_IN_FLIGHT',
+      default: 64,
+      min: 0,
+      doc: 'checkouts in progress on one replica past which new ones are refused with 429 checkout-busy and Retry-After (0: no limit)',
+    }),
     sagaRecoveryIntervalMs: int({
       env: 'SAGA_RECOVERY_INTERVAL_MS',
       default: 5000,
@@ -107,6 +113,7 @@ export const definition = defineService({
       owner,
       leaseMs: config.sagaLeaseMs,
       recoveryIntervalMs: config.sagaRecoveryIntervalMs,
+      ...(config.sagaMaxInFlight > 0 ? { maxInFlight: config.sagaMaxInFlight } : {}),
     });
     // Recovery's first pass resumes sagas a previous process left behind.
     core.start();

@@ -190,6 +190,37 @@ eachBackend('checkout API', (backend) => {
     });
   });
 
+  describe('when the replica already drives SAGA_MAX_IN_FLIGHT checkouts', () => {
+    it('then a new checkout is 429 checkout-busy with Retry-After and stores nothing, a repeat of a started one is still answered, and once one ends a new one is taken', async () => {
+      await c.core.close();
+      c = checkoutOn(repository, p, { maxInFlight: 2 });
+      p.setCart('bob', [{ productId: 'p1', name: 'Lamp', unitPriceCents: 1500, quantity: 1 }]);
+      p.setCart('carol', [{ productId: 'p2', name: 'Mug', unitPriceCents: 2500, quantity: 1 }]);
+      const release = p.holdAt('inventory.reserve');
+      const first = await post({ userId: 'alice', paymentToken: 'tok_visa' }, 'busy-1').expect(202);
+      await post({ userId: 'bob', paymentToken: 'tok_visa' }, 'busy-2').expect(202);
+      expect(c.core.engine.inFlight).to.equal(2);
+
+      const refused = await post({ userId: 'carol', paymentToken: 'tok_visa' }, 'busy-3')
+        .expect(429)
+        .expect('content-type', PROBLEM)
+        .expect('retry-after', '1');
+      expect(refused.body.type).to.equal('/problems/checkout-busy');
+      expect(refused.body.detail).to.contain('SAGA_MAX_IN_FLIGHT');
+      expect(await repository.list({ limit: 10 })).to.have.length(2);
+      expect(p.carts.get('carol')).to.have.length(1);
+
+      const repeat = await post({ userId: 'alice', paymentToken: 'tok_visa' }, 'busy-1').expect(202);
+      expect(repeat.body.sagaId).to.equal(first.body.sagaId);
+
+      release();
+      await c.core.engine.idle();
+      const taken = await post({ userId: 'carol', paymentToken: 'tok_visa' }, 'busy-3').expect(202);
+      expect((await finished(taken.body.sagaId)).checkoutStatus).to.equal('CONFIRMED');
+      expect((await finished(first.body.sagaId)).checkoutStatus).to.equal('CONFIRMED');
+    });
+  });
+
   describe('when the request is not valid', () => {
     it('then a missing Idempotency-Key is 400 naming the header', async () => {
       const res = await post({ userId: 'alice', paymentToken: 'tok_visa' }, null)

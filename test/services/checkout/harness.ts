@@ -50,6 +50,8 @@ export function checkoutOn(
     recoveryIntervalMs?: number;
     /** The pivot's, the later steps' and the compensations' attempts. @default FAST_RETRY's */
     forwardAttempts?: number;
+    /** SAGA_MAX_IN_FLIGHT. @default no limit */
+    maxInFlight?: number;
   } = {},
 ): Checkout {
   const kit = testKit('checkout');
@@ -67,6 +69,7 @@ export function checkoutOn(
     leaseMs: options.leaseMs ?? 5000,
     recoveryIntervalMs: options.recoveryIntervalMs ?? 20,
     ...(options.owner ? { owner: options.owner } : {}),
+    ...(options.maxInFlight === undefined ? {} : { maxInFlight: options.maxInFlight }),
   });
   const app = createApp({ ...kit, checkout: core.checkout, repository });
   return { core, app, kit };

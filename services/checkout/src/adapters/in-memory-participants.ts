@@ -66,6 +66,7 @@ export class InMemoryParticipants implements Participants {
   readonly calls: { op: string; key: string }[] = [];
   private readonly faults = new Map<string, Fault>();
   private readonly crashes = new Map<string, Crash>();
+  private readonly holds = new Map<string, Promise<void>>();
   private readonly paymentKeys = new Map<string, { result?: PaymentResult; error?: ParticipantError }>();
   private nextPayment = 1;
 
@@ -101,6 +102,16 @@ export class InMemoryParticipants implements Participants {
   /** The next call of `op` runs `action` (e.g. halting the engine) before or after the operation takes effect. */
   crashAt(op: string, when: 'before' | 'after', action: () => void): void {
     this.crashes.set(op, { when, action });
+  }
+
+  /** Every call of `op` waits, before it takes effect, until the function returned is called. */
+  holdAt(op: string): () => void {
+    let release!: () => void;
+    this.holds.set(op, new Promise<void>((resolve) => (release = resolve)));
+    return () => {
+      this.holds.delete(op);
+      release();
+    };
   }
 
   count(op: string): number {
@@ -307,6 +318,7 @@ export class InMemoryParticipants implements Participants {
   private async op<T>(name: string, options: CallOptions, perform: () => T): Promise<T> {
     this.calls.push({ op: name, key: options.idempotencyKey });
     await Promise.resolve();
+    await this.holds.get(name);
     const fault = this.faults.get(name);
     if (fault && fault.times > 0 && fault.when === 'before') {
       fault.times--;

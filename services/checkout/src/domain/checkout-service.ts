@@ -44,6 +44,13 @@ export interface CheckoutServiceProps {
   readonly startedEvents: (saga: Saga<CheckoutContext>) => readonly OutboxEntry[];
   /** After a new saga's events are stored: hands them to the outbox relay. */
   readonly wrote?: (saga: Saga<CheckoutContext>, events: readonly OutboxEntry[]) => void;
+  /**
+   * New checkouts are refused with 429 'checkout-busy' (Retry-After: 1) while the engine drives this many sagas: past
+   * its capacity a replica that takes every checkout slows all of them until clients give up, and its callers' circuit
+   * breakers open; one that refuses the excess at once keeps completing checkouts at the rate it can (BENCHMARKS.md).
+   * Repeats of a checkout already started are answered whatever the load. Unset: no limit.
+   */
+  readonly maxInFlight?: number;
 }
 
 /** Starts checkouts: one saga per Idempotency-Key, run in the background by the engine. */
@@ -58,6 +65,15 @@ export class CheckoutService {
     const existing = await repository.get(sagaId);
     if (existing && existing.idempotencyKey === input.idempotencyKey) {
       return { saga: sameCaller(existing, input), created: false };
+    }
+    const { maxInFlight } = this.props;
+    if (maxInFlight !== undefined && engine.inFlight >= maxInFlight) {
+      throw new AppError(
+        429,
+        'checkout-busy',
+        `${engine.inFlight} checkouts are in progress on this replica, its limit (SAGA_MAX_IN_FLIGHT); try again shortly`,
+        { headers: { 'Retry-After': '1' } },
+      );
     }
 
     let cart;

@@ -74,6 +74,11 @@ export class SagaEngine<C> {
     this.random = props.random ?? Math.random;
   }
 
+  /** Sagas this engine is driving now (started here or resumed). */
+  get inFlight(): number {
+    return this.running.size;
+  }
+
   /**
    * Runs a saga in the background (no-op when this engine already runs it). `created` is the saga as this engine just
    * stored it, holding its lease: it is driven from that copy instead of being read back and leased again.

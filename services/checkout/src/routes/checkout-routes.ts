@@ -138,6 +138,10 @@ export function checkoutRouter(deps: CheckoutRoutesDeps): ApiRouter {
             'the key was used for a different request (idempotency-key-reused), a product is priced 0 ' +
             '(invalid-price), or the total is over the payment limit (amount-over-limit)',
         },
+        429: {
+          description:
+            'this replica drives SAGA_MAX_IN_FLIGHT checkouts already (checkout-busy): try again after Retry-After',
+        },
         503: { description: 'the cart could not be read' },
       },
       handler: async ({ body, req, trace, log }) => {
