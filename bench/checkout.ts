@@ -64,6 +64,8 @@ interface PhaseFigures {
   readonly checkouts: number;
   readonly confirmed: number;
   readonly failed: number;
+  /** Of the failed: refused at once with 429 checkout-busy (SAGA_MAX_IN_FLIGHT), never started. */
+  readonly refused_busy: number;
   readonly per_second: number;
   readonly p50_ms: number;
   readonly p90_ms: number;
@@ -84,6 +86,7 @@ function figures(results: readonly CheckoutResult[], seconds: number, extra: obj
     checkouts: results.length,
     confirmed: confirmed.length,
     failed: results.length - confirmed.length,
+    refused_busy: results.filter((r) => r.error?.startsWith('checkout 429 /problems/checkout-busy')).length,
     per_second: round(confirmed.length / seconds, 2),
     p50_ms: round(percentile(times, 50)),
     p90_ms: round(percentile(times, 90)),
