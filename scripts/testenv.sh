@@ -157,7 +157,8 @@ run_plugins() {
   export TESTENV_STATE="$STATE" TESTENV_CACHE="$CACHE" TESTENV_HOST="$HOST" TESTENV_FERRETDB_BIN="$FERRETDB_BIN"
   while IFS= read -r f; do
     [ -n "$f" ] || continue
-    "$f" "$action" || rc=1
+    # stdin is the list itself: a plug-in that reads stdin (kube-node's image imports did) would swallow the rest.
+    "$f" "$action" </dev/null || rc=1
   done < <(plugins)
   return "$rc"
 }
