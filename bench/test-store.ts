@@ -204,7 +204,7 @@ export async function testStore(): Promise<Record<string, unknown>> {
   return {
     benchmark: 'test-store',
     ferretdb:
-      'v1.24.2 with the per-collection write lock and _id lookups through the index (scripts/testenv.sh)',
+      'v1.24.2 as scripts/testenv.sh builds it (write locks, _id lookups through the index, reads before writes)',
     sqlite: 'one file per database, WAL, synchronous=normal',
     postgresql: 'Debian PostgreSQL 15, synchronous_commit=off',
     seconds_per_figure: SECONDS,
