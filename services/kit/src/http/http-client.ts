@@ -121,6 +121,12 @@ export interface HttpClient {
 
 const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
 const RETRYABLE_STATUS: ReadonlySet<number> = new Set([429, 502, 503, 504]);
+/**
+ * A retry needs at least this much of the deadline left after its delay: with less it cannot get an answer. An attempt
+ * that timed out at the deadline leaves a millisecond or so (a timer may fire that much before performance.now() says
+ * it is due), and a jittered delay of about 0 then sent a second request with nothing left to wait for it.
+ */
+const MIN_RETRY_BUDGET_MS = 10;
 const JSON_TYPE = /^application\/(?:[^;]*\+)?json\s*(?:;|$)/i;
 const STATE_VALUE: Readonly<Record<CircuitState, number>> = { closed: 0, 'half-open': 1, open: 2 };
 
@@ -448,7 +454,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       );
       const retryable = result.error ? result.retryable : RETRYABLE_STATUS.has(result.response.status);
       const delay = retryable && idempotent && n < retries ? nextDelay(result, n) : undefined;
-      if (delay === undefined || performance.now() + delay >= deadline) {
+      if (delay === undefined || deadline - (performance.now() + delay) < MIN_RETRY_BUDGET_MS) {
         if (result.error) throw result.error;
         if (result.response.status >= 500) throw upstreamError(result.response);
         return result.response as HttpResponse<T>;
