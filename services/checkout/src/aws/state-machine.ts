@@ -3,8 +3,9 @@ import type { RetryPolicy, SagaDefinition, StepDefinition } from '../domain/saga
 /**
  * The checkout saga (a SagaDefinition: data) as an AWS Step Functions state machine in Amazon States Language, query
  * language JSONata: one HTTP Task (`arn:aws:states:::http:invoke`) per participant call, the calls' bodies, paths and
- * Idempotency-Keys as the engine and HttpParticipants send them, Retry from each step's policy, Catch into the
- * compensations in reverse order, the pivot marked. The execution input is the saga's context plus `sagaId`.
+ * Idempotency-Keys as the engine and HttpParticipants send them, Retry from each step's policy, a 409 sorted as
+ * HttpParticipants sorts it (still in progress, already captured or voided, refused), Catch into the compensations in
+ * reverse order, the pivot marked. The execution input is the saga's context plus `sagaId`.
  *
  * Not imported by the service: `make step-functions` (scripts/step-functions.ts) writes it for a team moving
  * orchestration to Step Functions.
@@ -107,6 +108,15 @@ export const TRANSIENT_ERRORS: readonly string[] = [
   'States.Timeout',
 ];
 
+/** The error a participant's 409 raises: a refusal, or "the same request is still being made" (see IN_PROGRESS). */
+export const CONFLICT = 'States.Http.StatusCode.409';
+
+/**
+ * Problem types of a 409 that says "not yet" rather than "no" (HttpParticipants' IN_PROGRESS): the engine retries
+ * them like a 5xx. A Retry matches error names only, so a Catch on 409 looks for them in the error's Cause.
+ */
+export const IN_PROGRESS: readonly string[] = ['request-in-progress', 'reservation-pending'];
+
 export const SUCCEEDED = 'CheckoutCompleted';
 export const COMPENSATED = 'CheckoutCompensated';
 export const COMPENSATION_FAILED = 'CompensationFailed';
@@ -197,10 +207,17 @@ export function checkoutStateMachine<C>(
               // A refusal changed nothing here: only the steps before are undone.
               { ErrorEquals: ['States.ALL'], Next: undoFrom(i - 1), Output: failureOutput() },
             ];
-      states[name] = task(step, c.participant, c.operation, false, next, {
+      const forward = task(step, c.participant, c.operation, false, next, {
         ...(step.pivot ? { Comment: `PIVOT: once ${step.name} succeeds the saga only moves forward` } : {}),
         Retry: [retry(step.retry)],
         Catch: onFailure,
+      });
+      addNotYet(states, name, forward, step.retry, {
+        ...(`${c.participant}.${c.operation}` === 'payments.capture'
+          ? { confirm: { status: 'CAPTURED', paymentId: '$states.input.paymentId', done: next } }
+          : {}),
+        options,
+        timeout,
       });
     });
 
@@ -214,14 +231,26 @@ export function checkoutStateMachine<C>(
       const compensationTask = task(step, c.participant, c.operation, true, next, {
         Retry: [retry(step.compensationRetry ?? step.retry)],
         Catch: [
-          { ErrorEquals: ['States.Http.StatusCode.404'], Next: next, Comment: 'nothing to undo' },
+          // Output: without it a Catch passes on the error output, and the next compensation would lose the context.
+          {
+            ErrorEquals: ['States.Http.StatusCode.404'],
+            Next: next,
+            Comment: 'nothing to undo',
+            Output: '{% $states.input %}',
+          },
           { ErrorEquals: ['States.ALL'], Next: COMPENSATION_FAILED, Output: failureOutput() },
         ],
       });
+      const policy = step.compensationRetry ?? step.retry;
       if (`${c.participant}.${c.operation}` === 'payments.voidAuthorization') {
         // The authorization's answer may have been lost: then void every payment the order has authorized.
         addVoidByOrder(states, name, compensationTask, next, options, step, timeout);
-      } else states[name] = compensationTask;
+        addNotYet(states, `${name} (by id)`, compensationTask, policy, {
+          confirm: { status: 'VOIDED', paymentId: '$states.input.paymentId', done: next },
+          options,
+          timeout,
+        });
+      } else addNotYet(states, name, compensationTask, policy, { options, timeout });
     });
   });
 
@@ -287,6 +316,7 @@ function addVoidByOrder<C>(
   const list = `${name} (list)`;
   const each = `${name} (each)`;
   const failed = (voidTask.Catch as State[]).at(-1)!;
+  const policy = step.compensationRetry ?? step.retry;
   states[name] = {
     Type: 'Choice',
     Choices: [{ Condition: '{% $exists($states.input.paymentId) %}', Next: `${name} (by id)` }],
@@ -303,11 +333,40 @@ function addVoidByOrder<C>(
       QueryParameters: { orderId: '{% $states.input.orderId %}' },
     },
     TimeoutSeconds: timeout,
-    Retry: [retry(step.compensationRetry ?? step.retry)],
+    Retry: [retry(policy)],
     Catch: [failed],
     Output: `{% $merge([$states.input, {"authorized": [$states.result.ResponseBody.items[status = "AUTHORIZED"].id]}]) %}`,
     Next: each,
   };
+  // One iteration per payment; a failure fails the Map, whose Catch ends the compensations.
+  const inner: Record<string, State> = {
+    Voided: { Type: 'Succeed' },
+    'Void failed': {
+      Type: 'Fail',
+      Error: '{% $states.input.failure.Error %}',
+      Cause: '{% $string($states.input.failure) %}',
+    },
+  };
+  const voidEach: State = {
+    Type: 'Task',
+    Resource: 'arn:aws:states:::http:invoke',
+    Arguments: {
+      ApiEndpoint: `{% ${JSON.stringify(options.endpoints.payments)} & '/payments/' & $encodeUrlComponent($states.input.paymentId) & '/void' %}`,
+      Method: 'POST',
+      Authentication: { ConnectionArn: options.connectionArn },
+      Headers: { 'Content-Type': 'application/json', 'Idempotency-Key': '{% $states.input.key %}' },
+      RequestBody: '{% {} %}',
+    },
+    TimeoutSeconds: timeout,
+    Retry: [retry(policy)],
+    Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Void failed', Output: failureOutput() }],
+    Next: 'Voided',
+  };
+  addNotYet(inner, 'Void', voidEach, policy, {
+    confirm: { status: 'VOIDED', paymentId: '$states.input.paymentId', done: 'Voided' },
+    options,
+    timeout,
+  });
   states[each] = {
     Type: 'Map',
     Items: '{% $states.input.authorized %}',
@@ -316,28 +375,139 @@ function addVoidByOrder<C>(
       key: `{% $states.input.sagaId & ${JSON.stringify(`:${key}:`)} & $states.context.Map.Item.Value %}`,
     },
     MaxConcurrency: 1,
-    ItemProcessor: {
-      ProcessorConfig: { Mode: 'INLINE' },
-      StartAt: 'Void',
-      States: {
-        Void: {
-          Type: 'Task',
-          Resource: 'arn:aws:states:::http:invoke',
-          Arguments: {
-            ApiEndpoint: `{% ${JSON.stringify(options.endpoints.payments)} & '/payments/' & $encodeUrlComponent($states.input.paymentId) & '/void' %}`,
-            Method: 'POST',
-            Authentication: { ConnectionArn: options.connectionArn },
-            Headers: { 'Content-Type': 'application/json', 'Idempotency-Key': '{% $states.input.key %}' },
-            RequestBody: '{% {} %}',
-          },
-          TimeoutSeconds: timeout,
-          Retry: [retry(step.compensationRetry ?? step.retry)],
-          End: true,
-        },
-      },
-    },
+    ItemProcessor: { ProcessorConfig: { Mode: 'INLINE' }, StartAt: 'Void', States: inner },
     Output: '{% $states.input %}',
     Catch: [failed],
     Next: next,
   };
+}
+
+/** The error output a 409 Catch keeps while the next states decide what the 409 meant; gone once they have. */
+const NOT_YET = 'notYet';
+const withoutNotYet = `($states.input ~> | $ | {}, ['${NOT_YET}'] |)`;
+
+interface NotYetOptions {
+  /**
+   * The payment state that means the call's effect is already there (HttpParticipants: a capture refused on a
+   * CAPTURED payment, a void refused on a VOIDED one, succeeded): after a 409 that is not "still in progress" the
+   * payment is read, and in that state the call goes on to `done`.
+   */
+  readonly confirm?: {
+    readonly status: 'CAPTURED' | 'VOIDED';
+    readonly paymentId: string;
+    readonly done: string;
+  };
+  readonly options: StateMachineOptions;
+  readonly timeout: number;
+}
+
+/**
+ * Adds HTTP Task `call` as `name`, with what HttpParticipants does with a 409: a Catch on 409 into a Choice that
+ * looks in the error's Cause for an IN_PROGRESS problem type. Still in progress: the same call again, its Retry
+ * taking 409 too (the same Idempotency-Key, so a repeat is safe; a later 409 refusal is replayed, costing only
+ * time) and, when that runs out, the call's "retries exhausted" path. Otherwise (or when the Cause does not say):
+ * with `confirm`, the payment is read first; then the path the call's Catch takes for any refusal.
+ */
+function addNotYet(
+  states: Record<string, State>,
+  name: string,
+  call: State,
+  policy: RetryPolicy,
+  { confirm, options, timeout }: NotYetOptions,
+): void {
+  const catchers = call.Catch as State[];
+  const refusal = catchers.find((c) => (c.ErrorEquals as string[]).includes('States.ALL'))!;
+  const exhausted = catchers.find((c) => (c.ErrorEquals as string[]).includes('States.Timeout'));
+  const decide = `${name} (409)`;
+  const again = `${name} (again)`;
+  const refused = `${name} (refused)`;
+  const check = `${name} (read payment)`;
+  const keep: State = {
+    ErrorEquals: [CONFLICT],
+    Next: decide,
+    Output: `{% $merge([$states.input, {"${NOT_YET}": $states.errorOutput}]) %}`,
+  };
+  const allAt = catchers.indexOf(refusal);
+  states[name] = { ...call, Catch: [...catchers.slice(0, allAt), keep, ...catchers.slice(allAt)] };
+
+  const pattern = `/\\b(${IN_PROGRESS.join('|')})\\b/`;
+  states[decide] = {
+    Type: 'Choice',
+    Comment:
+      'a 409 saying the same request is still being made is retried, as the engine does; any other is a refusal',
+    Choices: [
+      {
+        Condition: `{% $type($states.input.${NOT_YET}.Cause) = "string" and $contains($states.input.${NOT_YET}.Cause, ${pattern}) %}`,
+        Next: again,
+      },
+    ],
+    Default: confirm ? check : refused,
+  };
+
+  const rule = retry(policy);
+  const clean = (output: unknown): unknown =>
+    typeof output === 'string' ? output.replace(/\$states\.input\b(?!\.)/g, withoutNotYet) : output;
+  states[again] = {
+    ...call,
+    // The call answered "not yet" once already: what is left of the step's attempts after this one.
+    Retry: [
+      {
+        ...rule,
+        ErrorEquals: [...(rule.ErrorEquals as string[]), CONFLICT],
+        MaxAttempts: Math.max(0, policy.maxAttempts - 2),
+      },
+    ],
+    Output: clean(call.Output ?? '{% $states.input %}'),
+    Catch: catchers.map((c) => {
+      const out = { ...c, ...(c.Output ? { Output: clean(c.Output) } : {}) };
+      if (c === exhausted) return { ...out, ErrorEquals: [...(c.ErrorEquals as string[]), CONFLICT] };
+      if (c === refusal && confirm)
+        return { ...out, ErrorEquals: [CONFLICT], Next: check, Output: keep.Output };
+      return out;
+    }),
+  };
+  if (confirm) (states[again].Catch as State[]).push({ ...refusal, Output: clean(refusal.Output) });
+
+  // The 409 taken as the call's own Catch `c` would have taken it: its error output, or the input with `failure` set.
+  const passOn = (c: State): State => ({
+    Type: 'Pass',
+    Output: c.Output
+      ? `{% $merge([${withoutNotYet}, {"failure": $states.input.${NOT_YET}}]) %}`
+      : `{% $states.input.${NOT_YET} %}`,
+    Next: c.Next,
+  });
+  states[refused] = passOn(refusal);
+  // A step allowed one attempt gives up on "not yet" at once, as the engine does.
+  if (policy.maxAttempts < 2) {
+    const choice = (states[decide].Choices as State[])[0];
+    choice.Next = `${name} (given up)`;
+    states[choice.Next as string] = passOn(exhausted ?? refusal);
+    delete states[again];
+  }
+  if (!confirm) return;
+  const confirmed = `${name} (${confirm.status.toLowerCase()} already)`;
+  const done = `${name} (done)`;
+  states[check] = {
+    Type: 'Task',
+    Resource: 'arn:aws:states:::http:invoke',
+    Arguments: {
+      ApiEndpoint: `{% ${JSON.stringify(options.endpoints.payments)} & '/payments/' & $encodeUrlComponent(${confirm.paymentId}) %}`,
+      Method: 'GET',
+      Authentication: { ConnectionArn: options.connectionArn },
+    },
+    TimeoutSeconds: timeout,
+    Retry: [rule],
+    Output: `{% $merge([$states.input, {"${NOT_YET}": $merge([$states.input.${NOT_YET}, {"paymentStatus": $states.result.ResponseBody.status}])}]) %}`,
+    Catch: [{ ...refusal, ...(refusal.Output ? { Output: clean(refusal.Output) } : {}) }],
+    Next: confirmed,
+  };
+  states[confirmed] = {
+    Type: 'Choice',
+    Comment: `already ${confirm.status} is what was asked: the call succeeded (HttpParticipants does the same)`,
+    Choices: [
+      { Condition: `{% $states.input.${NOT_YET}.paymentStatus = "${confirm.status}" %}`, Next: done },
+    ],
+    Default: refused,
+  };
+  states[done] = { Type: 'Pass', Output: `{% ${withoutNotYet} %}`, Next: confirm.done };
 }

@@ -16,23 +16,34 @@ export interface Answer {
 
 type State = Record<string, any>;
 
+export interface WalkOptions {
+  /**
+   * The Cause of the error a non-2xx answer raises (its Error is `States.Http.StatusCode.<status>`). @default the
+   * response body as a JSON string (`HTTP <status>` without one)
+   */
+  readonly cause?: (answer: Answer) => string;
+}
+
 /**
- * Runs an ASL (JSONata) state machine the way Step Functions would for Task (`http:invoke`), Choice, Map, Succeed
- * and Fail states: JSONata expressions evaluated with `$states`, Retry (attempts only; no waiting) and Catch matched
- * on `States.Http.StatusCode.<status>`. Every HTTP call goes to `answer`. Returns the calls in order and the final
- * state's name.
+ * Runs an ASL (JSONata) state machine the way Step Functions would for Task (`http:invoke`), Choice, Pass, Map,
+ * Succeed and Fail states: JSONata expressions evaluated with `$states`, Retry (attempts only; no waiting) and Catch
+ * matched on `States.Http.StatusCode.<status>`, a failed Map iteration failing the Map with its error. Every HTTP
+ * call goes to `answer`. Returns the calls in order and the final state's name.
  */
 export async function walk(
   machine: { StartAt: string; States: Record<string, State> },
   input: unknown,
   answer: (call: WalkedCall) => Answer,
+  options: WalkOptions = {},
 ): Promise<{ calls: WalkedCall[]; end: string; output: unknown }> {
   const calls: WalkedCall[] = [];
+  const causeOf =
+    options.cause ?? ((a: Answer) => (a.body === undefined ? `HTTP ${a.status}` : JSON.stringify(a.body)));
   const run = async (
     m: { StartAt: string; States: Record<string, State> },
     data: unknown,
     context: Record<string, unknown>,
-  ): Promise<{ end: string; output: unknown }> => {
+  ): Promise<{ end: string; output: unknown; error?: { Error: string; Cause: string } }> => {
     let name = m.StartAt;
     let current = data;
     for (let hops = 0; hops < 1_000; hops++) {
@@ -41,8 +52,21 @@ export async function walk(
       const states = { input: current, context };
       switch (state.Type) {
         case 'Succeed':
-        case 'Fail':
           return { end: name, output: current };
+        case 'Fail':
+          return {
+            end: name,
+            output: current,
+            error: {
+              Error: (await evaluate(state.Error, { states })) as string,
+              Cause: (await evaluate(state.Cause, { states })) as string,
+            },
+          };
+        case 'Pass':
+          current = await evaluate(state.Output ?? '{% $states.input %}', { states });
+          if (state.End) return { end: name, output: current };
+          name = state.Next as string;
+          break;
         case 'Choice': {
           let next = state.Default as string;
           for (const choice of state.Choices as State[]) {
@@ -57,12 +81,27 @@ export async function walk(
         case 'Map': {
           const items = (await evaluate(state.Items, { states })) as unknown[];
           const results: unknown[] = [];
+          let failed: { Error: string; Cause: string } | undefined;
           for (const [index, value] of items.entries()) {
             const itemContext = { ...context, Map: { Item: { Index: index, Value: value } } };
             const selected = await evaluate(state.ItemSelector, {
               states: { input: current, context: itemContext },
             });
-            results.push((await run(state.ItemProcessor, selected, itemContext)).output);
+            const iteration = await run(state.ItemProcessor, selected, itemContext);
+            if (iteration.error) {
+              failed = iteration.error;
+              break;
+            }
+            results.push(iteration.output);
+          }
+          if (failed) {
+            const caught = ((state.Catch ?? []) as State[]).find((c) => matches(c.ErrorEquals, failed.Error));
+            if (!caught) return { end: `${name} (uncaught ${failed.Error})`, output: current, error: failed };
+            current = caught.Output
+              ? await evaluate(caught.Output, { states: { ...states, errorOutput: failed } })
+              : failed;
+            name = caught.Next as string;
+            break;
           }
           current = await evaluate(state.Output, { states: { ...states, result: results } });
           name = state.Next as string;
@@ -83,6 +122,7 @@ export async function walk(
           };
           const retried = new Map<State, number>();
           let error: string | undefined;
+          let failure: Answer | undefined;
           let result: Answer | undefined;
           for (;;) {
             calls.push(call);
@@ -93,6 +133,7 @@ export async function walk(
               break;
             }
             error = `States.Http.StatusCode.${a.status}`;
+            failure = a;
             const rule = ((state.Retry ?? []) as State[]).find((r) => matches(r.ErrorEquals, error!));
             if (!rule || (retried.get(rule) ?? 0) >= (rule.MaxAttempts as number)) break;
             retried.set(rule, (retried.get(rule) ?? 0) + 1);
@@ -107,8 +148,8 @@ export async function walk(
             break;
           }
           const caught = ((state.Catch ?? []) as State[]).find((c) => matches(c.ErrorEquals, error!));
-          if (!caught) return { end: `${name} (uncaught ${error})`, output: current };
-          const errorOutput = { Error: error, Cause: `HTTP ${error}` };
+          const errorOutput = { Error: error!, Cause: causeOf(failure!) };
+          if (!caught) return { end: `${name} (uncaught ${error})`, output: current, error: errorOutput };
           current = caught.Output
             ? await evaluate(caught.Output, { states: { ...states, errorOutput } })
             : errorOutput;

@@ -26,7 +26,7 @@ import {
 import { SagaEngine } from '../../../../services/checkout/src/domain/saga-engine.ts';
 import type { Saga } from '../../../../services/checkout/src/domain/saga.ts';
 import { startMoto, type Moto } from '../../../support/moto.ts';
-import { walk, type Answer } from './asl-walker.ts';
+import { walk, type Answer, type WalkOptions } from './asl-walker.ts';
 
 const PARTICIPANTS = ['orders', 'inventory', 'payments', 'cart'] as const;
 const OPTIONS: StateMachineOptions = {
@@ -92,6 +92,31 @@ const problem = (status: number, type: string, extra: Record<string, unknown> = 
   status,
   body: { type: `/problems/${type}`, title: type, status, detail: type, ...extra },
 });
+
+/** `special` for the first `times` calls that `match`, then the usual answers (each run gets a fresh count). */
+const first =
+  (times: number, match: (participant: string, method: string, path: string) => boolean, special: Answer) =>
+  (): Scenario => {
+    let left = times;
+    return (p, m, path) => (match(p, m, path) && left-- > 0 ? special : undefined);
+  };
+
+/** The payment as GET /payments/pay-1 shows it. */
+const paymentIs =
+  (status: string): Scenario =>
+  (_p, m, path) =>
+    m === 'GET' && path === '/payments/pay-1' ? { status: 200, body: { id: 'pay-1', status } } : undefined;
+const both =
+  (...scenarios: Scenario[]): Scenario =>
+  (p, m, path) => {
+    for (const s of scenarios) {
+      const a = s(p, m, path);
+      if (a) return a;
+    }
+    return undefined;
+  };
+const isCapture = (_p: string, _m: string, path: string): boolean => path.endsWith('/capture');
+const isVoid = (_p: string, _m: string, path: string): boolean => path.endsWith('/void');
 
 /** Runs the engine with HttpParticipants against a real HTTP server playing the four participants. */
 async function engineRun(
@@ -165,6 +190,7 @@ async function engineRun(
 async function aslRun(
   asl: ReturnType<typeof checkoutStateMachine>,
   scenario: Scenario,
+  options: WalkOptions = {},
 ): Promise<{ calls: Call[]; end: string }> {
   const byHost = Object.fromEntries(Object.entries(OPTIONS.endpoints).map(([p, url]) => [url, p]));
   const parse = (url: string): { participant: string; path: string } => {
@@ -178,6 +204,7 @@ async function aslRun(
       const { participant, path } = parse(call.url);
       return answer(scenario, participant, call.method, path);
     },
+    options,
   );
   return {
     end,
@@ -274,11 +301,28 @@ describe('checkout saga as Amazon States Language (services/checkout/src/aws/sta
     expect(capture).to.include({ MaxAttempts: 19, IntervalSeconds: 1, MaxDelaySeconds: 5, BackoffRate: 2 });
   });
 
-  const scenarios: [string, Scenario, string, string][] = [
-    ['every participant agrees', () => undefined, 'COMPLETED', SUCCEEDED],
+  /** Calls as compared: the engine repeats a whole operation, where the ASL repeats the one Task that failed. */
+  type Compare = (calls: readonly Call[]) => Call[];
+  const sameCalls: Compare = (calls) => [...calls];
+  const READ_PAYMENT = 'GET /payments/pay-1';
+  /** Keeps the first of the calls to `path` (a repeated step's calls the ASL does not repeat). */
+  const once =
+    (method: string, path: (p: string) => boolean): Compare =>
+    (calls) =>
+      calls.filter(
+        (c, i) =>
+          c.method !== method ||
+          !path(c.path) ||
+          calls.findIndex((d) => d.method === method && d.path === c.path) === i,
+      );
+  // The engine's void-by-order lists the order's payments again before each repeat; the ASL's Map repeats the void.
+  const listedOnce = once('GET', (p) => p.startsWith('/payments?'));
+  /** A scenario: its answers, the engine's end, the ASL's, and calls both must make (so the case is reached). */
+  const scenarios: [string, () => Scenario, string, string, { compare?: Compare; made?: string[] }?][] = [
+    ['every participant agrees', () => () => undefined, 'COMPLETED', SUCCEEDED],
     [
       'the card is declined',
-      (_p, _m, path) =>
+      () => (_p, _m, path) =>
         path === '/payments/authorizations'
           ? problem(402, 'payment-declined', { reason: 'card_declined' })
           : undefined,
@@ -287,50 +331,181 @@ describe('checkout saga as Amazon States Language (services/checkout/src/aws/sta
     ],
     [
       'stock runs out',
-      (_p, _m, path) =>
+      () => (_p, _m, path) =>
         path === '/reservations' ? problem(409, 'out-of-stock', { products: ['lamp-1'] }) : undefined,
       'COMPENSATED',
       COMPENSATED,
     ],
     [
       'payments stays down while authorizing (the answer may be lost: void what the order has authorized)',
-      (_p, _m, path) => (path === '/payments/authorizations' ? problem(503, 'unavailable') : undefined),
+      () => (_p, _m, path) => (path === '/payments/authorizations' ? problem(503, 'unavailable') : undefined),
       'COMPENSATED',
       COMPENSATED,
     ],
     [
       'orders refuses the payment record after the authorization (void by id)',
-      (_p, _m, path) =>
+      () => (_p, _m, path) =>
         path.endsWith('/payment-authorized') ? problem(409, 'invalid-transition') : undefined,
       'COMPENSATED',
       COMPENSATED,
     ],
     [
       'capture keeps failing after the pivot',
-      (_p, _m, path) => (path.endsWith('/capture') ? problem(503, 'unavailable') : undefined),
+      () => (_p, _m, path) => (path.endsWith('/capture') ? problem(503, 'unavailable') : undefined),
       'FAILED',
       NEEDS_OPERATOR,
     ],
     [
       'the cart cannot be cleared (best effort)',
-      (p) => (p === 'cart' ? problem(503, 'unavailable') : undefined),
+      () => (p) => (p === 'cart' ? problem(503, 'unavailable') : undefined),
       'COMPLETED',
       SUCCEEDED,
     ],
+    [
+      'the card is declined and the reservation is already gone (404: nothing to undo, the order is still cancelled)',
+      () => (_p, _m, path) =>
+        path === '/payments/authorizations'
+          ? problem(402, 'payment-declined', { reason: 'card_declined' })
+          : path.endsWith('/release')
+            ? problem(404, 'not-found')
+            : undefined,
+      'COMPENSATED',
+      COMPENSATED,
+      { made: ['POST /orders/ord-42/cancel'] },
+    ],
+    [
+      'payments answers the capture 409 request-in-progress once (a crashed call holds the key), then captures',
+      first(1, isCapture, problem(409, 'request-in-progress')),
+      'COMPLETED',
+      SUCCEEDED,
+    ],
+    [
+      'inventory answers the reservation 409 reservation-pending once, then reserves',
+      first(
+        1,
+        (_p, m, path) => m === 'POST' && path === '/reservations',
+        problem(409, 'reservation-pending'),
+      ),
+      'COMPLETED',
+      SUCCEEDED,
+    ],
+    [
+      'the reservation stays pending (retries run out: the reservation is released too)',
+      first(
+        99,
+        (_p, m, path) => m === 'POST' && path === '/reservations',
+        problem(409, 'reservation-pending'),
+      ),
+      'COMPENSATED',
+      COMPENSATED,
+    ],
+    [
+      'the capture is refused because the payment is already CAPTURED (a crashed call captured it)',
+      () => both(first(1, isCapture, problem(409, 'invalid-transition'))(), paymentIs('CAPTURED')),
+      'COMPLETED',
+      SUCCEEDED,
+      { made: [READ_PAYMENT] },
+    ],
+    [
+      'the capture is refused and the payment is not CAPTURED',
+      () => both(first(1, isCapture, problem(409, 'invalid-transition'))(), paymentIs('AUTHORIZED')),
+      'FAILED',
+      NEEDS_OPERATOR,
+      { made: [READ_PAYMENT] },
+    ],
+    [
+      'the void (by id) is refused because the payment is already VOIDED',
+      () =>
+        both(
+          // Retries run out on recording the authorization: this step is undone too, its payment voided by id.
+          (_p, _m, path) => (path.endsWith('/payment-authorized') ? problem(503, 'unavailable') : undefined),
+          first(1, isVoid, problem(409, 'invalid-transition'))(),
+          paymentIs('VOIDED'),
+        ),
+      'COMPENSATED',
+      COMPENSATED,
+      // The engine repeats the authorization with the step, the ASL only the Task that failed (same key: no new one).
+      {
+        compare: once('POST', (p) => p === '/payments/authorizations'),
+        made: ['POST /payments/pay-1/void', READ_PAYMENT],
+      },
+    ],
+    [
+      "the void of an order's payment (by order) answers request-in-progress once, then voids",
+      () =>
+        both(
+          (_p, _m, path) => (path === '/payments/authorizations' ? problem(503, 'unavailable') : undefined),
+          first(1, isVoid, problem(409, 'request-in-progress'))(),
+        ),
+      'COMPENSATED',
+      COMPENSATED,
+      { compare: listedOnce, made: ['POST /payments/pay-1/void'] },
+    ],
+    [
+      "the void of an order's payment (by order) is refused because it is already VOIDED",
+      () =>
+        both(
+          (_p, _m, path) => (path === '/payments/authorizations' ? problem(503, 'unavailable') : undefined),
+          first(1, isVoid, problem(409, 'invalid-transition'))(),
+          paymentIs('VOIDED'),
+        ),
+      'COMPENSATED',
+      COMPENSATED,
+      { made: [READ_PAYMENT] },
+    ],
   ];
-  for (const [what, scenario, engineStatus, aslEnd] of scenarios) {
+  for (const [what, scenario, engineStatus, aslEnd, { compare = sameCalls, made = [] } = {}] of scenarios) {
     it(`when ${what}, then the ASL makes the engine's calls — participants, paths, bodies, keys, retries — in its order`, async () => {
-      const engine = await engineRun(DEFINITION, scenario);
-      const machine = await aslRun(asl, scenario);
+      const engine = await engineRun(DEFINITION, scenario());
+      const machine = await aslRun(asl, scenario());
       expect(engine.status).to.equal(engineStatus);
       expect(machine.end).to.equal(aslEnd);
       expect(engine.calls.length).to.be.greaterThan(0);
       expect(engine.calls.every((c) => (PARTICIPANTS as readonly string[]).includes(c.participant))).to.equal(
         true,
       );
-      expect(withoutReason(machine.calls)).to.deep.equal(withoutReason(engine.calls));
+      expect(compare(withoutReason(machine.calls))).to.deep.equal(compare(withoutReason(engine.calls)));
+      const seen = engine.calls.map((c) => `${c.method} ${c.path}`);
+      for (const call of made) expect(seen, call).to.include(call);
     });
   }
+
+  it('when a step is allowed one attempt and answered "still in progress", then both give up at once the same way', async () => {
+    const single = checkoutSaga({
+      retry: { maxAttempts: 1, backoffMs: 1, maxBackoffMs: 2 },
+      forwardRetry: { maxAttempts: 1, backoffMs: 1, maxBackoffMs: 2 },
+    });
+    const scenario = first(
+      99,
+      (_p, m, path) => m === 'POST' && path === '/reservations',
+      problem(409, 'reservation-pending'),
+    );
+    const engine = await engineRun(single, scenario());
+    const machine = await aslRun(checkoutStateMachine(single, OPTIONS), scenario());
+    expect(engine.status).to.equal('COMPENSATED');
+    expect(machine.end).to.equal(COMPENSATED);
+    expect(engine.calls.filter((c) => c.path === '/reservations')).to.have.length(1);
+    expect(withoutReason(machine.calls)).to.deep.equal(withoutReason(engine.calls));
+  });
+
+  it('when the 409 Cause does not carry the problem type, then "still in progress" is taken for a refusal (as before) and an already CAPTURED payment still counts as captured', async () => {
+    const statusTextOnly: WalkOptions = { cause: () => 'Conflict' };
+    const inProgress = await aslRun(
+      asl,
+      first(1, isCapture, problem(409, 'request-in-progress'))(),
+      statusTextOnly,
+    );
+    expect(inProgress.end).to.equal(NEEDS_OPERATOR);
+    const captured = await aslRun(
+      asl,
+      both(first(1, isCapture, problem(409, 'invalid-transition'))(), paymentIs('CAPTURED')),
+      statusTextOnly,
+    );
+    expect(captured.end).to.equal(SUCCEEDED);
+    expect(captured.calls.filter((c) => c.method === 'GET').map((c) => c.path)).to.deep.equal([
+      '/payments/pay-1',
+    ]);
+  });
 
   it("when created in moto's Step Functions, then it is stored with its definition", async () => {
     const post = async (target: string, body: unknown): Promise<Record<string, unknown>> => {
