@@ -1,5 +1,93 @@
+import { existsSync, readdirSync } from 'node:fs';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+
+// The import direction of docs/architecture.md ("The parts, and what each may import"), held at lint time: each ban is
+// a regular expression over the specifier as written. test/architecture.test.ts checks the resolved paths too.
+const SOURCES = '**/*.{ts,tsx,mts,cts,js,mjs}';
+/** Every workspace package under services/: the kit, contracts, web and the services. */
+const PACKAGES = readdirSync(new URL('./services/', import.meta.url), { withFileTypes: true })
+  .filter((e) => e.isDirectory() && existsSync(new URL(`./services/${e.name}/package.json`, import.meta.url)))
+  .map((e) => e.name);
+const DEPLOYMENT = ['bench', 'cdk8s', 'infra', 'mesh', 'observability', 'ops', 'scripts', 'test'];
+/** What each package may import of the others, by name (a service: the kit and contracts); `(?:/.*)?`: any export. */
+const PACKAGE_MAY = {
+  kit: [],
+  contracts: ['kit(?:/.*)?'],
+  web: [],
+  gateway: ['kit(?:/.*)?', 'contracts(?:/.*)?', 'web'],
+};
+const SERVICE_MAY = ['kit(?:/.*)?', 'contracts(?:/.*)?'];
+const UP = String.raw`^(?:\.\./)+`;
+
+/**
+ * A block that fails each import in `files` whose specifier matches a ban: static imports and re-exports
+ * (no-restricted-imports), and import() of a string literal (no-restricted-syntax). The blocks' files must not
+ * overlap: a later block's options for a rule replace an earlier one's.
+ */
+function importBans(files, bans) {
+  return {
+    files,
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: bans.map(({ regex, message }) => ({ regex, message })) },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        // an unescaped '/' would end esquery's /regex/
+        ...bans.map(({ regex, message }) => ({
+          selector: `ImportExpression > Literal.source[value=/${regex.replaceAll('/', String.raw`\/`)}/]`,
+          message,
+        })),
+      ],
+    },
+  };
+}
+
+function packageBans(name) {
+  const may = PACKAGE_MAY[name] ?? SERVICE_MAY;
+  const packages = may.map((m) => `@meshmart/${m.replace('(?:/.*)?', '')}`);
+  const part = name === 'kit' ? 'the kit knows no service: services/kit/' : `services/${name}/`;
+  const rule =
+    packages.length > 0 ? `imports only ${packages.join(', ')}, by package name` : 'imports no other part';
+  return importBans(
+    [`services/${name}/${SOURCES}`],
+    [
+      {
+        // two levels up at least: a package has folders of its own (services/catalog/scripts/)
+        regex: String.raw`^(?:\.\./){2,}(?:${DEPLOYMENT.join('|')})(?:/|$)`,
+        message: `runtime code (services/) never imports deployment code (${DEPLOYMENT.join('/, ')}/)`,
+      },
+      {
+        regex: `${UP}(?:services/)?(?:${PACKAGES.filter((p) => p !== name).join('|')})(?:/|$)`,
+        message: `${part} never imports another package's files; it ${rule} (docs/architecture.md)`,
+      },
+      {
+        regex: packages.length > 0 ? `^@meshmart/(?!(?:${may.join('|')})$)` : '^@meshmart/',
+        message: `${part} ${rule} (docs/architecture.md)`,
+      },
+    ],
+  );
+}
+
+/** mesh/, cdk8s/ and observability/ read the kit by package name, and only the modules docs/architecture.md lists. */
+function deploymentBans(part, kitModules) {
+  const allowed = kitModules.map((m) => `@meshmart/kit/${m}`).join(', ');
+  return importBans(
+    [`${part}/${SOURCES}`],
+    [
+      {
+        regex: `${UP}services(?:/|$)`,
+        message: `${part}/ imports the kit by its package name (${allowed}), never a path into services/`,
+      },
+      {
+        regex: `^@meshmart/(?!kit/(?:${kitModules.join('|')})$)`,
+        message: `${part}/ may import only ${allowed} of the workspace packages (docs/architecture.md)`,
+      },
+    ],
+  );
+}
 
 export default tseslint.config(
   {
@@ -44,4 +132,41 @@ export default tseslint.config(
       '@typescript-eslint/no-non-null-assertion': 'off',
     },
   },
+  ...PACKAGES.map(packageBans),
+  deploymentBans('mesh', ['catalogue', 'upstream-policy']),
+  deploymentBans('observability', ['catalogue', 'metrics']),
+  deploymentBans('cdk8s', ['catalogue']),
+  importBans(
+    [`ops/${SOURCES}`],
+    [
+      {
+        // kind-manifests.ts: the manifest reader ops/lib/manifests.ts shares with kind-up.sh, as the table says
+        regex: String.raw`^(?:\.\./)+scripts/(?!kind-manifests\.ts$)`,
+        message: 'ops/ does not import scripts/ (docs/architecture.md)',
+      },
+      {
+        regex: `${UP}services(?:/|$)`,
+        message: 'ops/ imports the kit by its package name (@meshmart/kit/catalogue)',
+      },
+    ],
+  ),
+  importBans(
+    [`scripts/${SOURCES}`],
+    [
+      {
+        regex: `${UP}services/kit(?:/|$)`,
+        message: 'scripts/ import the kit by its package name (@meshmart/kit/...)',
+      },
+    ],
+  ),
+  importBans(
+    [`bench/${SOURCES}`],
+    [
+      {
+        // the SigV4 signer: the kit loads it lazily and does not export it; bench/sigv4.ts measures it alone
+        regex: String.raw`^(?:\.\./)+services/kit/(?!src/http/sigv4-signer\.ts$)`,
+        message: 'bench/ imports the kit by its package name (@meshmart/kit/...)',
+      },
+    ],
+  ),
 );

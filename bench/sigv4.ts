@@ -11,9 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { createHttpClient } from '../services/kit/src/http/index.ts';
+import { createHttpClient } from '@meshmart/kit/http';
 import { createSigV4Signer } from '../services/kit/src/http/sigv4-signer.ts';
-import type { SignableRequest } from '../services/kit/src/http/sigv4.ts';
+import type { SignableRequest } from '@meshmart/kit/http';
 
 const signOps = Number(process.env.BENCH_SIGN_OPS ?? 20_000);
 const calls = Number(process.env.BENCH_CALLS ?? 3_000);

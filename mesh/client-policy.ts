@@ -1,4 +1,4 @@
-import { upstreamEnvPrefix } from '../services/kit/src/http/upstream-policy.ts';
+import { upstreamEnvPrefix } from '@meshmart/kit/upstream-policy';
 import {
   IDEMPOTENCY_HEADER,
   servicePolicy,

@@ -1,9 +1,4 @@
-import {
-  catalogue,
-  SERVICE_NAMES,
-  type ServiceEntry,
-  type ServiceName,
-} from '../services/kit/src/catalogue.ts';
+import { catalogue, SERVICE_NAMES, type ServiceEntry, type ServiceName } from '@meshmart/kit/catalogue';
 
 /**
  * The traffic model: who calls whom and how, derived from the service catalogue. Pure data; the renderers in

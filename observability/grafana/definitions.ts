@@ -1,4 +1,4 @@
-import { catalogue, type ServiceEntry } from '../../services/kit/src/catalogue.ts';
+import { catalogue, type ServiceEntry } from '@meshmart/kit/catalogue';
 import { errorBudget, serviceSlos, type Slo } from '../slo/objectives.ts';
 import { BUDGET_RECORD, BUDGET_REMAINING_RECORD, leLabel, SLI_RECORD } from '../slo/rules.ts';
 import type { DashboardDef, PanelDef, RowDef } from './model.ts';

@@ -1,5 +1,5 @@
-import { SERVICE_NAMES, type ServiceName } from '../../services/kit/src/catalogue.ts';
-import { DURATION_BUCKETS } from '../../services/kit/src/metrics.ts';
+import { SERVICE_NAMES, type ServiceName } from '@meshmart/kit/catalogue';
+import { DURATION_BUCKETS } from '@meshmart/kit/metrics';
 
 /** What one SLO measures over the kit's request histogram (http_request_duration_seconds, label `service`). */
 export type SliKind = 'availability' | 'latency';

@@ -1,0 +1,191 @@
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
+import { ESLint } from 'eslint';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const RULES = new Set(['no-restricted-imports', 'no-restricted-syntax']);
+
+// The repository's eslint.config.js, its import bans alone: the snippets sit at paths that do not exist, so there is
+// no program to type-check them against.
+const eslint = new ESLint({
+  cwd: ROOT,
+  overrideConfig: { languageOptions: { parserOptions: { projectService: false } } },
+  ruleFilter: ({ ruleId }) => RULES.has(ruleId),
+});
+
+/** What lint says of `code` placed at `path` (from the repository root): `<rule>: <message>` each. */
+async function problems(path: string, code: string): Promise<string[]> {
+  const [result] = await eslint.lintText(code, { filePath: join(ROOT, path) });
+  return result.messages.map((m) => `${m.ruleId ?? 'fatal'}: ${m.message}`);
+}
+
+async function expectBanned(path: string, code: string, says: string): Promise<void> {
+  const found = await problems(path, code);
+  expect(found, `${path}: ${code}`).to.have.length(1);
+  expect(found[0]).to.match(/^no-restricted-(imports|syntax): /);
+  expect(found[0]).to.include(says);
+}
+
+async function expectAllowed(path: string, code: string): Promise<void> {
+  expect(await problems(path, code), `${path}: ${code}`).to.deep.equal([]);
+}
+
+describe('lint: the import direction (eslint.config.js, docs/architecture.md)', function () {
+  it('when a snippet the config allows is linted, then lint reports nothing (the parser and the config load)', async () => {
+    await expectAllowed(
+      'services/kit/src/x.ts',
+      "import { b } from './http/index.ts';\nexport const a = b;\n",
+    );
+  });
+
+  describe('services/ (runtime code)', () => {
+    it('when a service imports deployment code, statically, as a type or with import(), then lint fails', async () => {
+      const says = 'runtime code (services/) never imports deployment code';
+      await expectBanned('services/cart/src/x.ts', "import { a } from '../../../cdk8s/config.ts';", says);
+      await expectBanned(
+        'services/cart/src/routes/x.ts',
+        "import type { A } from '../../../../mesh/model.ts';",
+        says,
+      );
+      await expectBanned(
+        'services/kit/src/x.ts',
+        "export { a } from '../../../observability/index.ts';",
+        says,
+      );
+      await expectBanned(
+        'services/orders/src/x.ts',
+        "await import('../../../test/support/stores.ts');",
+        says,
+      );
+      for (const part of ['ops/lib/kube.ts', 'scripts/load.ts', 'infra/lib/app.ts', 'bench/run.ts'])
+        await expectBanned('services/payments/src/x.ts', `import { a } from '../../../${part}';`, says);
+    });
+
+    it('when a file imports its own package, even a folder named like a deployment part, then lint allows it', async () => {
+      await expectAllowed('services/catalog/src/x.ts', "import { a } from '../scripts/product-art.ts';");
+      await expectAllowed('services/cart/src/routes/x.ts', "import { a } from '../domain/cart.ts';");
+    });
+
+    it('when the kit imports a service by path or any other workspace package, then lint fails', async () => {
+      const says = 'the kit knows no service';
+      await expectBanned('services/kit/src/x.ts', "import { a } from '../../cart/src/app.ts';", says);
+      await expectBanned(
+        'services/kit/src/http/x.ts',
+        "import { a } from '../../../gateway/src/app.ts';",
+        says,
+      );
+      await expectBanned('services/kit/src/x.ts', "import { a } from '@meshmart/contracts';", says);
+      await expectBanned('services/kit/src/x.ts', "await import('@meshmart/orders');", says);
+    });
+
+    it("when a service imports another service's files, then lint fails; the kit and contracts by name pass", async () => {
+      const says = "services/cart/ never imports another package's files";
+      await expectBanned(
+        'services/cart/src/x.ts',
+        "import type { A } from '../../orders/src/domain/x.ts';",
+        says,
+      );
+      await expectBanned('services/cart/src/x.ts', "import { a } from '../../kit/src/index.ts';", says);
+      await expectBanned(
+        'services/cart/src/x.ts',
+        "import { a } from '../../../services/kit/src/x.ts';",
+        says,
+      );
+      await expectBanned(
+        'services/cart/src/x.ts',
+        "import { a } from '@meshmart/orders';",
+        'services/cart/ imports only',
+      );
+      await expectAllowed(
+        'services/cart/src/x.ts',
+        "import { a } from '@meshmart/kit';\nimport { b } from '@meshmart/kit/events';\nimport { c } from '@meshmart/contracts';\nexport const d = [a, b, c];\n",
+      );
+    });
+
+    it('when the gateway imports the web UI, then only its package entry passes', async () => {
+      await expectAllowed('services/gateway/src/x.ts', "await import('@meshmart/web');");
+      await expectBanned(
+        'services/gateway/src/x.ts',
+        "import { a } from '@meshmart/web/build';",
+        'services/gateway/',
+      );
+      await expectBanned(
+        'services/gateway/src/x.ts',
+        "import { a } from '../../web/src/index.ts';",
+        'services/gateway/',
+      );
+    });
+  });
+
+  describe('deployment code', () => {
+    it('when mesh/, cdk8s/ or observability/ import the kit by a path into services/, then lint fails', async () => {
+      await expectBanned(
+        'mesh/x.ts',
+        "import { a } from '../services/kit/src/catalogue.ts';",
+        'mesh/ imports the kit',
+      );
+      await expectBanned(
+        'cdk8s/constructs/x.ts',
+        "import { a } from '../../services/kit/src/catalogue.ts';",
+        'cdk8s/',
+      );
+      await expectBanned(
+        'observability/slo/x.ts',
+        "import { a } from '../../services/kit/src/metrics.ts';",
+        'observability/',
+      );
+    });
+
+    it('when they import a kit module their row of the table does not list, then lint fails', async () => {
+      await expectBanned('mesh/x.ts', "import { a } from '@meshmart/kit';", 'mesh/ may import only');
+      await expectBanned(
+        'cdk8s/x.ts',
+        "import { a } from '@meshmart/kit/metrics';",
+        'cdk8s/ may import only',
+      );
+      await expectBanned(
+        'observability/x.ts',
+        "import { a } from '@meshmart/orders';",
+        'observability/ may import only',
+      );
+      await expectAllowed('mesh/x.ts', "import { a } from '@meshmart/kit/upstream-policy';\nexport { a };\n");
+      await expectAllowed(
+        'observability/x.ts',
+        "import { a } from '@meshmart/kit/metrics';\nexport { a };\n",
+      );
+      await expectAllowed('cdk8s/x.ts', "import { a } from '@meshmart/kit/catalogue';\nexport { a };\n");
+    });
+
+    it('when ops/ imports scripts/, then lint fails, save the manifest reader the table names', async () => {
+      await expectBanned(
+        'ops/lib/x.ts',
+        "import { a } from '../../scripts/load.ts';",
+        'ops/ does not import scripts/',
+      );
+      await expectBanned(
+        'ops/x.ts',
+        "await import('../scripts/system.ts');",
+        'ops/ does not import scripts/',
+      );
+      await expectAllowed(
+        'ops/lib/x.ts',
+        "import { a } from '../../scripts/kind-manifests.ts';\nexport { a };\n",
+      );
+      await expectAllowed('ops/lib/x.ts', "import { a } from '../../cdk8s/config.ts';\nexport { a };\n");
+    });
+
+    it('when scripts/ or bench/ import the kit by path, then lint fails; other services and tests pass', async () => {
+      await expectBanned('scripts/x.ts', "import { a } from '../services/kit/src/catalogue.ts';", 'scripts/');
+      await expectBanned('bench/x.ts', "import { a } from '../services/kit/src/http/index.ts';", 'bench/');
+      await expectAllowed(
+        'scripts/x.ts',
+        "import { a } from '../services/checkout/src/domain/checkout-saga.ts';\nexport { a };\n",
+      );
+      await expectAllowed(
+        'test/x.test.ts',
+        "import { a } from '../services/kit/src/http/retry.ts';\nexport { a };\n",
+      );
+    });
+  });
+});
