@@ -17,17 +17,11 @@ export interface Slo {
 /** The compliance window every objective is measured over. */
 export const SLO_PERIOD = '30d';
 
+/** A service's latency threshold unless listed below: a new catalogue entry needs no edit here. */
+const DEFAULT_LATENCY_THRESHOLD = 0.25;
+
 /** The gateway fans out to several services per request, so its latency threshold is looser. */
-const LATENCY_THRESHOLD: Readonly<Record<ServiceName, number>> = {
-  gateway: 0.5,
-  catalog: 0.25,
-  cart: 0.25,
-  inventory: 0.25,
-  payments: 0.25,
-  orders: 0.25,
-  checkout: 0.25,
-  audit: 0.25,
-};
+const LATENCY_THRESHOLD: Readonly<Partial<Record<ServiceName, number>>> = { gateway: 0.5 };
 
 export interface SloOptions {
   /** @default 0.999 */
@@ -43,7 +37,8 @@ export function serviceSlos(options: SloOptions = {}): Slo[] {
   const availability = options.availability ?? 0.999;
   const latency = options.latency ?? 0.99;
   return SERVICE_NAMES.flatMap((service): Slo[] => {
-    const threshold = options.thresholds?.[service] ?? LATENCY_THRESHOLD[service];
+    const threshold =
+      options.thresholds?.[service] ?? LATENCY_THRESHOLD[service] ?? DEFAULT_LATENCY_THRESHOLD;
     if (!DURATION_BUCKETS.includes(threshold))
       throw new Error(
         `serviceSlos: ${service}'s latency threshold ${threshold}s is not a bucket of the kit's histogram; ` +
