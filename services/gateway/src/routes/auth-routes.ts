@@ -5,7 +5,7 @@ import type { RateLimit } from '../adapters/rate-limiter.ts';
 import type { UserActionPublisher } from '../adapters/user-action-publisher.ts';
 import type { LocalIssuer } from '../domain/tokens.ts';
 import { authenticate, type DemoUser } from '../domain/users.ts';
-import { clientAddress, rateLimited, type Take } from '../middleware/access.ts';
+import { clientAddress, rateLimited, type Take } from '../middleware/rate-limit.ts';
 import { act, localsOf } from '../middleware/locals.ts';
 import { TokenSchema } from './schemas.ts';
 
