@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import autocannon from 'autocannon';
 import { Pool } from 'undici';
-import type { ServiceName } from '@meshmart/kit/catalogue';
+import { dependenciesOf } from '@meshmart/kit/catalogue';
 import { percentile } from '../scripts/load/stats.ts';
 import { startProcesses, type ProcessSystem } from '../scripts/system.ts';
 import { call, startRealSystem } from '../test/e2e/support/real-system.ts';
@@ -102,10 +102,7 @@ export async function gatewayHop(): Promise<Record<string, unknown>> {
   try {
     // A second gateway with its response cache off: every read is a real hop to catalog (whose cache answers).
     const upstreams = Object.fromEntries(
-      (['catalog', 'cart', 'checkout', 'orders', 'audit'] as ServiceName[]).map((s) => [
-        `${s.toUpperCase()}_URL`,
-        system.url(s),
-      ]),
+      dependenciesOf('gateway').map((s) => [`${s.toUpperCase()}_URL`, system.url(s)]),
     );
     bare = await startProcesses({
       services: ['gateway'],

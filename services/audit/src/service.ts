@@ -1,4 +1,5 @@
-import { defineService, openStores, service, storeSettings } from '@meshmart/kit';
+import { defineService, openStores, storeSettings } from '@meshmart/kit';
+import { service as catalogueEntry } from '@meshmart/kit/catalogue';
 import type { AuditLog } from './adapters/audit-log.ts';
 import { InMemoryAuditLog } from './adapters/in-memory-audit-log.ts';
 import { MongoAuditLog } from './adapters/mongo-audit-log.ts';
@@ -7,7 +8,7 @@ import { AuditTrail } from './domain/audit-trail.ts';
 
 export const definition = defineService({
   service: 'audit',
-  defaultPort: service('audit').port,
+  defaultPort: catalogueEntry('audit').port,
   settings: { ...storeSettings('audit') },
   build: async (kit) => {
     const stores = await openStores({ ...kit, service: 'audit' });

@@ -1,5 +1,7 @@
 import { defineService, int, openStores, storeSettings, upstreamUrl } from '@meshmart/kit';
+import { service as catalogueEntry } from '@meshmart/kit/catalogue';
 import { upstreamPolicyFromEnv } from '@meshmart/kit/http';
+import { cartApi } from '@meshmart/contracts';
 import type { CartRepository } from './adapters/cart-repository.ts';
 import { HttpCatalogClient } from './adapters/http-catalog-client.ts';
 import { InMemoryCartRepository } from './adapters/in-memory-cart-repository.ts';
@@ -23,7 +25,7 @@ export const settings = {
   }),
   maxQuantityPerItem: int({
     env: 'MAX_QUANTITY_PER_ITEM',
-    default: 10,
+    default: cartApi.DEFAULT_MAX_QUANTITY_PER_ITEM,
     min: 1,
     max: 10_000,
     doc: 'largest quantity of one product in a cart',
@@ -39,7 +41,7 @@ export const settings = {
 
 export const definition = defineService({
   service: 'cart',
-  defaultPort: 8082,
+  defaultPort: catalogueEntry('cart').port,
   settings,
   build: async (kit) => {
     const { config, logger } = kit;

@@ -1,4 +1,5 @@
 import { defineService, int, openStores, storeSettings } from '@meshmart/kit';
+import { service as catalogueEntry } from '@meshmart/kit/catalogue';
 import { OutboxRelay } from '@meshmart/kit/events';
 import { InMemoryProductCache } from './adapters/in-memory-product-cache.ts';
 import { InMemoryProductRepository } from './adapters/in-memory-product-repository.ts';
@@ -10,7 +11,7 @@ import { imagesDir, loadSeed } from './domain/seed.ts';
 
 export const definition = defineService({
   service: 'catalog',
-  defaultPort: 8081,
+  defaultPort: catalogueEntry('catalog').port,
   settings: {
     ...storeSettings('catalog'),
     cacheTtlSeconds: int({

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { defineService, int, openStores, storeSettings, upstreamUrl } from '@meshmart/kit';
+import { dependenciesOf, service as catalogueEntry } from '@meshmart/kit/catalogue';
 import { upstreamPolicyFromEnv } from '@meshmart/kit/http';
 
 export const definition = defineService({
   service: 'checkout',
-  defaultPort: 8086,
+  defaultPort: catalogueEntry('checkout').port,
   settings: {
     ...storeSettings('checkout'),
     ordersUrl: upstreamUrl('orders'),
@@ -91,9 +92,7 @@ export const definition = defineService({
       paymentsUrl: config.paymentsUrl,
       cartUrl: config.cartUrl,
       timeoutMs: config.upstreamTimeoutMs,
-      policies: Object.fromEntries(
-        (['orders', 'inventory', 'payments', 'cart'] as const).map((u) => [u, upstreamPolicyFromEnv(u)]),
-      ),
+      policies: Object.fromEntries(dependenciesOf('checkout').map((u) => [u, upstreamPolicyFromEnv(u)])),
       registry: metrics.registry,
       logger,
     });

@@ -8,17 +8,19 @@ import {
   openStores,
   optional,
   secret,
+  type Setting,
   storeSettings,
   str,
   upstreamUrl,
   url,
 } from '@meshmart/kit';
+import { service as catalogueEntry } from '@meshmart/kit/catalogue';
 import { upstreamPolicyFromEnv } from '@meshmart/kit/http';
 import { InMemoryRateLimiter } from './adapters/in-memory-rate-limiter.ts';
 import { InMemoryResponseCache } from './adapters/in-memory-response-cache.ts';
 import { RedisRateLimiter } from './adapters/redis-rate-limiter.ts';
 import { RedisResponseCache } from './adapters/redis-response-cache.ts';
-import { UPSTREAMS, Upstreams } from './adapters/upstreams.ts';
+import { UPSTREAMS, Upstreams, type Upstream } from './adapters/upstreams.ts';
 import { UserActionPublisher } from './adapters/user-action-publisher.ts';
 import { LocalIssuer, TokenVerifier } from './domain/tokens.ts';
 import { DEMO_USERS, loadTestUsers } from './domain/users.ts';
@@ -32,13 +34,14 @@ const requestsPerWindow = (env: string, fallback: number, who: string) =>
     doc: `requests per RATE_LIMIT_WINDOW_SECONDS ${who} (a token bucket that size, refilled evenly); 0 = no limit`,
   });
 
+/** `<NAME>_URL` of every upstream, as the settings `<name>Url`. */
+const upstreamUrls = Object.fromEntries(UPSTREAMS.map((u) => [`${u}Url`, upstreamUrl(u)])) as {
+  readonly [U in Upstream as `${U}Url`]: Setting<string>;
+};
+
 export const settings = {
   ...storeSettings('gateway'),
-  catalogUrl: upstreamUrl('catalog'),
-  cartUrl: upstreamUrl('cart'),
-  checkoutUrl: upstreamUrl('checkout'),
-  ordersUrl: upstreamUrl('orders'),
-  auditUrl: upstreamUrl('audit'),
+  ...upstreamUrls,
   upstreamTimeoutMs: int({
     env: 'UPSTREAM_TIMEOUT_MS',
     default: 2000,
@@ -145,7 +148,7 @@ export const settings = {
 
 export const definition = defineService({
   service: 'gateway',
-  defaultPort: 8080,
+  defaultPort: catalogueEntry('gateway').port,
   settings,
   build: async (kit) => {
     const { config, logger } = kit;
@@ -158,13 +161,7 @@ export const definition = defineService({
       ? new RedisResponseCache({ client: stores.redis, keyPrefix: stores.redisKeyPrefix })
       : new InMemoryResponseCache();
     const upstreams = new Upstreams({
-      urls: {
-        catalog: config.catalogUrl,
-        cart: config.cartUrl,
-        checkout: config.checkoutUrl,
-        orders: config.ordersUrl,
-        audit: config.auditUrl,
-      },
+      urls: Object.fromEntries(UPSTREAMS.map((u) => [u, config[`${u}Url`]])) as Record<Upstream, string>,
       timeoutMs: config.upstreamTimeoutMs,
       policies: Object.fromEntries(UPSTREAMS.map((u) => [u, upstreamPolicyFromEnv(u)])),
       registry: kit.metrics.registry,

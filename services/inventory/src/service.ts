@@ -11,6 +11,7 @@ import {
   type Logger,
   type Metrics,
 } from '@meshmart/kit';
+import { service as catalogueEntry } from '@meshmart/kit/catalogue';
 import { InMemoryOutboxStore, MongoOutboxStore, OutboxRelay, type EventBus } from '@meshmart/kit/events';
 import {
   InMemoryReservationRepository,
@@ -139,7 +140,7 @@ export async function inventoryParts(options: InventoryPartsOptions): Promise<In
 
 export const definition = defineService({
   service: 'inventory',
-  defaultPort: 8083,
+  defaultPort: catalogueEntry('inventory').port,
   settings,
   build: async (kit) => {
     const { config, logger } = kit;

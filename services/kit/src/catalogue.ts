@@ -52,7 +52,8 @@ export const SERVICE_NAMES = [
 ] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
-const entries: Readonly<Record<ServiceName, Omit<ServiceEntry, 'name'>>> = {
+// `as const`: each entry keeps its literal `dependsOn`, so `dependenciesOf` is typed per service.
+const entries = {
   gateway: {
     description:
       'Front door: /api/v1 routing, JWT auth, rate limiting, caching, validation; serves the web UI',
@@ -131,7 +132,7 @@ const entries: Readonly<Record<ServiceName, Omit<ServiceEntry, 'name'>>> = {
     consumes: [...TOPICS],
     public: false,
   },
-};
+} as const satisfies Readonly<Record<ServiceName, Omit<ServiceEntry, 'name'>>>;
 
 export const catalogue: readonly ServiceEntry[] = Object.freeze(
   SERVICE_NAMES.map((name) => Object.freeze({ name, ...entries[name] })),
@@ -141,6 +142,14 @@ export function service(name: ServiceName): ServiceEntry {
   const entry = catalogue.find((s) => s.name === name);
   if (!entry) throw new Error(`catalogue: no service named '${name}'`);
   return entry;
+}
+
+/** The services `N` calls, as their literal names: `DependencyOf<'gateway'>` is the gateway's upstream. */
+export type DependencyOf<N extends ServiceName> = (typeof entries)[N]['dependsOn'][number];
+
+/** The services `name` calls synchronously (its catalogue `dependsOn`), typed as `DependencyOf<N>`. */
+export function dependenciesOf<N extends ServiceName>(name: N): readonly DependencyOf<N>[] {
+  return entries[name].dependsOn;
 }
 
 /** Services that publish a topic: the producers a consumer of that topic depends on. */

@@ -1,4 +1,5 @@
-import { defineService, int, num, oneOf, openStores, service, storeSettings } from '@meshmart/kit';
+import { defineService, int, num, oneOf, openStores, storeSettings } from '@meshmart/kit';
+import { service as catalogueEntry } from '@meshmart/kit/catalogue';
 import { OutboxRelay } from '@meshmart/kit/events';
 import { Chaos, ChaosPaymentProvider } from './adapters/chaos-payment-provider.ts';
 import type { IdempotencyStore } from './adapters/idempotency-store.ts';
@@ -15,7 +16,7 @@ const PURGE_INTERVAL_MS = 3_600_000;
 
 export const definition = defineService({
   service: 'payments',
-  defaultPort: service('payments').port,
+  defaultPort: catalogueEntry('payments').port,
   settings: {
     ...storeSettings('payments'),
     chaosLatencyMs: int({

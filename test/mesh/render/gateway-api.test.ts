@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { catalogue, service, type ServiceName } from '@meshmart/kit/catalogue';
 import { trafficModel } from '../../../mesh/model.ts';
 import {
   latticeNamespaceLabels,
@@ -8,6 +9,11 @@ import {
 import { find, ofKind, principal, synth } from '../support.ts';
 
 describe('mesh/render/gateway-api', () => {
+  /** The catalogue's callers of a service (those whose dependsOn names it), in catalogue order. */
+  const callersOf = (name: ServiceName): string[] =>
+    catalogue.filter((s) => s.dependsOn.includes(name)).map((s) => s.name);
+  const called = catalogue.filter((s) => callersOf(s.name as ServiceName).length > 0).map((s) => s.name);
+  const catalogPort = service('catalog').port;
   const canary = trafficModel({ canaries: [{ service: 'catalog', version: 'v2', weight: 10 }] });
   let report: NotCarriedReport | undefined;
   const objects = synth((chart) => {
@@ -30,8 +36,8 @@ describe('mesh/render/gateway-api', () => {
     ]);
     for (const rule of route.spec.rules) {
       expect(rule.backendRefs).to.deep.equal([
-        { kind: 'Service', name: 'catalog-v1', port: 8081, weight: 90 },
-        { kind: 'Service', name: 'catalog-v2', port: 8081, weight: 10 },
+        { kind: 'Service', name: 'catalog-v1', port: catalogPort, weight: 90 },
+        { kind: 'Service', name: 'catalog-v2', port: catalogPort, weight: 10 },
       ]);
     }
   });
@@ -61,22 +67,30 @@ describe('mesh/render/gateway-api', () => {
     expect(tgp.spec.targetRef).to.deep.equal({ group: '', kind: 'Service', name: 'catalog-v2' });
     expect(tgp.spec.healthCheck).to.deep.include({
       path: '/healthz/ready',
-      port: 8081,
+      port: catalogPort,
       intervalSeconds: 10,
       timeoutSeconds: 2,
       healthyThresholdCount: 2,
       unhealthyThresholdCount: 3,
     });
-    expect(ofKind(objects, 'TargetGroupPolicy')).to.have.length(9);
+    // One per version Service: v1 of every service, and catalog's v2 canary.
+    expect(ofKind(objects, 'TargetGroupPolicy').map((o) => o.metadata.name)).to.have.members([
+      ...catalogue.map((s) => `${s.name}-v1`),
+      'catalog-v2',
+    ]);
   });
 
   it('when rendered, then each IAMAuthPolicy allows exactly the callers of its service', () => {
-    const policy = JSON.parse(find(objects, 'IAMAuthPolicy', 'catalog').spec.policy);
-    expect(policy.Statement).to.have.length(1);
-    expect(policy.Statement[0].Principal.AWS).to.deep.equal([principal('gateway'), principal('cart')]);
-    expect(policy.Statement[0].Action).to.equal('vpc-lattice-svcs:Invoke');
-    const payments = JSON.parse(find(objects, 'IAMAuthPolicy', 'payments').spec.policy);
-    expect(payments.Statement[0].Principal.AWS).to.deep.equal([principal('checkout')]);
+    expect(called).to.not.be.empty;
+    expect(ofKind(objects, 'IAMAuthPolicy').map((o) => o.metadata.name)).to.have.members(called);
+    for (const name of called) {
+      const policy = JSON.parse(find(objects, 'IAMAuthPolicy', name).spec.policy);
+      expect(policy.Statement, name).to.have.length(1);
+      expect(policy.Statement[0].Principal.AWS, name).to.deep.equal(
+        callersOf(name as ServiceName).map(principal),
+      );
+      expect(policy.Statement[0].Action, name).to.equal('vpc-lattice-svcs:Invoke');
+    }
     expect(find(objects, 'IAMAuthPolicy', 'catalog').spec.targetRef).to.deep.equal({
       group: 'gateway.networking.k8s.io',
       kind: 'HTTPRoute',
@@ -94,7 +108,9 @@ describe('mesh/render/gateway-api', () => {
     const cart = report!.items.filter((i) => i.service === 'catalog');
     const retries = cart.find((i) => i.route === 'reads' && i.policy.startsWith('retries'));
     expect(retries?.policy).to.equal('retries: 2 x 300 ms on server-error, gateway-error, connection-error');
-    expect(retries?.enforcedBy).to.contain('`UPSTREAM_CATALOG_RETRIES=2`').and.contain('of gateway, cart');
+    expect(retries?.enforcedBy)
+      .to.contain('`UPSTREAM_CATALOG_RETRIES=2`')
+      .and.contain(`of ${callersOf('catalog').join(', ')}`);
     const timeout = cart.find((i) => i.route === 'reads' && i.policy.startsWith('timeout'));
     expect(timeout?.enforcedBy).to.contain('`UPSTREAM_CATALOG_TIMEOUT_MS=1000`');
     expect(cart.find((i) => i.policy.startsWith('outlier detection'))?.enforcedBy).to.contain(
@@ -111,7 +127,10 @@ describe('mesh/render/gateway-api', () => {
       report = renderGatewayApi(chart, trafficModel({ tls: { mode: 'strict' } }), { principal });
     });
     expect(strict.length).to.be.greaterThan(0);
-    expect(report!.items.filter((i) => i.policy.startsWith('TLS strict'))).to.have.length(7);
+    // Every service another one calls; the public one, which none calls, has no mesh traffic to encrypt.
+    expect(
+      report!.items.filter((i) => i.policy.startsWith('TLS strict')).map((i) => i.service),
+    ).to.deep.equal(called);
   });
 
   it('when rendered as Markdown, then the report has a section and a table row per item', () => {

@@ -90,6 +90,14 @@ eachBackend('checkout API', (backend) => {
       expect(p.orderStore.size).to.equal(1);
     });
 
+    it('then the longest key the gateway forwards (a 128-character user id, a colon, a 128-character key) is taken', async () => {
+      const res = await post(
+        { userId: 'alice', paymentToken: 'tok_visa' },
+        `${'u'.repeat(128)}:${'k'.repeat(128)}`,
+      ).expect(202);
+      await finished(res.body.sagaId);
+    });
+
     it('then a declined card shows as CANCELLED with the reason, and GET /sagas?status= finds it', async () => {
       const res = await post({ userId: 'alice', paymentToken: 'tok_decline' }).expect(202);
       const saga = await finished(res.body.sagaId);
@@ -231,7 +239,7 @@ eachBackend('checkout API', (backend) => {
     });
 
     it('then an over-long Idempotency-Key is 400', async () => {
-      await post({ userId: 'alice', paymentToken: 'tok_visa' }, 'k'.repeat(201))
+      await post({ userId: 'alice', paymentToken: 'tok_visa' }, 'k'.repeat(258))
         .expect(400)
         .expect('content-type', PROBLEM);
       await nothingStored();

@@ -3,6 +3,7 @@ import {
   hostServices,
   kitSettings,
   loadConfig,
+  SERVICE_NAMES,
   type AnyServiceDefinition,
   type HostedSystem,
 } from '@meshmart/kit';
@@ -16,7 +17,7 @@ import { testKit, testRedis, type Backend, type TestRedis } from '../../support/
  * whose AppError the app's error handler does not recognise.
  */
 async function definitions(): Promise<AnyServiceDefinition[]> {
-  const names = ['catalog', 'cart', 'inventory', 'payments', 'orders', 'checkout', 'audit'];
+  const names = SERVICE_NAMES.filter((n) => n !== 'gateway');
   const mods = await Promise.all(
     names.map(
       (n) => import(`../../../services/${n}/src/service.ts`) as Promise<{ definition: AnyServiceDefinition }>,

@@ -1,6 +1,11 @@
 import { expect } from 'chai';
 import { generateKeyPair, SignJWT } from 'jose';
-import { InvalidToken, LocalIssuer, TokenVerifier } from '../../../services/gateway/src/domain/tokens.ts';
+import {
+  InvalidToken,
+  LocalIssuer,
+  TokenVerifier,
+  USER_ID,
+} from '../../../services/gateway/src/domain/tokens.ts';
 import { authenticate, DEMO_USERS } from '../../../services/gateway/src/domain/users.ts';
 import { JWKS_AUDIENCE, JWKS_ISSUER, startJwksServer, type JwksServer } from './jwks-server.ts';
 import { eventually } from '../../support/wait.ts';
@@ -27,6 +32,14 @@ describe('demo users', () => {
     expect(authenticate(DEMO_USERS, 'alice', 'bob')).to.equal(undefined);
     expect(authenticate(DEMO_USERS, 'mallory', 'mallory')).to.equal(undefined);
     expect(authenticate([], 'alice', 'alice')).to.equal(undefined);
+  });
+});
+
+describe('user ids', () => {
+  // The gateway forwards `<userId>:<key>` as checkout's Idempotency-Key, whose limit makes room for 128 + 1 + 128.
+  it('when a subject is longer than 128 characters, then it is no user id', () => {
+    expect(USER_ID.test('u'.repeat(128))).to.equal(true);
+    expect(USER_ID.test('u'.repeat(129))).to.equal(false);
   });
 });
 

@@ -1,5 +1,12 @@
 import { expect } from 'chai';
-import { catalogue, publishersOf, service, SERVICE_NAMES, TOPICS } from '@meshmart/kit/catalogue';
+import {
+  catalogue,
+  dependenciesOf,
+  publishersOf,
+  service,
+  SERVICE_NAMES,
+  TOPICS,
+} from '@meshmart/kit/catalogue';
 
 describe('service catalogue', () => {
   describe('when the catalogue is read', () => {
@@ -33,6 +40,11 @@ describe('service catalogue', () => {
     it('then every topic has a publisher, and every consumed topic is published', () => {
       for (const topic of TOPICS) expect(publishersOf(topic), topic).to.have.length.greaterThan(0);
       for (const s of catalogue) for (const t of s.consumes) expect(TOPICS).to.include(t);
+    });
+
+    it("then dependenciesOf is each service's dependsOn, the gateway's upstreams included", () => {
+      for (const name of SERVICE_NAMES) expect(dependenciesOf(name), name).to.equal(service(name).dependsOn);
+      expect(dependenciesOf('gateway')).to.include.members(['catalog', 'cart', 'checkout']);
     });
 
     it('then only the gateway is public', () => {

@@ -1,39 +1,8 @@
 import { ApiRouter, Type } from '@meshmart/kit';
+import { cartApi } from '@meshmart/contracts';
 import type { CartService } from '../domain/cart-service.ts';
 
-const Id = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9][A-Za-z0-9_.:@-]*$' });
-
-const CartSchema = Type.Object({
-  userId: Type.String(),
-  items: Type.Array(
-    Type.Object({
-      productId: Type.String(),
-      name: Type.String(),
-      image: Type.String(),
-      unitPriceCents: Type.Integer({
-        minimum: 0,
-        description: "the catalog's price now: what a checkout charges",
-      }),
-      quantity: Type.Integer({ minimum: 1 }),
-      lineTotalCents: Type.Integer({ minimum: 0 }),
-      priceWhenAddedCents: Type.Optional(
-        Type.Integer({
-          minimum: 0,
-          description: 'the price when the line was put; only when it has changed since',
-        }),
-      ),
-      unavailable: Type.Optional(
-        Type.Literal(true, { description: 'the catalog no longer has the product; a checkout is refused' }),
-      ),
-    }),
-  ),
-  totalCents: Type.Integer({ minimum: 0 }),
-  currency: Type.Literal('USD'),
-  itemCount: Type.Integer({ minimum: 0 }),
-});
-
-const UserParams = Type.Object({ userId: Id });
-const ItemParams = Type.Object({ userId: Id, productId: Id });
+const { BoughtBody, CartSchema, ItemParams, setItemBody, UserParams } = cartApi;
 
 export function cartRoutes(service: CartService): ApiRouter {
   const { maxQuantityPerItem, maxLines } = service.limits;
@@ -56,10 +25,7 @@ export function cartRoutes(service: CartService): ApiRouter {
       operationId: 'setCartItem',
       summary: 'Sets the quantity of a product in the cart, priced from the catalog now',
       params: ItemParams,
-      body: Type.Object(
-        { quantity: Type.Integer({ minimum: 1, maximum: maxQuantityPerItem }) },
-        { additionalProperties: false },
-      ),
+      body: setItemBody(maxQuantityPerItem),
       responses: {
         200: { description: 'the cart after the change', schema: CartSchema },
         404: { description: 'the catalog has no such product (product-not-found)' },
@@ -92,19 +58,7 @@ export function cartRoutes(service: CartService): ApiRouter {
         'Takes what an order bought out of the cart (quantities down, lines at zero removed); once per order, so a ' +
         'retry changes nothing and lines added since the order stay',
       params: UserParams,
-      body: Type.Object(
-        {
-          orderId: Id,
-          items: Type.Array(
-            Type.Object(
-              { productId: Id, quantity: Type.Integer({ minimum: 1, maximum: 1_000_000 }) },
-              { additionalProperties: false },
-            ),
-            { minItems: 1, maxItems: 1000 },
-          ),
-        },
-        { additionalProperties: false },
-      ),
+      body: BoughtBody,
       responses: {
         200: {
           description: 'done; removed is false when this order had already been taken out',

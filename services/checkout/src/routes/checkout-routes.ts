@@ -1,26 +1,12 @@
 import { ApiRouter, AppError, Type, type Static } from '@meshmart/kit';
+import { checkoutApi } from '@meshmart/contracts';
 import type { SagaRepository } from '../adapters/saga-repository.ts';
 import type { CheckoutContext } from '../domain/checkout-saga.ts';
 import { checkoutStatus, type CheckoutService } from '../domain/checkout-service.ts';
 import { SAGA_STATUSES, type Saga } from '../domain/saga.ts';
 
-const Id = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.:@-]+$' });
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
-
-const StartBody = Type.Object(
-  {
-    userId: Id,
-    paymentToken: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_-]+$' }),
-    expectedTotalCents: Type.Optional(
-      Type.Integer({
-        minimum: 0,
-        description:
-          'the total shown to the user; another total now is 409 price-changed instead of a charge',
-      }),
-    ),
-  },
-  { additionalProperties: false },
-);
+const { Id, isIdempotencyKey, SCOPED_IDEMPOTENCY_KEY_MAX_LENGTH, ScopedIdempotencyKey, StartBody } =
+  checkoutApi;
 
 const Accepted = Type.Object({
   sagaId: Type.String(),
@@ -122,8 +108,11 @@ export function checkoutRouter(deps: CheckoutRoutesDeps): ApiRouter {
       body: StartBody,
       headers: {
         'Idempotency-Key': {
-          description: 'one key per checkout attempt (1-200 printable characters)',
+          description:
+            `one key per checkout attempt: 1-${SCOPED_IDEMPOTENCY_KEY_MAX_LENGTH} printable characters, a client's ` +
+            'key or one its caller scoped to the user as <userId>:<key>',
           required: true,
+          schema: ScopedIdempotencyKey,
         },
       },
       responses: {
@@ -146,9 +135,12 @@ export function checkoutRouter(deps: CheckoutRoutesDeps): ApiRouter {
       },
       handler: async ({ body, req, trace, log }) => {
         const key = req.headers['idempotency-key'];
-        if (typeof key !== 'string' || !IDEMPOTENCY_KEY.test(key)) {
+        if (!isIdempotencyKey(key, SCOPED_IDEMPOTENCY_KEY_MAX_LENGTH)) {
           throw AppError.badRequest('the request is not valid', [
-            { field: 'header/idempotency-key', message: 'must be 1-200 printable characters' },
+            {
+              field: 'header/idempotency-key',
+              message: `must be 1-${SCOPED_IDEMPOTENCY_KEY_MAX_LENGTH} printable characters`,
+            },
           ]);
         }
         const { saga, created } = await checkout.start({

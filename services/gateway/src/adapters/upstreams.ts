@@ -1,5 +1,5 @@
 import type { Context } from '@opentelemetry/api';
-import { AppError, type Logger, type Metrics, type ServiceName } from '@meshmart/kit';
+import { AppError, dependenciesOf, type DependencyOf, type Logger, type Metrics } from '@meshmart/kit';
 import {
   createHttpClient,
   type HttpClient,
@@ -9,15 +9,9 @@ import {
   type UpstreamPolicy,
 } from '@meshmart/kit/http';
 
-/** The services the gateway routes to (the catalogue's `dependsOn` of the gateway). */
-export const UPSTREAMS = [
-  'catalog',
-  'cart',
-  'checkout',
-  'orders',
-  'audit',
-] as const satisfies readonly ServiceName[];
-export type Upstream = (typeof UPSTREAMS)[number];
+/** The services the gateway routes to: the catalogue's `dependsOn` of the gateway. */
+export const UPSTREAMS = dependenciesOf('gateway');
+export type Upstream = DependencyOf<'gateway'>;
 
 export interface UpstreamsProps {
   readonly urls: Readonly<Record<Upstream, string>>;
@@ -60,13 +54,7 @@ export class Upstreams {
         ...(props.registry ? { registry: props.registry } : {}),
         ...(props.logger ? { logger: props.logger } : {}),
       });
-    this.clients = {
-      catalog: make('catalog'),
-      cart: make('cart'),
-      checkout: make('checkout'),
-      orders: make('orders'),
-      audit: make('audit'),
-    };
+    this.clients = Object.fromEntries(UPSTREAMS.map((u) => [u, make(u)])) as Record<Upstream, HttpClient>;
   }
 
   async call<T = unknown>(

@@ -1,3 +1,4 @@
+import { cartApi } from '@meshmart/contracts';
 import { Type } from '@meshmart/kit';
 
 /** Ids as the services accept them in paths. */
@@ -32,33 +33,15 @@ export const CategoriesSchema = Type.Object({
   items: Type.Array(Type.Object({ id: Type.String(), name: Type.String(), count: Type.Integer() })),
 });
 
+/** The cart's answer as the gateway passes it on: each line's picture is a URL on this gateway (`publicImage`). */
 export const CartSchema = Type.Object({
-  userId: Type.String(),
+  ...cartApi.CartSchema.properties,
   items: Type.Array(
     Type.Object({
-      productId: Type.String(),
-      name: Type.String(),
+      ...cartApi.CartLineSchema.properties,
       image: Type.String({ description: 'URL of the picture on this gateway' }),
-      unitPriceCents: Type.Integer({
-        minimum: 0,
-        description: "the catalog's price now: what a checkout charges",
-      }),
-      quantity: Type.Integer({ minimum: 1 }),
-      lineTotalCents: Type.Integer({ minimum: 0 }),
-      priceWhenAddedCents: Type.Optional(
-        Type.Integer({
-          minimum: 0,
-          description: 'the price when the line was put; only when it has changed since',
-        }),
-      ),
-      unavailable: Type.Optional(
-        Type.Literal(true, { description: 'the catalog no longer has the product; a checkout is refused' }),
-      ),
     }),
   ),
-  totalCents: Type.Integer({ minimum: 0 }),
-  currency: Type.Literal('USD'),
-  itemCount: Type.Integer({ minimum: 0 }),
 });
 
 const OrderLine = Type.Object({

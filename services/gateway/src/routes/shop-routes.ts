@@ -1,3 +1,4 @@
+import { cartApi, checkoutApi } from '@meshmart/contracts';
 import { ApiRouter, AppError, preferredWait, PREFER_DESCRIPTION, Type } from '@meshmart/kit';
 import type { HttpResponse } from '@meshmart/kit/http';
 import type { CallOptions, Upstreams } from '../adapters/upstreams.ts';
@@ -16,12 +17,19 @@ import {
   publicImage,
 } from './schemas.ts';
 
+const { ExpectedTotalCents, IDEMPOTENCY_KEY_MAX_LENGTH, IdempotencyKey, isIdempotencyKey, PaymentToken } =
+  checkoutApi;
+
 type Json = Record<string, unknown>;
-/** The cart's default MAX_QUANTITY_PER_ITEM: the document states the limit the server enforces. */
-const MAX_QUANTITY_PER_ITEM = 10;
+/** At the cart's default MAX_QUANTITY_PER_ITEM: the document states the limit the server enforces. */
+const SetCartItemBody = cartApi.setItemBody(cartApi.DEFAULT_MAX_QUANTITY_PER_ITEM);
 /** Bound of `Prefer: wait` on an order (orders holds the answer at most 20 s too). */
 const MAX_WAIT_SECONDS = 20;
-const IDEMPOTENCY_KEY = Type.String({ minLength: 1, maxLength: 128, pattern: '^[\\x21-\\x7e]+$' });
+/** Checkout's own rules for what it is given, less the user id (the token's subject). */
+const CheckoutBody = Type.Object(
+  { paymentToken: PaymentToken, expectedTotalCents: Type.Optional(ExpectedTotalCents) },
+  { additionalProperties: false },
+);
 
 const cartView = (cart: Json): Json => ({
   ...cart,
@@ -103,16 +111,7 @@ export function shopRoutes(deps: { upstreams: Upstreams }): ApiRouter {
       tags: ['cart'],
       security: BEARER,
       params: Type.Object({ productId: ProductId }),
-      body: Type.Object(
-        {
-          quantity: Type.Integer({
-            minimum: 1,
-            maximum: MAX_QUANTITY_PER_ITEM,
-            description: "1 to the cart's MAX_QUANTITY_PER_ITEM (10)",
-          }),
-        },
-        { additionalProperties: false },
-      ),
+      body: SetCartItemBody,
       responses: {
         200: { description: 'the cart after the change', schema: CartSchema },
         401: { description: 'no valid token' },
@@ -183,24 +182,12 @@ export function shopRoutes(deps: { upstreams: Upstreams }): ApiRouter {
         'expectedTotalCents, the total you showed, to have any other total refused (409 price-changed).',
       tags: ['checkout'],
       security: BEARER,
-      body: Type.Object(
-        {
-          paymentToken: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_-]+$' }),
-          expectedTotalCents: Type.Optional(
-            Type.Integer({
-              minimum: 0,
-              maximum: Number.MAX_SAFE_INTEGER,
-              description: 'the cart total shown to the user; another total now is 409 price-changed',
-            }),
-          ),
-        },
-        { additionalProperties: false },
-      ),
+      body: CheckoutBody,
       headers: {
         'Idempotency-Key': {
-          description: 'one key per checkout attempt (1-128 printable characters), e.g. a UUID',
+          description: `one key per checkout attempt (1-${IDEMPOTENCY_KEY_MAX_LENGTH} printable characters), e.g. a UUID`,
           required: true,
-          schema: IDEMPOTENCY_KEY,
+          schema: IdempotencyKey,
         },
       },
       responses: {
@@ -220,9 +207,12 @@ export function shopRoutes(deps: { upstreams: Upstreams }): ApiRouter {
       handler: async ({ body, req, res, trace, requestId }) => {
         const user = requireUser(res);
         const key = req.headers['idempotency-key'];
-        if (typeof key !== 'string' || !/^[\x21-\x7e]{1,128}$/.test(key)) {
+        if (!isIdempotencyKey(key, IDEMPOTENCY_KEY_MAX_LENGTH)) {
           throw AppError.badRequest('the request is not valid', [
-            { field: 'header/idempotency-key', message: 'must be 1-128 printable characters' },
+            {
+              field: 'header/idempotency-key',
+              message: `must be 1-${IDEMPOTENCY_KEY_MAX_LENGTH} printable characters`,
+            },
           ]);
         }
         act(res, 'checkout.start', `cart/${user.id}`);
@@ -238,7 +228,8 @@ export function shopRoutes(deps: { upstreams: Upstreams }): ApiRouter {
                 ? { expectedTotalCents: body.expectedTotalCents }
                 : {}),
             },
-            // Keys are the user's: two users choosing the same key never meet.
+            // Keys are the user's: two users choosing the same key never meet. Checkout's limit on a scoped key
+            // makes room for a user id and a key of IDEMPOTENCY_KEY_MAX_LENGTH.
             idempotencyKey: `${user.id}:${key}`,
             trace,
             requestId,

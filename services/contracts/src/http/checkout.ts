@@ -1,0 +1,61 @@
+/**
+ * Checkout's HTTP contract: what POST /checkouts takes, and the one Idempotency-Key rule. Checkout validates with it;
+ * the gateway composes its public checkout route from it and forwards `<userId>:<key>`, which checkout's limit on a
+ * scoped key makes room for, so the gateway never accepts a request checkout would refuse.
+ */
+import { Type } from '@sinclair/typebox';
+
+const ID_MAX_LENGTH = 128;
+/** User and saga ids as checkout accepts them. */
+export const Id = Type.String({ minLength: 1, maxLength: ID_MAX_LENGTH, pattern: '^[A-Za-z0-9_.:@-]+$' });
+
+/** The most characters of a client's Idempotency-Key (a UUID has 36). */
+export const IDEMPOTENCY_KEY_MAX_LENGTH = 128;
+/**
+ * The most characters of the key checkout takes: a client's key, or one its caller scoped to the user as
+ * `<userId>:<key>` (the gateway does, so that two users choosing the same key never meet): room for an `Id` and a key.
+ */
+export const SCOPED_IDEMPOTENCY_KEY_MAX_LENGTH = ID_MAX_LENGTH + 1 + IDEMPOTENCY_KEY_MAX_LENGTH;
+
+/** Printable ASCII, no space. */
+const PRINTABLE = '^[\\x21-\\x7e]+$';
+const PRINTABLE_RE = new RegExp(PRINTABLE);
+
+/** A client's Idempotency-Key: one per checkout attempt. */
+export const IdempotencyKey = Type.String({
+  minLength: 1,
+  maxLength: IDEMPOTENCY_KEY_MAX_LENGTH,
+  pattern: PRINTABLE,
+});
+
+/** The Idempotency-Key of POST /checkouts: a client's key, perhaps scoped to the user (`<userId>:<key>`). */
+export const ScopedIdempotencyKey = Type.String({
+  minLength: 1,
+  maxLength: SCOPED_IDEMPOTENCY_KEY_MAX_LENGTH,
+  pattern: PRINTABLE,
+});
+
+/**
+ * Whether `value` is an Idempotency-Key of at most `maxLength` printable characters: the check of the header the
+ * schemas above describe (the kit's router only enforces that a required header is present).
+ */
+export function isIdempotencyKey(value: unknown, maxLength: number): value is string {
+  return typeof value === 'string' && value.length <= maxLength && PRINTABLE_RE.test(value);
+}
+
+export const PaymentToken = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_-]+$' });
+
+export const ExpectedTotalCents = Type.Integer({
+  minimum: 0,
+  maximum: Number.MAX_SAFE_INTEGER,
+  description: 'the total shown to the user; another total now is 409 price-changed instead of a charge',
+});
+
+export const StartBody = Type.Object(
+  {
+    userId: Id,
+    paymentToken: PaymentToken,
+    expectedTotalCents: Type.Optional(ExpectedTotalCents),
+  },
+  { additionalProperties: false },
+);
