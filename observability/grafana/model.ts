@@ -47,3 +47,6 @@ export interface DashboardDef {
 
 /** Prometheus data source variable every panel reads through, so one JSON fits kind and kube-prometheus-stack. */
 export const DATASOURCE_VARIABLE = 'datasource';
+
+/** The tag every MeshMart dashboard carries first. */
+export const TAGS = ['meshmart'];
