@@ -1,4 +1,4 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import {
   copyFileSync,
   existsSync,
@@ -19,6 +19,7 @@ import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { parseAllDocuments } from 'yaml';
 import { catalogue } from '@meshmart/kit/catalogue';
+import { startRunner } from '../support/start-runner.ts';
 import { until } from '../support/wait.ts';
 
 // Issue 15 (one source of truth): adding an internal service is one catalogue entry and one service folder. This
@@ -223,23 +224,6 @@ const rules = (spec: PolicySpec, way: 'ingress' | 'egress'): string[] =>
 const onPort = (rule: string, port: number): boolean =>
   (JSON.parse(rule) as Rule).ports?.some((p) => p.port === port) ?? false;
 
-function startRunner(copy: string): {
-  child: ChildProcess;
-  output: () => string;
-  exit: Promise<number | null>;
-} {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts', '--free-ports'], {
-    cwd: copy,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'warn', TRACING: 'off' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
-  child.stderr.on('data', (c: Buffer) => (out += c.toString('utf8')));
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, output: () => out, exit };
-}
-
 describe('architecture: adding an internal service is one catalogue entry and one service folder', function () {
   // Copying ~800 files, three generator runs and the one-process runner take 15-25 s on a quiet machine; CI runs
   // on two cores beside a CPU hog, so the budget is generous.
@@ -434,7 +418,7 @@ describe('architecture: adding an internal service is one catalogue entry and on
   });
 
   it('when `make start` runs in the copy, then reviews is listed and answers ready', async () => {
-    const runner = startRunner(copy);
+    const runner = startRunner(copy, ['--free-ports']);
     try {
       let exited = false;
       void runner.exit.then(() => (exited = true));

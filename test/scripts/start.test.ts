@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
 import { expect } from 'chai';
@@ -6,26 +5,14 @@ import { Redis } from 'ioredis';
 import type { ProcessSystem } from '../../scripts/system.ts';
 import { assignPort, releasePort, ROOT } from '../../scripts/system.ts';
 import { checkoutOnce } from '../observability/traces-system.ts';
+import { startRunner, type StartRun } from '../support/start-runner.ts';
 import { testenv } from '../support/testenv.ts';
 import { until } from '../support/wait.ts';
 
-interface Run {
-  readonly child: ChildProcess;
-  readonly output: () => string;
-  readonly exit: Promise<number | null>;
-}
+type Run = StartRun;
 
 function run(args: string[], env: Record<string, string> = {}): Run {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts', ...args], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'warn', TRACING: 'off', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
-  child.stderr.on('data', (c: Buffer) => (out += c.toString('utf8')));
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, output: () => out, exit };
+  return startRunner(ROOT, args, env);
 }
 
 /** Waits for the banner (or an exit) and reads each service's URL from it. */
