@@ -1,26 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  context,
-  propagation,
-  SpanKind,
-  SpanStatusCode,
-  trace,
-  type Attributes,
-  type Context,
-  type Span,
-} from '@opentelemetry/api';
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { context, type Attributes, type Context } from '@opentelemetry/api';
+import type { Registry } from 'prom-client';
 import { Pool } from 'undici';
-import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import {
-  CircuitBreaker,
-  CircuitOpenError,
-  type CircuitBreakerOptions,
-  type CircuitPermit,
-  type CircuitState,
-} from './circuit-breaker.ts';
-import { fullJitterDelay, parseRetryAfter } from './retry.ts';
+import { finalAnswer, isRetryable, retryDelay } from './attempt-outcome.ts';
+import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.ts';
+import { ClientMetricsRecorder } from './client-telemetry.ts';
+import type { BackoffOptions } from './retry.ts';
+import { sendOnce, type AttemptTarget } from './send-once.ts';
 import type { RequestSigner, SigV4Options } from './sigv4.ts';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'OPTIONS' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -120,76 +107,31 @@ export interface HttpClient {
 }
 
 const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
-const RETRYABLE_STATUS: ReadonlySet<number> = new Set([429, 502, 503, 504]);
 /**
  * A retry needs at least this much of the deadline left after its delay: with less it cannot get an answer. An attempt
  * that timed out at the deadline leaves a millisecond or so (a timer may fire that much before performance.now() says
  * it is due), and a jittered delay of about 0 then sent a second request with nothing left to wait for it.
  */
 const MIN_RETRY_BUDGET_MS = 10;
-const JSON_TYPE = /^application\/(?:[^;]*\+)?json\s*(?:;|$)/i;
-const STATE_VALUE: Readonly<Record<CircuitState, number>> = { closed: 0, 'half-open': 1, open: 2 };
 
-type FailureReason = 'timeout' | 'connection' | 'server_error' | 'circuit_open' | 'signing';
-
-interface ClientMetrics {
-  readonly duration: Histogram<'upstream' | 'method' | 'status_class'>;
-  readonly retries: Counter<'upstream'>;
-  readonly circuitState: Gauge<'upstream'>;
-  readonly failures: Counter<'upstream' | 'reason'>;
+/** The client's retry and deadline settings, validated once. */
+interface RetrySettings {
+  readonly timeoutMs: number;
+  readonly attemptTimeoutMs: number;
+  readonly retries: number;
+  readonly backoff: BackoffOptions;
+  readonly logger: Logger | undefined;
 }
 
-/** Reuses metrics already in the registry so several clients can share one. */
-function clientMetrics(registry: Registry): ClientMetrics {
-  const reuse = <M>(name: string, make: (name: string) => M): M =>
-    (registry.getSingleMetric(name) as M | undefined) ?? make(name);
-  const registers = [registry];
-  return {
-    duration: reuse(
-      'http_client_request_duration_seconds',
-      (name) =>
-        new Histogram({
-          name,
-          help: 'Duration of one attempt of an outgoing HTTP request, body included',
-          labelNames: ['upstream', 'method', 'status_class'],
-          buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-          registers,
-        }),
-    ),
-    retries: reuse(
-      'http_client_retries_total',
-      (name) =>
-        new Counter({ name, help: 'Retried outgoing HTTP attempts', labelNames: ['upstream'], registers }),
-    ),
-    circuitState: reuse(
-      'http_client_circuit_state',
-      (name) =>
-        new Gauge({
-          name,
-          help: 'Circuit breaker state per upstream: 0 closed, 1 half-open, 2 open',
-          labelNames: ['upstream'],
-          registers,
-        }),
-    ),
-    failures: reuse(
-      'http_client_failures_total',
-      (name) =>
-        new Counter({
-          name,
-          help: 'Failed outgoing HTTP attempts by reason',
-          labelNames: ['upstream', 'reason'],
-          registers,
-        }),
-    ),
-  };
+/** A call as sent on every attempt: built once from the caller's options, never changed between attempts. */
+interface PreparedCall {
+  readonly method: HttpMethod;
+  readonly path: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string | undefined;
+  /** Whether the call may be retried: an idempotent method or an idempotency key. */
+  readonly idempotent: boolean;
 }
-
-/** Raised on our own attempt timer so a timeout is told apart from other aborts. */
-class AttemptTimeout extends Error {
-  override readonly name = 'AttemptTimeout';
-}
-
-type Attempt = { response: HttpResponse; error?: undefined } | { error: AppError; retryable: boolean };
 
 /**
  * A client for one upstream over a keep-alive undici Pool.
@@ -203,6 +145,45 @@ type Attempt = { response: HttpResponse; error?: undefined } | { error: AppError
 export function createHttpClient(options: HttpClientOptions): HttpClient {
   const { upstream } = options;
   const base = new URL(options.baseUrl);
+  const settings = retrySettings(options, base);
+  const prefix = base.pathname.replace(/\/+$/, '');
+  const target = attemptTarget(options, base);
+  let closed = false;
+
+  async function request<T>(req: HttpRequestOptions): Promise<HttpResponse<T>> {
+    if (closed) throw new Error(`http client '${upstream}' is closed`);
+    if (req.signal?.aborted) throw req.signal.reason;
+    const parent = req.context ?? context.active();
+    const deadline = performance.now() + (req.timeoutMs ?? settings.timeoutMs);
+    const attemptCap = req.attemptTimeoutMs ?? Math.max(settings.attemptTimeoutMs, req.timeoutMs ?? 0);
+    const call = prepareCall(prefix, req);
+    return callWithRetries(target, settings, call, {
+      deadline,
+      attemptCap,
+      signal: req.signal,
+      parent,
+    }) as Promise<HttpResponse<T>>;
+  }
+
+  return {
+    upstream,
+    breaker: target.breaker,
+    request,
+    get: (path, opts) => request({ ...opts, method: 'GET', path }),
+    post: (path, body, opts) => request({ ...opts, method: 'POST', path, body }),
+    put: (path, body, opts) => request({ ...opts, method: 'PUT', path, body }),
+    delete: (path, opts) => request({ ...opts, method: 'DELETE', path }),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await target.pool.close();
+    },
+  };
+}
+
+/** Resolves the defaults of the retry and deadline options and rejects a client that could never work. */
+function retrySettings(options: HttpClientOptions, base: URL): RetrySettings {
+  const { upstream } = options;
   const timeoutMs = options.timeoutMs ?? 2_000;
   const attemptTimeoutMs = options.attemptTimeoutMs ?? timeoutMs;
   const retries = options.retries ?? 2;
@@ -220,8 +201,15 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   if (!Number.isInteger(retries) || retries < 0) {
     throw new Error(`http client '${upstream}': retries must be a whole number >= 0, got ${retries}`);
   }
+  return { timeoutMs, attemptTimeoutMs, retries, backoff, logger: options.logger };
+}
 
-  const prefix = base.pathname.replace(/\/+$/, '');
+/**
+ * The pool, breaker, metrics and signer every attempt of this client shares. The breaker's state changes go to the
+ * `http_client_circuit_state` gauge and the log before the caller's own `onStateChange`.
+ */
+function attemptTarget(options: HttpClientOptions, base: URL): AttemptTarget {
+  const { upstream } = options;
   const serverAttributes: Attributes = {
     'server.address': base.hostname,
     'server.port': Number(base.port || (base.protocol === 'https:' ? 443 : 80)),
@@ -230,274 +218,99 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     connections: options.connections ?? 16,
     keepAliveTimeout: options.keepAliveTimeoutMs ?? 4_000,
   });
-  const metrics = options.registry ? clientMetrics(options.registry) : undefined;
-  metrics?.circuitState.set({ upstream }, 0);
+  const metrics = new ClientMetricsRecorder(upstream, options.registry);
+  metrics.circuitState('closed');
   const breaker = new CircuitBreaker({
     ...options.breaker,
     name: upstream,
     onStateChange: (to, from) => {
-      metrics?.circuitState.set({ upstream }, STATE_VALUE[to]);
+      metrics.circuitState(to);
       options.logger?.[to === 'open' ? 'warn' : 'info']({ upstream, from, to }, `circuit ${to}`);
       options.breaker?.onStateChange?.(to, from);
     },
   });
-  let closed = false;
   const sigv4 = options.sigv4;
   let signer: Promise<RequestSigner> | undefined;
-  const signerFor = (o: SigV4Options): Promise<RequestSigner> =>
-    (signer ??= import('./sigv4-signer.ts').then((m) => m.createSigV4Signer(o)));
-
-  const fail = (reason: FailureReason): void => metrics?.failures.inc({ upstream, reason });
-
-  /**
-   * Signs one attempt (a fresh date each time) within the attempt's budget: a credential fetch that hangs (STS) must
-   * not hold the call. A failure (no credentials, STS down) is ours, not the upstream's.
-   */
-  async function sign(
-    o: SigV4Options,
-    method: HttpMethod,
-    path: string,
-    headers: Record<string, string>,
-    budgetMs: number,
-  ): Promise<{ path: string; headers: Record<string, string> } | AppError> {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const signing = signerFor(o).then((s) =>
-        s.sign({ method, protocol: base.protocol, host: base.host, path, headers }),
-      );
-      const late = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`no credentials within ${Math.round(budgetMs)} ms`)),
-          budgetMs,
-        );
-      });
-      const signed = await Promise.race([signing, late]);
-      return { path: signed.path, headers: { ...headers, host: base.host, ...signed.headers } };
-    } catch (err) {
-      fail('signing');
-      return new AppError(
-        503,
-        'upstream-signing-failed',
-        `${upstream}: cannot sign the request: ${errorMessage(err)}`,
-        { cause: err, extensions: { upstream } },
-      );
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  async function attempt(
-    method: HttpMethod,
-    path: string,
-    headers: Record<string, string>,
-    body: string | undefined,
-    budgetMs: number,
-    resendCount: number,
-    signal: AbortSignal | undefined,
-    parent: Context,
-  ): Promise<Attempt> {
-    let outgoing = { ...headers };
-    if (sigv4) {
-      // Signed before the breaker is asked: a signing failure says nothing about the upstream's health.
-      const signed = await sign(sigv4, method, path, outgoing, budgetMs);
-      if (signed instanceof AppError) return { error: signed, retryable: true };
-      ({ path, headers: outgoing } = signed);
-    }
-    let permit: CircuitPermit;
-    try {
-      permit = breaker.acquire();
-    } catch (err) {
-      if (!(err instanceof CircuitOpenError)) throw err;
-      fail('circuit_open');
-      const retryAfter = Math.ceil(err.retryAfterMs / 1_000);
-      return {
-        error: new AppError(503, 'circuit-open', `${upstream}: ${err.message}`, {
-          cause: err,
-          extensions: { upstream },
-          ...(retryAfter > 0 ? { headers: { 'retry-after': String(retryAfter) } } : {}),
-        }),
-        retryable: false,
-      };
-    }
-
-    // Only a recording parent earns a span: the unsampled path stays allocation-light.
-    let span: Span | undefined;
-    if (trace.getSpan(parent)?.isRecording()) {
-      span = trace.getTracer('@meshmart/kit').startSpan(
-        `HTTP ${method}`,
-        {
-          kind: SpanKind.CLIENT,
-          attributes: {
-            ...serverAttributes,
-            'http.request.method': method,
-            'url.path': path.split('?', 1)[0],
-            ...(resendCount > 0 ? { 'http.request.resend_count': resendCount } : {}),
-          },
-        },
-        parent,
-      );
-    }
-    propagation.inject(span ? trace.setSpan(parent, span) : parent, outgoing);
-
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new AttemptTimeout()), budgetMs);
-    const forwardAbort = (): void => controller.abort(signal?.reason);
-    signal?.addEventListener('abort', forwardAbort, { once: true });
-    const started = performance.now();
-    const observe = (statusClass: string): void =>
-      metrics?.duration.observe(
-        { upstream, method, status_class: statusClass },
-        (performance.now() - started) / 1e3,
-      );
-
-    let status: number;
-    let responseHeaders: HttpHeaders;
-    let text: string;
-    try {
-      const res = await pool.request({ method, path, headers: outgoing, body, signal: controller.signal });
-      status = res.statusCode;
-      responseHeaders = res.headers;
-      text = await res.body.text();
-    } catch (err) {
-      if (signal?.aborted) {
-        observe('cancelled');
-        permit.release();
-        span?.end();
-        throw signal.reason;
-      }
-      observe('error');
-      permit.failure();
-      const timedOut = controller.signal.reason instanceof AttemptTimeout;
-      fail(timedOut ? 'timeout' : 'connection');
-      span?.setAttribute('error.type', timedOut ? 'timeout' : errorType(err));
-      span?.setStatus({ code: SpanStatusCode.ERROR });
-      span?.end();
-      const details = { cause: err, extensions: { upstream } };
-      const error = timedOut
-        ? new AppError(
-            504,
-            'upstream-timeout',
-            `${upstream} did not answer within ${Math.round(budgetMs)} ms`,
-            details,
-          )
-        : new AppError(
-            503,
-            'upstream-unavailable',
-            `${upstream} is unreachable: ${errorMessage(err)}`,
-            details,
-          );
-      return { error, retryable: true };
-    } finally {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', forwardAbort);
-    }
-
-    observe(`${Math.floor(status / 100)}xx`);
-    span?.setAttribute('http.response.status_code', status);
-    if (status >= 500) {
-      permit.failure();
-      fail('server_error');
-      span?.setAttribute('error.type', String(status));
-      span?.setStatus({ code: SpanStatusCode.ERROR });
-    } else {
-      // A 4xx proves the upstream is alive, so it counts towards closing the circuit.
-      permit.success();
-    }
-    span?.end();
-
-    const contentType = firstHeader(responseHeaders['content-type']) ?? '';
-    let parsed: unknown = text === '' ? undefined : text;
-    if (text !== '' && JSON_TYPE.test(contentType)) {
-      try {
-        parsed = JSON.parse(text);
-      } catch (err) {
-        return {
-          error: new AppError(502, 'upstream-error', `${upstream} answered ${status} with invalid JSON`, {
-            cause: err,
-            extensions: { upstream, upstreamStatus: status },
-          }),
-          retryable: false,
-        };
-      }
-    }
-    return { response: { status, headers: responseHeaders, body: parsed } };
-  }
-
-  async function request<T>(req: HttpRequestOptions): Promise<HttpResponse<T>> {
-    if (closed) throw new Error(`http client '${upstream}' is closed`);
-    const { signal } = req;
-    if (signal?.aborted) throw signal.reason;
-    const parent = req.context ?? context.active();
-    const deadline = performance.now() + (req.timeoutMs ?? timeoutMs);
-    const attemptCap = req.attemptTimeoutMs ?? Math.max(attemptTimeoutMs, req.timeoutMs ?? 0);
-    const method = req.method;
-    const idempotent = IDEMPOTENT.has(method) || req.idempotencyKey !== undefined;
-    const path = buildPath(prefix, req.path, req.query);
-    const headers: Record<string, string> = { accept: 'application/json, application/problem+json' };
-    for (const [name, value] of Object.entries(req.headers ?? {})) headers[name.toLowerCase()] = value;
-    const body = req.body === undefined ? undefined : JSON.stringify(req.body);
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    if (req.idempotencyKey !== undefined) headers['idempotency-key'] = req.idempotencyKey;
-    if (req.requestId !== undefined) headers['x-request-id'] = req.requestId;
-
-    for (let n = 0; ; n++) {
-      const remaining = deadline - performance.now();
-      const result = await attempt(
-        method,
-        path,
-        headers,
-        body,
-        Math.min(attemptCap, remaining),
-        n,
-        signal,
-        parent,
-      );
-      const retryable = result.error ? result.retryable : RETRYABLE_STATUS.has(result.response.status);
-      const delay = retryable && idempotent && n < retries ? nextDelay(result, n) : undefined;
-      if (delay === undefined || deadline - (performance.now() + delay) < MIN_RETRY_BUDGET_MS) {
-        if (result.error) throw result.error;
-        if (result.response.status >= 500) throw upstreamError(result.response);
-        return result.response as HttpResponse<T>;
-      }
-      metrics?.retries.inc({ upstream });
-      options.logger?.debug(
-        { upstream, method, path, attempt: n + 1, delayMs: delay },
-        'retrying upstream call',
-      );
-      try {
-        await sleep(delay, undefined, signal ? { signal } : undefined);
-      } catch {
-        throw signal?.reason;
-      }
-    }
-  }
-
-  function nextDelay(result: Attempt, n: number): number {
-    const retryAfter = result.error ? undefined : parseRetryAfter(result.response.headers['retry-after']);
-    return retryAfter ?? fullJitterDelay(n, backoff);
-  }
-
-  function upstreamError(response: HttpResponse): AppError {
-    return new AppError(502, 'upstream-error', `${upstream} answered ${response.status}`, {
-      cause: response,
-      extensions: { upstream, upstreamStatus: response.status },
-    });
-  }
-
+  // The signer (and with it the AWS SDK) is loaded on the first signed attempt only.
+  const loadSigner = sigv4
+    ? (): Promise<RequestSigner> =>
+        (signer ??= import('./sigv4-signer.ts').then((m) => m.createSigV4Signer(sigv4)))
+    : undefined;
   return {
     upstream,
+    base,
+    pool,
     breaker,
-    request,
-    get: (path, opts) => request({ ...opts, method: 'GET', path }),
-    post: (path, body, opts) => request({ ...opts, method: 'POST', path, body }),
-    put: (path, body, opts) => request({ ...opts, method: 'PUT', path, body }),
-    delete: (path, opts) => request({ ...opts, method: 'DELETE', path }),
-    async close() {
-      if (closed) return;
-      closed = true;
-      await pool.close();
-    },
+    metrics,
+    serverAttributes,
+    ...(loadSigner ? { signer: loadSigner } : {}),
   };
+}
+
+/** Builds what every attempt of a call sends: path with query, lower-case headers, JSON body. */
+function prepareCall(prefix: string, req: HttpRequestOptions): PreparedCall {
+  const method = req.method;
+  const idempotent = IDEMPOTENT.has(method) || req.idempotencyKey !== undefined;
+  const path = buildPath(prefix, req.path, req.query);
+  const headers: Record<string, string> = { accept: 'application/json, application/problem+json' };
+  for (const [name, value] of Object.entries(req.headers ?? {})) headers[name.toLowerCase()] = value;
+  const body = req.body === undefined ? undefined : JSON.stringify(req.body);
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (req.idempotencyKey !== undefined) headers['idempotency-key'] = req.idempotencyKey;
+  if (req.requestId !== undefined) headers['x-request-id'] = req.requestId;
+  return { method, path, headers, body, idempotent };
+}
+
+/**
+ * The retry loop of one call. Each attempt gets `min(attemptCap, what is left of the deadline)`; after one that may be
+ * retried (an idempotent call, a retryable outcome, retries left) it waits the Retry-After or the jittered backoff,
+ * unless that wait would leave less than MIN_RETRY_BUDGET_MS of the deadline, in which case the last outcome stands.
+ * A caller's abort during the wait rethrows its reason.
+ */
+async function callWithRetries(
+  target: AttemptTarget,
+  settings: RetrySettings,
+  call: PreparedCall,
+  limits: {
+    readonly deadline: number;
+    readonly attemptCap: number;
+    readonly signal: AbortSignal | undefined;
+    readonly parent: Context;
+  },
+): Promise<HttpResponse> {
+  const { upstream } = target;
+  const { method, path } = call;
+  const { deadline, signal } = limits;
+  for (let n = 0; ; n++) {
+    const remaining = deadline - performance.now();
+    const result = await sendOnce(target, {
+      method,
+      path,
+      headers: call.headers,
+      body: call.body,
+      budgetMs: Math.min(limits.attemptCap, remaining),
+      resendCount: n,
+      signal,
+      parent: limits.parent,
+    });
+    const delay =
+      isRetryable(result) && call.idempotent && n < settings.retries
+        ? retryDelay(result, n, settings.backoff)
+        : undefined;
+    if (delay === undefined || deadline - (performance.now() + delay) < MIN_RETRY_BUDGET_MS) {
+      return finalAnswer(upstream, result);
+    }
+    target.metrics.retry();
+    settings.logger?.debug(
+      { upstream, method, path, attempt: n + 1, delayMs: delay },
+      'retrying upstream call',
+    );
+    try {
+      await sleep(delay, undefined, signal ? { signal } : undefined);
+    } catch {
+      throw signal?.reason;
+    }
+  }
 }
 
 function buildPath(prefix: string, path: string, query: HttpRequestOptions['query']): string {
@@ -509,19 +322,4 @@ function buildPath(prefix: string, path: string, query: HttpRequestOptions['quer
   }
   const qs = params.toString();
   return qs === '' ? prefix + path : `${prefix}${path}${path.includes('?') ? '&' : '?'}${qs}`;
-}
-
-function firstHeader(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
-
-function errorType(err: unknown): string {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : err instanceof Error ? err.name : 'error';
-}
-
-function errorMessage(err: unknown): string {
-  const code = (err as { code?: unknown } | null)?.code;
-  const message = err instanceof Error ? err.message : String(err);
-  return typeof code === 'string' && !message.includes(code) ? `${code} ${message}` : message;
 }
