@@ -39,7 +39,7 @@ endif
 endif
 ifneq ($(filter canary,$(goals)),)
 ifeq ($(and $(SERVICE),$(VERSION)),)
-$(error make canary needs SERVICE and VERSION: make canary SERVICE=catalog VERSION=v2 (SERVICE: a service of services/kit/src/catalogue.ts))
+$(error make canary needs SERVICE and VERSION: make canary SERVICE=catalog VERSION=v2 (SERVICE: a service of services/catalogue/src/catalogue.ts))
 endif
 endif
 

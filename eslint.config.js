@@ -5,19 +5,23 @@ import tseslint from 'typescript-eslint';
 // The import direction of docs/architecture.md ("The parts, and what each may import"), held at lint time: each ban is
 // a regular expression over the specifier as written. test/architecture.test.ts checks the resolved paths too.
 const SOURCES = '**/*.{ts,tsx,mts,cts,js,mjs}';
-/** Every workspace package under services/: the kit, contracts, web and the services. */
+/** Every workspace package under services/: the catalogue, the kit, contracts, web and the services. */
 const PACKAGES = readdirSync(new URL('./services/', import.meta.url), { withFileTypes: true })
   .filter((e) => e.isDirectory() && existsSync(new URL(`./services/${e.name}/package.json`, import.meta.url)))
   .map((e) => e.name);
 const DEPLOYMENT = ['bench', 'cdk8s', 'infra', 'mesh', 'observability', 'ops', 'scripts', 'test'];
-/** What each package may import of the others, by name (a service: the kit and contracts); `(?:/.*)?`: any export. */
+/**
+ * What each package may import of the others, by name (a service: the catalogue, the kit and contracts);
+ * `(?:/.*)?`: any export. The catalogue, the system's description, imports nothing; everyone may import it.
+ */
 const PACKAGE_MAY = {
-  kit: [],
-  contracts: ['kit(?:/.*)?'],
+  catalogue: [],
+  kit: ['catalogue'],
+  contracts: ['catalogue', 'kit(?:/.*)?'],
   web: [],
-  gateway: ['kit(?:/.*)?', 'contracts(?:/.*)?', 'web'],
+  gateway: ['catalogue', 'kit(?:/.*)?', 'contracts(?:/.*)?', 'web'],
 };
-const SERVICE_MAY = ['kit(?:/.*)?', 'contracts(?:/.*)?'];
+const SERVICE_MAY = ['catalogue', 'kit(?:/.*)?', 'contracts(?:/.*)?'];
 const UP = String.raw`^(?:\.\./)+`;
 
 /**
@@ -48,7 +52,12 @@ function importBans(files, bans) {
 function packageBans(name) {
   const may = PACKAGE_MAY[name] ?? SERVICE_MAY;
   const packages = may.map((m) => `@meshmart/${m.replace('(?:/.*)?', '')}`);
-  const part = name === 'kit' ? 'the kit knows no service: services/kit/' : `services/${name}/`;
+  const part =
+    name === 'kit'
+      ? 'the kit knows no service: services/kit/'
+      : name === 'catalogue'
+        ? 'the catalogue describes the system and runs nothing: services/catalogue/'
+        : `services/${name}/`;
   const rule =
     packages.length > 0 ? `imports only ${packages.join(', ')}, by package name` : 'imports no other part';
   return importBans(
@@ -71,18 +80,22 @@ function packageBans(name) {
   );
 }
 
-/** mesh/, cdk8s/ and observability/ read the kit by package name, and only the modules docs/architecture.md lists. */
+/**
+ * mesh/, cdk8s/ and observability/ read the catalogue and the kit by package name, and of the kit only the modules
+ * docs/architecture.md lists.
+ */
 function deploymentBans(part, kitModules) {
-  const allowed = kitModules.map((m) => `@meshmart/kit/${m}`).join(', ');
+  const modules = ['catalogue', ...kitModules.map((m) => `kit/${m}`)];
+  const allowed = modules.map((m) => `@meshmart/${m}`).join(', ');
   return importBans(
     [`${part}/${SOURCES}`],
     [
       {
         regex: `${UP}services(?:/|$)`,
-        message: `${part}/ imports the kit by its package name (${allowed}), never a path into services/`,
+        message: `${part}/ imports the catalogue and the kit by package name (${allowed}), never a path into services/`,
       },
       {
-        regex: `^@meshmart/(?!kit/(?:${kitModules.join('|')})$)`,
+        regex: `^@meshmart/(?!(?:${modules.join('|')})$)`,
         message: `${part}/ may import only ${allowed} of the workspace packages (docs/architecture.md)`,
       },
     ],
@@ -133,9 +146,9 @@ export default tseslint.config(
     },
   },
   ...PACKAGES.map(packageBans),
-  deploymentBans('mesh', ['catalogue', 'upstream-policy']),
-  deploymentBans('observability', ['catalogue', 'metrics']),
-  deploymentBans('cdk8s', ['catalogue']),
+  deploymentBans('mesh', ['upstream-policy']),
+  deploymentBans('observability', ['metrics']),
+  deploymentBans('cdk8s', []),
   importBans(
     [`ops/${SOURCES}`],
     [
@@ -146,7 +159,7 @@ export default tseslint.config(
       },
       {
         regex: `${UP}services(?:/|$)`,
-        message: 'ops/ imports the kit by its package name (@meshmart/kit/catalogue)',
+        message: 'ops/ imports the catalogue by its package name (@meshmart/catalogue)',
       },
     ],
   ),
@@ -154,8 +167,9 @@ export default tseslint.config(
     [`scripts/${SOURCES}`],
     [
       {
-        regex: `${UP}services/kit(?:/|$)`,
-        message: 'scripts/ import the kit by its package name (@meshmart/kit/...)',
+        regex: `${UP}services/(?:kit|catalogue)(?:/|$)`,
+        message:
+          'scripts/ import the kit and the catalogue by package name (@meshmart/kit/..., @meshmart/catalogue)',
       },
     ],
   ),
@@ -164,8 +178,9 @@ export default tseslint.config(
     [
       {
         // the SigV4 signer: the kit loads it lazily and does not export it; bench/sigv4.ts measures it alone
-        regex: String.raw`^(?:\.\./)+services/kit/(?!src/http/sigv4-signer\.ts$)`,
-        message: 'bench/ imports the kit by its package name (@meshmart/kit/...)',
+        regex: String.raw`^(?:\.\./)+services/(?:catalogue/|kit/(?!src/http/sigv4-signer\.ts$))`,
+        message:
+          'bench/ imports the kit and the catalogue by package name (@meshmart/kit/..., @meshmart/catalogue)',
       },
     ],
   ),

@@ -13,7 +13,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ServiceName } from '@meshmart/kit/catalogue';
+import type { ServiceName } from '@meshmart/catalogue';
 import { percentile } from '../scripts/load/stats.ts';
 import { READY_BANNER, ROOT } from '../scripts/system.ts';
 import { call, startRealSystem, type RealSystem } from '../test/e2e/support/real-system.ts';

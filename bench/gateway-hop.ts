@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import autocannon from 'autocannon';
 import { Pool } from 'undici';
-import { dependenciesOf } from '@meshmart/kit/catalogue';
+import { dependenciesOf } from '@meshmart/catalogue';
 import { percentile } from '../scripts/load/stats.ts';
 import { startProcesses, type ProcessSystem } from '../scripts/system.ts';
 import { call, startRealSystem } from '../test/e2e/support/real-system.ts';

@@ -4,7 +4,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ServiceName } from '@meshmart/kit/catalogue';
+import type { ServiceName } from '@meshmart/catalogue';
 import { bundleServices } from '../scripts/build-images.ts';
 import { runLoad } from '../scripts/load.ts';
 import { startRealSystem } from '../test/e2e/support/real-system.ts';

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { SERVICE_NAMES, type ServiceName } from '@meshmart/kit/catalogue';
+import { SERVICE_NAMES, type ServiceName } from '@meshmart/catalogue';
 
 /** One canary: a second Deployment `<service>-<version>` receiving `weight` percent of the traffic. */
 export interface CanaryConfig {

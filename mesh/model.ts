@@ -1,4 +1,4 @@
-import { catalogue, SERVICE_NAMES, type ServiceEntry, type ServiceName } from '@meshmart/kit/catalogue';
+import { catalogue, SERVICE_NAMES, type ServiceEntry, type ServiceName } from '@meshmart/catalogue';
 
 /**
  * The traffic model: who calls whom and how, derived from the service catalogue. Pure data; the renderers in
@@ -282,7 +282,7 @@ export function versionedName(service: string, version: string): string {
 }
 
 function unknownService(where: string, name: string): string {
-  return `${where}: no service '${name}' in the catalogue; use one of ${SERVICE_NAMES.join(', ')} (or add it to services/kit/src/catalogue.ts)`;
+  return `${where}: no service '${name}' in the catalogue; use one of ${SERVICE_NAMES.join(', ')} (or add it to services/catalogue/src/catalogue.ts)`;
 }
 
 function mergeOverrides(

@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CanaryMetrics, checkSteps, DEFAULT_STEPS, runCanary, type CanaryEvent } from './lib/canary.ts';
 import { abortOnSignals, err, EXIT, out, parseDuration, parseNumber, UsageError } from './lib/cli.ts';
-import { SERVICE_NAMES } from '@meshmart/kit/catalogue';
+import { SERVICE_NAMES } from '@meshmart/catalogue';
 import { ConnectionError, Kube, KubeconfigError } from './lib/kube.ts';
 import { canaryQueries } from './lib/prometheus.ts';
 import { BACKENDS, type Backend } from './lib/traffic.ts';
@@ -76,7 +76,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (!service || !version) throw new UsageError('give --service and --version');
     if (!(SERVICE_NAMES as readonly string[]).includes(service))
       throw new UsageError(
-        `--service '${service}' is not a service of the catalogue (services/kit/src/catalogue.ts); choose from ${SERVICE_NAMES.join(', ')}`,
+        `--service '${service}' is not a service of the catalogue (services/catalogue/src/catalogue.ts); choose from ${SERVICE_NAMES.join(', ')}`,
       );
     if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(version))
       throw new UsageError(`--version '${version}' must be a DNS label such as v2`);

@@ -19,7 +19,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments, stringify } from 'yaml';
-import { catalogue } from '@meshmart/kit/catalogue';
+import { catalogue } from '@meshmart/catalogue';
 
 /** Profile order in values and conditions; other profile directories follow alphabetically. */
 export const PROFILE_ORDER = ['kind', 'eks-appmesh', 'eks-lattice', 'migration'];

@@ -17,7 +17,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statS
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
-import { catalogue } from '@meshmart/kit/catalogue';
+import { catalogue } from '@meshmart/catalogue';
 import { buildWeb } from '@meshmart/web/build';
 
 export type BundleMode = 'all' | 'workspace';
@@ -150,7 +150,9 @@ export async function bundleServices(options: BundleOptions = {}): Promise<Bundl
   const entries: [string, string][] = [];
   for (const name of names) {
     if (!known.has(name))
-      throw new Error(`build-images: '${name}' is not in the catalogue (services/kit/src/catalogue.ts)`);
+      throw new Error(
+        `build-images: '${name}' is not in the catalogue (services/catalogue/src/catalogue.ts)`,
+      );
     const entry = join(root, 'services', name, 'src', 'main.ts');
     if (!existsSync(entry)) throw new Error(`build-images: ${relative(root, entry)} does not exist`);
     entries.push([name, entry]);

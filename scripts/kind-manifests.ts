@@ -16,7 +16,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments, stringify } from 'yaml';
-import { catalogue } from '@meshmart/kit/catalogue';
+import { catalogue } from '@meshmart/catalogue';
 
 export interface Manifest {
   readonly apiVersion: string;

@@ -8,7 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, hostServices, PortError, type AnyServiceDefinition } from '@meshmart/kit';
-import { catalogue, type ServiceName } from '@meshmart/kit/catalogue';
+import { catalogue, type ServiceName } from '@meshmart/catalogue';
 import { InMemoryEventBus } from '@meshmart/kit/events';
 import {
   assignPort,

@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { catalogue, type ServiceEntry, type ServiceName } from '@meshmart/kit/catalogue';
+import { catalogue, type ServiceEntry, type ServiceName } from '@meshmart/catalogue';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 

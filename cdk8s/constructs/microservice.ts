@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-27';
-import { service as catalogueEntry, type ServiceEntry } from '@meshmart/kit/catalogue';
+import { service as catalogueEntry, type ServiceEntry } from '@meshmart/catalogue';
 import { COMPONENT_LABEL, VERSION_LABEL, serviceSelector, versionSelector } from './labels.ts';
 import { hardenedPodSpec, type ContainerResources } from './pod-spec.ts';
 

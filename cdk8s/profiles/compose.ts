@@ -1,5 +1,5 @@
 import { App, Chart } from 'cdk8s';
-import { catalogue, type ServiceEntry } from '@meshmart/kit/catalogue';
+import { catalogue, type ServiceEntry } from '@meshmart/catalogue';
 import { clientPolicyEnv } from '../../mesh/client-policy.ts';
 import { servicePolicy, trafficModel, type TrafficModel } from '../../mesh/model.ts';
 import { renderNetworkPolicies, usesRedis, type MeshKind } from '../../mesh/render/network-policies.ts';

@@ -13,7 +13,7 @@ import {
   HttpRouteSpecRulesMatchesPathType,
   type HttpRouteSpecRules,
 } from '../../cdk8s/imports/gateway.networking.k8s.io.ts';
-import type { ServiceName } from '@meshmart/kit/catalogue';
+import type { ServiceName } from '@meshmart/catalogue';
 import { isReadRoute, upstreamEnvPrefix, upstreamSettings } from '../client-policy.ts';
 import { versionedName, type ServicePolicy, type TrafficModel, type TrafficRoute } from '../model.ts';
 

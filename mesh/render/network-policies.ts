@@ -1,6 +1,6 @@
 import type { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-27';
-import type { ServiceEntry } from '@meshmart/kit/catalogue';
+import type { ServiceEntry } from '@meshmart/catalogue';
 import type { ServicePolicy, TrafficModel } from '../model.ts';
 
 type Labels = Readonly<Record<string, string>>;

@@ -1,4 +1,4 @@
-import { catalogue } from '@meshmart/kit/catalogue';
+import { catalogue } from '@meshmart/catalogue';
 import type { DashboardDef } from './model.ts';
 import { businessDashboard } from './definitions/business.ts';
 import { eventsDashboard } from './definitions/events.ts';

@@ -1,4 +1,4 @@
-import { SERVICE_NAMES, type ServiceName } from '@meshmart/kit/catalogue';
+import { SERVICE_NAMES, type ServiceName } from '@meshmart/catalogue';
 import { DURATION_BUCKETS } from '@meshmart/kit/metrics';
 
 /** What one SLO measures over the kit's request histogram (http_request_duration_seconds, label `service`). */

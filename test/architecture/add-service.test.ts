@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { parseAllDocuments } from 'yaml';
-import { catalogue } from '@meshmart/kit/catalogue';
+import { catalogue } from '@meshmart/catalogue';
 import { startRunner } from '../support/start-runner.ts';
 import { until } from '../support/wait.ts';
 
@@ -63,12 +63,13 @@ const FOLDER: Readonly<Record<string, string>> = {
       private: true,
       type: 'module',
       exports: { '.': './src/service.ts', './app': './src/app.ts' },
-      dependencies: { '@meshmart/kit': '0.1.0' },
+      dependencies: { '@meshmart/catalogue': '0.1.0', '@meshmart/kit': '0.1.0' },
     },
     null,
     2,
   )}\n`,
-  'src/service.ts': `import { defineService, openStores, service, storeSettings, upstreamUrl } from '@meshmart/kit';
+  'src/service.ts': `import { service } from '@meshmart/catalogue';
+import { defineService, openStores, storeSettings, upstreamUrl } from '@meshmart/kit';
 
 export const definition = defineService({
   service: '${NAME}',
@@ -161,7 +162,7 @@ async function copyRepository(to: string): Promise<void> {
 
 /** The catalogue entry: the name at the end of SERVICE_NAMES, the entry at the end of the record. */
 function addEntry(copy: string): void {
-  const file = join(copy, 'services/kit/src/catalogue.ts');
+  const file = join(copy, 'services/catalogue/src/catalogue.ts');
   const text = readFileSync(file, 'utf8');
   const names = /(export const SERVICE_NAMES = \[[^\]]*?)(\] as const;)/.exec(text);
   const record = /(const entries\b[^\n]*= \{\n[\s\S]*?\n)(\}[^\n]*;\n)/.exec(text);

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { ServiceName } from '@meshmart/kit/catalogue';
+import type { ServiceName } from '@meshmart/catalogue';
 import { judge, invariantTable, type Verdict } from '../../bench/support/chaos/invariants.ts';
 import { runChaos, type ChaosResult } from '../../bench/support/chaos/run.ts';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
-import { catalogue } from '@meshmart/kit/catalogue';
+import { catalogue } from '@meshmart/catalogue';
 
 // No registry is reachable here, so the image cannot be built; the Dockerfile is checked against the rules hadolint
 // and the issue ask for, and against what the bundler and the manifests expect. (The bundles themselves are run the

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { parseAllDocuments } from 'yaml';
-import { catalogue } from '@meshmart/kit/catalogue';
+import { catalogue } from '@meshmart/catalogue';
 import { chartDiff, generateChart, PROFILE_ORDER, writeChart } from '../../scripts/build-chart.ts';
 import { imageTag } from '../../scripts/build-images.ts';
 import { readManifests, referencedSecrets, workloads } from '../../scripts/kind-manifests.ts';

@@ -79,7 +79,35 @@ describe('lint: the import direction (eslint.config.js, docs/architecture.md)', 
       await expectBanned('services/kit/src/x.ts', "await import('@meshmart/orders');", says);
     });
 
-    it("when a service imports another service's files, then lint fails; the kit and contracts by name pass", async () => {
+    it('when the catalogue imports the kit, a service or any other workspace package, then lint fails', async () => {
+      const says = 'the catalogue describes the system and runs nothing';
+      await expectBanned('services/catalogue/src/x.ts', "import { a } from '@meshmart/kit';", says);
+      await expectBanned(
+        'services/catalogue/src/x.ts',
+        "import type { A } from '@meshmart/contracts';",
+        says,
+      );
+      await expectBanned('services/catalogue/src/x.ts', "import { a } from '../../kit/src/index.ts';", says);
+      await expectBanned('services/catalogue/src/x.ts', "await import('@meshmart/orders');", says);
+      await expectAllowed(
+        'services/catalogue/src/x.ts',
+        "import { a } from './catalogue.ts';\nexport { a };\n",
+      );
+    });
+
+    it('when the kit imports the catalogue by name, then lint allows it; by path, it fails', async () => {
+      await expectAllowed(
+        'services/kit/src/x.ts',
+        "import { a } from '@meshmart/catalogue';\nexport { a };\n",
+      );
+      await expectBanned(
+        'services/kit/src/x.ts',
+        "import { a } from '../../catalogue/src/catalogue.ts';",
+        'the kit knows no service',
+      );
+    });
+
+    it("when a service imports another service's files, then lint fails; the catalogue, the kit and contracts by name pass", async () => {
       const says = "services/cart/ never imports another package's files";
       await expectBanned(
         'services/cart/src/x.ts',
@@ -99,7 +127,7 @@ describe('lint: the import direction (eslint.config.js, docs/architecture.md)', 
       );
       await expectAllowed(
         'services/cart/src/x.ts',
-        "import { a } from '@meshmart/kit';\nimport { b } from '@meshmart/kit/events';\nimport { c } from '@meshmart/contracts';\nexport const d = [a, b, c];\n",
+        "import { a } from '@meshmart/kit';\nimport { b } from '@meshmart/kit/events';\nimport { c } from '@meshmart/contracts';\nimport { e } from '@meshmart/catalogue';\nexport const d = [a, b, c, e];\n",
       );
     });
 
@@ -119,15 +147,15 @@ describe('lint: the import direction (eslint.config.js, docs/architecture.md)', 
   });
 
   describe('deployment code', () => {
-    it('when mesh/, cdk8s/ or observability/ import the kit by a path into services/, then lint fails', async () => {
+    it('when mesh/, cdk8s/ or observability/ import the catalogue or the kit by a path into services/, then lint fails', async () => {
       await expectBanned(
         'mesh/x.ts',
-        "import { a } from '../services/kit/src/catalogue.ts';",
-        'mesh/ imports the kit',
+        "import { a } from '../services/catalogue/src/catalogue.ts';",
+        'mesh/ imports the catalogue and the kit by package name',
       );
       await expectBanned(
         'cdk8s/constructs/x.ts',
-        "import { a } from '../../services/kit/src/catalogue.ts';",
+        "import { a } from '../../services/catalogue/src/index.ts';",
         'cdk8s/',
       );
       await expectBanned(
@@ -154,7 +182,13 @@ describe('lint: the import direction (eslint.config.js, docs/architecture.md)', 
         'observability/x.ts',
         "import { a } from '@meshmart/kit/metrics';\nexport { a };\n",
       );
-      await expectAllowed('cdk8s/x.ts', "import { a } from '@meshmart/kit/catalogue';\nexport { a };\n");
+      await expectBanned(
+        'cdk8s/x.ts',
+        "import { a } from '@meshmart/kit/catalogue';",
+        'cdk8s/ may import only @meshmart/catalogue',
+      );
+      for (const part of ['mesh', 'cdk8s', 'observability'])
+        await expectAllowed(`${part}/x.ts`, "import { a } from '@meshmart/catalogue';\nexport { a };\n");
     });
 
     it('when ops/ imports scripts/, then lint fails, save the manifest reader the table names', async () => {
@@ -175,8 +209,23 @@ describe('lint: the import direction (eslint.config.js, docs/architecture.md)', 
       await expectAllowed('ops/lib/x.ts', "import { a } from '../../cdk8s/config.ts';\nexport { a };\n");
     });
 
-    it('when scripts/ or bench/ import the kit by path, then lint fails; other services and tests pass', async () => {
-      await expectBanned('scripts/x.ts', "import { a } from '../services/kit/src/catalogue.ts';", 'scripts/');
+    it('when scripts/, bench/ or ops/ import the kit or the catalogue by path, then lint fails; other services and tests pass', async () => {
+      await expectBanned('scripts/x.ts', "import { a } from '../services/kit/src/index.ts';", 'scripts/');
+      await expectBanned(
+        'scripts/x.ts',
+        "import { a } from '../services/catalogue/src/catalogue.ts';",
+        'scripts/',
+      );
+      await expectBanned(
+        'bench/x.ts',
+        "import type { A } from '../services/catalogue/src/catalogue.ts';",
+        'bench/',
+      );
+      await expectBanned(
+        'ops/x.ts',
+        "import { a } from '../services/catalogue/src/catalogue.ts';",
+        'ops/ imports the catalogue by its package name',
+      );
       await expectBanned('bench/x.ts', "import { a } from '../services/kit/src/http/index.ts';", 'bench/');
       await expectAllowed(
         'scripts/x.ts',

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { catalogue } from '../../services/kit/src/catalogue.ts';
+import { catalogue } from '@meshmart/catalogue';
 import { servicePolicy, trafficModel } from '../../mesh/model.ts';
 
 describe('mesh/model', () => {

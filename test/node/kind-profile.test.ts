@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { SERVICE_NAMES } from '../../services/kit/src/catalogue.ts';
+import { SERVICE_NAMES } from '@meshmart/catalogue';
 import { call } from '../e2e/support/real-system.ts';
 import { login, purchase } from '../load/support/journeys.ts';
 import { kubectlPath, ROOT } from '../support/kube.ts';

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { SERVICE_NAMES } from '../../services/kit/src/catalogue.ts';
+import { SERVICE_NAMES } from '@meshmart/catalogue';
 import { staleFiles } from '../../observability/files.ts';
 import { dashboards } from '../../observability/grafana/dashboards.ts';
 import { testenv } from '../support/testenv.ts';

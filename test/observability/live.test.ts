@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { chromium } from 'playwright-core';
 import { runLoad, type LoadSummary } from '../../scripts/load.ts';
-import type { ServiceName } from '@meshmart/kit/catalogue';
+import type { ServiceName } from '@meshmart/catalogue';
 import { assignPort, ROOT } from '../../scripts/system.ts';
 import { dashboards } from '../../observability/grafana/dashboards.ts';
 import { prometheusRuleGroups } from '../../observability/prometheus/rules.ts';

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { SERVICE_NAMES } from '../../services/kit/src/catalogue.ts';
+import { SERVICE_NAMES } from '@meshmart/catalogue';
 import { DURATION_BUCKETS } from '../../services/kit/src/metrics.ts';
 import { errorBudget, serviceSlos } from '../../observability/slo/objectives.ts';
 import {

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { MongoClient } from 'mongodb';
-import type { ServiceName } from '@meshmart/kit/catalogue';
+import type { ServiceName } from '@meshmart/catalogue';
 import { startProcesses, type ProcessSystem } from '../../scripts/system.ts';
 import { call, until } from '../e2e/support/real-system.ts';
 import { testenv } from '../support/testenv.ts';

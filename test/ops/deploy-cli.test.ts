@@ -139,7 +139,7 @@ describe('ops/deploy and ops/canary command lines: what they say when something 
     const r = run('canary', ['--service', 'catalogue', '--version', 'v2']);
     expect(r.status, r.stderr).to.equal(2);
     expect(r.stderr).to.include(
-      "--service 'catalogue' is not a service of the catalogue (services/kit/src/catalogue.ts); choose from gateway, catalog, cart",
+      "--service 'catalogue' is not a service of the catalogue (services/catalogue/src/catalogue.ts); choose from gateway, catalog, cart",
     );
   });
 

@@ -55,7 +55,7 @@ describe('ops/lib/freshness: is dist/<profile>/ older than what synthesizes it',
     for (const f of [
       'cdk8s/profiles/kind.ts',
       'mesh/model.ts',
-      'services/kit/src/catalogue.ts',
+      'services/catalogue/src/catalogue.ts',
       'observability/otel/collector-kind.yaml',
       'package.json',
     ])

@@ -2,7 +2,7 @@
 // the harness, as a ReplicaSet would), Redis and FerretDB killed and started again, each at a random point of the run
 // (a fraction of the checkouts started), and the payments provider failing and slowed at random all along.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ServiceName } from '@meshmart/kit/catalogue';
+import type { ServiceName } from '@meshmart/catalogue';
 import type { Cluster } from './cluster.ts';
 import type { Datastore } from './datastores.ts';
 import { streamLengths } from './invariants.ts';

@@ -3,7 +3,7 @@
 // row of the table `make chaos` prints; the run fails when one does not hold.
 import { isDeepStrictEqual } from 'node:util';
 import type { Document } from 'mongodb';
-import { TOPICS, type ServiceName } from '@meshmart/kit/catalogue';
+import { TOPICS, type ServiceName } from '@meshmart/catalogue';
 import {
   fold,
   type OrderView,

@@ -2,7 +2,7 @@
 // payments failing and slow), judged by the invariants; and a rolling restart of every service under load, judged by
 // failed requests. Both run on a Redis and a FerretDB of their own (datastores.ts).
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ServiceName } from '@meshmart/kit/catalogue';
+import type { ServiceName } from '@meshmart/catalogue';
 import { seededRandom } from '../../../scripts/load/mix.ts';
 import { percentile } from '../../../scripts/load/stats.ts';
 import { runLoad, type LoadSummary } from '../../../scripts/load.ts';

@@ -5,7 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { catalogue } from '../../../services/kit/src/catalogue.ts';
+import { catalogue } from '@meshmart/catalogue';
 import { defaultConfig, ecrRegistry, mergeConfig, type MeshmartConfig } from '../../../cdk8s/config.ts';
 import { INGRESS_GATEWAY } from '../../../cdk8s/profiles/eks-appmesh.ts';
 import { buildProfile, type Profile } from '../../../cdk8s/profiles/index.ts';

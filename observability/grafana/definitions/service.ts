@@ -1,4 +1,4 @@
-import type { ServiceEntry } from '@meshmart/kit/catalogue';
+import type { ServiceEntry } from '@meshmart/catalogue';
 import { TAGS, type DashboardDef, type PanelDef, type RowDef } from '../model.ts';
 import { errorRatio, quantile, rate, REQUESTS, requestRate, share } from '../queries.ts';
 

@@ -1,5 +1,5 @@
 import { defineService, openStores, storeSettings } from '@meshmart/kit';
-import { service as catalogueEntry } from '@meshmart/kit/catalogue';
+import { service as catalogueEntry } from '@meshmart/catalogue';
 import type { AuditLog } from './adapters/audit-log.ts';
 import { InMemoryAuditLog } from './adapters/in-memory-audit-log.ts';
 import { MongoAuditLog } from './adapters/mongo-audit-log.ts';

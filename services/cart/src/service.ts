@@ -1,5 +1,5 @@
 import { defineService, int, openStores, storeSettings, upstreamUrl } from '@meshmart/kit';
-import { service as catalogueEntry } from '@meshmart/kit/catalogue';
+import { service as catalogueEntry } from '@meshmart/catalogue';
 import { upstreamPolicyFromEnv } from '@meshmart/kit/http';
 import { cartApi } from '@meshmart/contracts';
 import type { CartRepository } from './adapters/cart-repository.ts';

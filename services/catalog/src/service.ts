@@ -1,5 +1,5 @@
 import { defineService, int, openStores, storeSettings } from '@meshmart/kit';
-import { service as catalogueEntry } from '@meshmart/kit/catalogue';
+import { service as catalogueEntry } from '@meshmart/catalogue';
 import { OutboxRelay } from '@meshmart/kit/events';
 import { InMemoryProductCache } from './adapters/in-memory-product-cache.ts';
 import { InMemoryProductRepository } from './adapters/in-memory-product-repository.ts';

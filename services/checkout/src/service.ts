@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { defineService, int, openStores, storeSettings, upstreamUrl } from '@meshmart/kit';
-import { dependenciesOf, service as catalogueEntry } from '@meshmart/kit/catalogue';
+import { dependenciesOf, service as catalogueEntry } from '@meshmart/catalogue';
 import { upstreamPolicyFromEnv } from '@meshmart/kit/http';
 
 export const definition = defineService({

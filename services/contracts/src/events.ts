@@ -6,7 +6,7 @@
  */
 import { Type, type TSchema } from '@sinclair/typebox';
 import { eventSchema, EventSchemaRegistry, type EventData } from '@meshmart/kit/events';
-import type { Topic } from '@meshmart/kit/catalogue';
+import type { Topic } from '@meshmart/catalogue';
 
 const Id = Type.String({ minLength: 1, maxLength: 128 });
 const Cents = Type.Integer({ minimum: 0 });

@@ -14,7 +14,7 @@ import {
   upstreamUrl,
   url,
 } from '@meshmart/kit';
-import { service as catalogueEntry } from '@meshmart/kit/catalogue';
+import { service as catalogueEntry } from '@meshmart/catalogue';
 import { upstreamPolicyFromEnv } from '@meshmart/kit/http';
 import { InMemoryRateLimiter } from './adapters/in-memory-rate-limiter.ts';
 import { InMemoryResponseCache } from './adapters/in-memory-response-cache.ts';

@@ -11,7 +11,7 @@ import {
   type Logger,
   type Metrics,
 } from '@meshmart/kit';
-import { service as catalogueEntry } from '@meshmart/kit/catalogue';
+import { service as catalogueEntry } from '@meshmart/catalogue';
 import { InMemoryOutboxStore, MongoOutboxStore, OutboxRelay, type EventBus } from '@meshmart/kit/events';
 import {
   InMemoryReservationRepository,

@@ -1,5 +1,4 @@
 export * from './api.ts';
-export * from './catalogue.ts';
 export * from './config.ts';
 export * from './context-manager.ts';
 export * from './errors.ts';

@@ -1,7 +1,7 @@
+import { service as catalogueEntry, type ServiceName } from '@meshmart/catalogue';
 import type { Db } from 'mongodb';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
-import { service as catalogueEntry, type ServiceName } from './catalogue.ts';
 import { optional, str, url, type Setting } from './config.ts';
 import { InMemoryEventBus } from './events/in-memory-event-bus.ts';
 import { RedisStreamEventBus } from './events/redis-stream-event-bus.ts';

@@ -1,5 +1,5 @@
 import { defineService, int, num, oneOf, openStores, storeSettings } from '@meshmart/kit';
-import { service as catalogueEntry } from '@meshmart/kit/catalogue';
+import { service as catalogueEntry } from '@meshmart/catalogue';
 import { OutboxRelay } from '@meshmart/kit/events';
 import { Chaos, ChaosPaymentProvider } from './adapters/chaos-payment-provider.ts';
 import type { IdempotencyStore } from './adapters/idempotency-store.ts';

@@ -1,6 +1,6 @@
 import { Testing } from 'cdk8s';
 import { expect } from 'chai';
-import { service } from '../../../services/kit/src/catalogue.ts';
+import { service } from '@meshmart/catalogue';
 import { Microservice, type MicroserviceProps } from '../../../cdk8s/constructs/microservice.ts';
 import { testChart } from '../support.ts';
 

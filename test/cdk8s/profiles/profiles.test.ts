@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { catalogue } from '../../../services/kit/src/catalogue.ts';
+import { catalogue } from '@meshmart/catalogue';
 import { defaultConfig, mergeConfig, roleArn } from '../../../cdk8s/config.ts';
 import { buildProfile } from '../../../cdk8s/profiles/index.ts';
 import { profileObjects } from '../../../cdk8s/synth.ts';

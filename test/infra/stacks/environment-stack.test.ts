@@ -1,6 +1,6 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { expect } from 'chai';
-import { catalogue } from '../../../services/kit/src/catalogue.ts';
+import { catalogue } from '@meshmart/catalogue';
 import { defaultConfig, mergeConfig } from '../../../cdk8s/config.ts';
 import { buildProfile } from '../../../cdk8s/profiles/index.ts';
 import { profileObjects } from '../../../cdk8s/synth.ts';

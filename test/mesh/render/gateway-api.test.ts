@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { catalogue, service, type ServiceName } from '@meshmart/kit/catalogue';
+import { catalogue, service, type ServiceName } from '@meshmart/catalogue';
 import { trafficModel } from '../../../mesh/model.ts';
 import {
   latticeNamespaceLabels,

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { catalogue } from '@meshmart/kit/catalogue';
+import { catalogue } from '@meshmart/catalogue';
 import { trafficModel } from '../../../mesh/model.ts';
 import { migrationReport } from '../../../mesh/render/migration.ts';
 

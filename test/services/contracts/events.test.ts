@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { catalogue, TOPICS } from '@meshmart/kit/catalogue';
+import { catalogue, TOPICS } from '@meshmart/catalogue';
 import { InMemoryEventBus, type DeadLetter } from '@meshmart/kit/events';
 import { events, OrderPlaced, UserAction } from '@meshmart/contracts';
 import { eventually } from '../../support/stores.ts';

@@ -1,9 +1,9 @@
 import type { Express } from 'express';
+import { SERVICE_NAMES } from '@meshmart/catalogue';
 import {
   hostServices,
   kitSettings,
   loadConfig,
-  SERVICE_NAMES,
   type AnyServiceDefinition,
   type HostedSystem,
 } from '@meshmart/kit';

@@ -1,5 +1,5 @@
 import type { Logger } from '@meshmart/kit';
-import { TOPICS } from '@meshmart/kit/catalogue';
+import { TOPICS } from '@meshmart/catalogue';
 import type { EventBus, Subscription } from '@meshmart/kit/events';
 import { events } from '@meshmart/contracts';
 import type { AuditTrail } from '../domain/audit-trail.ts';

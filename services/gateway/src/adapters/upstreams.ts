@@ -1,5 +1,6 @@
 import type { Context } from '@opentelemetry/api';
-import { AppError, dependenciesOf, type DependencyOf, type Logger, type Metrics } from '@meshmart/kit';
+import { dependenciesOf, type DependencyOf } from '@meshmart/catalogue';
+import { AppError, type Logger, type Metrics } from '@meshmart/kit';
 import {
   createHttpClient,
   type HttpClient,

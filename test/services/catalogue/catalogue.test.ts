@@ -1,12 +1,5 @@
 import { expect } from 'chai';
-import {
-  catalogue,
-  dependenciesOf,
-  publishersOf,
-  service,
-  SERVICE_NAMES,
-  TOPICS,
-} from '@meshmart/kit/catalogue';
+import { catalogue, dependenciesOf, publishersOf, service, SERVICE_NAMES, TOPICS } from '@meshmart/catalogue';
 
 describe('service catalogue', () => {
   describe('when the catalogue is read', () => {

@@ -1,6 +1,7 @@
 /**
- * The one typed catalogue of MeshMart's services. The local runner, the cdk8s app and the mesh model all read it,
- * so adding a service is one entry here, not an edit in every tool.
+ * The one typed catalogue of MeshMart's services: the system's description, data and pure lookups only. The kit, the
+ * services, the local runner, the cdk8s app and the mesh model all import it by name (`@meshmart/catalogue`), so
+ * adding a service is one entry here, not an edit in every tool.
  */
 export type Datastore = 'mongodb' | 'redis';
 
