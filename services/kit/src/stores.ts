@@ -6,6 +6,7 @@ import { optional, str, url, type Setting } from './config.ts';
 import { InMemoryEventBus } from './events/in-memory-event-bus.ts';
 import { RedisStreamEventBus } from './events/redis-stream-event-bus.ts';
 import type { EventBus, Subscription } from './events/event-bus.ts';
+import { topicGuard } from './events/topic-guard.ts';
 import type { Health } from './health.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
@@ -86,7 +87,11 @@ export interface Stores {
   readonly redis?: Redis;
   /** Prefix for this service's own Redis keys: `<REDIS_KEY_PREFIX><service>:`. */
   readonly redisKeyPrefix: string;
-  /** The host's bus, else Redis Streams when REDIS_URL is set, else an in-process bus. */
+  /**
+   * The host's bus, else Redis Streams when REDIS_URL is set, else an in-process bus; limited to the topics of the
+   * service's catalogue entry (`publishes`, `consumes`): a subscription outside them fails the service's build, a
+   * publish outside them fails (TopicNotInCatalogueError, naming the fix).
+   */
   readonly bus: EventBus;
   /** Bus first, then the clients; append them after the service's own closers. */
   readonly closers: readonly Closer[];
@@ -146,7 +151,11 @@ export async function openStores(options: OpenStoresOptions): Promise<Stores> {
     ...(db ? { db } : {}),
     ...(redis ? { redis } : {}),
     redisKeyPrefix: `${config.redisKeyPrefix ?? ''}${service}:`,
-    bus,
+    bus: topicGuard(bus, {
+      service,
+      publishes: catalogueEntry(service).publishes,
+      consumes: catalogueEntry(service).consumes,
+    }),
     closers,
   };
 }
