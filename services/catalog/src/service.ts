@@ -6,7 +6,7 @@ import { InMemoryProductRepository } from './adapters/in-memory-product-reposito
 import { MongoProductRepository } from './adapters/mongo-product-repository.ts';
 import type { ProductRepository } from './adapters/product-repository.ts';
 import { RedisProductCache } from './adapters/redis-product-cache.ts';
-import { Catalog } from './domain/catalog.ts';
+import { Catalog, CATALOG_TOPIC } from './domain/catalog.ts';
 import { imagesDir, loadSeed } from './domain/seed.ts';
 
 export const definition = defineService({
@@ -53,7 +53,12 @@ export const definition = defineService({
           timeoutMs: config.cacheTimeoutMs,
         })
       : new InMemoryProductCache({ ttlSeconds: config.cacheTtlSeconds });
-    const relay = new OutboxRelay({ store: products.outbox, bus: stores.bus, logger });
+    const relay = new OutboxRelay({
+      store: products.outbox,
+      bus: stores.bus,
+      topics: [CATALOG_TOPIC],
+      logger,
+    });
     relay.start();
     const catalog = new Catalog({
       service: 'catalog',

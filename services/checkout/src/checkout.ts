@@ -67,6 +67,7 @@ export function createCheckoutCore(props: CheckoutCoreProps): CheckoutCore {
     ? new OutboxRelay({
         store: repository.outbox,
         bus: props.bus,
+        topics: [TOPIC],
         logger,
         ...(props.relayIntervalMs !== undefined ? { intervalMs: props.relayIntervalMs } : {}),
       })

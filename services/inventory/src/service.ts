@@ -23,6 +23,7 @@ import { MongoStockRepository } from './adapters/mongo-stock-repository.ts';
 import type { ReservationRepository } from './adapters/reservation-repository.ts';
 import { productIdsFromFile } from './adapters/seed-file.ts';
 import type { StockRepository } from './adapters/stock-repository.ts';
+import { TOPIC } from './domain/inventory-events.ts';
 import { InventoryService } from './domain/inventory-service.ts';
 import { ReservationSweeper } from './domain/reservation-sweeper.ts';
 
@@ -100,7 +101,7 @@ export async function inventoryParts(options: InventoryPartsOptions): Promise<In
     stock = mongoStock;
     reservations = mongoReservations;
     const relayOf = (name: string) =>
-      new OutboxRelay({ store: new MongoOutboxStore(db.collection(name)), bus, logger });
+      new OutboxRelay({ store: new MongoOutboxStore(db.collection(name)), bus, topics: [TOPIC], logger });
     relays = {
       stock: relayOf(mongoStock.collection.collectionName),
       reservation: relayOf(mongoReservations.collection.collectionName),
@@ -109,7 +110,7 @@ export async function inventoryParts(options: InventoryPartsOptions): Promise<In
     const outbox = new InMemoryOutboxStore();
     stock = new InMemoryStockRepository(outbox);
     reservations = new InMemoryReservationRepository(outbox);
-    const relay = new OutboxRelay({ store: outbox, bus, logger });
+    const relay = new OutboxRelay({ store: outbox, bus, topics: [TOPIC], logger });
     relays = { stock: relay, reservation: relay };
   }
   const service = new InventoryService({

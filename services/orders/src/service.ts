@@ -7,7 +7,7 @@ import { InMemoryOrderEventStore } from './adapters/in-memory-order-event-store.
 import { InMemoryOrderViewRepository } from './adapters/in-memory-order-view-repository.ts';
 import { MongoOrderEventStore } from './adapters/mongo-order-event-store.ts';
 import { MongoOrderViewRepository } from './adapters/mongo-order-view-repository.ts';
-import type { OrderEventStore } from './adapters/order-event-store.ts';
+import { ORDERS_TOPIC, type OrderEventStore } from './adapters/order-event-store.ts';
 import type { OrderViewRepository } from './adapters/order-view-repository.ts';
 
 export const definition = defineService({
@@ -37,6 +37,7 @@ export const definition = defineService({
     const relay = new OutboxRelay({
       store: store.outbox,
       bus: stores.bus,
+      topics: [ORDERS_TOPIC],
       logger: kit.logger,
       intervalMs: kit.config.outboxIntervalMs,
     });

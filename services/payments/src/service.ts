@@ -10,7 +10,7 @@ import { MongoPaymentRepository } from './adapters/mongo-payment-repository.ts';
 import type { PaymentRepository } from './adapters/payment-repository.ts';
 import { SimulatedPaymentProvider } from './adapters/simulated-payment-provider.ts';
 import { Idempotency } from './domain/idempotency.ts';
-import { PaymentService } from './domain/payment-service.ts';
+import { PaymentService, TOPIC as PAYMENTS_TOPIC } from './domain/payment-service.ts';
 
 const PURGE_INTERVAL_MS = 3_600_000;
 
@@ -73,7 +73,12 @@ export const definition = defineService({
       failureRate: kit.config.chaosFailureRate,
       failureStatus: Number(kit.config.chaosFailureStatus) as 500 | 502 | 503 | 504,
     });
-    const relay = new OutboxRelay({ store: repository.outbox, bus: stores.bus, logger: kit.logger });
+    const relay = new OutboxRelay({
+      store: repository.outbox,
+      bus: stores.bus,
+      topics: [PAYMENTS_TOPIC],
+      logger: kit.logger,
+    });
     const payments = new PaymentService({
       repository,
       provider: new ChaosPaymentProvider(new SimulatedPaymentProvider(), chaos),

@@ -7,7 +7,7 @@ import { MongoProductRepository } from '../../../services/catalog/src/adapters/m
 import type { ProductCache } from '../../../services/catalog/src/adapters/product-cache.ts';
 import type { ProductRepository } from '../../../services/catalog/src/adapters/product-repository.ts';
 import { RedisProductCache } from '../../../services/catalog/src/adapters/redis-product-cache.ts';
-import { Catalog } from '../../../services/catalog/src/domain/catalog.ts';
+import { Catalog, CATALOG_TOPIC } from '../../../services/catalog/src/domain/catalog.ts';
 import { imagesDir, loadSeed, type SeedData } from '../../../services/catalog/src/domain/seed.ts';
 import { testBus, testKit, testMongo, testRedis, type Backend } from '../../support/stores.ts';
 import { testenv } from '../../support/testenv.ts';
@@ -90,7 +90,13 @@ export async function catalogHarness(
     bus = testBus('real', 'catalog', redis);
   }
   await products.seed(seed.products);
-  const relay = new OutboxRelay({ store: products.outbox, bus, logger: kit.logger, intervalMs: 50 });
+  const relay = new OutboxRelay({
+    store: products.outbox,
+    bus,
+    topics: [CATALOG_TOPIC],
+    logger: kit.logger,
+    intervalMs: 50,
+  });
   relay.start();
   const catalog = new Catalog({
     service: 'catalog',

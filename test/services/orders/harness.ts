@@ -7,7 +7,10 @@ import { InMemoryOrderEventStore } from '../../../services/orders/src/adapters/i
 import { InMemoryOrderViewRepository } from '../../../services/orders/src/adapters/in-memory-order-view-repository.ts';
 import { MongoOrderEventStore } from '../../../services/orders/src/adapters/mongo-order-event-store.ts';
 import { MongoOrderViewRepository } from '../../../services/orders/src/adapters/mongo-order-view-repository.ts';
-import type { OrderEventStore } from '../../../services/orders/src/adapters/order-event-store.ts';
+import {
+  ORDERS_TOPIC,
+  type OrderEventStore,
+} from '../../../services/orders/src/adapters/order-event-store.ts';
 import type { OrderViewRepository } from '../../../services/orders/src/adapters/order-view-repository.ts';
 import {
   testBus,
@@ -65,7 +68,7 @@ export async function openHarness(
   if (backend === 'real') redis = await testRedis('orders');
   const bus = testBus(backend, 'orders', redis);
   const kit = testKit('orders');
-  const relay = new OutboxRelay({ store: stores.store.outbox, bus, intervalMs: 50 });
+  const relay = new OutboxRelay({ store: stores.store.outbox, bus, topics: [ORDERS_TOPIC], intervalMs: 50 });
   const changes = new ViewChanges();
   const projector = new OrderProjector({
     store: stores.store,

@@ -61,7 +61,12 @@ export async function paymentsFixture(
   }
   const bus = testBus(backend, 'payments', redis);
   const chaos = new Chaos();
-  const relay = new OutboxRelay({ store: repository.outbox, bus, intervalMs: 50 });
+  const relay = new OutboxRelay({
+    store: repository.outbox,
+    bus,
+    topics: ['payments.events'],
+    intervalMs: 50,
+  });
   const payments = new PaymentService({
     repository,
     provider: new ChaosPaymentProvider(new SimulatedPaymentProvider(), chaos),

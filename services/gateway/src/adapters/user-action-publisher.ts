@@ -7,7 +7,7 @@ import {
   type UserActionData,
 } from '@meshmart/contracts';
 import type { Logger } from '@meshmart/kit';
-import type { EventBus } from '@meshmart/kit/events';
+import { declarePublishes, type EventBus } from '@meshmart/kit/events';
 import { Counter, type Registry } from 'prom-client';
 
 /**
@@ -18,7 +18,9 @@ import { Counter, type Registry } from 'prom-client';
 export class UserActionPublisher {
   private readonly published: Counter<'result'>;
 
+  /** Built in the gateway's build, so a topic outside its catalogue entry fails its start (`declarePublishes`). */
   constructor(private readonly props: { bus: EventBus; logger: Logger; registry: Registry }) {
+    declarePublishes(props.bus, [UserAction.topic, SignInFailed.topic]);
     this.published =
       (props.registry.getSingleMetric('gateway_user_actions_total') as Counter<'result'> | undefined) ??
       new Counter({

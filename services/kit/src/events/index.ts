@@ -20,4 +20,9 @@ export { RedisStreamEventBus, type RedisStreamEventBusProps } from './redis-stre
 export * from './outbox.ts';
 export * from './idempotent-consumer.ts';
 export * from './schemas.ts';
-export { topicGuard, TopicNotInCatalogueError, type TopicAllowance } from './topic-guard.ts';
+export {
+  declarePublishes,
+  topicGuard,
+  TopicNotInCatalogueError,
+  type TopicAllowance,
+} from './topic-guard.ts';

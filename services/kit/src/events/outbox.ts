@@ -1,3 +1,4 @@
+import type { Topic } from '@meshmart/catalogue';
 import type { Collection, Document, Filter } from 'mongodb';
 import { BoundedMap } from '../bounded-map.ts';
 import type { Logger } from '../logger.ts';
@@ -8,6 +9,7 @@ import {
   type EventEnvelope,
   type NewEvent,
 } from './event-bus.ts';
+import { declarePublishes } from './topic-guard.ts';
 
 /** One event waiting in a document's `outbox` array until the relay has published it. */
 export interface OutboxEntry<T = unknown> {
@@ -273,6 +275,12 @@ export interface OutboxRelayProps {
   readonly store: OutboxStore;
   readonly bus: EventBus;
   /**
+   * The topics of the events this relay's writers store (the constants their domain code writes with). Checked
+   * against the service's catalogue entry when the relay is built (`declarePublishes`), so a topic outside it fails
+   * the service's start; an entry on any other topic is refused when offered and never published.
+   */
+  readonly topics: readonly Topic[];
+  /**
    * Poll period: how soon an entry nobody offered (a writer that crashed before offering it, another replica's) goes
    * out. `offer` and `nudge` relay at once. @default 1000
    */
@@ -280,6 +288,21 @@ export interface OutboxRelayProps {
   /** @default 100 */
   readonly batchSize?: number;
   readonly logger?: Logger;
+}
+
+/** An outbox entry on a topic its relay was not built to publish. */
+export class OutboxTopicNotDeclaredError extends Error {
+  override readonly name = 'OutboxTopicNotDeclaredError';
+
+  constructor(
+    readonly topic: string,
+    readonly declared: readonly string[],
+  ) {
+    super(
+      `outbox entry on '${topic}', but its relay publishes only ${declared.map((t) => `'${t}'`).join(', ')}; ` +
+        `add the topic to the OutboxRelay's topics where the service builds it (and to its catalogue entry's publishes)`,
+    );
+  }
 }
 
 /** What this relay did with an entry lately: published it, or also removed it from its document. */
@@ -303,7 +326,13 @@ export class OutboxRelay {
   /** Ids this relay published or marked lately: an offered entry a poll already sent is not sent twice. */
   private readonly done = new BoundedMap<string, Done>(10_000);
 
+  private readonly topics: ReadonlySet<string>;
+
   constructor(private readonly props: OutboxRelayProps) {
+    if (props.topics.length === 0)
+      throw new Error('OutboxRelay: declare the topics it publishes (topics: [...])');
+    declarePublishes(props.bus, props.topics);
+    this.topics = new Set(props.topics);
     this.intervalMs = props.intervalMs ?? 1000;
     this.batchSize = props.batchSize ?? 100;
   }
@@ -324,9 +353,11 @@ export class OutboxRelay {
 
   /**
    * Publishes the entries a writer has just stored in one document, without reading them back (a store without
-   * `written` is polled instead). Call it once the write is acknowledged.
+   * `written` is polled instead). Call it once the write is acknowledged. Throws OutboxTopicNotDeclaredError for an
+   * entry on a topic outside `topics`: a writer's bug, which its tests see at the write.
    */
   offer(key: OutboxDocKey, entries: readonly OutboxEntry[]): void {
+    for (const entry of entries) this.assertDeclared(entry);
     if (!this.running || entries.length === 0) return;
     const pending = this.props.store.written?.(key, entries);
     if (!pending) {
@@ -386,6 +417,7 @@ export class OutboxRelay {
       if (done === 'marked' && offered) continue;
       if (done === undefined) {
         try {
+          this.assertDeclared(entry);
           await this.props.bus.publish(entry.topic, entry.envelope);
           published++;
           this.done.set(entry.id, 'published');
@@ -409,6 +441,10 @@ export class OutboxRelay {
       );
     }
     return { published, failed: failure !== undefined };
+  }
+
+  private assertDeclared(entry: OutboxEntry): void {
+    if (!this.topics.has(entry.topic)) throw new OutboxTopicNotDeclaredError(entry.topic, [...this.topics]);
   }
 
   private wake(): void {

@@ -8,6 +8,8 @@ export interface TopicAllowance {
   readonly consumes: readonly string[];
 }
 
+const allowances = new WeakMap<EventBus, TopicAllowance>(); // what each bus topicGuard returned may publish
+
 const CATALOGUE_FILE = 'services/catalogue/src/catalogue.ts';
 
 /** A service published or subscribed to a topic its catalogue entry does not list. */
@@ -30,14 +32,15 @@ export class TopicNotInCatalogueError extends Error {
 /**
  * The bus as one service may use it: `publish` refuses a topic outside `publishes` and `subscribe` one outside
  * `consumes`, each with a TopicNotInCatalogueError naming the service, the topic and the fix. A service subscribes
- * while it is built, so a subscription outside its entry fails its start; a publish outside it fails at the call
- * (an outbox relay keeps the entry and logs the error on every pass). Dead letters and redrive pass through: they
+ * while it is built, so a subscription outside its entry fails its start; its publishers declare their topics while
+ * it is built too (`declarePublishes`, which OutboxRelay calls), so a publish topic outside its entry fails its start
+ * as well, and `publish` refusing one is the last line. Dead letters and redrive pass through: they
  * are operations on a topic's dead-letter queue, and `close` closes the bus underneath.
  */
 export function topicGuard(bus: EventBus, allowed: TopicAllowance): EventBus {
   const publishes = new Set(allowed.publishes);
   const consumes = new Set(allowed.consumes);
-  return {
+  const guarded: EventBus = {
     publish(topic, event) {
       if (!publishes.has(topic))
         return Promise.reject(new TopicNotInCatalogueError(allowed.service, topic, 'publishes'));
@@ -52,4 +55,19 @@ export function topicGuard(bus: EventBus, allowed: TopicAllowance): EventBus {
     redrive: (topic, options) => bus.redrive(topic, options),
     close: () => bus.close(),
   };
+  allowances.set(guarded, allowed);
+  return guarded;
+}
+
+/**
+ * Declares, while a service is built, the topics a publisher of it (an outbox relay, the gateway's user actions) will
+ * publish on `bus`: on a bus topicGuard limits, a topic outside the catalogue entry's `publishes` throws
+ * TopicNotInCatalogueError now, failing the service's start instead of the first publish. A bus no catalogue entry
+ * limits (a test's own) takes any topic.
+ */
+export function declarePublishes(bus: EventBus, topics: readonly string[]): void {
+  const allowed = allowances.get(bus);
+  if (!allowed) return;
+  const missing = topics.find((topic) => !allowed.publishes.includes(topic));
+  if (missing !== undefined) throw new TopicNotInCatalogueError(allowed.service, missing, 'publishes');
 }

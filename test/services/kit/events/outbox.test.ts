@@ -9,6 +9,7 @@ import {
   InMemoryOutboxStore,
   MongoOutboxStore,
   OutboxRelay,
+  OutboxTopicNotDeclaredError,
   outboxEntry,
   withOutbox,
   withOutboxUpdate,
@@ -83,7 +84,13 @@ function outboxStoreContract(name: string, makeHarness: () => Promise<OutboxHarn
       const bus = new InMemoryEventBus({ source: 'relay-test' });
       const received: EventEnvelope[] = [];
       await bus.subscribe({ topic: 'orders.events', group: 'g', handler: (e) => void received.push(e) });
-      const relay = new OutboxRelay({ store: h.store, bus, intervalMs: 20, logger });
+      const relay = new OutboxRelay({
+        store: h.store,
+        bus,
+        topics: ['orders.events'],
+        intervalMs: 20,
+        logger,
+      });
       relay.start();
       const written = [entry(1), entry(2)];
       await h.write('o-9', 'CONFIRMED', written);
@@ -314,13 +321,51 @@ describe('outbox', function () {
       const b = [entry(4)];
       store.add({ collection: 'orders', id: 'a' }, a);
       store.add({ collection: 'orders', id: 'b' }, b);
-      relay = new OutboxRelay({ store, bus, intervalMs: 10, logger });
+      relay = new OutboxRelay({ store, bus, topics: ['orders.events'], intervalMs: 10, logger });
       relay.start();
       await eventually(() => store.size === 0, 'an empty outbox');
       expect(flaky.attempts).to.be.greaterThan(4);
       expect(new Set(flaky.published)).to.deep.equal(new Set([...a, ...b].map((e) => e.id)));
       const order = a.map((e) => flaky.published.indexOf(e.id));
       expect(order).to.deep.equal([...order].sort((x, y) => x - y));
+    });
+
+    it('when built without topics, then it throws asking for them', function () {
+      const unused = new FlakyBus(0);
+      bus = unused;
+      expect(() => new OutboxRelay({ store: new InMemoryOutboxStore(), bus: unused, topics: [] })).to.throw(
+        /declare the topics it publishes/,
+      );
+    });
+
+    it('when a writer offers an entry outside its topics, then offer throws naming the topic and the fix, and nothing is published', async function () {
+      const store = new InMemoryOutboxStore();
+      const flaky = new FlakyBus(0);
+      bus = flaky;
+      relay = new OutboxRelay({ store, bus, topics: ['orders.events'], intervalMs: 60_000 });
+      relay.start();
+      const stray = entry(1, 'payments.events');
+      store.add({ collection: 'orders', id: 'a' }, [stray]);
+      expect(() => relay?.offer({ collection: 'orders', id: 'a' }, [stray]))
+        .to.throw(OutboxTopicNotDeclaredError)
+        .with.property('message')
+        .that.includes("outbox entry on 'payments.events', but its relay publishes only 'orders.events'")
+        .and.includes("add the topic to the OutboxRelay's topics");
+      expect(await relay.relayOnce()).to.equal(0);
+      expect(flaky.attempts).to.equal(0);
+    });
+
+    it('when the store holds an entry outside its topics, then it is never published and its document waits, while other documents go out', async function () {
+      const store = new InMemoryOutboxStore();
+      const flaky = new FlakyBus(0);
+      bus = flaky;
+      const [stray, after, other] = [entry(1, 'payments.events'), entry(2), entry(3)];
+      store.add({ collection: 'orders', id: 'a' }, [stray, after]);
+      store.add({ collection: 'orders', id: 'b' }, [other]);
+      relay = new OutboxRelay({ store, bus, topics: ['orders.events'], intervalMs: 60_000, logger });
+      expect(await relay.relayOnce()).to.equal(1);
+      expect(flaky.published).to.deep.equal([other.id]);
+      expect((await store.pending(10)).map((e) => e.id)).to.deep.equal([stray.id, after.id]);
     });
 
     it('when nudged after a write, then the event goes out without waiting for the poll period', async function () {
@@ -334,7 +379,7 @@ describe('outbox', function () {
         reads++;
         return batch;
       };
-      relay = new OutboxRelay({ store, bus, intervalMs: 60_000 });
+      relay = new OutboxRelay({ store, bus, topics: ['orders.events'], intervalMs: 60_000 });
       relay.start();
       // The pass at start must have found the outbox empty, or it, not the nudge, would send the event.
       await eventually(() => reads >= 1, 'the first pass to read the empty outbox');
@@ -362,7 +407,7 @@ describe('outbox', function () {
       const { store, polls } = countedStore();
       const flaky = new FlakyBus(0);
       bus = flaky;
-      relay = new OutboxRelay({ store, bus, intervalMs: 60_000 });
+      relay = new OutboxRelay({ store, bus, topics: ['orders.events'], intervalMs: 60_000 });
       relay.start();
       await eventually(() => polls() === 1, 'the first pass to read the empty outbox');
       const key = { collection: 'orders', id: 'x' };
@@ -378,7 +423,7 @@ describe('outbox', function () {
       const { store } = countedStore();
       const flaky = new FlakyBus(0);
       bus = flaky;
-      relay = new OutboxRelay({ store, bus, intervalMs: 60_000 });
+      relay = new OutboxRelay({ store, bus, topics: ['orders.events'], intervalMs: 60_000 });
       relay.start();
       const key = { collection: 'orders', id: 'x' };
       const written = [entry(1)];
@@ -395,7 +440,7 @@ describe('outbox', function () {
       const { store, polls } = countedStore();
       const flaky = new FlakyBus(1);
       bus = flaky;
-      relay = new OutboxRelay({ store, bus, intervalMs: 60_000, logger });
+      relay = new OutboxRelay({ store, bus, topics: ['orders.events'], intervalMs: 60_000, logger });
       relay.start();
       await eventually(() => polls() === 1, 'the first pass to read the empty outbox');
       const key = { collection: 'orders', id: 'x' };
@@ -412,7 +457,7 @@ describe('outbox', function () {
       const slow = new FlakyBus(0, 30);
       bus = slow;
       store.add({ collection: 'orders', id: 'x' }, [entry(1), entry(2), entry(3)]);
-      relay = new OutboxRelay({ store, bus, intervalMs: 10 });
+      relay = new OutboxRelay({ store, bus, topics: ['orders.events'], intervalMs: 10 });
       relay.start();
       await eventually(() => slow.attempts === 1, 'the first publish');
       await relay.stop();
@@ -443,7 +488,7 @@ describe('outbox', function () {
           span.end();
           return span.spanContext().traceId;
         });
-        relay = new OutboxRelay({ store, bus, intervalMs: 10 });
+        relay = new OutboxRelay({ store, bus, topics: ['orders.events'], intervalMs: 10 });
         relay.start();
         await eventually(() => traceIds.length === 1, 'the consumer');
         expect(traceIds).to.deep.equal([requestTraceId]);

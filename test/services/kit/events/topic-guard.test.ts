@@ -1,12 +1,24 @@
 import { expect } from 'chai';
 import { service, SERVICE_NAMES, TOPICS, type ServiceName } from '@meshmart/catalogue';
-import { openStores, type Closer } from '@meshmart/kit';
 import {
+  defineService,
+  kitSettings,
+  loadConfig,
+  openStores,
+  storeSettings,
+  type Closer,
+} from '@meshmart/kit';
+import {
+  declarePublishes,
+  InMemoryEventBus,
+  InMemoryOutboxStore,
+  OutboxRelay,
   topicGuard,
   TopicNotInCatalogueError,
   type EventBus,
   type EventEnvelope,
 } from '@meshmart/kit/events';
+import type { Topic } from '@meshmart/catalogue';
 import {
   eachBackend,
   eventually,
@@ -152,5 +164,55 @@ eachBackend('openStores: the bus it gives a service is limited to its catalogue 
         }
       }
     }
+  });
+});
+
+describe('declarePublishes: a publisher declares its topics while its service is built', function () {
+  const host = new InMemoryEventBus({ source: 'host' });
+  after(() => host.close());
+
+  /** A throw-away orders service whose outbox relay declares `topics`. */
+  const throwaway = (topics: readonly Topic[]) =>
+    defineService({
+      service: 'orders',
+      defaultPort: service('orders').port,
+      settings: storeSettings('orders'),
+      build: async (kit) => {
+        const stores = await openStores({ ...kit, service: 'orders' });
+        const relay = new OutboxRelay({ store: new InMemoryOutboxStore(), bus: stores.bus, topics });
+        relay.start();
+        return {
+          app: () => undefined,
+          closers: [{ name: 'outbox-relay', close: () => relay.stop() }, ...stores.closers],
+        };
+      },
+    });
+
+  async function start(topics: readonly Topic[]): Promise<readonly Closer[]> {
+    const definition = throwaway(topics);
+    const config = loadConfig(
+      'orders',
+      { ...kitSettings({ port: definition.defaultPort }), ...definition.settings },
+      {},
+    );
+    const built = await definition.build({ config, ...testKit('orders'), host: { bus: host } });
+    return built.closers ?? [];
+  }
+
+  it('when a service declares a publish topic outside its entry, then it fails to start naming the service, the topic and the fix', async () => {
+    const err = await refusal(start(['orders.events', 'payments.events']));
+    expect(err).to.be.instanceOf(TopicNotInCatalogueError);
+    expect(err).to.include({ service: 'orders', topic: 'payments.events', list: 'publishes' });
+    expect((err as Error).message).to.include(
+      `add it to the catalogue entry's publishes ${FIX} (entries.orders.publishes)`,
+    );
+  });
+
+  it('when it declares only topics of its entry, then it starts', async () => {
+    for (const closer of await start(['orders.events'])) await closer.close();
+  });
+
+  it('when the bus is not limited by a catalogue entry, then any topic may be declared', () => {
+    expect(() => declarePublishes(host, ['payments.events', 'catalog.events'])).not.to.throw();
   });
 });

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { InMemoryEventBus, OutboxRelay, type EventBus } from '@meshmart/kit/events';
 import { InMemoryOrderEventStore } from '../../../../services/orders/src/adapters/in-memory-order-event-store.ts';
 import { MongoOrderEventStore } from '../../../../services/orders/src/adapters/mongo-order-event-store.ts';
+import { ORDERS_TOPIC } from '../../../../services/orders/src/adapters/order-event-store.ts';
 import { eachBackend, testMongo } from '../../../support/stores.ts';
 import { openTestStores, settled, type Stores } from '../harness.ts';
 import { orderEventStoreContract, placed } from './order-event-store.contract.ts';
@@ -59,7 +60,7 @@ eachBackend('order events through the outbox', (backend) => {
       redrive: (topic, options) => bus.redrive(topic, options),
       close: () => bus.close(),
     };
-    relay = new OutboxRelay({ store: stores.store.outbox, bus: flaky });
+    relay = new OutboxRelay({ store: stores.store.outbox, bus: flaky, topics: [ORDERS_TOPIC] });
     const seen: string[] = [];
     await bus.subscribe({ topic: 'orders.events', group: 'observer', handler: (e) => void seen.push(e.id) });
     const [stored] = await stores.store.append('o-1', 0, [placed('o-1', '2026-01-01T10:00:00.000Z')]);
