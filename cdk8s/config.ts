@@ -1,5 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { SERVICE_NAMES, type ServiceName } from '@meshmart/catalogue';
+import {
+  APP_NAMESPACE,
+  CA_BUNDLE_CONFIGMAP,
+  DATA_NAMESPACE,
+  DATASTORES_SECRET,
+  GATEWAY_SECRET,
+  INTERNAL_SECRET,
+  MONITORING_NAMESPACE,
+  OTEL_NAMESPACE,
+  OTEL_SERVICE,
+} from '../mesh/names.ts';
 
 /** One canary: a second Deployment `<service>-<version>` receiving `weight` percent of the traffic. */
 export interface CanaryConfig {
@@ -133,8 +144,8 @@ function rootVersion(): string {
 export function defaultConfig(): MeshmartConfig {
   return {
     imageTag: rootVersion(),
-    namespace: 'meshmart',
-    dataNamespace: 'meshmart-data',
+    namespace: APP_NAMESPACE,
+    dataNamespace: DATA_NAMESPACE,
     replicas: 2,
     maxReplicas: 6,
     canaries: [],
@@ -146,18 +157,18 @@ export function defaultConfig(): MeshmartConfig {
         'tls=true&tlsCAFile=/etc/meshmart/tls/global-bundle.pem&replicaSet=rs0&readPreference=secondaryPreferred&retryWrites=false',
       elastiCacheHost: 'master.meshmart.example.euw1.cache.amazonaws.com',
       elastiCachePort: 6379,
-      secretName: 'meshmart-datastores',
-      caBundleConfigMap: 'rds-ca-bundle',
+      secretName: DATASTORES_SECRET,
+      caBundleConfigMap: CA_BUNDLE_CONFIGMAP,
     },
     observability: {
-      metricsNamespace: 'monitoring',
-      otelNamespace: 'observability',
-      otelService: 'otel-collector',
+      metricsNamespace: MONITORING_NAMESPACE,
+      otelNamespace: OTEL_NAMESPACE,
+      otelService: OTEL_SERVICE,
       otelPort: 4318,
     },
     latticeDomain: 'meshmart.internal',
-    gatewaySecretName: 'meshmart-gateway',
-    internalSecretName: 'meshmart-internal',
+    gatewaySecretName: GATEWAY_SECRET,
+    internalSecretName: INTERNAL_SECRET,
   };
 }
 

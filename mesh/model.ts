@@ -1,4 +1,5 @@
 import { catalogue, SERVICE_NAMES, type ServiceEntry, type ServiceName } from '@meshmart/catalogue';
+import { APP_NAMESPACE, versionedName } from './names.ts';
 
 /**
  * The traffic model: who calls whom and how, derived from the service catalogue. Pure data; the renderers in
@@ -186,7 +187,7 @@ const LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 /** Builds the model from the catalogue; throws one error listing every problem in the options. */
 export function trafficModel(options: TrafficModelOptions = {}): TrafficModel {
   const problems: string[] = [];
-  const namespace = options.namespace ?? 'meshmart';
+  const namespace = options.namespace ?? APP_NAMESPACE;
   if (!LABEL.test(namespace)) {
     problems.push(`namespace '${namespace}' is not a DNS-1123 label: use lowercase letters, digits and '-'`);
   }
@@ -276,11 +277,6 @@ export function servicePolicy(model: TrafficModel, name: string): ServicePolicy 
   return found;
 }
 
-/** `<service>-<version>`: the per-version Deployment, Service and VirtualNode name. */
-export function versionedName(service: string, version: string): string {
-  return `${service}-${version}`;
-}
-
 function unknownService(where: string, name: string): string {
   return `${where}: no service '${name}' in the catalogue; use one of ${SERVICE_NAMES.join(', ')} (or add it to services/catalogue/src/catalogue.ts)`;
 }
@@ -355,7 +351,7 @@ function versionsOf(
   }
   const seen = new Set<string>();
   for (const v of versions) {
-    if (!LABEL.test(v.version) || `${service}-${v.version}`.length > 63) {
+    if (!LABEL.test(v.version) || versionedName(service, v.version).length > 63) {
       problems.push(`${service}: version '${v.version}' must be a short DNS-1123 label such as 'v2'`);
     }
     if (seen.has(v.version))

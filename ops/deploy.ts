@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { exampleValuesAdvice, exampleValuesIn } from '../cdk8s/config.ts';
 import { abortOnSignals, err, EXIT, out, parseDuration, UsageError } from './lib/cli.ts';
-import { checkDeployName, deploy, FIELD_MANAGER, type DeployEvent } from './lib/deploy.ts';
+import { checkDeployName, deploy, DEPLOY_LABEL, FIELD_MANAGER, type DeployEvent } from './lib/deploy.ts';
 import { staleness } from './lib/freshness.ts';
 import { ConnectionError, Kube, KubeconfigError, ObjectError, type KubeObject } from './lib/kube.ts';
 import { isProfileName, objectsFromDir, objectsFromDist, PROFILE_NAMES } from './lib/manifests.ts';
@@ -17,7 +17,7 @@ const USAGE = `usage: npx tsx ops/deploy.ts --profile <${PROFILE_NAMES.join('|')
   --profile, -p NAME      the profile; objects come from dist/NAME/ exactly as written (make synth PROFILE=NAME)
   --dir DIR               read the objects from DIR/*.yaml instead
   --synth                 synthesize the profile in this process instead (config from MESHMART_* / MESHMART_K8S_CONFIG)
-  --name NAME             owner name: label ${'meshmart.dev/deploy'} and inventory ConfigMap (default: the profile)
+  --name NAME             owner name: label ${DEPLOY_LABEL} and inventory ConfigMap (default: the profile)
   --dry-run               server-side dry run: validated and admitted by the API server, nothing stored, no prune
   --prerequisites         with --dry-run: create the CRDs and Namespaces for real (empty) so every object is checked
   --force-conflicts       take over fields another field manager owns (default: stop on a conflict)

@@ -20,13 +20,20 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments, stringify } from 'yaml';
 import { catalogue } from '@meshmart/catalogue';
+import {
+  APP_NAMESPACE,
+  DATA_NAMESPACE,
+  dataNamespaceFor,
+  IMAGE_REPOSITORY,
+  NAMESPACE_NAME_LABEL,
+} from '../mesh/names.ts';
 
 /** Profile order in values and conditions; other profile directories follow alphabetically. */
 export const PROFILE_ORDER = ['kind', 'eks-appmesh', 'eks-lattice', 'migration'];
 /** The repository of the one image of every service (the registry varies by profile). */
-export const IMAGE_REPOSITORY = 'meshmart/services';
-export const DEFAULT_NAMESPACE = 'meshmart';
-export const DEFAULT_DATA_NAMESPACE = 'meshmart-data';
+export { IMAGE_REPOSITORY };
+export const DEFAULT_NAMESPACE = APP_NAMESPACE;
+export const DEFAULT_DATA_NAMESPACE = DATA_NAMESPACE;
 
 type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 interface KubeObject {
@@ -132,7 +139,7 @@ export function profileValues(profile: string, objects: readonly KubeObject[]): 
   return {
     profile,
     namespace,
-    dataNamespace: namespace === DEFAULT_NAMESPACE ? DEFAULT_DATA_NAMESPACE : `${namespace}-data`,
+    dataNamespace: dataNamespaceFor(namespace),
     image: { registry: image[1] ?? '', repository: IMAGE_REPOSITORY, tag: image[2] },
     replicas: spec.replicas ?? 1,
     createNamespaces: true,
@@ -156,7 +163,7 @@ function parameterize(o: KubeObject, v: ProfileValues): KubeObject {
     if (Array.isArray(value)) return value.map((item) => walk(item, key));
     if (value !== null && typeof value === 'object') {
       // matchExpressions: { key: kubernetes.io/metadata.name, operator: In, values: [<namespace>] }
-      const isNamespaceExpression = value.key === 'kubernetes.io/metadata.name';
+      const isNamespaceExpression = value.key === NAMESPACE_NAME_LABEL;
       const out: { [k: string]: Json } = {};
       for (const [k, child] of Object.entries(value)) {
         if (isNamespaceExpression && k === 'values' && Array.isArray(child))
@@ -166,7 +173,7 @@ function parameterize(o: KubeObject, v: ProfileValues): KubeObject {
       return out;
     }
     if (typeof value !== 'string') return value;
-    if (key === 'namespace' || key === 'kubernetes.io/metadata.name') {
+    if (key === 'namespace' || key === NAMESPACE_NAME_LABEL) {
       const token = nsToken(value);
       if (token) return token;
     }

@@ -17,6 +17,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments, stringify } from 'yaml';
 import { catalogue } from '@meshmart/catalogue';
+import { APP_NAMESPACE } from '../mesh/names.ts';
 
 export interface Manifest {
   readonly apiVersion: string;
@@ -26,7 +27,7 @@ export interface Manifest {
 }
 
 /** The app's namespace when the manifests do not say (the shared decision). */
-export const DEFAULT_NAMESPACE = 'meshmart';
+export const DEFAULT_NAMESPACE = APP_NAMESPACE;
 
 const WORKLOAD_KINDS = ['StatefulSet', 'Deployment', 'DaemonSet'];
 

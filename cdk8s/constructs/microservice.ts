@@ -1,7 +1,17 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-27';
 import { service as catalogueEntry, type ServiceEntry } from '@meshmart/catalogue';
-import { COMPONENT_LABEL, VERSION_LABEL, serviceSelector, versionSelector } from './labels.ts';
+import {
+  COMPONENT_LABEL,
+  PROMETHEUS_PATH_ANNOTATION,
+  PROMETHEUS_PORT_ANNOTATION,
+  PROMETHEUS_SCRAPE_ANNOTATION,
+  VERSION_LABEL,
+  serviceSelector,
+  settingsConfigMapName,
+  versionSelector,
+  versionedName,
+} from '../../mesh/names.ts';
 import { hardenedPodSpec, type ContainerResources } from './pod-spec.ts';
 
 /** An env var read from a Secret key: the manifests carry the reference, never the value. */
@@ -105,7 +115,7 @@ export class Microservice extends Construct {
     this.namespace = namespace;
     this.port = entry.port;
     this.serviceAccountName = entry.name;
-    this.configMapName = `${entry.name}-settings`;
+    this.configMapName = settingsConfigMapName(entry.name);
     this.versions = [stable, ...canaries.map((c) => c.version)];
     const component = { [COMPONENT_LABEL]: 'service' };
 
@@ -148,7 +158,7 @@ export class Microservice extends Construct {
     const deployments = [
       { name: entry.name, version: stable, image: props.image, replicas },
       ...canaries.map((c) => ({
-        name: `${entry.name}-${c.version}`,
+        name: versionedName(entry.name, c.version),
         version: c.version,
         image: c.image ?? props.image,
         replicas: c.replicas ?? 1,
@@ -174,10 +184,10 @@ export class Microservice extends Construct {
             metadata: {
               labels,
               annotations: {
-                'prometheus.io/scrape': 'true',
+                [PROMETHEUS_SCRAPE_ANNOTATION]: 'true',
                 // Where /metrics is: the scrape configs take the port from here (the gateway's is not `http`).
-                'prometheus.io/port': String(entry.metricsPort ?? entry.port),
-                'prometheus.io/path': '/metrics',
+                [PROMETHEUS_PORT_ANNOTATION]: String(entry.metricsPort ?? entry.port),
+                [PROMETHEUS_PATH_ANNOTATION]: '/metrics',
               },
             },
             spec: hardenedPodSpec({
@@ -218,7 +228,7 @@ export class Microservice extends Construct {
     for (const version of this.versions) {
       new k8s.KubeService(this, `Service-${version}`, {
         metadata: {
-          name: `${entry.name}-${version}`,
+          name: versionedName(entry.name, version),
           namespace,
           labels: { ...versionSelector(entry.name, version), ...component },
         },

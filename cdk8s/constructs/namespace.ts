@@ -1,11 +1,16 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-27';
-import { PART_OF, PART_OF_LABEL } from './labels.ts';
+import {
+  NAMESPACE_NAME_LABEL,
+  PART_OF,
+  PART_OF_LABEL,
+  POD_SECURITY_EXCEPTION_ANNOTATION,
+} from '../../mesh/names.ts';
 
 export type PodSecurityLevel = 'privileged' | 'baseline' | 'restricted';
 
-/** Annotation naming the POD_SECURITY_EXCEPTIONS entry that lets a namespace enforce less than "restricted". */
-export const POD_SECURITY_EXCEPTION_ANNOTATION = 'meshmart.dev/pod-security-exception';
+// The annotation naming the POD_SECURITY_EXCEPTIONS entry that lets a namespace enforce less than "restricted".
+export { POD_SECURITY_EXCEPTION_ANNOTATION };
 
 export interface PodSecurityException {
   /** The lowest level that admits what runs there. */
@@ -118,7 +123,7 @@ export class MeshmartNamespace extends Construct {
         ...(props.exception ? { annotations: { [POD_SECURITY_EXCEPTION_ANNOTATION]: props.exception } } : {}),
         labels: {
           [PART_OF_LABEL]: PART_OF,
-          'kubernetes.io/metadata.name': props.name,
+          [NAMESPACE_NAME_LABEL]: props.name,
           'pod-security.kubernetes.io/enforce': enforce,
           'pod-security.kubernetes.io/enforce-version': 'latest',
           'pod-security.kubernetes.io/audit': auditAndWarn,

@@ -1,6 +1,7 @@
 import type { LabelSelector } from './workloads.ts';
 import { isEmptySelector, selectorMatches } from './workloads.ts';
 import type { Manifest } from './types.ts';
+import { NAMESPACE_NAME_LABEL } from '../../mesh/names.ts';
 
 export interface NetworkPolicyPeer {
   readonly podSelector?: LabelSelector;
@@ -62,7 +63,7 @@ export function namespaceLabels(
   name: string,
   known: ReadonlyMap<string, Readonly<Record<string, string>>>,
 ): Readonly<Record<string, string>> {
-  return { ...known.get(name), 'kubernetes.io/metadata.name': name };
+  return { ...known.get(name), [NAMESPACE_NAME_LABEL]: name };
 }
 
 export function appliesTo(

@@ -5,7 +5,7 @@ import { servicePolicy, trafficModel, type TrafficModel } from '../../mesh/model
 import { renderNetworkPolicies, usesRedis, type MeshKind } from '../../mesh/render/network-policies.ts';
 import { ecrRegistry, roleArn, type MeshmartConfig } from '../config.ts';
 import { mongoDb, redis } from '../constructs/datastore.ts';
-import { NAME_LABEL } from '../constructs/labels.ts';
+import { IMAGE_REPOSITORY, NAME_LABEL } from '../../mesh/names.ts';
 import { Microservice, type ComposedEnvVar, type SecretEnvVar } from '../constructs/microservice.ts';
 import { MeshmartNamespace, type PodSecurityExceptionName } from '../constructs/namespace.ts';
 
@@ -85,8 +85,8 @@ export function compose(options: ComposeOptions): Composed {
   const workloads = chart('20-services');
   const image =
     platform === 'kind'
-      ? `meshmart/services:${config.imageTag}`
-      : `${ecrRegistry(config)}/meshmart/services:${config.imageTag}`;
+      ? `${IMAGE_REPOSITORY}:${config.imageTag}`
+      : `${ecrRegistry(config)}/${IMAGE_REPOSITORY}:${config.imageTag}`;
   const services = catalogue.map((entry) => {
     const stores = storeEnv(entry, platform, config, dataHosts);
     const [stable, ...canaries] = servicePolicy(model, entry.name).versions;

@@ -1,3 +1,4 @@
+import { INGRESS_GATEWAY } from '../../mesh/names.ts';
 import { appMeshNamespaceLabels, renderAppMesh, type AppMeshDiscovery } from '../../mesh/render/app-mesh.ts';
 import type { MeshmartConfig } from '../config.ts';
 import { MeshIngressGateway } from '../constructs/mesh-ingress-gateway.ts';
@@ -6,7 +7,7 @@ import { observabilityStack } from '../constructs/observability/stack.ts';
 import { Dashboards } from '../constructs/observability/dashboards.ts';
 import { Monitoring } from '../constructs/observability/monitoring.ts';
 
-export const INGRESS_GATEWAY = 'meshmart-ingress';
+export { INGRESS_GATEWAY };
 
 /** DNS unless the config picks AWS Cloud Map (`appMesh.discovery`). */
 export function appMeshDiscovery(config: MeshmartConfig): AppMeshDiscovery {

@@ -6,7 +6,7 @@ import {
   type GatewayApiOptions,
 } from '../../mesh/render/gateway-api.ts';
 import { roleArn, type MeshmartConfig } from '../config.ts';
-import { serviceSelector } from '../constructs/labels.ts';
+import { serviceSelector } from '../../mesh/names.ts';
 import { publicLoadBalancerAnnotations } from '../constructs/mesh-ingress-gateway.ts';
 import { compose, type Profile } from './compose.ts';
 import { observabilityStack } from '../constructs/observability/stack.ts';

@@ -25,13 +25,26 @@ import {
   type VirtualRouterSpecRoutesHttpRouteMatchHeaders,
 } from '../../cdk8s/imports/appmesh.k8s.aws.ts';
 import {
-  versionedName,
   type HeaderMatch,
   type ServicePolicy,
   type TlsMode,
   type TrafficModel,
   type TrafficRoute,
 } from '../model.ts';
+import {
+  APP_MESH_EGRESS_IGNORED_PORTS_ANNOTATION,
+  APP_MESH_GATEWAY_LABEL,
+  APP_MESH_MESH_LABEL,
+  APP_MESH_SIDECAR_INJECTOR_LABEL,
+  INGRESS_GATEWAY,
+  MESH_NAME,
+  NAME_LABEL,
+  routerName,
+  serviceSelector,
+  VERSION_LABEL,
+  versionedName,
+  versionSelector,
+} from '../names.ts';
 
 export interface AppMeshOptions {
   /** The cluster-scoped Mesh. @default 'meshmart' */
@@ -58,25 +71,20 @@ export interface AppMeshOptions {
 export type AppMeshDiscovery =
   { readonly kind: 'dns' } | { readonly kind: 'cloudMap'; readonly namespaceName: string };
 
-/** Pod label keys the renderers select on; the cdk8s Deployments carry them. */
-export const NAME_LABEL = 'app.kubernetes.io/name';
-export const VERSION_LABEL = 'app.kubernetes.io/version';
-/** Namespace label the Mesh's namespaceSelector matches. */
-export const MESH_LABEL = 'appmesh.k8s.aws/mesh';
-const GATEWAY_ROUTE_LABEL = 'appmesh.k8s.aws/gateway';
-
 /** Labels the app Namespace needs under App Mesh: sidecar injection plus membership of the Mesh. */
 export function appMeshNamespaceLabels(options: AppMeshOptions = {}): Record<string, string> {
   return {
-    'appmesh.k8s.aws/sidecarInjectorWebhook': 'enabled',
-    [MESH_LABEL]: options.meshName ?? 'meshmart',
+    [APP_MESH_SIDECAR_INJECTOR_LABEL]: 'enabled',
+    [APP_MESH_MESH_LABEL]: options.meshName ?? MESH_NAME,
   };
 }
 
 /** Pod annotation that lets traffic to these ports (datastores, trace export) bypass Envoy under `DROP_ALL`. */
 export function appMeshPodAnnotations(egressIgnoredPorts: readonly number[]): Record<string, string> {
   return {
-    'appmesh.k8s.aws/egressIgnoredPorts': [...new Set(egressIgnoredPorts)].sort((a, b) => a - b).join(','),
+    [APP_MESH_EGRESS_IGNORED_PORTS_ANNOTATION]: [...new Set(egressIgnoredPorts)]
+      .sort((a, b) => a - b)
+      .join(','),
   };
 }
 
@@ -96,8 +104,8 @@ export function spiffeId(model: TrafficModel, serviceAccount: string): string {
  * policy of the model, so nothing is reported.
  */
 export function renderAppMesh(scope: Construct, model: TrafficModel, options: AppMeshOptions = {}): void {
-  const meshName = options.meshName ?? 'meshmart';
-  const ingressName = options.ingressGatewayName ?? 'meshmart-ingress';
+  const meshName = options.meshName ?? MESH_NAME;
+  const ingressName = options.ingressGatewayName ?? INGRESS_GATEWAY;
   const ingressPort = options.ingressPort ?? 8088;
   const discovery = options.discovery ?? { kind: 'dns' };
   if (
@@ -122,7 +130,7 @@ export function renderAppMesh(scope: Construct, model: TrafficModel, options: Ap
   new Mesh(scope, `mesh-${meshName}`, {
     metadata: { name: meshName },
     spec: {
-      namespaceSelector: { matchLabels: { [MESH_LABEL]: meshName } },
+      namespaceSelector: { matchLabels: { [APP_MESH_MESH_LABEL]: meshName } },
       egressFilter: {
         type:
           options.egressFilter === 'DROP_ALL'
@@ -136,9 +144,9 @@ export function renderAppMesh(scope: Construct, model: TrafficModel, options: Ap
     for (const version of service.versions) {
       renderVirtualNode(scope, model, service, version.version, ingressName, discovery);
     }
-    const routerName = `${service.name}-router`;
+    const router = routerName(service.name);
     new VirtualRouter(scope, `vr-${service.name}`, {
-      metadata: { name: routerName, namespace: ns, labels: labels(service.name) },
+      metadata: { name: router, namespace: ns, labels: serviceSelector(service.name) },
       spec: {
         listeners: [
           {
@@ -149,10 +157,10 @@ export function renderAppMesh(scope: Construct, model: TrafficModel, options: Ap
       },
     });
     new VirtualService(scope, `vs-${service.name}`, {
-      metadata: { name: service.name, namespace: ns, labels: labels(service.name) },
+      metadata: { name: service.name, namespace: ns, labels: serviceSelector(service.name) },
       spec: {
         awsName: serviceHost(model, service.name),
-        provider: { virtualRouter: { virtualRouterRef: { name: routerName } } },
+        provider: { virtualRouter: { virtualRouterRef: { name: router } } },
       },
     });
   }
@@ -162,12 +170,12 @@ export function renderAppMesh(scope: Construct, model: TrafficModel, options: Ap
     metadata: {
       name: ingressName,
       namespace: ns,
-      labels: { [NAME_LABEL]: ingressName, 'app.kubernetes.io/part-of': 'meshmart' },
+      labels: serviceSelector(ingressName),
     },
     spec: {
-      namespaceSelector: { matchLabels: { [MESH_LABEL]: meshName } },
+      namespaceSelector: { matchLabels: { [APP_MESH_MESH_LABEL]: meshName } },
       podSelector: { matchLabels: { [NAME_LABEL]: ingressName } },
-      gatewayRouteSelector: { matchLabels: { [GATEWAY_ROUTE_LABEL]: ingressName } },
+      gatewayRouteSelector: { matchLabels: { [APP_MESH_GATEWAY_LABEL]: ingressName } },
       listeners: [
         { portMapping: { port: ingressPort, protocol: VirtualGatewaySpecListenersPortMappingProtocol.HTTP } },
       ],
@@ -180,7 +188,7 @@ export function renderAppMesh(scope: Construct, model: TrafficModel, options: Ap
     metadata: {
       name: `${ingressName}-to-${ingress.name}`,
       namespace: ns,
-      labels: { ...labels(ingress.name), [GATEWAY_ROUTE_LABEL]: ingressName },
+      labels: { ...serviceSelector(ingress.name), [APP_MESH_GATEWAY_LABEL]: ingressName },
     },
     spec: {
       httpRoute: {
@@ -209,7 +217,7 @@ function renderVirtualNode(
     metadata: {
       name,
       namespace: model.namespace,
-      labels: { ...labels(service.name), [VERSION_LABEL]: version },
+      labels: versionSelector(service.name, version),
     },
     spec: {
       podSelector: { matchLabels: { [NAME_LABEL]: service.name, [VERSION_LABEL]: version } },
@@ -365,8 +373,4 @@ function clientTls(model: TrafficModel, serviceAccount: string) {
     certificate: { sds: { secretName: spiffeId(model, serviceAccount) } },
     validation: { trust: { sds: { secretName: `spiffe://${model.tls.trustDomain}` } } },
   };
-}
-
-function labels(service: string): Record<string, string> {
-  return { [NAME_LABEL]: service, 'app.kubernetes.io/part-of': 'meshmart' };
 }

@@ -15,7 +15,8 @@ import {
 } from '../../cdk8s/imports/gateway.networking.k8s.io.ts';
 import type { ServiceName } from '@meshmart/catalogue';
 import { isReadRoute, upstreamEnvPrefix, upstreamSettings } from '../client-policy.ts';
-import { versionedName, type ServicePolicy, type TrafficModel, type TrafficRoute } from '../model.ts';
+import type { ServicePolicy, TrafficModel, TrafficRoute } from '../model.ts';
+import { GATEWAY_NAME, LATTICE_READINESS_GATE_LABEL, serviceSelector, versionedName } from '../names.ts';
 
 export interface GatewayApiOptions {
   /**
@@ -38,7 +39,7 @@ export interface GatewayApiOptions {
 
 /** Namespace label that makes the controller add Lattice readiness gates to pods. */
 export function latticeNamespaceLabels(): Record<string, string> {
-  return { 'application-networking.k8s.aws/pod-readiness-gate-inject': 'enabled' };
+  return { [LATTICE_READINESS_GATE_LABEL]: 'enabled' };
 }
 
 export interface NotCarriedItem {
@@ -60,7 +61,6 @@ export interface NotCarriedReport {
 }
 
 const GATEWAY_GROUP = 'gateway.networking.k8s.io';
-const NAME_LABEL = 'app.kubernetes.io/name';
 
 /**
  * Gateway API + AWS Gateway API Controller (VPC Lattice): a Gateway (the service network), an HTTPRoute per called
@@ -72,7 +72,7 @@ export function renderGatewayApi(
   model: TrafficModel,
   options: GatewayApiOptions,
 ): NotCarriedReport {
-  const gatewayName = options.gatewayName ?? 'meshmart';
+  const gatewayName = options.gatewayName ?? GATEWAY_NAME;
   const gatewayNamespace = options.gatewayNamespace ?? model.namespace;
   const listenerPort = options.listenerPort ?? 80;
   if (!Number.isInteger(listenerPort) || listenerPort < 1 || listenerPort > 65535) {
@@ -89,7 +89,7 @@ export function renderGatewayApi(
   });
 
   for (const service of model.services) {
-    const labels = { [NAME_LABEL]: service.name, 'app.kubernetes.io/part-of': 'meshmart' };
+    const labels = serviceSelector(service.name);
     for (const v of service.versions) {
       const target = versionedName(service.name, v.version);
       const h = service.healthCheck;

@@ -1,5 +1,6 @@
 import { upstreamEnvPrefix, upstreamSettings } from '../client-policy.ts';
-import { versionedName, type ServicePolicy, type TrafficModel } from '../model.ts';
+import type { ServicePolicy, TrafficModel } from '../model.ts';
+import { GATEWAY_NAME, INGRESS_GATEWAY, MESH_NAME, routerName, versionedName } from '../names.ts';
 import type { AppMeshDiscovery } from './app-mesh.ts';
 import { carriedRoute, notCarriedReport } from './gateway-api.ts';
 
@@ -19,9 +20,9 @@ export interface MigrationOptions {
  * carries, what moves to the kit's HTTP client (with its env vars), and the version weights on both sides.
  */
 export function migrationReport(model: TrafficModel, options: MigrationOptions = {}): string {
-  const meshName = options.meshName ?? 'meshmart';
-  const ingressName = options.ingressGatewayName ?? 'meshmart-ingress';
-  const gatewayName = options.gatewayName ?? 'meshmart';
+  const meshName = options.meshName ?? MESH_NAME;
+  const ingressName = options.ingressGatewayName ?? INGRESS_GATEWAY;
+  const gatewayName = options.gatewayName ?? GATEWAY_NAME;
   const gaps = notCarriedReport(model).items;
   const lines: string[] = [
     '# Migration: AWS App Mesh to VPC Lattice (Gateway API)',
@@ -122,12 +123,12 @@ function objectTable(service: ServicePolicy, ingressName: string): string[] {
   ];
   if (service.callers.length > 0) {
     rows.push(
-      `| VirtualService \`${service.name}\` + VirtualRouter \`${service.name}-router\` (${service.routes.length} routes) | HTTPRoute \`${service.name}\` (${service.routes.filter(carriedRoute).length} rules) |`,
+      `| VirtualService \`${service.name}\` + VirtualRouter \`${routerName(service.name)}\` (${service.routes.length} routes) | HTTPRoute \`${service.name}\` (${service.routes.filter(carriedRoute).length} rules) |`,
       `| VirtualNode backends of ${service.callers.join(', ')} | IAMAuthPolicy \`${service.name}\` |`,
     );
   } else {
     rows.push(
-      `| VirtualService \`${service.name}\` + VirtualRouter \`${service.name}-router\`, GatewayRoute from \`${ingressName}\` | load balancer in front of Service \`${service.name}\` |`,
+      `| VirtualService \`${service.name}\` + VirtualRouter \`${routerName(service.name)}\`, GatewayRoute from \`${ingressName}\` | load balancer in front of Service \`${service.name}\` |`,
     );
   }
   return rows;

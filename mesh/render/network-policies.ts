@@ -1,6 +1,7 @@
 import type { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-27';
 import type { ServiceEntry } from '@meshmart/catalogue';
+import { INGRESS_GATEWAY, NAME_LABEL, NAMESPACE_NAME_LABEL } from '../names.ts';
 import type { ServicePolicy, TrafficModel } from '../model.ts';
 
 type Labels = Readonly<Record<string, string>>;
@@ -59,8 +60,6 @@ export interface NetworkPolicyOptions {
 
 export type MeshKind = 'none' | 'app-mesh' | 'lattice' | 'migration';
 
-const NAME_LABEL = 'app.kubernetes.io/name';
-const NS_LABEL = 'kubernetes.io/metadata.name';
 /** VPC Lattice's link-local data plane range (the managed prefix list for IPv4). */
 export const LATTICE_CIDR = '169.254.171.0/24';
 
@@ -86,7 +85,7 @@ export function renderNetworkPolicies(
   const appMesh = mesh === 'app-mesh' || mesh === 'migration';
   const data = options.datastores;
   const external = options.externalDatastores ?? {};
-  const ingressGateway = options.ingressGateway ?? { name: 'meshmart-ingress', port: 8088 };
+  const ingressGateway = options.ingressGateway ?? { name: INGRESS_GATEWAY, port: 8088 };
   const latticePort = options.latticeListenerPort ?? 80;
   const mongoPort = data ? (data.mongodbPort ?? 27017) : (external.mongodbPort ?? 27017);
   const redisPort = data ? (data.redisPort ?? 6379) : (external.redisPort ?? 6379);
@@ -309,7 +308,7 @@ function publicSource(options: NetworkPolicyOptions): { from?: k8s.NetworkPolicy
 }
 
 function namespacePeer(namespace: string): k8s.NetworkPolicyPeer {
-  return { namespaceSelector: { matchLabels: { [NS_LABEL]: namespace } } };
+  return { namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: namespace } } };
 }
 
 function tcp(port: number): k8s.NetworkPolicyPort {

@@ -1,10 +1,12 @@
 import {
+  APP_NAMESPACE,
   COMPONENT_LABEL,
   NAME_LABEL,
   PART_OF,
   PART_OF_LABEL,
+  PROMETHEUS_PORT_ANNOTATION,
   VERSION_LABEL,
-} from '../../cdk8s/constructs/labels.ts';
+} from '../../mesh/names.ts';
 
 /** Prometheus turns a pod label into `__meta_kubernetes_pod_label_<name>` with every non-word character as `_`. */
 export function podLabelMeta(label: string): string {
@@ -51,9 +53,6 @@ export interface PrometheusScrapeOptions {
   readonly files?: readonly string[];
 }
 
-/** The pod annotation naming the port /metrics is on (cdk8s/constructs/microservice.ts sets it on every pod). */
-export const METRICS_PORT_ANNOTATION = 'prometheus.io/port';
-
 /**
  * Scrape the port the pod's `prometheus.io/port` annotation names instead of `http`: the public gateway serves
  * /metrics on a port of its own (METRICS_PORT), never on the port its load balancer sends the world to.
@@ -62,7 +61,7 @@ export function metricsPortRelabeling(): RelabelConfig {
   return {
     source_labels: [
       '__address__',
-      `__meta_kubernetes_pod_annotation_${METRICS_PORT_ANNOTATION.replace(/[^a-zA-Z0-9_]/g, '_')}`,
+      `__meta_kubernetes_pod_annotation_${PROMETHEUS_PORT_ANNOTATION.replace(/[^a-zA-Z0-9_]/g, '_')}`,
     ],
     regex: '([^:]+)(?::\\d+)?;(\\d+)',
     replacement: '$1:$2',
@@ -112,7 +111,7 @@ export function prometheusScrapeConfig(options: PrometheusScrapeOptions = {}): S
   if (options.files) return { ...base, file_sd_configs: [{ files: options.files, refresh_interval: '5s' }] };
   return {
     ...base,
-    kubernetes_sd_configs: [{ role: 'pod', namespaces: { names: options.namespaces ?? ['meshmart'] } }],
+    kubernetes_sd_configs: [{ role: 'pod', namespaces: { names: options.namespaces ?? [APP_NAMESPACE] } }],
     relabel_configs: podRelabelings(),
   };
 }

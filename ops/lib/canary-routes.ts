@@ -1,5 +1,6 @@
 import { type Kube, type KubeObject, ObjectError } from './kube.ts';
 import type { CanaryState } from './canary-plan.ts';
+import { routerName } from '../../mesh/names.ts';
 import {
   BACKENDS,
   CANARY_ANNOTATION,
@@ -29,7 +30,7 @@ export async function readRoutes(
   }
   if (routes.length === 0)
     throw new Error(
-      `no route to shift for '${service}' in namespace ${namespace}: neither VirtualRouter ${service}-router (App Mesh) nor HTTPRoute ${service} (Gateway API) exists`,
+      `no route to shift for '${service}' in namespace ${namespace}: neither VirtualRouter ${routerName(service)} (App Mesh) nor HTTPRoute ${service} (Gateway API) exists`,
     );
   return routes;
 }

@@ -1,11 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { DEPLOY_LABEL, DESCRIPTION_ANNOTATION, MANAGED_BY_LABEL } from '../../mesh/names.ts';
 import { describe, groupOf, Kube, ObjectError, type KubeObject } from './kube.ts';
 import { plan } from './manifests.ts';
 
 export const FIELD_MANAGER = 'meshmart-deploy';
-export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
-/** Names the deploy (by default the profile) that owns an object; prune only touches objects carrying its own. */
-export const DEPLOY_LABEL = 'meshmart.dev/deploy';
+// The owner's labels, from mesh/names.ts; prune only touches objects whose DEPLOY_LABEL names its own deploy.
+export { DEPLOY_LABEL, MANAGED_BY_LABEL };
 const INVENTORY_KEY = 'objects';
 
 export interface DeployOptions {
@@ -289,7 +289,7 @@ async function writeInventory(
         ...ref.metadata,
         labels: { [MANAGED_BY_LABEL]: FIELD_MANAGER, [DEPLOY_LABEL]: name },
         annotations: {
-          'meshmart.dev/description': `objects applied by 'ops/deploy.ts' as '${name}'; prune reads it`,
+          [DESCRIPTION_ANNOTATION]: `objects applied by 'ops/deploy.ts' as '${name}'; prune reads it`,
         },
       },
       data: { [INVENTORY_KEY]: `${JSON.stringify(sorted, null, 1)}\n` },

@@ -1,4 +1,4 @@
-import { versionedName } from '../../mesh/model.ts';
+import { CANARY_ANNOTATION, routerName, versionedName } from '../../mesh/names.ts';
 import type { Kube, KubeObject } from './kube.ts';
 
 export const BACKENDS = ['app-mesh', 'gateway-api'] as const;
@@ -8,11 +8,11 @@ export type Backend = (typeof BACKENDS)[number];
 const ROUTE_OBJECT: Readonly<
   Record<Backend, { apiVersion: string; kind: string; name: (service: string) => string }>
 > = {
-  'app-mesh': { apiVersion: 'appmesh.k8s.aws/v1beta2', kind: 'VirtualRouter', name: (s) => `${s}-router` },
+  'app-mesh': { apiVersion: 'appmesh.k8s.aws/v1beta2', kind: 'VirtualRouter', name: routerName },
   'gateway-api': { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', name: (s) => s },
 };
 
-export const CANARY_ANNOTATION = 'meshmart.dev/canary';
+export { CANARY_ANNOTATION };
 export const CANARY_FIELD_MANAGER = 'meshmart-canary';
 
 export function routeRef(backend: Backend, namespace: string, service: string): KubeObject {

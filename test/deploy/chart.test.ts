@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { parse, parseAllDocuments } from 'yaml';
+import { defaultConfig } from '../../cdk8s/config.ts';
 import { chartDiff, generateChart, writeChart } from '../../scripts/build-chart.ts';
 
 // The Helm chart is generated from the synthesized manifests; `helm template` with a profile's values file must give
@@ -227,9 +228,8 @@ describe('deploy: platform add-on values (charts/addons)', function () {
 
   it('when the Namespace of the metrics scraper is configured, then the Prometheus add-on installs there', function () {
     const readme = readFileSync(join(root, 'charts/addons/kube-prometheus-stack/README.md'), 'utf8');
-    const config = readFileSync(join(root, 'cdk8s/config.ts'), 'utf8');
-    const ns = /metricsNamespace: '([^']+)'/.exec(config)?.[1];
-    expect(ns).to.be.a('string');
+    const ns = defaultConfig().observability.metricsNamespace;
+    expect(ns).to.be.a('string').and.not.be.empty;
     expect(readme).to.include(`--namespace ${ns} `);
   });
 });

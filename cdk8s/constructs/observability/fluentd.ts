@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-27';
+import { CONFIG_SHA256_ANNOTATION } from '../../../mesh/names.ts';
 import { resourceRequirements, restrictedContainerSecurityContext } from '../pod-spec.ts';
 import { componentLabels, configVolume, scratch } from './workload.ts';
 
@@ -83,7 +84,7 @@ export function fluentd(scope: Construct, p: FluentdProps): void {
         metadata: {
           labels: all,
           annotations: {
-            'meshmart.dev/config-sha256': createHash('sha256')
+            [CONFIG_SHA256_ANNOTATION]: createHash('sha256')
               .update(main + pipeline)
               .digest('hex')
               .slice(0, 16),

@@ -9,7 +9,7 @@ import {
 import { prometheusRuleGroups } from '../../../observability/prometheus/rules.ts';
 import { metricsPortRelabeling } from '../../../observability/prometheus/scrape.ts';
 import { isAlert, type RuleGroup } from '../../../observability/prometheus/types.ts';
-import { COMPONENT_LABEL, NAME_LABEL, PART_OF, PART_OF_LABEL, VERSION_LABEL } from '../labels.ts';
+import { COMPONENT_LABEL, NAME_LABEL, PART_OF, PART_OF_LABEL, VERSION_LABEL } from '../../../mesh/names.ts';
 
 /** The App Mesh Envoy admin port, where /stats/prometheus is served. */
 export const ENVOY_ADMIN_PORT = 9901;

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-27';
+import { CONFIG_SHA256_ANNOTATION } from '../../../mesh/names.ts';
 import { componentDeployment, componentLabels, configVolume, scratch } from './workload.ts';
 
 /** kind: the contrib distribution (it has the health_check extension the probes read). */
@@ -58,7 +59,7 @@ export function otelCollector(scope: Construct, p: CollectorProps): void {
     // IRSA needs the projected token: the ServiceAccount is used, its API token is not mounted (automount off).
     ...(eks ? { serviceAccountName: p.name } : {}),
     annotations: {
-      'meshmart.dev/config-sha256': createHash('sha256').update(config).digest('hex').slice(0, 16),
+      [CONFIG_SHA256_ANNOTATION]: createHash('sha256').update(config).digest('hex').slice(0, 16),
     },
     container: {
       name: 'collector',

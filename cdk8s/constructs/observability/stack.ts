@@ -1,7 +1,7 @@
 import type { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-27';
 import { roleArn, type MeshmartConfig } from '../../config.ts';
-import { NAME_LABEL } from '../labels.ts';
+import { NAME_LABEL, NAMESPACE_NAME_LABEL } from '../../../mesh/names.ts';
 import { MeshmartNamespace, type PodSecurityExceptionName } from '../namespace.ts';
 import { fluentd } from './fluentd.ts';
 import { grafana } from './grafana.ts';
@@ -86,7 +86,7 @@ const tcp = (port: number): k8s.NetworkPolicyPort => ({
   port: k8s.IntOrString.fromNumber(port),
 });
 const inNamespace = (ns: string): k8s.NetworkPolicyPeer => ({
-  namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } },
+  namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: ns } },
 });
 const pods = (name: string): k8s.LabelSelector => ({ matchLabels: { [NAME_LABEL]: name } });
 /** The API server and AWS endpoints (CloudWatch Logs, X-Ray, STS) are outside the cluster's pod network. */
@@ -125,7 +125,7 @@ function networkPolicies(scope: Construct, o: ObservabilityOptions): void {
         {
           to: [
             {
-              namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+              namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: 'kube-system' } },
               podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
             },
           ],
