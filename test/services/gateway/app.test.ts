@@ -6,6 +6,7 @@ import { propagation } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { SignJWT } from 'jose';
 import request from 'supertest';
+import { checkoutApi } from '@meshmart/contracts';
 import type { EventEnvelope } from '@meshmart/kit/events';
 import { assignPort } from '../../../scripts/system.ts';
 import { eachBackend, eventually } from '../../support/stores.ts';
@@ -632,6 +633,16 @@ describe('gateway (with the real services in this process)', () => {
       expect(doc.body.components.securitySchemes.bearerAuth.scheme).to.equal('bearer');
       expect(doc.body.info.description).to.match(/alice \/ alice/);
       expect(doc.body.paths['/api/v1/cart'].get.security).to.deep.equal([{ bearerAuth: [] }]);
+      // Checkout's answers are documented as checkout's contract states them, not restated.
+      const json = (path: string, method: string, status: string) =>
+        doc.body.paths[path][method].responses[status].content['application/json'].schema;
+      expect(json('/api/v1/admin/sagas/{id}', 'get', '200').properties).to.have.all.keys(
+        Object.keys(checkoutApi.SagaView.properties),
+      );
+      expect(json('/api/v1/admin/sagas', 'get', '200').properties.items.items.required).to.deep.equal(
+        checkoutApi.SagaView.required,
+      );
+      expect(json('/api/v1/checkout', 'post', '202').properties.status.anyOf).to.have.length(4);
       const page = await request(gw.app).get('/docs');
       expect(page.status).to.equal(200);
       expect(page.headers['content-type']).to.match(/^text\/html/);

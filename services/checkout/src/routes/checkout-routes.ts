@@ -5,61 +5,20 @@ import type { CheckoutContext } from '../domain/checkout-saga.ts';
 import { checkoutStatus, type CheckoutService } from '../domain/checkout-service.ts';
 import { SAGA_STATUSES, type Saga } from '../domain/saga.ts';
 
-const { Id, isIdempotencyKey, SCOPED_IDEMPOTENCY_KEY_MAX_LENGTH, ScopedIdempotencyKey, StartBody } =
-  checkoutApi;
+const {
+  Accepted,
+  Id,
+  isIdempotencyKey,
+  SagaList,
+  SagaView,
+  SCOPED_IDEMPOTENCY_KEY_MAX_LENGTH,
+  ScopedIdempotencyKey,
+  StartBody,
+} = checkoutApi;
 
-const Accepted = Type.Object({
-  sagaId: Type.String(),
-  orderId: Type.String(),
-  status: Type.Union([
-    Type.Literal('PENDING'),
-    Type.Literal('CONFIRMED'),
-    Type.Literal('CANCELLED'),
-    Type.Literal('FAILED'),
-  ]),
-  sagaStatus: Type.String(),
-});
-
-const StepError = Type.Object({ kind: Type.String(), code: Type.String(), message: Type.String() });
-const SagaView = Type.Object({
-  sagaId: Type.String(),
-  orderId: Type.String(),
-  userId: Type.String(),
-  status: Type.String({ description: 'RUNNING | COMPENSATING | COMPLETED | COMPENSATED | FAILED' }),
-  checkoutStatus: Type.String({ description: 'PENDING | CONFIRMED | CANCELLED | FAILED' }),
-  reason: Type.Optional(Type.String()),
-  totalCents: Type.Integer(),
-  currency: Type.String(),
-  reservationId: Type.String(),
-  paymentId: Type.Optional(Type.String()),
-  steps: Type.Array(
-    Type.Object({
-      name: Type.String(),
-      status: Type.String(),
-      attempts: Type.Integer(),
-      compensationAttempts: Type.Integer(),
-      startedAt: Type.Optional(Type.String()),
-      finishedAt: Type.Optional(Type.String()),
-      error: Type.Optional(StepError),
-      compensationError: Type.Optional(StepError),
-    }),
-  ),
-  log: Type.Array(
-    Type.Object({
-      at: Type.String(),
-      event: Type.String(),
-      step: Type.Optional(Type.String()),
-      attempt: Type.Optional(Type.Integer()),
-      detail: Type.Optional(Type.String()),
-    }),
-  ),
-  createdAt: Type.String(),
-  updatedAt: Type.String(),
-  finishedAt: Type.Optional(Type.String()),
-});
 type SagaViewT = Static<typeof SagaView>;
 
-/** The saga as shown to operators and clients: no payment token, no lease, no outbox. */
+/** The saga as checkout answers it (`checkoutApi.SagaView`). */
 export function sagaView(saga: Saga<CheckoutContext>): SagaViewT {
   const c = saga.context;
   return {
@@ -200,10 +159,7 @@ export function checkoutRouter(deps: CheckoutRoutesDeps): ApiRouter {
         limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
       }),
       responses: {
-        200: {
-          description: 'the sagas',
-          schema: Type.Object({ items: Type.Array(SagaView), limit: Type.Integer() }),
-        },
+        200: { description: 'the sagas', schema: SagaList },
       },
       handler: async ({ query }) => {
         const items = await repository.list({ status: query.status, limit: query.limit });

@@ -1,7 +1,8 @@
 /**
- * Checkout's HTTP contract: what POST /checkouts takes, and the one Idempotency-Key rule. Checkout validates with it;
- * the gateway composes its public checkout route from it and forwards `<userId>:<key>`, which checkout's limit on a
- * scoped key makes room for, so the gateway never accepts a request checkout would refuse.
+ * Checkout's HTTP contract: what POST /checkouts takes, the one Idempotency-Key rule, and what checkout answers (the
+ * accepted checkout, the saga). Checkout validates and documents with it; the gateway composes its public checkout
+ * route and its saga routes from it and forwards `<userId>:<key>`, which checkout's limit on a scoped key makes room
+ * for, so the gateway never accepts a request checkout would refuse nor documents an answer checkout does not give.
  */
 import { Type } from '@sinclair/typebox';
 
@@ -59,3 +60,57 @@ export const StartBody = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/** What POST /checkouts answers (202): the saga and order started with this key, now or before. */
+export const Accepted = Type.Object({
+  sagaId: Type.String({ description: 'the checkout saga' }),
+  orderId: Type.String(),
+  status: Type.Union(
+    [Type.Literal('PENDING'), Type.Literal('CONFIRMED'), Type.Literal('CANCELLED'), Type.Literal('FAILED')],
+    { description: 'PENDING when new; the current status when the key was used before' },
+  ),
+  sagaStatus: Type.String(),
+});
+
+const StepError = Type.Object({ kind: Type.String(), code: Type.String(), message: Type.String() });
+
+/** A saga as checkout shows it to operators and clients: no payment token, no lease, no outbox. */
+export const SagaView = Type.Object({
+  sagaId: Type.String(),
+  orderId: Type.String(),
+  userId: Type.String(),
+  status: Type.String({ description: 'RUNNING | COMPENSATING | COMPLETED | COMPENSATED | FAILED' }),
+  checkoutStatus: Type.String({ description: 'PENDING | CONFIRMED | CANCELLED | FAILED' }),
+  reason: Type.Optional(Type.String()),
+  totalCents: Type.Integer(),
+  currency: Type.String(),
+  reservationId: Type.String(),
+  paymentId: Type.Optional(Type.String()),
+  steps: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      status: Type.String(),
+      attempts: Type.Integer(),
+      compensationAttempts: Type.Integer(),
+      startedAt: Type.Optional(Type.String()),
+      finishedAt: Type.Optional(Type.String()),
+      error: Type.Optional(StepError),
+      compensationError: Type.Optional(StepError),
+    }),
+  ),
+  log: Type.Array(
+    Type.Object({
+      at: Type.String(),
+      event: Type.String(),
+      step: Type.Optional(Type.String()),
+      attempt: Type.Optional(Type.Integer()),
+      detail: Type.Optional(Type.String()),
+    }),
+  ),
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+  finishedAt: Type.Optional(Type.String()),
+});
+
+/** GET /sagas: newest first. */
+export const SagaList = Type.Object({ items: Type.Array(SagaView), limit: Type.Integer() });

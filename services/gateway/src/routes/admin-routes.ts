@@ -1,7 +1,7 @@
 import { ApiRouter, Type } from '@meshmart/kit';
 import type { Upstreams } from '../adapters/upstreams.ts';
 import { act, requireRole } from '../middleware/locals.ts';
-import { AuditPageSchema, AuditVerifySchema, BEARER, Id, SagaSchema } from './schemas.ts';
+import { AuditPageSchema, AuditVerifySchema, BEARER, Id, SagaListSchema, SagaSchema } from './schemas.ts';
 
 const Text = (description: string) => Type.String({ minLength: 1, maxLength: 256, description });
 const Seq = (description: string) =>
@@ -82,10 +82,7 @@ export function adminRoutes(deps: { upstreams: Upstreams }): ApiRouter {
         { additionalProperties: false },
       ),
       responses: {
-        200: {
-          description: 'the sagas',
-          schema: Type.Object({ items: Type.Array(SagaSchema), limit: Type.Integer() }),
-        },
+        200: { description: 'the sagas', schema: SagaListSchema },
         ...denied,
       },
       handler: async ({ query, res, trace, requestId }) => {

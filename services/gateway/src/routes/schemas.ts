@@ -1,4 +1,4 @@
-import { cartApi } from '@meshmart/contracts';
+import { cartApi, checkoutApi } from '@meshmart/contracts';
 import { Type } from '@meshmart/kit';
 
 /** Ids as the services accept them in paths. */
@@ -90,11 +90,8 @@ export const OrderEventsSchema = Type.Object({
   ),
 });
 
-export const CheckoutAcceptedSchema = Type.Object({
-  orderId: Type.String(),
-  status: Type.String({ description: 'PENDING when new; the current status when the key was used before' }),
-  sagaId: Type.String({ description: 'the checkout saga (GET /api/v1/admin/sagas/{id})' }),
-});
+/** Checkout's answer as the gateway passes it on: its order, status and saga. */
+export const CheckoutAcceptedSchema = Type.Pick(checkoutApi.Accepted, ['orderId', 'status', 'sagaId']);
 
 export const TokenSchema = Type.Object({
   access_token: Type.String(),
@@ -140,19 +137,9 @@ export const AuditVerifySchema = Type.Object({
   firstInvalid: Type.Optional(Type.Object({ seq: Type.Integer(), id: Type.String(), reason: Type.String() })),
 });
 
-export const SagaSchema = Type.Object(
-  {
-    sagaId: Type.String(),
-    orderId: Type.String(),
-    userId: Type.String(),
-    status: Type.String({ description: 'RUNNING | COMPENSATING | COMPLETED | COMPENSATED | FAILED' }),
-    checkoutStatus: Type.String(),
-    reason: Type.Optional(Type.String()),
-    steps: Type.Array(Type.Record(Type.String(), Type.Unknown())),
-    log: Type.Array(Type.Record(Type.String(), Type.Unknown())),
-  },
-  { additionalProperties: true },
-);
+/** The gateway's admin saga routes pass checkout's answers on as they are. */
+export const SagaSchema = checkoutApi.SagaView;
+export const SagaListSchema = checkoutApi.SagaList;
 
 /** Catalog answers `/images/<file>`; clients get the gateway's own URL for it. */
 export function publicImage(image: unknown): unknown {
