@@ -53,7 +53,7 @@ describe('ops/lib/freshness: is dist/<profile>/ older than what synthesizes it',
   it('when the repository itself is read, then cdk8s, the mesh model, the catalogue and the collector configuration are inputs', () => {
     const inputs = synthesisInputs();
     for (const f of [
-      'cdk8s/profiles/kind.ts',
+      'cdk8s/profiles/definitions.ts',
       'mesh/model.ts',
       'services/catalogue/src/catalogue.ts',
       'observability/otel/collector-kind.yaml',

@@ -7,7 +7,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { catalogue } from '@meshmart/catalogue';
 import { defaultConfig, ecrRegistry, mergeConfig, type MeshmartConfig } from '../../../cdk8s/config.ts';
-import { INGRESS_GATEWAY } from '../../../cdk8s/profiles/eks-appmesh.ts';
+import { INGRESS_GATEWAY } from '../../../cdk8s/profiles/build.ts';
 import { buildProfile, type Profile } from '../../../cdk8s/profiles/index.ts';
 import { LOGGING_NAMESPACE } from '../../../cdk8s/constructs/observability/stack.ts';
 import { profileObjects, type KubeObject } from '../../../cdk8s/synth.ts';
