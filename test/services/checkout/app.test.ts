@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import request from 'supertest';
+import { checkoutApi } from '@meshmart/contracts';
 import type { InMemoryParticipants } from '../../../services/checkout/src/adapters/in-memory-participants.ts';
 import { eachBackend } from '../../support/stores.ts';
 import {
@@ -301,8 +302,9 @@ eachBackend('checkout API', (backend) => {
       }
     });
 
-    it('then a malformed saga id, an unknown status or a huge limit is 400', async () => {
+    it('then a malformed saga id, an unknown status, a huge limit or an unknown parameter is 400', async () => {
       await request(c.app).get('/sagas/bad%20id').expect(400).expect('content-type', PROBLEM);
+      await request(c.app).get('/sagas?state=FAILED').expect(400).expect('content-type', PROBLEM);
       await request(c.app).get('/sagas?status=DONE').expect(400).expect('content-type', PROBLEM);
       await request(c.app).get('/sagas?limit=100000').expect(400).expect('content-type', PROBLEM);
       await request(c.app).get('/sagas?limit=-1').expect(400).expect('content-type', PROBLEM);
@@ -316,6 +318,14 @@ eachBackend('checkout API', (backend) => {
       expect(doc.paths['/checkouts/{sagaId}'].get.operationId).to.equal('getCheckout');
       expect(doc.paths['/sagas/{sagaId}'].get.operationId).to.equal('getSaga');
       expect(doc.paths['/sagas'].get.operationId).to.equal('listSagas');
+    });
+
+    it("then GET /sagas offers the saga statuses of the checkout contract, which the gateway's admin route shares", async () => {
+      const doc = (await request(c.app).get('/openapi.json').expect(200)).body;
+      const status = doc.paths['/sagas'].get.parameters.find((p: { name: string }) => p.name === 'status');
+      const offered = (status.schema.anyOf as { const: string }[]).map((s) => s.const);
+      expect(offered).to.deep.equal([...checkoutApi.SAGA_STATUSES]);
+      expect(offered).to.include.members(['RUNNING', 'COMPENSATING', 'COMPLETED', 'COMPENSATED', 'FAILED']);
     });
   });
 });

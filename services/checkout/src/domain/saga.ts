@@ -1,12 +1,8 @@
+import { checkoutApi } from '@meshmart/contracts';
+
 /** The persisted saga log: what ran, how often, what failed, and what is left. */
-export type SagaStatus = 'RUNNING' | 'COMPENSATING' | 'COMPLETED' | 'COMPENSATED' | 'FAILED';
-export const SAGA_STATUSES: readonly SagaStatus[] = [
-  'RUNNING',
-  'COMPENSATING',
-  'COMPLETED',
-  'COMPENSATED',
-  'FAILED',
-];
+export type SagaStatus = checkoutApi.SagaStatus;
+export const SAGA_STATUSES: readonly SagaStatus[] = checkoutApi.SAGA_STATUSES;
 export const ACTIVE_STATUSES: readonly SagaStatus[] = ['RUNNING', 'COMPENSATING'];
 
 export type StepStatus =

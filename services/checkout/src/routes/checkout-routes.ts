@@ -3,7 +3,7 @@ import { checkoutApi } from '@meshmart/contracts';
 import type { SagaRepository } from '../adapters/saga-repository.ts';
 import type { CheckoutContext } from '../domain/checkout-saga.ts';
 import { checkoutStatus, type CheckoutService } from '../domain/checkout-service.ts';
-import { SAGA_STATUSES, type Saga } from '../domain/saga.ts';
+import type { Saga } from '../domain/saga.ts';
 
 const {
   Accepted,
@@ -154,10 +154,7 @@ export function checkoutRouter(deps: CheckoutRoutesDeps): ApiRouter {
       operationId: 'listSagas',
       summary: 'Sagas, newest first; status=FAILED lists those needing an operator',
       tags: ['sagas'],
-      query: Type.Object({
-        status: Type.Optional(Type.Union(SAGA_STATUSES.map((s) => Type.Literal(s)))),
-        limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
-      }),
+      query: checkoutApi.SagaListQuery,
       responses: {
         200: { description: 'the sagas', schema: SagaList },
       },

@@ -61,6 +61,19 @@ export const StartBody = Type.Object(
   { additionalProperties: false },
 );
 
+/** Where a checkout saga is: running forward, undoing its steps, or finished one of three ways. */
+export const SAGA_STATUSES = ['RUNNING', 'COMPENSATING', 'COMPLETED', 'COMPENSATED', 'FAILED'] as const;
+export type SagaStatus = (typeof SAGA_STATUSES)[number];
+
+/** GET /sagas (and the gateway's /admin/sagas): a status to filter by, and how many, newest first. */
+export const SagaListQuery = Type.Object(
+  {
+    status: Type.Optional(Type.Union(SAGA_STATUSES.map((s) => Type.Literal(s)))),
+    limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
+  },
+  { additionalProperties: false },
+);
+
 /** What POST /checkouts answers (202): the saga and order started with this key, now or before. */
 export const Accepted = Type.Object({
   sagaId: Type.String({ description: 'the checkout saga' }),
@@ -79,7 +92,7 @@ export const SagaView = Type.Object({
   sagaId: Type.String(),
   orderId: Type.String(),
   userId: Type.String(),
-  status: Type.String({ description: 'RUNNING | COMPENSATING | COMPLETED | COMPENSATED | FAILED' }),
+  status: Type.String({ description: SAGA_STATUSES.join(' | ') }),
   checkoutStatus: Type.String({ description: 'PENDING | CONFIRMED | CANCELLED | FAILED' }),
   reason: Type.Optional(Type.String()),
   totalCents: Type.Integer(),

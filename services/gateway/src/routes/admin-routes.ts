@@ -1,3 +1,4 @@
+import { checkoutApi } from '@meshmart/contracts';
 import { ApiRouter, Type } from '@meshmart/kit';
 import type { Upstreams } from '../adapters/upstreams.ts';
 import { act, requireRole } from '../middleware/locals.ts';
@@ -6,7 +7,6 @@ import { AuditPageSchema, AuditVerifySchema, BEARER, Id, SagaListSchema, SagaSch
 const Text = (description: string) => Type.String({ minLength: 1, maxLength: 256, description });
 const Seq = (description: string) =>
   Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description });
-const SAGA_STATUS = ['RUNNING', 'COMPENSATING', 'COMPLETED', 'COMPENSATED', 'FAILED'] as const;
 
 /** Operator views (admin role): the audit trail and the checkout sagas. Reading them is itself audited. */
 export function adminRoutes(deps: { upstreams: Upstreams }): ApiRouter {
@@ -74,13 +74,7 @@ export function adminRoutes(deps: { upstreams: Upstreams }): ApiRouter {
       summary: 'Checkout sagas, newest first; status=FAILED lists those needing an operator',
       tags: ['admin'],
       security: BEARER,
-      query: Type.Object(
-        {
-          status: Type.Optional(Type.Union(SAGA_STATUS.map((s) => Type.Literal(s)))),
-          limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
-        },
-        { additionalProperties: false },
-      ),
+      query: checkoutApi.SagaListQuery,
       responses: {
         200: { description: 'the sagas', schema: SagaListSchema },
         ...denied,
