@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { catalogue, service, type ServiceName } from '@meshmart/catalogue';
 import { trafficModel } from '../../../mesh/model.ts';
 import {
   LATTICE_CIDR,
@@ -26,6 +27,10 @@ function allowedCallers(policy: Manifest): string[] {
     );
 }
 
+/** The catalogue's callers of a service (those whose dependsOn names it), in catalogue order. */
+const callersOf = (name: ServiceName): string[] =>
+  catalogue.filter((s) => s.dependsOn.includes(name)).map((s) => s.name);
+
 function egressPods(policy: Manifest): string[] {
   return policy.spec.egress
     .flatMap((r: any) => r.to ?? [])
@@ -47,15 +52,19 @@ describe('mesh/render/network-policies', () => {
     }
   });
 
-  it('when catalog is called by gateway and cart only, then exactly those may reach its port', () => {
+  it('when catalog is called by its catalogue callers (gateway and cart today), then exactly those may reach its port', () => {
     const catalog = find(objects, 'NetworkPolicy', 'allow-catalog');
-    expect(allowedCallers(catalog)).to.deep.equal(['gateway', 'cart']);
-    expect(catalog.spec.ingress[0].ports).to.deep.equal([{ protocol: 'TCP', port: 8081 }]);
+    expect(callersOf('catalog')).to.include.members(['gateway', 'cart']);
+    expect(allowedCallers(catalog)).to.deep.equal(callersOf('catalog'));
+    expect(catalog.spec.ingress[0].ports).to.deep.equal([{ protocol: 'TCP', port: service('catalog').port }]);
   });
 
   it('when a service is not in a callers dependsOn (cart does not call payments), then that caller gets no allow to it', () => {
-    expect(allowedCallers(find(objects, 'NetworkPolicy', 'allow-audit'))).to.deep.equal(['gateway']);
-    expect(allowedCallers(find(objects, 'NetworkPolicy', 'allow-payments'))).to.deep.equal(['checkout']);
+    expect(callersOf('payments')).to.not.include('cart');
+    expect(allowedCallers(find(objects, 'NetworkPolicy', 'allow-audit'))).to.deep.equal(callersOf('audit'));
+    expect(allowedCallers(find(objects, 'NetworkPolicy', 'allow-payments'))).to.deep.equal(
+      callersOf('payments'),
+    );
     // cart does not call payments, so its egress has no rule to payments.
     expect(egressPods(find(objects, 'NetworkPolicy', 'allow-cart'))).to.deep.equal(['catalog']);
     expect(egressPods(find(objects, 'NetworkPolicy', 'allow-checkout'))).to.deep.equal([
@@ -141,7 +150,7 @@ describe('mesh/render/network-policies', () => {
   it('when migrating, then both pod-to-pod calls from the callers and Lattice traffic are allowed', () => {
     const both = synth((chart) => renderNetworkPolicies(chart, model, { ...kind, mesh: 'migration' }));
     const catalog = find(both, 'NetworkPolicy', 'allow-catalog');
-    expect(allowedCallers(catalog)).to.deep.equal(['gateway', 'cart']);
+    expect(allowedCallers(catalog)).to.deep.equal(callersOf('catalog'));
     expect(catalog.spec.ingress[0].from).to.deep.include({ ipBlock: { cidr: LATTICE_CIDR } });
     const cart = find(both, 'NetworkPolicy', 'allow-cart');
     expect(egressPods(cart)).to.deep.equal(['catalog']);
