@@ -140,51 +140,140 @@ export interface Kit<C> {
   readonly host: Host;
 }
 
-export interface Built {
+export interface Built<P = unknown> {
   readonly app: RequestListener;
   /** Adapters to close after the last request, in order (the event bus before the datastores it uses). */
   readonly closers?: readonly Closer[];
+  /** What the build made (repositories, domain services, relays), for tests and embedders to look at; the kit never reads it. */
+  readonly parts?: P;
 }
 
-export interface RunServiceOptions<S extends ConfigSpec> {
+/**
+ * A service as data, its composition root: `build` turns the kit (config, logger, metrics, health, host) into the
+ * app and its closers. Its main.ts is `runService(definition)`, the one-process runner hosts many (`hostServices`),
+ * tests build it with `buildService`. `overrides` (O) is the service's typed seam for what configuration cannot
+ * express (a fake provider, a clock); runService and hostServices never pass it.
+ */
+export interface ServiceDefinition<S extends ConfigSpec, P = unknown, O = never> {
   readonly service: string;
   readonly version?: string;
   readonly defaultPort: number;
   readonly settings: S;
   /** Builds adapters and the app. Import the app inside it (`await import('./app.ts')`) so tracing starts first. */
-  readonly build: (kit: Kit<ConfigOf<S>>) => Promise<Built>;
+  readonly build: (kit: Kit<ConfigOf<S>>, overrides?: O) => Promise<Built<P>>;
+}
+
+export interface RunServiceOptions<S extends ConfigSpec, P = unknown, O = never> extends ServiceDefinition<
+  S,
+  P,
+  O
+> {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** @default {} (a process of its own) */
   readonly host?: Host;
 }
 
-/** A service as data: its main.ts is `runService(definition)`, the one-process runner hosts many. */
-export type ServiceDefinition<S extends ConfigSpec> = Omit<RunServiceOptions<S>, 'env' | 'host'>;
-
 /** Any service's definition, whatever its settings (for hosts that run several). */
 export type AnyServiceDefinition = Omit<ServiceDefinition<ConfigSpec>, 'build'> & {
-  readonly build: (kit: never) => Promise<Built>;
+  readonly build: (kit: never, overrides?: never) => Promise<Built>;
 };
 
-/** Identity, for type inference of the settings in `build`. */
-export function defineService<S extends ConfigSpec>(definition: ServiceDefinition<S>): ServiceDefinition<S> {
+/** Identity, for type inference of the settings in `build` (and of its parts and overrides). */
+export function defineService<S extends ConfigSpec, P = unknown, O = never>(
+  definition: ServiceDefinition<S, P, O>,
+): ServiceDefinition<S, P, O> {
   return definition;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+type DefinitionOf<S extends ConfigSpec> = Pick<ServiceDefinition<S>, 'service' | 'defaultPort' | 'settings'>;
+
+/** A service's whole configuration, kit settings included, from `env`; throws ConfigError listing every problem. */
+export function loadServiceConfig<S extends ConfigSpec>(
+  definition: DefinitionOf<S>,
+  env?: Env,
+): KitConfig & ConfigOf<S> {
+  return loadConfig(
+    definition.service,
+    { ...kitSettings({ port: definition.defaultPort }), ...definition.settings },
+    env,
+  );
+}
+
+export interface BootOptions<C, O> {
+  readonly config: KitConfig & C;
+  /** @default {} */
+  readonly host?: Host;
+  /** @default a JSON logger to stdout at LOG_LEVEL */
+  readonly logger?: Logger;
+  /** @default config.processMetrics */
+  readonly processMetrics?: boolean;
+  readonly overrides?: O;
+}
+
+export interface BootedService<C, P> {
+  readonly kit: Kit<C>;
+  readonly built: Built<P>;
+}
+
+/**
+ * The one boot path of every service, whoever runs it (runService, hostServices, buildService): logger, metrics and
+ * health from the config, then the definition's build. Tracing, binding and serving are the runner's.
+ */
+export async function bootService<S extends ConfigSpec, P, O>(
+  definition: ServiceDefinition<S, P, O>,
+  options: BootOptions<ConfigOf<S>, O>,
+): Promise<BootedService<ConfigOf<S>, P>> {
+  const { config } = options;
+  const logger = options.logger ?? createLogger({ service: definition.service, level: config.logLevel });
+  const metrics = new Metrics({
+    service: definition.service,
+    processMetrics: options.processMetrics ?? config.processMetrics,
+    exposition: config.metricsPort === undefined ? 'main' : 'separate',
+  });
+  const kit: Kit<ConfigOf<S>> = { config, logger, metrics, health: new Health(), host: options.host ?? {} };
+  const built =
+    options.overrides === undefined
+      ? await definition.build(kit)
+      : await definition.build(kit, options.overrides);
+  return { kit, built };
+}
+
+/** Serves a booted service on its bound listeners with the kit's timeouts and shutdown settings. */
+function serveBooted(
+  booted: BootedService<unknown, unknown>,
+  listeners: { readonly listener: Listener; readonly metricsListener?: Listener | undefined },
+  extra: { readonly closers?: readonly Closer[]; readonly app?: RequestListener } = {},
+): Promise<RunningServer> {
+  const { kit, built } = booted;
+  const { config } = kit;
+  return serve({
+    app: extra.app ?? built.app,
+    listener: listeners.listener,
+    logger: kit.logger,
+    health: kit.health,
+    graceMs: config.shutdownGraceMs,
+    delayMs: config.shutdownDelayMs,
+    headersTimeoutMs: config.headersTimeoutMs,
+    requestTimeoutMs: config.requestTimeoutMs,
+    idleTimeoutMs: config.idleTimeoutMs,
+    closers: [...(built.closers ?? []), ...(extra.closers ?? [])],
+    ...(listeners.metricsListener
+      ? { metricsEndpoint: { listener: listeners.metricsListener, registry: kit.metrics.registry } }
+      : {}),
+  });
 }
 
 /**
  * Everything a main.ts does: config (failing fast with every problem), logger, tracing before the app loads,
  * metrics, health, listen, and graceful shutdown on SIGTERM.
  */
-export async function runService<S extends ConfigSpec>(
-  options: RunServiceOptions<S>,
+export async function runService<S extends ConfigSpec, P = unknown, O = never>(
+  options: RunServiceOptions<S, P, O>,
 ): Promise<RunningServer> {
   let config: KitConfig & ConfigOf<S>;
   try {
-    config = loadConfig(
-      options.service,
-      { ...kitSettings({ port: options.defaultPort }), ...options.settings },
-      options.env,
-    );
+    config = loadServiceConfig(options, options.env);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(
@@ -204,12 +293,6 @@ export async function runService<S extends ConfigSpec>(
     ...(options.version ? { version: options.version } : {}),
     ...(config.otlpEndpoint ? { endpoint: config.otlpEndpoint } : {}),
   });
-  const metrics = new Metrics({
-    service: options.service,
-    processMetrics: config.processMetrics,
-    exposition: config.metricsPort === undefined ? 'main' : 'separate',
-  });
-  const health = new Health();
   let listener: Listener;
   let metricsListener: Listener | undefined;
   try {
@@ -225,28 +308,116 @@ export async function runService<S extends ConfigSpec>(
     );
     process.exit(78);
   }
-  const built = await options.build({ config, logger, metrics, health, host: options.host ?? {} });
-  const running = await serve({
-    app: built.app,
-    listener,
-    logger,
-    health,
-    graceMs: config.shutdownGraceMs,
-    delayMs: config.shutdownDelayMs,
-    headersTimeoutMs: config.headersTimeoutMs,
-    requestTimeoutMs: config.requestTimeoutMs,
-    idleTimeoutMs: config.idleTimeoutMs,
-    closers: [...(built.closers ?? []), { name: 'tracing', close: () => tracing.shutdown() }],
-    ...(metricsListener
-      ? { metricsEndpoint: { listener: metricsListener, registry: metrics.registry } }
-      : {}),
-  });
+  const booted = await bootService(options, { config, logger, host: options.host ?? {} });
+  const running = await serveBooted(
+    booted,
+    { listener, metricsListener },
+    { closers: [{ name: 'tracing', close: () => tracing.shutdown() }] },
+  );
   logger.info(
     { port: running.port, tracing: tracing.mode, metrics_url: running.metricsUrl },
     `${options.service} listening on ${running.url}`,
   );
   exitOnSignals(running, logger);
   return running;
+}
+
+export interface BuildServiceOptions<O> {
+  /** The environment the service reads, as its process would. @default {} (defaults: the in-memory twins) */
+  readonly env?: Env;
+  /** @default {} (a bus of its own) */
+  readonly host?: Host;
+  /** The service's typed seam (its definition's `O`), for what configuration cannot express. */
+  readonly overrides?: O;
+  /** @default a JSON logger to stdout at LOG_LEVEL */
+  readonly logger?: Logger;
+}
+
+export interface BuiltService<C, P> extends Kit<C> {
+  readonly app: RequestListener;
+  /** The build's parts (its `Built.parts`). */
+  readonly parts: P;
+  /** Runs the build's closers in order (each even if one before it failed). */
+  close(): Promise<void>;
+}
+
+/**
+ * A service built by its definition, exactly as runService builds it, without tracing or a socket: for tests (drive
+ * `app` with supertest) and embedding. Process metrics are off (several services may share a process).
+ */
+export async function buildService<S extends ConfigSpec, P, O = never>(
+  definition: ServiceDefinition<S, P, O>,
+  options: BuildServiceOptions<O> = {},
+): Promise<BuiltService<ConfigOf<S>, P>> {
+  const config = loadServiceConfig(definition, options.env ?? {});
+  const { kit, built } = await bootService(definition, {
+    config,
+    processMetrics: false,
+    ...(options.host ? { host: options.host } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.overrides === undefined ? {} : { overrides: options.overrides }),
+  });
+  let closed: Promise<void> | undefined;
+  return {
+    ...kit,
+    app: built.app,
+    parts: built.parts as P,
+    close() {
+      closed ??= (async () => {
+        const failures: unknown[] = [];
+        for (const closer of built.closers ?? [])
+          await closer.close().catch((err: unknown) => failures.push(err));
+        if (failures.length > 0) throw new AggregateError(failures, `closing ${definition.service} failed`);
+      })();
+      return closed;
+    },
+  };
+}
+
+export interface StartedService<C, P> extends Omit<BuiltService<C, P>, 'close'> {
+  readonly running: RunningServer;
+  readonly url: string;
+  /** Graceful shutdown, as on SIGTERM: drains requests, then the build's closers. */
+  close(): Promise<void>;
+}
+
+/**
+ * A service built by its definition and listening on PORT from `env` (default 0: a free port) on 127.0.0.1, served
+ * the way runService serves it (timeouts, /metrics, graceful shutdown), without tracing or signal handling.
+ */
+export async function startService<S extends ConfigSpec, P, O = never>(
+  definition: ServiceDefinition<S, P, O>,
+  options: BuildServiceOptions<O> = {},
+): Promise<StartedService<ConfigOf<S>, P>> {
+  const config = loadServiceConfig(definition, { PORT: '0', ...options.env });
+  const listener = await bindFor(definition.service, config.port, config.host, 'PORT');
+  const metricsListener =
+    config.metricsPort === undefined
+      ? undefined
+      : await bindFor(definition.service, config.metricsPort, config.host, 'METRICS_PORT');
+  let booted: BootedService<ConfigOf<S>, P>;
+  try {
+    booted = await bootService(definition, {
+      config,
+      processMetrics: false,
+      ...(options.host ? { host: options.host } : {}),
+      ...(options.logger ? { logger: options.logger } : {}),
+      ...(options.overrides === undefined ? {} : { overrides: options.overrides }),
+    });
+  } catch (err) {
+    listener.server.close();
+    metricsListener?.server.close();
+    throw err;
+  }
+  const running = await serveBooted(booted, { listener, metricsListener });
+  return {
+    ...booted.kit,
+    app: booted.built.app,
+    parts: booted.built.parts as P,
+    running,
+    url: running.url,
+    close: () => running.shutdown('stopped'),
+  };
 }
 
 export interface HostServicesOptions {
@@ -292,8 +463,7 @@ export async function hostServices(
     PORT: env[`${def.service.toUpperCase()}_PORT`] ?? String(def.defaultPort),
     METRICS_PORT: env[`${def.service.toUpperCase()}_METRICS_PORT`],
   });
-  const load = (def: AnyServiceDefinition) =>
-    loadConfig(def.service, { ...kitSettings({ port: def.defaultPort }), ...def.settings }, ownEnv(def));
+  const load = (def: AnyServiceDefinition) => loadServiceConfig(def, ownEnv(def));
   const problems: string[] = [];
   const asked = new Map<string, KitConfig>();
   for (const def of definitions) {
@@ -349,31 +519,18 @@ export async function hostServices(
   try {
     for (const def of definitions) {
       const config = configs.get(def.service)!;
-      const logger = createLogger({ service: def.service, level: config.logLevel });
-      const metrics = new Metrics({
-        service: def.service,
+      const booted = await bootService(def as unknown as ServiceDefinition<ConfigSpec>, {
+        config,
         processMetrics: false,
-        exposition: config.metricsPort === undefined ? 'main' : 'separate',
+        host: options.host ?? {},
       });
-      const health = new Health();
-      const kit: Kit<Record<string, unknown>> = { config, logger, metrics, health, host: options.host ?? {} };
-      const built = await def.build(kit as never);
-      const running = await serve({
+      const { logger } = booted.kit;
+      const running = await serveBooted(
+        booted,
+        { listener: listeners.get(def.service)!, metricsListener: metricsListeners.get(def.service) },
         // Spans started while this service handles a request are its own (its server spans); see HostedTracerProvider.
-        app: tracing.hosted ? runningAs(def.service, built.app) : built.app,
-        listener: listeners.get(def.service)!,
-        logger,
-        health,
-        graceMs: config.shutdownGraceMs,
-        delayMs: config.shutdownDelayMs,
-        headersTimeoutMs: config.headersTimeoutMs,
-        requestTimeoutMs: config.requestTimeoutMs,
-        idleTimeoutMs: config.idleTimeoutMs,
-        closers: built.closers ?? [],
-        ...(metricsListeners.has(def.service)
-          ? { metricsEndpoint: { listener: metricsListeners.get(def.service)!, registry: metrics.registry } }
-          : {}),
-      });
+        tracing.hosted ? { app: runningAs(def.service, booted.built.app) } : {},
+      );
       logger.info(
         { port: running.port, metrics_url: running.metricsUrl },
         `${def.service} listening on ${running.url}`,
