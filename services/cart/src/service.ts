@@ -3,6 +3,7 @@ import { service as catalogueEntry } from '@meshmart/catalogue';
 import { upstreamPolicyFromEnv } from '@meshmart/kit/http';
 import { cartApi } from '@meshmart/contracts';
 import type { CartRepository } from './adapters/cart-repository.ts';
+import type { CatalogClient } from './adapters/catalog-client.ts';
 import { HttpCatalogClient } from './adapters/http-catalog-client.ts';
 import { InMemoryCartRepository } from './adapters/in-memory-cart-repository.ts';
 import { RedisCartRepository } from './adapters/redis-cart-repository.ts';
@@ -39,11 +40,17 @@ export const settings = {
   }),
 };
 
+/** What a test or an embedder may put in place of what the config builds. */
+export interface CartOverrides {
+  /** The catalog lookups, instead of HTTP to CATALOG_URL (e.g. InMemoryCatalogClient); closed with the service. */
+  readonly catalog?: CatalogClient;
+}
+
 export const definition = defineService({
   service: 'cart',
   defaultPort: catalogueEntry('cart').port,
   settings,
-  build: async (kit) => {
+  build: async (kit, overrides: CartOverrides = {}) => {
     const { config, logger } = kit;
     const stores = await openStores({ ...kit, service: 'cart', mongo: false });
     const carts: CartRepository = stores.redis
@@ -53,13 +60,15 @@ export const definition = defineService({
           keyPrefix: stores.redisKeyPrefix,
         })
       : new InMemoryCartRepository({ ttlSeconds: config.cartTtlSeconds });
-    const catalog = new HttpCatalogClient({
-      baseUrl: config.catalogUrl,
-      timeoutMs: config.catalogTimeoutMs,
-      policy: upstreamPolicyFromEnv('catalog'),
-      registry: kit.metrics.registry,
-      logger,
-    });
+    const catalog =
+      overrides.catalog ??
+      new HttpCatalogClient({
+        baseUrl: config.catalogUrl,
+        timeoutMs: config.catalogTimeoutMs,
+        policy: upstreamPolicyFromEnv('catalog'),
+        registry: kit.metrics.registry,
+        logger,
+      });
     const service = new CartService({
       carts,
       catalog,
@@ -76,6 +85,7 @@ export const definition = defineService({
         slowRequestMs: config.slowRequestMs,
       }),
       closers: [{ name: 'catalog-client', close: () => catalog.close() }, ...stores.closers],
+      parts: { carts, catalog, service },
     };
   },
 });

@@ -4,10 +4,17 @@ import { OutboxRelay } from '@meshmart/kit/events';
 import { InMemoryProductCache } from './adapters/in-memory-product-cache.ts';
 import { InMemoryProductRepository } from './adapters/in-memory-product-repository.ts';
 import { MongoProductRepository } from './adapters/mongo-product-repository.ts';
+import type { ProductCache } from './adapters/product-cache.ts';
 import type { ProductRepository } from './adapters/product-repository.ts';
 import { RedisProductCache } from './adapters/redis-product-cache.ts';
 import { Catalog, CATALOG_TOPIC } from './domain/catalog.ts';
 import { imagesDir, loadSeed } from './domain/seed.ts';
+
+/** What a test or an embedder may put in place of what the config builds. */
+export interface CatalogOverrides {
+  /** The product cache, instead of Redis (REDIS_URL) or the in-memory one: e.g. a cache that fails every call. */
+  readonly cache?: ProductCache;
+}
 
 export const definition = defineService({
   service: 'catalog',
@@ -29,7 +36,7 @@ export const definition = defineService({
       doc: 'a Redis cache call slower than this is abandoned and the read goes to the store',
     }),
   },
-  build: async (kit) => {
+  build: async (kit, overrides: CatalogOverrides = {}) => {
     const { createApp } = await import('./app.ts'); // after tracing has started
 
     const { config, logger, metrics, health } = kit;
@@ -45,14 +52,16 @@ export const definition = defineService({
     const seed = loadSeed();
     const inserted = await products.seed(seed.products);
     logger.info({ inserted, products: await products.count() }, 'catalog seeded');
-    const cache = stores.redis
-      ? new RedisProductCache({
-          client: stores.redis,
-          ttlSeconds: config.cacheTtlSeconds,
-          keyPrefix: stores.redisKeyPrefix,
-          timeoutMs: config.cacheTimeoutMs,
-        })
-      : new InMemoryProductCache({ ttlSeconds: config.cacheTtlSeconds });
+    const cache =
+      overrides.cache ??
+      (stores.redis
+        ? new RedisProductCache({
+            client: stores.redis,
+            ttlSeconds: config.cacheTtlSeconds,
+            keyPrefix: stores.redisKeyPrefix,
+            timeoutMs: config.cacheTimeoutMs,
+          })
+        : new InMemoryProductCache({ ttlSeconds: config.cacheTtlSeconds }));
     const relay = new OutboxRelay({
       store: products.outbox,
       bus: stores.bus,
@@ -79,6 +88,10 @@ export const definition = defineService({
       slowRequestMs: config.slowRequestMs,
       adminToken: config.adminToken,
     });
-    return { app, closers: [{ name: 'outbox-relay', close: () => relay.stop() }, ...stores.closers] };
+    return {
+      app,
+      closers: [{ name: 'outbox-relay', close: () => relay.stop() }, ...stores.closers],
+      parts: { catalog, products, cache, seed, redis: stores.redis },
+    };
   },
 });

@@ -1,20 +1,19 @@
+import type { RequestListener } from 'node:http';
 import { Redis } from 'ioredis';
-import { OutboxRelay, type EventBus } from '@meshmart/kit/events';
-import { createApp } from '../../../services/catalog/src/app.ts';
-import { InMemoryProductCache } from '../../../services/catalog/src/adapters/in-memory-product-cache.ts';
-import { InMemoryProductRepository } from '../../../services/catalog/src/adapters/in-memory-product-repository.ts';
-import { MongoProductRepository } from '../../../services/catalog/src/adapters/mongo-product-repository.ts';
+import { buildService } from '@meshmart/kit';
+import type { EventBus } from '@meshmart/kit/events';
 import type { ProductCache } from '../../../services/catalog/src/adapters/product-cache.ts';
 import type { ProductRepository } from '../../../services/catalog/src/adapters/product-repository.ts';
 import { RedisProductCache } from '../../../services/catalog/src/adapters/redis-product-cache.ts';
-import { Catalog, CATALOG_TOPIC } from '../../../services/catalog/src/domain/catalog.ts';
-import { imagesDir, loadSeed, type SeedData } from '../../../services/catalog/src/domain/seed.ts';
-import { testBus, testKit, testMongo, testRedis, type Backend } from '../../support/stores.ts';
-import { testenv } from '../../support/testenv.ts';
+import type { Catalog } from '../../../services/catalog/src/domain/catalog.ts';
+import type { SeedData } from '../../../services/catalog/src/domain/seed.ts';
+import { definition } from '../../../services/catalog/src/service.ts';
+import { storesEnv } from '../../support/service-env.ts';
+import { testBus, testKit, type Backend } from '../../support/stores.ts';
 import { TEST_ADMIN_TOKEN } from '../../support/admin.ts';
 
 export interface CatalogHarness {
-  readonly app: ReturnType<typeof createApp>;
+  readonly app: RequestListener;
   readonly catalog: Catalog;
   readonly products: ProductRepository;
   readonly cache: ProductCache;
@@ -45,88 +44,60 @@ class BrokenCache implements ProductCache {
   }
 }
 
-/** The catalog app wired the way service.ts wires it, on the twins or on FerretDB + Redis, seeded. */
+/**
+ * The catalog built by its definition (service.ts), on the twins or on FerretDB + Redis, seeded; its bus is the
+ * host's (the harness's `bus`), so a test can subscribe to what it publishes.
+ */
 export async function catalogHarness(
   backend: Backend,
   options: HarnessOptions = {},
 ): Promise<CatalogHarness> {
   const kit = testKit('catalog');
-  const seed = loadSeed();
-  const closers: (() => Promise<void>)[] = [];
-  let cutCache = () => undefined as void;
-  let products: ProductRepository;
-  let cache: ProductCache;
-  let bus: EventBus;
-  if (backend === 'memory') {
-    products = new InMemoryProductRepository();
-    cache = options.cache === 'broken' ? new BrokenCache() : new InMemoryProductCache({ ttlSeconds: 60 });
-    bus = testBus('memory', 'catalog');
-  } else {
-    const mongo = await testMongo('catalog');
-    const redis = await testRedis('catalog');
-    closers.push(
-      () => mongo.close(),
-      () => redis.close(),
-    );
-    const mongoProducts = new MongoProductRepository(mongo.db);
-    await mongoProducts.ensureIndexes();
-    products = mongoProducts;
-    // The cache gets its own client, so a test can cut it without touching the bus's or the cleanup's.
-    const client =
-      options.cache === 'broken'
-        ? // As connectRedis sets it up: commands queue while it reconnects, so only the cache's timeout ends them.
-          new Redis('redis://127.0.0.1:1', {
-            lazyConnect: true,
-            maxRetriesPerRequest: 3,
-            retryStrategy: (times) => Math.min(times * 200, 2000),
-          })
-        : new Redis(testenv('REDIS_URL'), { lazyConnect: true, maxRetriesPerRequest: 3 });
-    client.on('error', () => undefined);
-    if (options.cache === 'broken') client.connect().catch(() => undefined);
-    else await client.connect();
-    closers.push(() => Promise.resolve(client.disconnect()));
-    cutCache = () => client.disconnect();
-    cache = new RedisProductCache({ client, ttlSeconds: 60, keyPrefix: redis.prefix, timeoutMs: 200 });
-    bus = testBus('real', 'catalog', redis);
+  const stores = await storesEnv(backend, 'catalog');
+  const bus = testBus(backend, 'catalog', stores.redis);
+  let broken: { cache: ProductCache; close(): void } | undefined;
+  if (options.cache === 'broken') {
+    if (backend === 'memory') broken = { cache: new BrokenCache(), close: () => undefined };
+    else {
+      // As connectRedis sets it up, at a closed port: commands queue while it reconnects, so only the cache's timeout ends them.
+      const client = new Redis('redis://127.0.0.1:1', {
+        lazyConnect: true,
+        maxRetriesPerRequest: 3,
+        retryStrategy: (times) => Math.min(times * 200, 2000),
+      });
+      client.on('error', () => undefined);
+      client.connect().catch(() => undefined);
+      const cache = new RedisProductCache({ client, ttlSeconds: 60, keyPrefix: 'broken:', timeoutMs: 200 });
+      broken = { cache, close: () => client.disconnect() };
+    }
   }
-  await products.seed(seed.products);
-  const relay = new OutboxRelay({
-    store: products.outbox,
-    bus,
-    topics: [CATALOG_TOPIC],
+  const catalog = await buildService(definition, {
+    env: {
+      ...stores.env,
+      ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+      CACHE_TIMEOUT_MS: '200',
+      ...(options.bodyLimitBytes !== undefined ? { BODY_LIMIT_BYTES: String(options.bodyLimitBytes) } : {}),
+    },
+    host: { bus },
+    ...(broken ? { overrides: { cache: broken.cache } } : {}),
     logger: kit.logger,
-    intervalMs: 50,
   });
-  relay.start();
-  const catalog = new Catalog({
-    service: 'catalog',
-    products,
-    cache,
-    categories: seed.categories,
-    metrics: kit.metrics,
-    logger: kit.logger,
-    onEventsQueued: () => relay.nudge(),
-  });
-  const app = createApp({
-    ...kit,
-    catalog,
-    imagesDir: imagesDir(),
-    adminToken: TEST_ADMIN_TOKEN,
-    ...(options.bodyLimitBytes !== undefined ? { bodyLimitBytes: options.bodyLimitBytes } : {}),
-  });
+  const { parts } = catalog;
   return {
-    app,
-    catalog,
-    products,
-    cache,
+    app: catalog.app,
+    catalog: parts.catalog,
+    products: parts.products,
+    cache: parts.cache,
     bus,
-    seed,
+    seed: parts.seed,
     logs: kit.logs,
-    cutCache,
+    // The cache's own connection (the bus is the harness's): as when Redis goes away.
+    cutCache: () => parts.redis?.disconnect(),
     async close() {
-      await relay.stop();
+      await catalog.close();
+      broken?.close();
       await bus.close();
-      for (const close of closers) await close();
+      await stores.close();
     },
   };
 }

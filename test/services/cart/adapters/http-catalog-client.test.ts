@@ -3,10 +3,10 @@ import type { Server } from 'node:http';
 import { expect } from 'chai';
 import express from 'express';
 import request from 'supertest';
-import { HttpCatalogClient } from '../../../../services/cart/src/adapters/http-catalog-client.ts';
-import { InMemoryCartRepository } from '../../../../services/cart/src/adapters/in-memory-cart-repository.ts';
-import { CartService } from '../../../../services/cart/src/domain/cart-service.ts';
-import { createApp } from '../../../../services/cart/src/app.ts';
+import type { RequestListener } from 'node:http';
+import { buildService } from '@meshmart/kit';
+import type { CartRepository } from '../../../../services/cart/src/adapters/cart-repository.ts';
+import { definition } from '../../../../services/cart/src/service.ts';
 import { testKit } from '../../../support/stores.ts';
 
 const PROBLEM = /^application\/problem\+json/;
@@ -50,26 +50,30 @@ function closeServer(server: Server): Promise<void> {
 
 describe('cart with the HTTP catalog client against a real HTTP server', function () {
   let server: Server;
-  let client: HttpCatalogClient;
-  let app: ReturnType<typeof createApp>;
-  let carts: InMemoryCartRepository;
+  let close: () => Promise<void>;
+  let app: RequestListener;
+  let carts: CartRepository;
   let requests: string[];
 
   beforeEach(async function () {
     requests = [];
     server = await listen(fakeCatalog(requests));
     const { port } = server.address() as AddressInfo;
-    client = new HttpCatalogClient({ baseUrl: `http://127.0.0.1:${port}`, timeoutMs: 1000 });
-    carts = new InMemoryCartRepository({ ttlSeconds: 60 });
-    const service = new CartService({
-      carts,
-      catalog: client,
-      limits: { maxQuantityPerItem: 10, maxLines: 50 },
+    // The cart as service.ts builds it: its HTTP catalog client pointed at the stand-in by CATALOG_URL.
+    const cart = await buildService(definition, {
+      env: {
+        CATALOG_URL: `http://127.0.0.1:${port}`,
+        CATALOG_TIMEOUT_MS: '1000',
+        MAX_QUANTITY_PER_ITEM: '10',
+      },
+      logger: testKit('cart').logger,
     });
-    app = createApp({ ...testKit('cart'), service });
+    app = cart.app;
+    carts = cart.parts.carts;
+    close = () => cart.close();
   });
   afterEach(async function () {
-    await client.close();
+    await close();
     if (server.listening) await closeServer(server);
   });
 
