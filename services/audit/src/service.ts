@@ -6,14 +6,22 @@ import { MongoAuditLog } from './adapters/mongo-audit-log.ts';
 import { startAuditConsumers } from './consumers/audit-consumer.ts';
 import { AuditTrail } from './domain/audit-trail.ts';
 
+/** What a test or an embedder may put in place of what the config builds. */
+export interface AuditOverrides {
+  /** The log, instead of MONGO_URL's or an in-memory one of its own: replicas in one process sharing one log. */
+  readonly log?: AuditLog;
+}
+
 export const definition = defineService({
   service: 'audit',
   defaultPort: catalogueEntry('audit').port,
   settings: { ...storeSettings('audit') },
-  build: async (kit) => {
+  build: async (kit, overrides: AuditOverrides = {}) => {
     const stores = await openStores({ ...kit, service: 'audit' });
     let log: AuditLog;
-    if (stores.db) {
+    if (overrides.log) {
+      log = overrides.log;
+    } else if (stores.db) {
       const mongo = new MongoAuditLog(stores.db);
       await mongo.ensureIndexes();
       log = mongo;
@@ -42,6 +50,7 @@ export const definition = defineService({
     });
     return {
       app,
+      parts: { log, trail },
       closers: [
         {
           name: 'audit-consumers',

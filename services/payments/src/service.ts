@@ -103,6 +103,7 @@ export const definition = defineService({
     });
     return {
       app,
+      parts: { repository, chaos, relay, payments },
       closers: [
         {
           name: 'outbox-relay',

@@ -1,23 +1,15 @@
+import type { RequestListener } from 'node:http';
 import type { Db } from 'mongodb';
-import type { EventBus, Subscription } from '@meshmart/kit/events';
-import { createApp } from '../../../services/audit/src/app.ts';
+import { buildService } from '@meshmart/kit';
+import type { EventBus } from '@meshmart/kit/events';
 import type { AuditLog } from '../../../services/audit/src/adapters/audit-log.ts';
 import { InMemoryAuditLog } from '../../../services/audit/src/adapters/in-memory-audit-log.ts';
-import { MongoAuditLog } from '../../../services/audit/src/adapters/mongo-audit-log.ts';
-import { startAuditConsumers } from '../../../services/audit/src/consumers/audit-consumer.ts';
-import { AuditTrail } from '../../../services/audit/src/domain/audit-trail.ts';
-import {
-  testBus,
-  testKit,
-  testMongo,
-  testRedis,
-  type Backend,
-  type TestMongo,
-  type TestRedis,
-} from '../../support/stores.ts';
+import { definition } from '../../../services/audit/src/service.ts';
+import { storesEnv } from '../../support/service-env.ts';
+import { testBus, testKit, type Backend } from '../../support/stores.ts';
 
 export interface AuditFixture {
-  readonly app: ReturnType<typeof createApp>;
+  readonly app: RequestListener;
   readonly log: AuditLog;
   /** Set on the real backend: the database behind the log, for tampering. */
   readonly db?: Db;
@@ -29,57 +21,38 @@ export interface AuditFixture {
 }
 
 /**
- * The audit app with `consumers` consumers in the 'audit' group, each with its own trail and bus connection over the
- * same log (as separate replicas would have).
+ * The audit service built by its definition (service.ts) `replicas` times over one log, each replica a consumer in
+ * the 'audit' group; `app` is the first's. Real: each replica connects to the test's FerretDB database and Redis
+ * streams itself. Memory: the replicas share the publisher's in-process bus (as host) and one in-memory log.
  */
-export async function auditFixture(backend: Backend, consumers = 1): Promise<AuditFixture> {
-  const kit = testKit('audit');
-  let mongo: TestMongo | undefined;
-  let redis: TestRedis | undefined;
-  let log: AuditLog;
-  let memory: InMemoryAuditLog | undefined;
-  if (backend === 'real') {
-    mongo = await testMongo('audit');
-    redis = await testRedis('audit');
-    const m = new MongoAuditLog(mongo.db);
-    await m.ensureIndexes();
-    log = m;
-  } else {
-    memory = new InMemoryAuditLog();
-    log = memory;
+export async function auditFixture(backend: Backend, replicas = 1): Promise<AuditFixture> {
+  const stores = await storesEnv(backend, 'audit');
+  const bus = testBus(backend, 'publisher', stores.redis);
+  const memory = backend === 'memory' ? new InMemoryAuditLog() : undefined;
+  const replica = () =>
+    buildService(definition, {
+      env: stores.env,
+      ...(memory ? { host: { bus }, overrides: { log: memory } } : {}),
+      logger: testKit('audit').logger,
+    });
+  const built: Awaited<ReturnType<typeof replica>>[] = [];
+  try {
+    for (let i = 0; i < replicas; i++) built.push(await replica());
+  } catch (err) {
+    for (const b of built) await b.close();
+    throw err;
   }
-  // The in-process bus is one object per process: replicas share it, as they share one Redis.
-  const bus = testBus(backend, 'publisher', redis);
-  const buses: EventBus[] = [];
-  const subscriptions: Subscription[] = [];
-  let trail: AuditTrail | undefined;
-  for (let i = 0; i < consumers; i++) {
-    const own = backend === 'real' ? testBus(backend, 'audit', redis) : bus;
-    if (own !== bus) buses.push(own);
-    const t = new AuditTrail({ log });
-    trail ??= t;
-    subscriptions.push(
-      ...(await startAuditConsumers({
-        bus: own,
-        trail: t,
-        consumer: `audit-${i}`,
-        retryDelayMs: 20,
-      })),
-    );
-  }
-  const app = createApp({ ...kit, log, trail: trail ?? new AuditTrail({ log }) });
+  const [first] = built;
   return {
-    app,
-    log,
+    app: first.app,
+    log: first.parts.log,
     bus,
-    ...(mongo ? { db: mongo.db } : {}),
+    ...(stores.mongo ? { db: stores.mongo.db } : {}),
     ...(memory ? { memory } : {}),
     async close() {
-      await Promise.all(subscriptions.map((s) => s.close()));
-      for (const b of buses) await b.close();
+      for (const b of built) await b.close();
       await bus.close();
-      await mongo?.close();
-      await redis?.close();
+      await stores.close();
     },
   };
 }
