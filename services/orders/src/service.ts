@@ -1,6 +1,6 @@
 import { defineService, int, openStores, storeSettings } from '@meshmart/kit';
 import { service as catalogueEntry } from '@meshmart/catalogue';
-import { OutboxRelay } from '@meshmart/kit/events';
+import { OutboxRelay, type Subscription } from '@meshmart/kit/events';
 import { OrderProjector } from './application/order-projector.ts';
 import { ViewChanges } from './application/view-changes.ts';
 import { InMemoryOrderEventStore } from './adapters/in-memory-order-event-store.ts';
@@ -9,6 +9,15 @@ import { MongoOrderEventStore } from './adapters/mongo-order-event-store.ts';
 import { MongoOrderViewRepository } from './adapters/mongo-order-view-repository.ts';
 import { ORDERS_TOPIC, type OrderEventStore } from './adapters/order-event-store.ts';
 import type { OrderViewRepository } from './adapters/order-view-repository.ts';
+
+/** What a test or an embedder may change in what the build starts. */
+export interface OrdersOverrides {
+  /**
+   * Background work the build starts, both by default: held back, the read model lags (the projector; start it with
+   * `parts.startProjector()`) or events stay in the outbox (the relay).
+   */
+  readonly start?: { readonly projector?: boolean; readonly relay?: boolean };
+}
 
 export const definition = defineService({
   service: 'orders',
@@ -22,7 +31,7 @@ export const definition = defineService({
       doc: 'how often the outbox relay looks for order events nobody handed it (each append hands it its own at once)',
     }),
   },
-  build: async (kit) => {
+  build: async (kit, overrides: OrdersOverrides = {}) => {
     const stores = await openStores({ ...kit, service: 'orders' });
     let store: OrderEventStore;
     let views: OrderViewRepository;
@@ -49,8 +58,12 @@ export const definition = defineService({
       logger: kit.logger,
       metrics: kit.metrics,
     });
-    const subscription = await projector.subscribe(stores.bus);
-    relay.start();
+    let subscription: Subscription | undefined;
+    const startProjector = async () => {
+      subscription ??= await projector.subscribe(stores.bus);
+    };
+    if (overrides.start?.projector !== false) await startProjector();
+    if (overrides.start?.relay !== false) relay.start();
     const { createApp } = await import('./app.ts');
     const app = createApp({
       ...kit,
@@ -62,8 +75,9 @@ export const definition = defineService({
     });
     return {
       app,
+      parts: { store, views, projector, relay, changes, startProjector },
       closers: [
-        { name: 'orders-projector', close: () => subscription.close() },
+        { name: 'orders-projector', close: async () => subscription?.close() },
         { name: 'outbox-relay', close: () => relay.stop() },
         ...stores.closers,
       ],

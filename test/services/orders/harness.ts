@@ -1,25 +1,22 @@
-import { OutboxRelay, type EventBus, type Subscription } from '@meshmart/kit/events';
-import type { Express } from 'express';
-import { createApp } from '../../../services/orders/src/app.ts';
-import { OrderProjector } from '../../../services/orders/src/application/order-projector.ts';
-import { ViewChanges } from '../../../services/orders/src/application/view-changes.ts';
+import type { RequestListener } from 'node:http';
+import { buildService } from '@meshmart/kit';
+import type { EventBus, OutboxRelay } from '@meshmart/kit/events';
+import type { OrderProjector } from '../../../services/orders/src/application/order-projector.ts';
+import type { ViewChanges } from '../../../services/orders/src/application/view-changes.ts';
 import { InMemoryOrderEventStore } from '../../../services/orders/src/adapters/in-memory-order-event-store.ts';
 import { InMemoryOrderViewRepository } from '../../../services/orders/src/adapters/in-memory-order-view-repository.ts';
 import { MongoOrderEventStore } from '../../../services/orders/src/adapters/mongo-order-event-store.ts';
 import { MongoOrderViewRepository } from '../../../services/orders/src/adapters/mongo-order-view-repository.ts';
-import {
-  ORDERS_TOPIC,
-  type OrderEventStore,
-} from '../../../services/orders/src/adapters/order-event-store.ts';
+import type { OrderEventStore } from '../../../services/orders/src/adapters/order-event-store.ts';
 import type { OrderViewRepository } from '../../../services/orders/src/adapters/order-view-repository.ts';
+import { definition } from '../../../services/orders/src/service.ts';
+import { storesEnv } from '../../support/service-env.ts';
 import {
   testBus,
   testKit,
   testMongo,
-  testRedis,
   type Backend,
   type TestMongo,
-  type TestRedis,
   eventually,
 } from '../../support/stores.ts';
 import { TEST_ADMIN_TOKEN } from '../../support/admin.ts';
@@ -48,7 +45,7 @@ export async function openTestStores(backend: Backend): Promise<Stores> {
 }
 
 export interface Harness extends Stores {
-  readonly app: Express;
+  readonly app: RequestListener;
   readonly bus: EventBus;
   readonly projector: OrderProjector;
   readonly relay: OutboxRelay;
@@ -58,54 +55,41 @@ export interface Harness extends Stores {
   startProjector(): Promise<void>;
 }
 
-/** The whole service of one backend: stores, bus (from testBus), outbox relay, projector and app. */
+/**
+ * The orders service built by its definition (service.ts) on one backend, its bus the host's (the harness's `bus`,
+ * from testBus); `project: false` and `relay: false` hold its projector or its outbox relay back.
+ */
 export async function openHarness(
   backend: Backend,
   options: { project?: boolean; relay?: boolean; bodyLimitBytes?: number } = {},
 ): Promise<Harness> {
-  const stores = await openTestStores(backend);
-  let redis: TestRedis | undefined;
-  if (backend === 'real') redis = await testRedis('orders');
-  const bus = testBus(backend, 'orders', redis);
-  const kit = testKit('orders');
-  const relay = new OutboxRelay({ store: stores.store.outbox, bus, topics: [ORDERS_TOPIC], intervalMs: 50 });
-  const changes = new ViewChanges();
-  const projector = new OrderProjector({
-    store: stores.store,
-    views: stores.views,
-    changes,
-  });
-  let subscription: Subscription | undefined;
-  const startProjector = async () => {
-    subscription ??= await projector.subscribe(bus, { retryDelayMs: 50 });
-  };
-  if (options.project !== false) await startProjector();
-  if (options.relay !== false) relay.start();
-  const app = createApp({
-    ...kit,
-    config: {
-      adminToken: TEST_ADMIN_TOKEN,
-      ...(options.bodyLimitBytes ? { bodyLimitBytes: options.bodyLimitBytes } : {}),
+  const stores = await storesEnv(backend, 'orders');
+  const bus = testBus(backend, 'orders', stores.redis);
+  const orders = await buildService(definition, {
+    env: {
+      ...stores.env,
+      ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+      OUTBOX_INTERVAL_MS: '50',
+      ...(options.bodyLimitBytes ? { BODY_LIMIT_BYTES: String(options.bodyLimitBytes) } : {}),
     },
-    store: stores.store,
-    views: stores.views,
-    projector,
-    changes,
-    onAppended: () => relay.nudge(),
+    host: { bus },
+    overrides: { start: { projector: options.project !== false, relay: options.relay !== false } },
+    logger: testKit('orders').logger,
   });
+  const { store, views, projector, relay, changes, startProjector } = orders.parts;
   return {
-    ...stores,
-    app,
+    store,
+    views,
+    ...(stores.mongo ? { mongo: stores.mongo } : {}),
+    app: orders.app,
     bus,
     projector,
     relay,
     changes,
     startProjector,
     async close() {
-      await subscription?.close();
-      await relay.stop();
+      await orders.close();
       await bus.close();
-      await redis?.close();
       await stores.close();
     },
   };
