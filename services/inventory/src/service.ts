@@ -139,11 +139,19 @@ export async function inventoryParts(options: InventoryPartsOptions): Promise<In
   return { service, stock, reservations, relays: [...new Set(Object.values(relays))], sweeper };
 }
 
+/** What a test or an embedder may put in place of what the config builds, or hold back of what it starts. */
+export interface InventoryOverrides {
+  /** The clock of reservations and of the sweeper. @default the system clock */
+  readonly now?: () => Date;
+  /** Background work the build starts, both by default: held back, events stay in the outbox or nothing expires. */
+  readonly start?: { readonly relay?: boolean; readonly sweeper?: boolean };
+}
+
 export const definition = defineService({
   service: 'inventory',
   defaultPort: catalogueEntry('inventory').port,
   settings,
-  build: async (kit) => {
+  build: async (kit, overrides: InventoryOverrides = {}) => {
     const { config, logger } = kit;
     const stores = await openStores({ ...kit, service: 'inventory' });
     const parts = await inventoryParts({
@@ -154,14 +162,15 @@ export const definition = defineService({
       defaultTtlSeconds: config.reservationTtlSeconds,
       pendingTimeoutMs: config.reservationPendingTimeoutMs,
       sweepMs: config.reservationSweepMs,
+      ...(overrides.now ? { now: overrides.now } : {}),
     });
     if (config.seed) {
       const ids = await productIdsFromFile(config.seedFile);
       const created = await parts.service.seed(ids, config.seedUnits);
       logger.info({ products: ids.length, created, file: config.seedFile }, 'stock seeded');
     }
-    for (const relay of parts.relays) relay.start();
-    parts.sweeper.start();
+    if (overrides.start?.relay !== false) for (const relay of parts.relays) relay.start();
+    if (overrides.start?.sweeper !== false) parts.sweeper.start();
     const { createApp } = await import('./app.ts');
     const closers: Closer[] = [
       { name: 'reservation-sweeper', close: () => parts.sweeper.stop() },
@@ -184,6 +193,7 @@ export const definition = defineService({
         adminToken: config.adminToken,
       }),
       closers,
+      parts,
     };
   },
 });

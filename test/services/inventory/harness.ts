@@ -1,12 +1,14 @@
+import type { RequestListener } from 'node:http';
+import { buildService } from '@meshmart/kit';
 import { InMemoryEventBus, type EventEnvelope } from '@meshmart/kit/events';
-import { inventoryParts, type InventoryParts } from '../../../services/inventory/src/service.ts';
-import { createApp } from '../../../services/inventory/src/app.ts';
-import { testKit, testMongo, type Backend, type TestMongo } from '../../support/stores.ts';
+import { definition, type InventoryParts } from '../../../services/inventory/src/service.ts';
+import { storesEnv } from '../../support/service-env.ts';
+import { testKit, type Backend } from '../../support/stores.ts';
 import { TEST_ADMIN_TOKEN } from '../../support/admin.ts';
 
 export interface InventoryHarness {
   readonly parts: InventoryParts;
-  readonly app: ReturnType<typeof createApp>;
+  readonly app: RequestListener;
   /** Events published so far (the relay is running). */
   readonly published: EventEnvelope[];
   readonly logs: Record<string, unknown>[];
@@ -24,14 +26,16 @@ export interface HarnessOptions {
   readonly sweeper?: boolean;
 }
 
-/** The inventory on the twins or on a fresh FerretDB database, with an in-process bus that records what it gets. */
+/**
+ * The inventory built by its definition (service.ts), unseeded, on the twins or on a fresh FerretDB database, its bus
+ * the host's: an in-process bus that records what it gets.
+ */
 export async function inventoryHarness(
   backend: Backend,
   options: HarnessOptions = {},
 ): Promise<InventoryHarness> {
   const kit = testKit('inventory');
-  let mongo: TestMongo | undefined;
-  if (backend === 'real') mongo = await testMongo('inventory');
+  const stores = await storesEnv(backend, 'inventory', { redis: false });
   const bus = new InMemoryEventBus({ source: 'inventory' });
   const published: EventEnvelope[] = [];
   const sub = await bus.subscribe({
@@ -41,37 +45,35 @@ export async function inventoryHarness(
       published.push(e);
     },
   });
-  const parts = await inventoryParts({
-    ...(mongo ? { db: mongo.db } : {}),
-    bus,
+  const setting = (env: string, value: number | undefined) =>
+    value === undefined ? {} : { [env]: String(value) };
+  const inventory = await buildService(definition, {
+    env: {
+      ...stores.env,
+      ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+      INVENTORY_SEED: 'false',
+      ...setting('RESERVATION_TTL_SECONDS', options.defaultTtlSeconds),
+      ...setting('RESERVATION_PENDING_TIMEOUT_MS', options.pendingTimeoutMs),
+      ...setting('RESERVATION_SWEEP_MS', options.sweepMs),
+      ...setting('BODY_LIMIT_BYTES', options.bodyLimitBytes),
+    },
+    host: { bus },
+    overrides: {
+      ...(options.now ? { now: options.now } : {}),
+      start: { relay: options.relay ?? true, sweeper: options.sweeper ?? false },
+    },
     logger: kit.logger,
-    metrics: kit.metrics,
-    defaultTtlSeconds: options.defaultTtlSeconds ?? 900,
-    ...(options.pendingTimeoutMs !== undefined ? { pendingTimeoutMs: options.pendingTimeoutMs } : {}),
-    ...(options.sweepMs !== undefined ? { sweepMs: options.sweepMs } : {}),
-    ...(options.now ? { now: options.now } : {}),
-  });
-  if (options.relay ?? true) for (const relay of parts.relays) relay.start();
-  if (options.sweeper) parts.sweeper.start();
-  const app = createApp({
-    logger: kit.logger,
-    metrics: kit.metrics,
-    health: kit.health,
-    service: parts.service,
-    adminToken: TEST_ADMIN_TOKEN,
-    ...(options.bodyLimitBytes !== undefined ? { bodyLimitBytes: options.bodyLimitBytes } : {}),
   });
   return {
-    parts,
-    app,
+    parts: inventory.parts,
+    app: inventory.app,
     published,
     logs: kit.logs,
     async close() {
-      await parts.sweeper.stop();
-      for (const relay of parts.relays) await relay.stop();
+      await inventory.close();
       await sub.close();
       await bus.close();
-      await mongo?.close();
+      await stores.close();
     },
   };
 }
