@@ -22,6 +22,9 @@ const PACKAGE_MAY = {
   gateway: ['catalogue', 'kit(?:/.*)?', 'contracts(?:/.*)?', 'web'],
 };
 const SERVICE_MAY = ['catalogue', 'kit(?:/.*)?', 'contracts(?:/.*)?'];
+/** `@meshmart/<service>/metrics`, a service's metric declarations (pure data): all deployment code may import of one. */
+const NOT_SERVICES = ['catalogue', 'kit', 'contracts', 'web'];
+const SERVICE_METRICS = `(?:${PACKAGES.filter((p) => !NOT_SERVICES.includes(p)).join('|')})/metrics`;
 const UP = String.raw`^(?:\.\./)+`;
 
 /**
@@ -82,11 +85,11 @@ function packageBans(name) {
 
 /**
  * mesh/, cdk8s/ and observability/ read the catalogue and the kit by package name, and of the kit only the modules
- * docs/architecture.md lists.
+ * docs/architecture.md lists; of a service, only its metric declarations.
  */
 function deploymentBans(part, kitModules) {
   const modules = ['catalogue', ...kitModules.map((m) => `kit/${m}`)];
-  const allowed = modules.map((m) => `@meshmart/${m}`).join(', ');
+  const allowed = [...modules.map((m) => `@meshmart/${m}`), '@meshmart/<service>/metrics'].join(', ');
   return importBans(
     [`${part}/${SOURCES}`],
     [
@@ -95,7 +98,7 @@ function deploymentBans(part, kitModules) {
         message: `${part}/ imports the catalogue and the kit by package name (${allowed}), never a path into services/`,
       },
       {
-        regex: `^@meshmart/(?!(?:${modules.join('|')})$)`,
+        regex: `^@meshmart/(?!(?:${[...modules, SERVICE_METRICS].join('|')})$)`,
         message: `${part}/ may import only ${allowed} of the workspace packages (docs/architecture.md)`,
       },
     ],
@@ -147,7 +150,7 @@ export default tseslint.config(
   },
   ...PACKAGES.map(packageBans),
   deploymentBans('mesh', ['upstream-policy']),
-  deploymentBans('observability', ['metrics']),
+  deploymentBans('observability', ['metric-declarations']),
   deploymentBans('cdk8s', []),
   importBans(
     [`ops/${SOURCES}`],
@@ -161,6 +164,11 @@ export default tseslint.config(
         regex: `${UP}services(?:/|$)`,
         message: 'ops/ imports the catalogue by its package name (@meshmart/catalogue)',
       },
+      {
+        regex: `^@meshmart/(?!(?:catalogue|kit/metric-declarations|kit/metrics|${SERVICE_METRICS})$)`,
+        message:
+          'ops/ may import only @meshmart/catalogue, @meshmart/kit/metric-declarations, @meshmart/kit/metrics and @meshmart/<service>/metrics of the workspace packages (docs/architecture.md)',
+      },
     ],
   ),
   importBans(
@@ -173,6 +181,28 @@ export default tseslint.config(
       },
     ],
   ),
+  {
+    // Metrics are made from declarations by the kit's Metrics alone (services/kit/src/metrics.ts), which throws on a
+    // conflicting one; a prom-client metric made elsewhere would bypass that check.
+    files: [SOURCES],
+    ignores: ['services/kit/src/metrics.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'prom-client',
+              importNames: ['Counter', 'Gauge', 'Histogram', 'Summary'],
+              allowTypeImports: true,
+              message:
+                "metrics are made from a declaration (defineCounter... in @meshmart/kit/metric-declarations or the service's src/metrics.ts) by the kit's Metrics or DeclaredMetrics.of(registry), never with new Counter/Gauge/Histogram",
+            },
+          ],
+        },
+      ],
+    },
+  },
   importBans(
     [`bench/${SOURCES}`],
     [

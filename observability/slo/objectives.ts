@@ -1,5 +1,8 @@
 import { SERVICE_NAMES, type ServiceName } from '@meshmart/catalogue';
-import { DURATION_BUCKETS } from '@meshmart/kit/metrics';
+import { kitMetrics } from '@meshmart/kit/metric-declarations';
+
+/** An SLO's latency threshold is one of the request histogram's buckets, so its SLI is one `le` series. */
+const DURATION_BUCKETS = kitMetrics.httpRequestDuration.buckets;
 
 /** What one SLO measures over the kit's request histogram (http_request_duration_seconds, label `service`). */
 export type SliKind = 'availability' | 'latency';

@@ -4,7 +4,11 @@ import { expect } from 'chai';
 import { ESLint } from 'eslint';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const RULES = new Set(['no-restricted-imports', 'no-restricted-syntax']);
+const RULES = new Set([
+  'no-restricted-imports',
+  'no-restricted-syntax',
+  '@typescript-eslint/no-restricted-imports',
+]);
 
 // The repository's eslint.config.js, its import bans alone: the snippets sit at paths that do not exist, so there is
 // no program to type-check them against.
@@ -23,7 +27,7 @@ async function problems(path: string, code: string): Promise<string[]> {
 async function expectBanned(path: string, code: string, says: string): Promise<void> {
   const found = await problems(path, code);
   expect(found, `${path}: ${code}`).to.have.length(1);
-  expect(found[0]).to.match(/^no-restricted-(imports|syntax): /);
+  expect(found[0]).to.match(/^(@typescript-eslint\/)?no-restricted-(imports|syntax): /);
   expect(found[0]).to.include(says);
 }
 
@@ -146,6 +150,40 @@ describe('lint: the import direction (eslint.config.js, docs/architecture.md)', 
     });
   });
 
+  describe('prom-client metrics (made from declarations by the kit alone)', () => {
+    const says = 'metrics are made from a declaration';
+    it('when a file outside the kit imports Counter, Gauge, Histogram or Summary from prom-client, then lint fails', async () => {
+      await expectBanned('services/gateway/src/x.ts', "import { Counter } from 'prom-client';", says);
+      await expectBanned(
+        'services/kit/src/redis.ts',
+        "import { Gauge, type Registry } from 'prom-client';",
+        says,
+      );
+      await expectBanned('ops/lib/x.ts', "import { Histogram } from 'prom-client';", says);
+      await expectBanned('test/x.test.ts', "import { Summary } from 'prom-client';", says);
+      await expectBanned(
+        'services/orders/src/x.ts',
+        "import * as prom from 'prom-client';\nexport { prom };\n",
+        says,
+      );
+    });
+
+    it("when it imports them as types, or the registry, or it is the kit's metrics module, then lint allows it", async () => {
+      await expectAllowed(
+        'services/orders/src/x.ts',
+        "import type { Counter } from 'prom-client';\nexport type A = Counter;\n",
+      );
+      await expectAllowed(
+        'services/gateway/src/x.ts',
+        "import { type Counter, Registry } from 'prom-client';\nexport type A = Counter;\nexport const r = new Registry();\n",
+      );
+      await expectAllowed(
+        'services/kit/src/metrics.ts',
+        "import { Counter, Gauge, Histogram } from 'prom-client';\nexport { Counter, Gauge, Histogram };\n",
+      );
+    });
+  });
+
   describe('deployment code', () => {
     it('when mesh/, cdk8s/ or observability/ import the catalogue or the kit by a path into services/, then lint fails', async () => {
       await expectBanned(
@@ -180,7 +218,12 @@ describe('lint: the import direction (eslint.config.js, docs/architecture.md)', 
       await expectAllowed('mesh/x.ts', "import { a } from '@meshmart/kit/upstream-policy';\nexport { a };\n");
       await expectAllowed(
         'observability/x.ts',
-        "import { a } from '@meshmart/kit/metrics';\nexport { a };\n",
+        "import { a } from '@meshmart/kit/metric-declarations';\nexport { a };\n",
+      );
+      await expectBanned(
+        'observability/x.ts',
+        "import { a } from '@meshmart/kit/metrics';",
+        'observability/ may import only',
       );
       await expectBanned(
         'cdk8s/x.ts',
@@ -189,6 +232,32 @@ describe('lint: the import direction (eslint.config.js, docs/architecture.md)', 
       );
       for (const part of ['mesh', 'cdk8s', 'observability'])
         await expectAllowed(`${part}/x.ts`, "import { a } from '@meshmart/catalogue';\nexport { a };\n");
+    });
+
+    it("when deployment code imports a service's metric declarations, then lint allows it; anything else of a service fails", async () => {
+      for (const path of ['observability/grafana/x.ts', 'ops/lib/x.ts', 'cdk8s/x.ts', 'mesh/x.ts'])
+        await expectAllowed(path, "import { a } from '@meshmart/checkout/metrics';\nexport { a };\n");
+      await expectBanned(
+        'observability/x.ts',
+        "import { a } from '@meshmart/checkout';",
+        'observability/ may import only',
+      );
+      await expectBanned(
+        'observability/x.ts',
+        "import { a } from '@meshmart/checkout/app';",
+        'observability/ may import only',
+      );
+      await expectBanned('ops/lib/x.ts', "import { a } from '@meshmart/orders';", 'ops/ may import only');
+      await expectBanned('ops/lib/x.ts', "import { a } from '@meshmart/kit';", 'ops/ may import only');
+      await expectAllowed(
+        'ops/lib/x.ts',
+        "import { a } from '@meshmart/kit/metric-declarations';\nimport { b } from '@meshmart/kit/metrics';\nexport { a, b };\n",
+      );
+      await expectBanned(
+        'services/cart/src/x.ts',
+        "import { a } from '@meshmart/orders/metrics';",
+        'services/cart/ imports only',
+      );
     });
 
     it('when ops/ imports scripts/, then lint fails, save the manifest reader the table names', async () => {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { SERVICE_NAMES } from '@meshmart/catalogue';
-import { DURATION_BUCKETS } from '../../services/kit/src/metrics.ts';
+import { DURATION_BUCKETS } from '../../services/kit/src/metric-declarations.ts';
 import { errorBudget, serviceSlos } from '../../observability/slo/objectives.ts';
 import {
   burnRateExpr,

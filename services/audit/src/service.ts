@@ -5,6 +5,7 @@ import { InMemoryAuditLog } from './adapters/in-memory-audit-log.ts';
 import { MongoAuditLog } from './adapters/mongo-audit-log.ts';
 import { startAuditConsumers } from './consumers/audit-consumer.ts';
 import { AuditTrail } from './domain/audit-trail.ts';
+import { auditMetrics } from './metrics.ts';
 
 /** What a test or an embedder may put in place of what the config builds. */
 export interface AuditOverrides {
@@ -29,11 +30,7 @@ export const definition = defineService({
       log = new InMemoryAuditLog();
     }
     const trail = new AuditTrail({ log });
-    const recorded = kit.metrics.counter({
-      name: 'audit_records_total',
-      help: 'Events the audit trail received, by topic and outcome (appended or duplicate)',
-      labelNames: ['topic', 'outcome'] as const,
-    });
+    const recorded = kit.metrics.counter(auditMetrics.records);
     const subscriptions = await startAuditConsumers({
       bus: stores.bus,
       trail,

@@ -7,6 +7,7 @@ import { checkoutSaga, type CheckoutContext, type CheckoutSagaOptions } from './
 import { CheckoutService } from './domain/checkout-service.ts';
 import type { Saga } from './domain/saga.ts';
 import { SagaEngine } from './domain/saga-engine.ts';
+import { checkoutMetrics } from './metrics.ts';
 
 const TOPIC = 'checkout.events';
 const SERVICE = 'checkout';
@@ -47,22 +48,9 @@ function event(type: string, data: unknown, saga: Saga<CheckoutContext>): Outbox
 export function createCheckoutCore(props: CheckoutCoreProps): CheckoutCore {
   const { repository, logger, metrics } = props;
   const definition = checkoutSaga(props.saga);
-  const sagas = metrics.counter({
-    name: 'checkout_sagas_total',
-    help: 'Checkout sagas ended, by outcome (completed, compensated, failed)',
-    labelNames: ['outcome'],
-  });
-  const duration = metrics.histogram({
-    name: 'checkout_saga_duration_seconds',
-    help: 'Time from the start of a checkout saga to its end',
-    labelNames: ['outcome'],
-    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
-  });
-  const attempts = metrics.counter({
-    name: 'checkout_step_attempts_total',
-    help: 'Attempts of saga steps and compensations, by outcome (success, business, transient)',
-    labelNames: ['step', 'outcome'],
-  });
+  const sagas = metrics.counter(checkoutMetrics.sagas);
+  const duration = metrics.histogram(checkoutMetrics.sagaDuration);
+  const attempts = metrics.counter(checkoutMetrics.stepAttempts);
   const relay = props.bus
     ? new OutboxRelay({
         store: repository.outbox,

@@ -5,6 +5,7 @@ export * from './errors.ts';
 export * from './health.ts';
 export * from './logger.ts';
 export * from './metrics.ts';
+export * from './metric-declarations.ts';
 export * from './problem-middleware.ts';
 export * from './server.ts';
 export * from './service.ts';

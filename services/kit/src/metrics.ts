@@ -1,7 +1,14 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-
-/** Latency buckets in seconds: fine below 100 ms where services live, coarse above for timeouts. */
-export const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+import {
+  describeDeclaration,
+  kitMetrics,
+  sameDeclaration,
+  SERVICE_LABEL,
+  type CounterDeclaration,
+  type GaugeDeclaration,
+  type HistogramDeclaration,
+  type MetricDeclaration,
+} from './metric-declarations.ts';
 
 export interface MetricsOptions {
   readonly service: string;
@@ -35,11 +42,15 @@ export class RouteHistogram {
   readonly aggregator = 'sum';
   private readonly series = new Map<string, Series>();
 
-  constructor(
-    readonly name: string,
-    readonly help: string,
-    private readonly bounds: readonly number[],
-  ) {}
+  readonly name: string;
+  readonly help: string;
+  private readonly bounds: readonly number[];
+
+  constructor(declaration: HistogramDeclaration<'method' | 'route' | 'status_class'>) {
+    this.name = declaration.name;
+    this.help = declaration.help;
+    this.bounds = declaration.buckets;
+  }
 
   observe(method: string, route: string, status: number, seconds: number): void {
     const statusClass =
@@ -93,9 +104,84 @@ export class RouteHistogram {
   }
 }
 
+type Created = Counter | Gauge | Histogram;
+
 /**
- * The app's metrics: RED per route template plus helpers that create business metrics in the same registry,
- * returning the existing metric when asked twice for the same name.
+ * The metrics of one registry, created only from declarations: the same declaration asked for again returns the
+ * metric already made (several consumers share one), another declaration of the same name throws, as prom-client
+ * does for a name registered twice.
+ */
+export class DeclaredMetrics {
+  private static readonly byRegistry = new WeakMap<Registry, DeclaredMetrics>();
+  private readonly made = new Map<string, { declaration: MetricDeclaration; metric: unknown }>();
+
+  private constructor(readonly registry: Registry) {}
+
+  /** The declared metrics of `registry`, one set per registry. */
+  static of(registry: Registry): DeclaredMetrics {
+    let found = DeclaredMetrics.byRegistry.get(registry);
+    if (!found) {
+      found = new DeclaredMetrics(registry);
+      DeclaredMetrics.byRegistry.set(registry, found);
+    }
+    return found;
+  }
+
+  counter<L extends string>(declaration: CounterDeclaration<L>): Counter<L> {
+    return this.make(declaration, () => new Counter<L>(this.config(declaration)));
+  }
+
+  gauge<L extends string>(
+    declaration: GaugeDeclaration<L>,
+    options: { readonly collect?: (this: Gauge<L>) => void | Promise<void> } = {},
+  ): Gauge<L> {
+    return this.make(declaration, () => new Gauge<L>({ ...this.config(declaration), ...options }));
+  }
+
+  histogram<L extends string>(declaration: HistogramDeclaration<L>): Histogram<L> {
+    return this.make(
+      declaration,
+      () => new Histogram<L>({ ...this.config(declaration), buckets: [...declaration.buckets] }),
+    );
+  }
+
+  /** Registers a metric the kit implements itself (RouteHistogram) under its declaration. */
+  register<M>(declaration: MetricDeclaration, metric: M): M {
+    return this.make(declaration, () => {
+      this.registry.registerMetric(metric as unknown as Created);
+      return metric;
+    });
+  }
+
+  private config<L extends string>(declaration: MetricDeclaration & { readonly labelNames: readonly L[] }) {
+    return {
+      name: declaration.name,
+      help: declaration.help,
+      labelNames: [...declaration.labelNames],
+      registers: [this.registry],
+    };
+  }
+
+  private make<M>(declaration: MetricDeclaration, create: () => M): M {
+    const existing = this.made.get(declaration.name);
+    if (existing) {
+      if (!sameDeclaration(existing.declaration, declaration))
+        throw new Error(
+          `metric ${declaration.name} is declared twice, differently: ${describeDeclaration(existing.declaration)} ` +
+            `was registered, then ${describeDeclaration(declaration)} asked for; one declaration per metric ` +
+            `(services/kit/src/metric-declarations.ts or the service's src/metrics.ts)`,
+        );
+      return existing.metric as M;
+    }
+    const metric = create();
+    this.made.set(declaration.name, { declaration, metric });
+    return metric;
+  }
+}
+
+/**
+ * The app's metrics: RED per route template plus the metrics the app declares, in the same registry (see
+ * DeclaredMetrics: the same declaration twice returns the same metric, a conflicting one throws).
  */
 export class Metrics {
   readonly registry: Registry;
@@ -103,22 +189,20 @@ export class Metrics {
   /** Requests being served; a plain number read at scrape time, not a gauge update per request. */
   inFlight = 0;
   readonly exposition: 'main' | 'separate';
+  private readonly declared: DeclaredMetrics;
 
   constructor(options: MetricsOptions) {
     this.exposition = options.exposition ?? 'main';
     this.registry = options.registry ?? new Registry();
-    this.registry.setDefaultLabels({ service: options.service });
+    this.declared = DeclaredMetrics.of(this.registry);
+    this.registry.setDefaultLabels({ [SERVICE_LABEL]: options.service });
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
-    this.httpRequestDuration = new RouteHistogram(
-      'http_request_duration_seconds',
-      'Duration of HTTP requests served, by route template and status class',
-      DURATION_BUCKETS,
+    this.httpRequestDuration = this.declared.register(
+      kitMetrics.httpRequestDuration,
+      new RouteHistogram(kitMetrics.httpRequestDuration),
     );
-    this.registry.registerMetric(this.httpRequestDuration as unknown as Histogram);
     const readInFlight = (): number => this.inFlight;
-    this.gauge({
-      name: 'http_requests_in_flight',
-      help: 'HTTP requests being served right now',
+    this.gauge(kitMetrics.httpRequestsInFlight, {
       collect() {
         this.set(readInFlight());
       },
@@ -129,35 +213,19 @@ export class Metrics {
     this.httpRequestDuration.observe(method, route, status, seconds);
   }
 
-  counter<L extends string = string>(config: {
-    name: string;
-    help: string;
-    labelNames?: readonly L[];
-  }): Counter<L> {
-    return (
-      this.existing<Counter<L>>(config.name) ?? new Counter<L>({ ...config, registers: [this.registry] })
-    );
+  counter<L extends string>(declaration: CounterDeclaration<L>): Counter<L> {
+    return this.declared.counter(declaration);
   }
 
-  gauge<L extends string = string>(config: {
-    name: string;
-    help: string;
-    labelNames?: readonly L[];
-    collect?: (this: Gauge<L>) => void | Promise<void>;
-  }): Gauge<L> {
-    return this.existing<Gauge<L>>(config.name) ?? new Gauge<L>({ ...config, registers: [this.registry] });
+  gauge<L extends string>(
+    declaration: GaugeDeclaration<L>,
+    options?: { readonly collect?: (this: Gauge<L>) => void | Promise<void> },
+  ): Gauge<L> {
+    return this.declared.gauge(declaration, options);
   }
 
-  histogram<L extends string = string>(config: {
-    name: string;
-    help: string;
-    labelNames?: readonly L[];
-    buckets?: number[];
-  }): Histogram<L> {
-    return (
-      this.existing<Histogram<L>>(config.name) ??
-      new Histogram<L>({ buckets: DURATION_BUCKETS, ...config, registers: [this.registry] })
-    );
+  histogram<L extends string>(declaration: HistogramDeclaration<L>): Histogram<L> {
+    return this.declared.histogram(declaration);
   }
 
   /** Times an async operation into a histogram, labelled with its outcome. */
@@ -175,9 +243,5 @@ export class Metrics {
       end({ outcome: 'error' } as Labels<L | 'outcome'>);
       throw err;
     }
-  }
-
-  private existing<M>(name: string): M | undefined {
-    return this.registry.getSingleMetric(name) as M | undefined;
   }
 }

@@ -1,8 +1,10 @@
 import type { CommandStartedEvent, Db, MongoClient } from 'mongodb';
-import { Counter, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { AppError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import type { HealthResult } from './redis.ts';
+import { DeclaredMetrics } from './metrics.ts';
+import { kitMetrics } from './metric-declarations.ts';
 
 export type { HealthCheck, HealthResult } from './redis.ts';
 
@@ -53,15 +55,7 @@ export async function connectMongo(url: string, options: ConnectMongoOptions): P
  * (the checkout benchmark divides them by checkouts). Heartbeats are not commands and are not counted.
  */
 function countCommands(client: MongoClient, registry: Registry): void {
-  const name = 'mongodb_commands_total';
-  const counter =
-    (registry.getSingleMetric(name) as Counter<'command' | 'collection'> | undefined) ??
-    new Counter({
-      name,
-      help: 'MongoDB commands sent, by command and collection',
-      labelNames: ['command', 'collection'],
-      registers: [registry],
-    });
+  const counter = DeclaredMetrics.of(registry).counter(kitMetrics.mongodbCommands);
   client.on('commandStarted', (event: CommandStartedEvent) => {
     const target: unknown = event.command[event.commandName];
     const collection =

@@ -1,9 +1,11 @@
 import type { CheckResult, HealthCheck } from './health.ts';
 import { once } from 'node:events';
 import { Redis } from 'ioredis';
-import { Counter, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { AppError } from './errors.ts';
 import type { Logger } from './logger.ts';
+import { DeclaredMetrics } from './metrics.ts';
+import { kitMetrics } from './metric-declarations.ts';
 
 /** What a readiness check reports; the kit's health module runs these. */
 export type HealthResult = CheckResult;
@@ -60,15 +62,7 @@ export async function connectRedis(url: string, options: ConnectRedisOptions): P
  * blocking reader) count into the same series.
  */
 function countCommands(client: Redis, registry: Registry): void {
-  const name = 'redis_commands_total';
-  const counter =
-    (registry.getSingleMetric(name) as Counter<'command'> | undefined) ??
-    new Counter({
-      name,
-      help: 'Redis commands sent, by command',
-      labelNames: ['command'],
-      registers: [registry],
-    });
+  const counter = DeclaredMetrics.of(registry).counter(kitMetrics.redisCommands);
   const send = client.sendCommand.bind(client);
   client.sendCommand = (command, ...rest) => {
     // Before `ready` a command is queued and passes here again when the queue is flushed: counted then, once.

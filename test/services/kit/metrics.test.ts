@@ -3,18 +3,29 @@ import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import request from 'supertest';
-import { Metrics, type RunningServer } from '@meshmart/kit';
+import {
+  DeclaredMetrics,
+  defineCounter,
+  defineGauge,
+  defineHistogram,
+  describeDeclaration,
+  kitMetrics,
+  Metrics,
+  type RunningServer,
+} from '@meshmart/kit';
 import { sample } from '../../support/exposition.ts';
 import { sampleApp, serveSample } from '../../support/sample-app.ts';
 import { testenv } from '../../support/testenv.ts';
 import { until } from '../../support/wait.ts';
 
 describe('metrics', () => {
-  describe('when business metrics are asked for twice by name', () => {
+  const checkouts = defineCounter({ name: 'checkouts_total', help: 'checkouts', labelNames: ['outcome'] });
+
+  describe('when a declaration is asked for twice', () => {
     it('then the same metric is returned and it lives only in the app registry', async () => {
       const metrics = new Metrics({ service: 'svc', processMetrics: false });
-      const a = metrics.counter({ name: 'checkouts_total', help: 'checkouts', labelNames: ['outcome'] });
-      const b = metrics.counter({ name: 'checkouts_total', help: 'checkouts', labelNames: ['outcome'] });
+      const a = metrics.counter(checkouts);
+      const b = metrics.counter(checkouts);
       expect(a).to.equal(b);
       a.inc({ outcome: 'confirmed' });
       expect(
@@ -23,16 +34,97 @@ describe('metrics', () => {
       const other = new Metrics({ service: 'other', processMetrics: false });
       expect(await other.registry.metrics()).not.to.contain('checkouts_total');
     });
+
+    it('then an equal declaration written again, or asked for through the registry, gives that metric too', () => {
+      const metrics = new Metrics({ service: 'svc', processMetrics: false });
+      const a = metrics.counter(checkouts);
+      const again = defineCounter({ name: 'checkouts_total', help: 'checkouts', labelNames: ['outcome'] });
+      expect(metrics.counter(again)).to.equal(a);
+      expect(DeclaredMetrics.of(metrics.registry).counter(checkouts)).to.equal(a);
+      expect(DeclaredMetrics.of(metrics.registry).counter(kitMetrics.eventsPublished)).to.equal(
+        metrics.counter(kitMetrics.eventsPublished),
+      );
+    });
+  });
+
+  describe('when another declaration of a registered name is asked for', () => {
+    const conflicting = {
+      'other labels': defineCounter({ name: 'checkouts_total', help: 'checkouts', labelNames: ['result'] }),
+      'other help': defineCounter({ name: 'checkouts_total', help: 'sagas', labelNames: ['outcome'] }),
+      'other type': defineGauge({ name: 'checkouts_total', help: 'checkouts', labelNames: ['outcome'] }),
+    };
+    for (const [what, declaration] of Object.entries(conflicting)) {
+      it(`(${what}) then it throws naming the metric and both declarations`, () => {
+        const metrics = new Metrics({ service: 'svc', processMetrics: false });
+        metrics.counter(checkouts);
+        const ask = () =>
+          declaration.type === 'gauge' ? metrics.gauge(declaration) : metrics.counter(declaration);
+        expect(ask).to.throw(
+          `metric checkouts_total is declared twice, differently: ${describeDeclaration(checkouts)} was registered, ` +
+            `then ${describeDeclaration(declaration)} asked for`,
+        );
+      });
+    }
+
+    it('(other buckets) then it throws too', () => {
+      const metrics = new Metrics({ service: 'svc', processMetrics: false });
+      metrics.histogram(defineHistogram({ name: 'wait_seconds', help: 'wait', buckets: [1, 2] }));
+      expect(() =>
+        metrics.histogram(defineHistogram({ name: 'wait_seconds', help: 'wait', buckets: [1, 3] })),
+      ).to.throw(
+        /metric wait_seconds is declared twice, differently: histogram wait_seconds\{\} "wait" buckets \[1, 2\]/,
+      );
+    });
+
+    it("(a kit metric's name) then it throws, before any series could mix", () => {
+      const metrics = new Metrics({ service: 'svc', processMetrics: false });
+      expect(() => metrics.gauge(defineGauge({ name: 'http_requests_in_flight', help: 'mine' }))).to.throw(
+        'metric http_requests_in_flight is declared twice',
+      );
+      expect(() =>
+        metrics.histogram(
+          defineHistogram({ name: kitMetrics.httpRequestDuration.name, help: 'mine', labelNames: ['route'] }),
+        ),
+      ).to.throw('metric http_request_duration_seconds is declared twice');
+    });
+  });
+
+  describe('when a metric is declared', () => {
+    it('then the exposition shows its declared type, help and labels', async () => {
+      const metrics = new Metrics({ service: 'svc', processMetrics: false });
+      metrics.counter(checkouts).inc({ outcome: 'completed' });
+      const text = await metrics.registry.metrics();
+      expect(text).to.contain('# HELP checkouts_total checkouts\n# TYPE checkouts_total counter\n');
+      expect(text).to.contain('checkouts_total{outcome="completed",service="svc"} 1');
+      expect(text).to.contain('# TYPE http_request_duration_seconds histogram');
+      expect(text).to.contain('# TYPE http_requests_in_flight gauge');
+    });
+
+    it('then its labels are typed: a label it does not declare is a type error', () => {
+      const metrics = new Metrics({ service: 'svc', processMetrics: false });
+      const counter = metrics.counter(checkouts);
+      // @ts-expect-error: 'result' is not a label of checkouts_total
+      expect(() => counter.inc({ result: 'completed' })).to.throw('Added label "result" is not included');
+      const unlabelled = metrics.counter(defineCounter({ name: 'plain_total', help: 'plain' }));
+      expect(() => unlabelled.inc({ outcome: 'x' })).to.throw('Added label "outcome" is not included');
+    });
+
+    it('then a name Prometheus would refuse, or a label given twice, fails at the declaration', () => {
+      expect(() => defineCounter({ name: 'checkout-sagas', help: 'x' })).to.throw(
+        'metric "checkout-sagas": not a Prometheus metric name',
+      );
+      expect(() => defineCounter({ name: 'a_total', help: 'x', labelNames: ['b', 'b'] })).to.throw(
+        'metric a_total: a label is declared twice (b, b)',
+      );
+    });
   });
 
   describe('when an operation is timed', () => {
     it('then its outcome is a label, for successes and failures alike', async () => {
       const metrics = new Metrics({ service: 'svc', processMetrics: false });
-      const h = metrics.histogram({
-        name: 'saga_duration_seconds',
-        help: 'saga',
-        labelNames: ['saga', 'outcome'],
-      });
+      const h = metrics.histogram(
+        defineHistogram({ name: 'saga_duration_seconds', help: 'saga', labelNames: ['saga', 'outcome'] }),
+      );
       expect(await metrics.time(h, { saga: 'checkout' }, () => Promise.resolve(7))).to.equal(7);
       let thrown: unknown;
       await metrics

@@ -3,6 +3,7 @@ import { outboxEntry } from '@meshmart/kit/events';
 import { events, type ProductUpdatedData } from '@meshmart/contracts';
 import { CATEGORIES_KEY, listKey, productKey, type ProductCache } from '../adapters/product-cache.ts';
 import type { ProductRepository } from '../adapters/product-repository.ts';
+import { catalogMetrics } from '../metrics.ts';
 import {
   checkPatch,
   queryKey,
@@ -41,16 +42,8 @@ export class Catalog {
   private readonly lastLogged = new Map<string, number>();
 
   constructor(private readonly props: CatalogProps) {
-    this.requests = props.metrics.counter({
-      name: 'catalog_cache_requests_total',
-      help: 'Catalog cache lookups by kind of entry and result (hit, miss, error)',
-      labelNames: ['kind', 'result'] as const,
-    });
-    this.errors = props.metrics.counter({
-      name: 'catalog_cache_errors_total',
-      help: 'Catalog cache calls that failed, by operation (lookup, store, invalidate); reads fell through to the store',
-      labelNames: ['operation'] as const,
-    });
+    this.requests = props.metrics.counter(catalogMetrics.cacheRequests);
+    this.errors = props.metrics.counter(catalogMetrics.cacheErrors);
   }
 
   get categories(): readonly Category[] {

@@ -6,9 +6,10 @@ import {
   type SignInFailedData,
   type UserActionData,
 } from '@meshmart/contracts';
-import type { Logger } from '@meshmart/kit';
+import { DeclaredMetrics, type Logger } from '@meshmart/kit';
 import { declarePublishes, type EventBus } from '@meshmart/kit/events';
-import { Counter, type Registry } from 'prom-client';
+import type { Counter, Registry } from 'prom-client';
+import { gatewayMetrics } from '../metrics.ts';
 
 /**
  * Publishes UserAction straight to the bus after the response. The gateway keeps no database, so there is no state
@@ -21,14 +22,7 @@ export class UserActionPublisher {
   /** Built in the gateway's build, so a topic outside its catalogue entry fails its start (`declarePublishes`). */
   constructor(private readonly props: { bus: EventBus; logger: Logger; registry: Registry }) {
     declarePublishes(props.bus, [UserAction.topic, SignInFailed.topic]);
-    this.published =
-      (props.registry.getSingleMetric('gateway_user_actions_total') as Counter<'result'> | undefined) ??
-      new Counter({
-        name: 'gateway_user_actions_total',
-        help: 'UserAction events by publish result',
-        labelNames: ['result'],
-        registers: [props.registry],
-      });
+    this.published = DeclaredMetrics.of(props.registry).counter(gatewayMetrics.userActions);
   }
 
   publish(data: UserActionData, context?: Context): Promise<void> {

@@ -1,7 +1,8 @@
 import type { Request, RequestHandler, Response } from 'express';
-import { AppError, type Logger } from '@meshmart/kit';
-import { Counter, type Registry } from 'prom-client';
+import { AppError, DeclaredMetrics, type Logger } from '@meshmart/kit';
+import type { Counter, Registry } from 'prom-client';
 import type { RateLimit, RateLimiter, RateDecision } from '../adapters/rate-limiter.ts';
+import { gatewayMetrics } from '../metrics.ts';
 import { localsOf } from './locals.ts';
 
 export interface RateLimitOptions {
@@ -23,13 +24,7 @@ export type Take = (key: string, limit: RateLimit, cost?: number) => Promise<Rat
 export function guardedTake(
   options: Pick<RateLimitOptions, 'limiter' | 'registry' | 'logger' | 'timeoutMs'>,
 ): Take {
-  const errors =
-    (options.registry.getSingleMetric('gateway_rate_limit_errors_total') as Counter | undefined) ??
-    new Counter({
-      name: 'gateway_rate_limit_errors_total',
-      help: 'Rate-limit checks that failed or timed out (the request was let through)',
-      registers: [options.registry],
-    });
+  const errors = DeclaredMetrics.of(options.registry).counter(gatewayMetrics.rateLimitErrors);
   const timeoutMs = options.timeoutMs ?? 250;
   let lastErrorLogged = Number.NEGATIVE_INFINITY;
   return async (key, limit, cost) => {
@@ -49,15 +44,7 @@ export function guardedTake(
 
 /** Requests refused with 429, by the bucket that ran dry (`address`, `user`, `sign-in`). */
 export function rejectionCounter(registry: Registry): Counter<'scope'> {
-  return (
-    (registry.getSingleMetric('gateway_rate_limit_rejections_total') as Counter<'scope'> | undefined) ??
-    new Counter({
-      name: 'gateway_rate_limit_rejections_total',
-      help: 'Requests refused with 429, by the bucket that ran dry',
-      labelNames: ['scope'],
-      registers: [registry],
-    })
-  );
+  return DeclaredMetrics.of(registry).counter(gatewayMetrics.rateLimitRejections);
 }
 
 /** Sets the RateLimit-* headers (IETF draft) of a bucket's decision. */

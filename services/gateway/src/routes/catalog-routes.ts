@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { Request, Response } from 'express';
-import { ADMIN_TOKEN_HEADER, ApiRouter, AppError, Type, type Logger } from '@meshmart/kit';
-import { Counter, type Registry } from 'prom-client';
+import { ADMIN_TOKEN_HEADER, ApiRouter, AppError, DeclaredMetrics, Type, type Logger } from '@meshmart/kit';
+import type { Registry } from 'prom-client';
 import type { ResponseCache } from '../adapters/response-cache.ts';
 import type { Upstreams } from '../adapters/upstreams.ts';
+import { gatewayMetrics } from '../metrics.ts';
 import { act, requireRole } from '../middleware/locals.ts';
 import {
   BEARER,
@@ -39,14 +40,7 @@ const withImage = (p: Product): Product => ({ ...p, image: publicImage(p.image) 
  */
 export function catalogRoutes(deps: CatalogRoutesDeps): ApiRouter {
   const { upstreams, cache } = deps;
-  const lookups =
-    (deps.registry.getSingleMetric('gateway_cache_requests_total') as Counter<'result'> | undefined) ??
-    new Counter({
-      name: 'gateway_cache_requests_total',
-      help: 'Lookups in the gateway response cache by result (hit, miss, error)',
-      labelNames: ['result'],
-      registers: [deps.registry],
-    });
+  const lookups = DeclaredMetrics.of(deps.registry).counter(gatewayMetrics.cacheRequests);
   const publicCache = `public, max-age=${deps.maxAgeSeconds}`;
 
   /** Serves a cached read, or fetches, stores and serves it; answers 304 when the client's ETag still matches. */

@@ -3,6 +3,7 @@ import { AppError, BoundedMap, type Logger, type Metrics } from '@meshmart/kit';
 import type { OutboxEntry } from '@meshmart/kit/events';
 import type { ReservationRepository } from '../adapters/reservation-repository.ts';
 import type { StockRepository } from '../adapters/stock-repository.ts';
+import { inventoryMetrics } from '../metrics.ts';
 import { inventoryEvent, type TraceContext } from './inventory-events.ts';
 import {
   FINAL_STATUSES,
@@ -77,11 +78,7 @@ export class InventoryService {
   constructor(private readonly props: InventoryServiceProps) {
     this.now = props.now ?? (() => new Date());
     this.pendingTimeoutMs = props.pendingTimeoutMs ?? 5000;
-    this.outcomes = props.metrics?.counter({
-      name: 'inventory_reservation_outcomes_total',
-      help: 'Reservation state changes by outcome',
-      labelNames: ['outcome'] as const,
-    });
+    this.outcomes = props.metrics?.counter(inventoryMetrics.reservationOutcomes);
   }
 
   async getStock(productId: string): Promise<StockLevel> {

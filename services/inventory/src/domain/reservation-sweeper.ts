@@ -1,6 +1,7 @@
 import type { Logger, Metrics } from '@meshmart/kit';
 import type { ReservationRepository } from '../adapters/reservation-repository.ts';
 import type { InventoryService } from './inventory-service.ts';
+import { inventoryMetrics } from '../metrics.ts';
 
 export interface ReservationSweeperProps {
   readonly service: InventoryService;
@@ -44,11 +45,7 @@ export class ReservationSweeper {
     this.batchSize = props.batchSize ?? 100;
     this.auditEvery = props.auditEvery ?? 1;
     this.now = props.now ?? (() => new Date());
-    this.actions = props.metrics?.counter({
-      name: 'inventory_sweeper_actions_total',
-      help: 'Reservations the sweeper expired or abandoned, and holds it repaired',
-      labelNames: ['action'] as const,
-    });
+    this.actions = props.metrics?.counter(inventoryMetrics.sweeperActions);
   }
 
   start(): void {

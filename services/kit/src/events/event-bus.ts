@@ -9,8 +9,10 @@ import {
   trace,
   type Context,
 } from '@opentelemetry/api';
-import { Counter, Histogram, type Registry } from 'prom-client';
+import type { Counter, Histogram, Registry } from 'prom-client';
 import { AppError } from '../errors.ts';
+import { kitMetrics } from '../metric-declarations.ts';
+import { DeclaredMetrics } from '../metrics.ts';
 
 /** W3C trace context carried with an event so the consumer's span joins the publisher's trace. */
 export interface TraceHeaders {
@@ -314,7 +316,7 @@ export function drain(running: ReadonlySet<Promise<void>>, timeoutMs: number): P
 
 export type Outcome = 'ok' | 'retry' | 'dead_letter';
 
-/** Bus metrics on an injected registry; reuses metrics already registered there by another bus. */
+/** Bus metrics on an injected registry; a second bus on the same registry shares them. */
 export class EventMetrics {
   readonly published: Counter<'topic'> | undefined;
   readonly consumed: Counter<'topic' | 'group' | 'outcome'> | undefined;
@@ -324,30 +326,12 @@ export class EventMetrics {
 
   constructor(registry?: Registry) {
     if (!registry) return;
-    const counter = <L extends string>(name: string, help: string, labelNames: L[]): Counter<L> =>
-      (registry.getSingleMetric(name) as Counter<L> | undefined) ??
-      new Counter({ name, help, labelNames, registers: [registry] });
-    this.published = counter('events_published_total', 'Events published, by topic', ['topic']);
-    this.consumed = counter('events_consumed_total', 'Event deliveries handled, by outcome', [
-      'topic',
-      'group',
-      'outcome',
-    ]);
-    this.deadLettered = counter('events_dead_lettered_total', 'Events moved to the dead-letter stream', [
-      'topic',
-      'group',
-    ]);
-    this.redriven = counter('events_redriven_total', 'Dead letters moved back to their topic', ['topic']);
-    this.handlerDuration =
-      (registry.getSingleMetric('event_handler_duration_seconds') as
-        Histogram<'topic' | 'group'> | undefined) ??
-      new Histogram({
-        name: 'event_handler_duration_seconds',
-        help: 'Time spent in event handlers',
-        labelNames: ['topic', 'group'],
-        buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
-        registers: [registry],
-      });
+    const declared = DeclaredMetrics.of(registry);
+    this.published = declared.counter(kitMetrics.eventsPublished);
+    this.consumed = declared.counter(kitMetrics.eventsConsumed);
+    this.deadLettered = declared.counter(kitMetrics.eventsDeadLettered);
+    this.redriven = declared.counter(kitMetrics.eventsRedriven);
+    this.handlerDuration = declared.histogram(kitMetrics.eventHandlerDuration);
   }
 
   /** @param seconds handler run time; omitted when no handler ran (a malformed or abandoned message) */

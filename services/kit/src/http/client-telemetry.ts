@@ -1,5 +1,7 @@
 import { SpanKind, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { kitMetrics } from '../metric-declarations.ts';
+import { DeclaredMetrics } from '../metrics.ts';
 import type { CircuitState } from './circuit-breaker.ts';
 
 /** Why an attempt failed, the `reason` label of `http_client_failures_total`. */
@@ -14,48 +16,14 @@ interface ClientMetrics {
   readonly failures: Counter<'upstream' | 'reason'>;
 }
 
-/** Reuses metrics already in the registry so several clients can share one. */
+/** The same declarations in the same registry give the same metrics, so several clients share them. */
 function clientMetrics(registry: Registry): ClientMetrics {
-  const reuse = <M>(name: string, make: (name: string) => M): M =>
-    (registry.getSingleMetric(name) as M | undefined) ?? make(name);
-  const registers = [registry];
+  const declared = DeclaredMetrics.of(registry);
   return {
-    duration: reuse(
-      'http_client_request_duration_seconds',
-      (name) =>
-        new Histogram({
-          name,
-          help: 'Duration of one attempt of an outgoing HTTP request, body included',
-          labelNames: ['upstream', 'method', 'status_class'],
-          buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-          registers,
-        }),
-    ),
-    retries: reuse(
-      'http_client_retries_total',
-      (name) =>
-        new Counter({ name, help: 'Retried outgoing HTTP attempts', labelNames: ['upstream'], registers }),
-    ),
-    circuitState: reuse(
-      'http_client_circuit_state',
-      (name) =>
-        new Gauge({
-          name,
-          help: 'Circuit breaker state per upstream: 0 closed, 1 half-open, 2 open',
-          labelNames: ['upstream'],
-          registers,
-        }),
-    ),
-    failures: reuse(
-      'http_client_failures_total',
-      (name) =>
-        new Counter({
-          name,
-          help: 'Failed outgoing HTTP attempts by reason',
-          labelNames: ['upstream', 'reason'],
-          registers,
-        }),
-    ),
+    duration: declared.histogram(kitMetrics.httpClientRequestDuration),
+    retries: declared.counter(kitMetrics.httpClientRetries),
+    circuitState: declared.gauge(kitMetrics.httpClientCircuitState),
+    failures: declared.counter(kitMetrics.httpClientFailures),
   };
 }
 

@@ -7,6 +7,7 @@ import { evolve, fold, type OrderEvent, type OrderView } from '../domain/order-a
 import { ORDERS_TOPIC, type OrderEventStore } from '../adapters/order-event-store.ts';
 import type { OrderViewRepository } from '../adapters/order-view-repository.ts';
 import type { ViewChanges } from './view-changes.ts';
+import { ordersMetrics } from '../metrics.ts';
 
 export const PROJECTOR_GROUP = 'orders-projector';
 
@@ -40,11 +41,7 @@ export class OrderProjector {
   private readonly written = new BoundedMap<string, OrderView>(10_000);
 
   constructor(private readonly props: OrderProjectorProps) {
-    this.projected = props.metrics?.counter({
-      name: 'orders_projected_events_total',
-      help: 'Order events handled by the read-model projector, by outcome',
-      labelNames: ['outcome'],
-    });
+    this.projected = props.metrics?.counter(ordersMetrics.projectedEvents);
   }
 
   subscribe(bus: EventBus, options: { retryDelayMs?: number } = {}): Promise<Subscription> {

@@ -13,6 +13,7 @@ import {
 import type { OrderEventStore } from '../adapters/order-event-store.ts';
 import type { OrderListQuery, OrderPage, OrderViewRepository } from '../adapters/order-view-repository.ts';
 import type { ViewChanges } from './view-changes.ts';
+import { ordersMetrics } from '../metrics.ts';
 
 export interface OrderServiceProps {
   readonly store: OrderEventStore;
@@ -71,11 +72,7 @@ export class OrderService {
 
   constructor(private readonly props: OrderServiceProps) {
     this.clock = props.clock ?? (() => new Date());
-    this.commands = props.metrics?.counter({
-      name: 'orders_commands_total',
-      help: 'Order commands handled, by command and outcome',
-      labelNames: ['command', 'outcome'],
-    });
+    this.commands = props.metrics?.counter(ordersMetrics.commands);
   }
 
   async execute(

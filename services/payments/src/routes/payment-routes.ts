@@ -4,6 +4,7 @@ import type { Idempotency } from '../domain/idempotency.ts';
 import { paymentView, type Payment, type PaymentOperation } from '../domain/payment.ts';
 import type { PaymentService } from '../domain/payment-service.ts';
 import { Cents, Id, IDEMPOTENCY_HEADER, PaymentSchema } from './schemas.ts';
+import { paymentsMetrics } from '../metrics.ts';
 
 export interface PaymentRoutesDeps {
   readonly payments: PaymentService;
@@ -28,11 +29,7 @@ const mutationResponses = (ok: number, what: string) => ({
 });
 
 export function paymentRoutes(deps: PaymentRoutesDeps): ApiRouter {
-  const total = deps.metrics.counter({
-    name: 'payments_total',
-    help: 'Payment operations, by operation and outcome',
-    labelNames: ['operation', 'outcome'] as const,
-  });
+  const total = deps.metrics.counter(paymentsMetrics.operations);
 
   /** The idempotent envelope every mutation shares: key check, replay, metrics. */
   async function mutate(
