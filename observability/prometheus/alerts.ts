@@ -1,3 +1,6 @@
+import { catalogMetrics } from '@meshmart/catalog/metrics';
+import { checkoutMetrics } from '@meshmart/checkout/metrics';
+import { kitMetrics } from '@meshmart/kit/metric-declarations';
 import type { AlertingRule, RecordingRule, RuleGroup } from './types.ts';
 
 /** Only MeshMart's targets carry `app` (added by the scrape relabeling from the pod's name label). */
@@ -15,22 +18,22 @@ export function meshmartRecordingRules(): RuleGroup {
     {
       record: SAGA_FAILURE_RATIO,
       expr:
-        'sum by (service) (rate(checkout_sagas_total{outcome="failed"}[10m]))' +
-        ' / sum by (service) (rate(checkout_sagas_total[10m]))',
+        `sum by (service) (rate(${checkoutMetrics.sagas.name}{outcome="failed"}[10m]))` +
+        ` / sum by (service) (rate(${checkoutMetrics.sagas.name}[10m]))`,
     },
     {
       // No bus exposes a lag gauge, so lag is what was published on a topic minus what each group finished with.
       record: EVENT_BACKLOG_GROWTH,
       expr:
-        'sum by (topic) (increase(events_published_total[10m]))' +
+        `sum by (topic) (increase(${kitMetrics.eventsPublished.name}[10m]))` +
         ' - on (topic) group_right ()' +
-        ' sum by (topic, group) (increase(events_consumed_total{outcome=~"ok|dead_letter"}[10m]))',
+        ` sum by (topic, group) (increase(${kitMetrics.eventsConsumed.name}{outcome=~"ok|dead_letter"}[10m]))`,
     },
     {
       record: CACHE_HIT_RATIO,
       expr:
-        'sum by (service, kind) (rate(catalog_cache_requests_total{result="hit"}[10m]))' +
-        ' / sum by (service, kind) (rate(catalog_cache_requests_total[10m]))',
+        `sum by (service, kind) (rate(${catalogMetrics.cacheRequests.name}{result="hit"}[10m]))` +
+        ` / sum by (service, kind) (rate(${catalogMetrics.cacheRequests.name}[10m]))`,
     },
   ];
   return { name: 'meshmart-recordings', rules };
@@ -40,7 +43,7 @@ export function sagaAlerts(): RuleGroup {
   const rules: AlertingRule[] = [
     {
       alert: 'CheckoutSagaFailureRateHigh',
-      expr: `${SAGA_FAILURE_RATIO} > 0.02 and on (service) sum by (service) (increase(checkout_sagas_total[10m])) >= 5`,
+      expr: `${SAGA_FAILURE_RATIO} > 0.02 and on (service) sum by (service) (increase(${checkoutMetrics.sagas.name}[10m])) >= 5`,
       for: '5m',
       labels: { severity: 'page' },
       annotations: {
@@ -54,9 +57,9 @@ export function sagaAlerts(): RuleGroup {
     {
       alert: 'CheckoutSagaCompensationsHigh',
       expr:
-        'sum by (service) (rate(checkout_sagas_total{outcome="compensated"}[30m]))' +
-        ' / sum by (service) (rate(checkout_sagas_total[30m])) > 0.5' +
-        ' and on (service) sum by (service) (increase(checkout_sagas_total[30m])) >= 20',
+        `sum by (service) (rate(${checkoutMetrics.sagas.name}{outcome="compensated"}[30m]))` +
+        ` / sum by (service) (rate(${checkoutMetrics.sagas.name}[30m])) > 0.5` +
+        ` and on (service) sum by (service) (increase(${checkoutMetrics.sagas.name}[30m])) >= 20`,
       for: '15m',
       labels: { severity: 'ticket' },
       annotations: {
@@ -75,7 +78,7 @@ export function eventAlerts(): RuleGroup {
   const rules: AlertingRule[] = [
     {
       alert: 'EventDeadLettersGrowing',
-      expr: 'sum by (topic, group) (increase(events_dead_lettered_total[10m])) > 0',
+      expr: `sum by (topic, group) (increase(${kitMetrics.eventsDeadLettered.name}[10m])) > 0`,
       for: '1m',
       labels: { severity: 'ticket' },
       annotations: {
@@ -102,8 +105,8 @@ export function eventAlerts(): RuleGroup {
     {
       alert: 'EventRetriesHigh',
       expr:
-        'sum by (topic, group) (rate(events_consumed_total{outcome="retry"}[10m]))' +
-        ' / sum by (topic, group) (rate(events_consumed_total[10m])) > 0.1',
+        `sum by (topic, group) (rate(${kitMetrics.eventsConsumed.name}{outcome="retry"}[10m]))` +
+        ` / sum by (topic, group) (rate(${kitMetrics.eventsConsumed.name}[10m])) > 0.1`,
       for: '10m',
       labels: { severity: 'ticket' },
       annotations: {
@@ -123,7 +126,7 @@ export function cacheAlerts(): RuleGroup {
       // Relative to an hour ago, so a cold cache after a deploy with no history does not page.
       expr:
         `${CACHE_HIT_RATIO} < 0.5 and ${CACHE_HIT_RATIO} < 0.5 * (${CACHE_HIT_RATIO} offset 1h)` +
-        ' and on (service, kind) sum by (service, kind) (rate(catalog_cache_requests_total[10m])) > 0.1',
+        ` and on (service, kind) sum by (service, kind) (rate(${catalogMetrics.cacheRequests.name}[10m])) > 0.1`,
       for: '10m',
       labels: { severity: 'ticket' },
       annotations: {
@@ -154,7 +157,7 @@ export function targetAlerts(): RuleGroup {
     },
     {
       alert: 'UpstreamCircuitOpen',
-      expr: 'max by (service, upstream) (http_client_circuit_state) == 2',
+      expr: `max by (service, upstream) (${kitMetrics.httpClientCircuitState.name}) == 2`,
       for: '2m',
       labels: { severity: 'ticket' },
       annotations: {

@@ -1,3 +1,6 @@
+import { catalogMetrics } from '@meshmart/catalog/metrics';
+import { checkoutMetrics } from '@meshmart/checkout/metrics';
+import { bucketOf, countOf, kitMetrics } from '@meshmart/kit/metric-declarations';
 import { serviceSlos, type Slo } from '../slo/objectives.ts';
 import { burnAlertName, leLabel, type Severity } from '../slo/rules.ts';
 import { ruleFiles } from './rules.ts';
@@ -32,8 +35,8 @@ const series = (name: string, labels: Record<string, string>, values: string): I
   values,
 });
 
-const COUNT = 'http_request_duration_seconds_count';
-const BUCKET = 'http_request_duration_seconds_bucket';
+const COUNT = countOf(kitMetrics.httpRequestDuration);
+const BUCKET = bucketOf(kitMetrics.httpRequestDuration);
 
 /** Requests per step, good and bad, for one SLO's histogram. */
 function sloSeries(slo: Slo, perStep: number, bad: string, steps: number): InputSeries[] {
@@ -122,17 +125,17 @@ export function sloCases(slo: Slo, severity: Severity): AlertCases {
 }
 
 const checkout = (outcome: string, values: string) =>
-  series('checkout_sagas_total', { service: 'checkout', outcome }, values);
+  series(checkoutMetrics.sagas.name, { service: 'checkout', outcome }, values);
 const consumed = (outcome: string, values: string) =>
   series(
-    'events_consumed_total',
+    kitMetrics.eventsConsumed.name,
     { service: 'audit', topic: 'orders.events', group: 'audit', outcome },
     values,
   );
 const published = (values: string) =>
-  series('events_published_total', { service: 'orders', topic: 'orders.events' }, values);
+  series(kitMetrics.eventsPublished.name, { service: 'orders', topic: 'orders.events' }, values);
 const cache = (result: string, values: string) =>
-  series('catalog_cache_requests_total', { service: 'catalog', kind: 'product', result }, values);
+  series(catalogMetrics.cacheRequests.name, { service: 'catalog', kind: 'product', result }, values);
 const up = (values: string, labels: Record<string, string> = {}) =>
   series(
     'up',
@@ -147,7 +150,7 @@ const up = (values: string, labels: Record<string, string> = {}) =>
     values,
   );
 const circuit = (values: string) =>
-  series('http_client_circuit_state', { service: 'gateway', upstream: 'catalog' }, values);
+  series(kitMetrics.httpClientCircuitState.name, { service: 'gateway', upstream: 'catalog' }, values);
 
 /** The cases of the alerts written by hand in alerts.ts. */
 export function meshmartCases(): AlertCases[] {
@@ -192,7 +195,7 @@ export function meshmartCases(): AlertCases[] {
         name: 'when an event was dead-lettered three minutes ago, then EventDeadLettersGrowing fires',
         series: [
           series(
-            'events_dead_lettered_total',
+            kitMetrics.eventsDeadLettered.name,
             { service: 'audit', topic: 'orders.events', group: 'audit' },
             '0 0 0 1 1 1 1',
           ),
@@ -204,7 +207,7 @@ export function meshmartCases(): AlertCases[] {
         name: 'when the last dead letter is older than 10 minutes, then EventDeadLettersGrowing stays quiet',
         series: [
           series(
-            'events_dead_lettered_total',
+            kitMetrics.eventsDeadLettered.name,
             { service: 'audit', topic: 'orders.events', group: 'audit' },
             '0 1 1+0x30',
           ),

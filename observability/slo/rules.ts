@@ -1,3 +1,4 @@
+import { kitMetrics } from '@meshmart/kit/metric-declarations';
 import type { AlertingRule, RecordingRule, RuleGroup } from '../prometheus/types.ts';
 import { errorBudget, SLO_PERIOD, type Slo } from './objectives.ts';
 
@@ -31,7 +32,7 @@ export const BUDGET_RECORD = 'slo:error_budget:ratio';
 export const PERIOD_ERROR_RECORD = `slo:sli_error:ratio_rate${SLO_PERIOD}`;
 export const BUDGET_REMAINING_RECORD = 'slo:error_budget_remaining:ratio';
 
-const HISTOGRAM = 'http_request_duration_seconds';
+const HISTOGRAM = kitMetrics.httpRequestDuration.name;
 
 /** The labels every SLO series carries, which is also how alerts and dashboards pick one. */
 export function sloLabels(slo: Slo): { service: string; slo: string } {

@@ -1,3 +1,5 @@
+import { kitMetrics } from '@meshmart/kit/metric-declarations';
+
 /** One number from a Prometheus instant query; undefined for an empty result or NaN (no requests in the window). */
 export async function queryNumber(
   baseUrl: string,
@@ -31,7 +33,7 @@ export interface CanaryQueryOptions {
   readonly version: string;
   /** Range of rate(): long enough to hold two scrapes. @default '1m' */
   readonly window?: string;
-  /** The kit's request histogram. @default 'http_request_duration_seconds' */
+  /** The kit's request histogram. @default kitMetrics.httpRequestDuration.name */
   readonly metric?: string;
   /** Label the kit's registry sets on every series. @default 'service' */
   readonly serviceLabel?: string;
@@ -51,7 +53,7 @@ export function canaryQueries(o: CanaryQueryOptions): {
   p99Seconds: string;
   requestRate: string;
 } {
-  const metric = o.metric ?? 'http_request_duration_seconds';
+  const metric = o.metric ?? kitMetrics.httpRequestDuration.name;
   const window = o.window ?? '1m';
   const matchers = [
     `${o.serviceLabel ?? 'service'}=${quote(o.service)}`,

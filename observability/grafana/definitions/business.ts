@@ -1,3 +1,6 @@
+import { checkoutMetrics } from '@meshmart/checkout/metrics';
+import { inventoryMetrics } from '@meshmart/inventory/metrics';
+import { paymentsMetrics } from '@meshmart/payments/metrics';
 import { TAGS, type DashboardDef } from '../model.ts';
 import { quantile, rate, share } from '../queries.ts';
 
@@ -17,7 +20,7 @@ export function businessDashboard(): DashboardDef {
             viz: 'timeseries',
             unit: 'short',
             queries: [
-              { expr: perMinute(rate('checkout_sagas_total', '', 'outcome')), legend: '{{outcome}}' },
+              { expr: perMinute(rate(checkoutMetrics.sagas.name, '', 'outcome')), legend: '{{outcome}}' },
             ],
           },
           {
@@ -28,7 +31,7 @@ export function businessDashboard(): DashboardDef {
             unit: 'short',
             queries: [
               {
-                expr: perMinute(rate('checkout_step_attempts_total', 'outcome="business"', 'step')),
+                expr: perMinute(rate(checkoutMetrics.stepAttempts.name, 'outcome="business"', 'step')),
                 legend: '{{step}} refused',
               },
             ],
@@ -38,7 +41,7 @@ export function businessDashboard(): DashboardDef {
             viz: 'timeseries',
             unit: 's',
             queries: [0.5, 0.95, 0.99].map((q) => ({
-              expr: quantile(q, 'checkout_saga_duration_seconds', '', ''),
+              expr: quantile(q, checkoutMetrics.sagaDuration, '', ''),
               legend: `p${q * 100}`,
             })),
           },
@@ -46,7 +49,7 @@ export function businessDashboard(): DashboardDef {
             title: 'Completed share',
             viz: 'stat',
             unit: 'percentunit',
-            queries: [{ expr: share('checkout_sagas_total', '', 'outcome="completed"', 'service') }],
+            queries: [{ expr: share(checkoutMetrics.sagas, '', 'outcome="completed"', 'service') }],
           },
           {
             title: 'Payments per minute by outcome',
@@ -54,7 +57,7 @@ export function businessDashboard(): DashboardDef {
             unit: 'short',
             queries: [
               {
-                expr: perMinute(rate('payments_total', '', 'operation, outcome')),
+                expr: perMinute(rate(paymentsMetrics.operations.name, '', 'operation, outcome')),
                 legend: '{{operation}} {{outcome}}',
               },
             ],
@@ -65,7 +68,7 @@ export function businessDashboard(): DashboardDef {
             unit: 'short',
             queries: [
               {
-                expr: perMinute(rate('inventory_reservation_outcomes_total', '', 'outcome')),
+                expr: perMinute(rate(inventoryMetrics.reservationOutcomes.name, '', 'outcome')),
                 legend: '{{outcome}}',
               },
             ],

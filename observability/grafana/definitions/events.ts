@@ -1,3 +1,4 @@
+import { kitMetrics } from '@meshmart/kit/metric-declarations';
 import { TAGS, type DashboardDef } from '../model.ts';
 import { quantile, rate } from '../queries.ts';
 
@@ -15,14 +16,17 @@ export function eventsDashboard(): DashboardDef {
             title: 'Published per second by topic',
             viz: 'timeseries',
             unit: 'short',
-            queries: [{ expr: rate('events_published_total', '', 'topic'), legend: '{{topic}}' }],
+            queries: [{ expr: rate(kitMetrics.eventsPublished.name, '', 'topic'), legend: '{{topic}}' }],
           },
           {
             title: 'Deliveries per second by group and outcome',
             viz: 'timeseries',
             unit: 'short',
             queries: [
-              { expr: rate('events_consumed_total', '', 'group, outcome'), legend: '{{group}} {{outcome}}' },
+              {
+                expr: rate(kitMetrics.eventsConsumed.name, '', 'group, outcome'),
+                legend: '{{group}} {{outcome}}',
+              },
             ],
           },
           {
@@ -34,8 +38,8 @@ export function eventsDashboard(): DashboardDef {
             queries: [
               {
                 expr:
-                  'sum by (topic) (increase(events_published_total[5m])) - on (topic) group_right () ' +
-                  'sum by (topic, group) (increase(events_consumed_total{outcome=~"ok|dead_letter"}[5m]))',
+                  `sum by (topic) (increase(${kitMetrics.eventsPublished.name}[5m])) - on (topic) group_right () ` +
+                  `sum by (topic, group) (increase(${kitMetrics.eventsConsumed.name}{outcome=~"ok|dead_letter"}[5m]))`,
                 legend: '{{topic}} → {{group}}',
               },
             ],
@@ -45,7 +49,7 @@ export function eventsDashboard(): DashboardDef {
             viz: 'timeseries',
             unit: 's',
             queries: [
-              { expr: quantile(0.99, 'event_handler_duration_seconds', '', 'group'), legend: '{{group}}' },
+              { expr: quantile(0.99, kitMetrics.eventHandlerDuration, '', 'group'), legend: '{{group}}' },
             ],
           },
         ],
@@ -59,7 +63,7 @@ export function eventsDashboard(): DashboardDef {
             unit: 'short',
             queries: [
               {
-                expr: 'sum by (topic, group) (increase(events_dead_lettered_total[10m]))',
+                expr: `sum by (topic, group) (increase(${kitMetrics.eventsDeadLettered.name}[10m]))`,
                 legend: '{{topic}} {{group}}',
               },
             ],
@@ -68,13 +72,15 @@ export function eventsDashboard(): DashboardDef {
             title: 'Dead letters total',
             viz: 'stat',
             unit: 'short',
-            queries: [{ expr: 'sum by (topic) (events_dead_lettered_total)', legend: '{{topic}}' }],
+            queries: [
+              { expr: `sum by (topic) (${kitMetrics.eventsDeadLettered.name})`, legend: '{{topic}}' },
+            ],
           },
           {
             title: 'Redrives per second by topic',
             viz: 'timeseries',
             unit: 'short',
-            queries: [{ expr: rate('events_redriven_total', '', 'topic'), legend: '{{topic}}' }],
+            queries: [{ expr: rate(kitMetrics.eventsRedriven.name, '', 'topic'), legend: '{{topic}}' }],
           },
           {
             title: 'Retried deliveries share by group',
@@ -82,7 +88,7 @@ export function eventsDashboard(): DashboardDef {
             unit: 'percentunit',
             queries: [
               {
-                expr: `(${rate('events_consumed_total', 'outcome="retry"', 'group')} or ${rate('events_consumed_total', '', 'group')} * 0) / ${rate('events_consumed_total', '', 'group')}`,
+                expr: `(${rate(kitMetrics.eventsConsumed.name, 'outcome="retry"', 'group')} or ${rate(kitMetrics.eventsConsumed.name, '', 'group')} * 0) / ${rate(kitMetrics.eventsConsumed.name, '', 'group')}`,
                 legend: '{{group}}',
               },
             ],

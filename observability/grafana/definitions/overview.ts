@@ -1,3 +1,4 @@
+import { kitMetrics } from '@meshmart/kit/metric-declarations';
 import { TAGS, type DashboardDef } from '../model.ts';
 import { errorRatio, quantile, REQUESTS, requestRate } from '../queries.ts';
 
@@ -40,7 +41,9 @@ export function overviewDashboard(): DashboardDef {
             title: 'Requests in flight',
             viz: 'timeseries',
             unit: 'short',
-            queries: [{ expr: 'sum by (service) (http_requests_in_flight)', legend: '{{service}}' }],
+            queries: [
+              { expr: `sum by (service) (${kitMetrics.httpRequestsInFlight.name})`, legend: '{{service}}' },
+            ],
           },
           {
             title: 'Client errors (4xx) per second',

@@ -1,3 +1,10 @@
+import { auditMetrics } from '@meshmart/audit/metrics';
+import { catalogMetrics } from '@meshmart/catalog/metrics';
+import { checkoutMetrics } from '@meshmart/checkout/metrics';
+import { inventoryMetrics } from '@meshmart/inventory/metrics';
+import { countOf, kitMetrics } from '@meshmart/kit/metric-declarations';
+import { ordersMetrics } from '@meshmart/orders/metrics';
+import { paymentsMetrics } from '@meshmart/payments/metrics';
 import type { ServiceEntry } from '@meshmart/catalogue';
 import { TAGS, type DashboardDef, type PanelDef, type RowDef } from '../model.ts';
 import { errorRatio, quantile, rate, REQUESTS, requestRate, share } from '../queries.ts';
@@ -62,7 +69,7 @@ function serviceRows(entry: ServiceEntry): RowDef[] {
           unit: 'reqps',
           queries: [
             {
-              expr: rate('http_client_request_duration_seconds_count', sel, 'upstream, status_class'),
+              expr: rate(countOf(kitMetrics.httpClientRequestDuration), sel, 'upstream, status_class'),
               legend: '{{upstream}} {{status_class}}',
             },
           ],
@@ -73,7 +80,7 @@ function serviceRows(entry: ServiceEntry): RowDef[] {
           unit: 's',
           queries: [
             {
-              expr: quantile(0.99, 'http_client_request_duration_seconds', sel, 'upstream'),
+              expr: quantile(0.99, kitMetrics.httpClientRequestDuration, sel, 'upstream'),
               legend: '{{upstream}}',
             },
           ],
@@ -84,7 +91,7 @@ function serviceRows(entry: ServiceEntry): RowDef[] {
           unit: 'short',
           queries: [
             {
-              expr: rate('http_client_failures_total', sel, 'upstream, reason'),
+              expr: rate(kitMetrics.httpClientFailures.name, sel, 'upstream, reason'),
               legend: '{{upstream}} {{reason}}',
             },
           ],
@@ -93,7 +100,9 @@ function serviceRows(entry: ServiceEntry): RowDef[] {
           title: 'Retries per second',
           viz: 'timeseries',
           unit: 'short',
-          queries: [{ expr: rate('http_client_retries_total', sel, 'upstream'), legend: '{{upstream}}' }],
+          queries: [
+            { expr: rate(kitMetrics.httpClientRetries.name, sel, 'upstream'), legend: '{{upstream}}' },
+          ],
         },
         {
           title: 'Circuit state (0 closed, 1 half-open, 2 open)',
@@ -102,7 +111,10 @@ function serviceRows(entry: ServiceEntry): RowDef[] {
           min: 0,
           max: 2,
           queries: [
-            { expr: `max by (upstream) (http_client_circuit_state{${sel}})`, legend: '{{upstream}}' },
+            {
+              expr: `max by (upstream) (${kitMetrics.httpClientCircuitState.name}{${sel}})`,
+              legend: '{{upstream}}',
+            },
           ],
         },
       ],
@@ -115,7 +127,7 @@ function serviceRows(entry: ServiceEntry): RowDef[] {
         title: 'Events published by topic',
         viz: 'timeseries',
         unit: 'short',
-        queries: [{ expr: rate('events_published_total', sel, 'topic'), legend: '{{topic}}' }],
+        queries: [{ expr: rate(kitMetrics.eventsPublished.name, sel, 'topic'), legend: '{{topic}}' }],
       });
     if (entry.consumes.length > 0) {
       panels.push(
@@ -124,7 +136,10 @@ function serviceRows(entry: ServiceEntry): RowDef[] {
           viz: 'timeseries',
           unit: 'short',
           queries: [
-            { expr: rate('events_consumed_total', sel, 'topic, outcome'), legend: '{{topic}} {{outcome}}' },
+            {
+              expr: rate(kitMetrics.eventsConsumed.name, sel, 'topic, outcome'),
+              legend: '{{topic}} {{outcome}}',
+            },
           ],
         },
         {
@@ -132,7 +147,7 @@ function serviceRows(entry: ServiceEntry): RowDef[] {
           viz: 'timeseries',
           unit: 's',
           queries: [
-            { expr: quantile(0.99, 'event_handler_duration_seconds', sel, 'topic'), legend: '{{topic}}' },
+            { expr: quantile(0.99, kitMetrics.eventHandlerDuration, sel, 'topic'), legend: '{{topic}}' },
           ],
         },
       );
@@ -180,7 +195,7 @@ const BUSINESS: Readonly<Record<string, (sel: string) => PanelDef[]>> = {
       min: 0,
       max: 1,
       queries: [
-        { expr: share('catalog_cache_requests_total', sel, 'result="hit"', 'kind'), legend: '{{kind}}' },
+        { expr: share(catalogMetrics.cacheRequests, sel, 'result="hit"', 'kind'), legend: '{{kind}}' },
       ],
     },
     {
@@ -188,7 +203,7 @@ const BUSINESS: Readonly<Record<string, (sel: string) => PanelDef[]>> = {
       viz: 'timeseries',
       unit: 'short',
       queries: [
-        { expr: rate('catalog_cache_requests_total', sel, 'kind, result'), legend: '{{kind}} {{result}}' },
+        { expr: rate(catalogMetrics.cacheRequests.name, sel, 'kind, result'), legend: '{{kind}} {{result}}' },
       ],
     },
   ],
@@ -197,14 +212,17 @@ const BUSINESS: Readonly<Record<string, (sel: string) => PanelDef[]>> = {
       title: 'Sagas ended by outcome',
       viz: 'timeseries',
       unit: 'short',
-      queries: [{ expr: rate('checkout_sagas_total', sel, 'outcome'), legend: '{{outcome}}' }],
+      queries: [{ expr: rate(checkoutMetrics.sagas.name, sel, 'outcome'), legend: '{{outcome}}' }],
     },
     {
       title: 'Step attempts by step and outcome',
       viz: 'timeseries',
       unit: 'short',
       queries: [
-        { expr: rate('checkout_step_attempts_total', sel, 'step, outcome'), legend: '{{step}} {{outcome}}' },
+        {
+          expr: rate(checkoutMetrics.stepAttempts.name, sel, 'step, outcome'),
+          legend: '{{step}} {{outcome}}',
+        },
       ],
     },
     {
@@ -212,7 +230,7 @@ const BUSINESS: Readonly<Record<string, (sel: string) => PanelDef[]>> = {
       viz: 'timeseries',
       unit: 's',
       queries: [
-        { expr: quantile(0.95, 'checkout_saga_duration_seconds', sel, 'outcome'), legend: '{{outcome}}' },
+        { expr: quantile(0.95, checkoutMetrics.sagaDuration, sel, 'outcome'), legend: '{{outcome}}' },
       ],
     },
   ],
@@ -222,7 +240,7 @@ const BUSINESS: Readonly<Record<string, (sel: string) => PanelDef[]>> = {
       viz: 'timeseries',
       unit: 'short',
       queries: [
-        { expr: rate('inventory_reservation_outcomes_total', sel, 'outcome'), legend: '{{outcome}}' },
+        { expr: rate(inventoryMetrics.reservationOutcomes.name, sel, 'outcome'), legend: '{{outcome}}' },
       ],
     },
   ],
@@ -232,7 +250,10 @@ const BUSINESS: Readonly<Record<string, (sel: string) => PanelDef[]>> = {
       viz: 'timeseries',
       unit: 'short',
       queries: [
-        { expr: rate('payments_total', sel, 'operation, outcome'), legend: '{{operation}} {{outcome}}' },
+        {
+          expr: rate(paymentsMetrics.operations.name, sel, 'operation, outcome'),
+          legend: '{{operation}} {{outcome}}',
+        },
       ],
     },
   ],
@@ -242,14 +263,17 @@ const BUSINESS: Readonly<Record<string, (sel: string) => PanelDef[]>> = {
       viz: 'timeseries',
       unit: 'short',
       queries: [
-        { expr: rate('orders_commands_total', sel, 'command, outcome'), legend: '{{command}} {{outcome}}' },
+        {
+          expr: rate(ordersMetrics.commands.name, sel, 'command, outcome'),
+          legend: '{{command}} {{outcome}}',
+        },
       ],
     },
     {
       title: 'Projected events by outcome',
       viz: 'timeseries',
       unit: 'short',
-      queries: [{ expr: rate('orders_projected_events_total', sel, 'outcome'), legend: '{{outcome}}' }],
+      queries: [{ expr: rate(ordersMetrics.projectedEvents.name, sel, 'outcome'), legend: '{{outcome}}' }],
     },
   ],
   audit: (sel) => [
@@ -258,7 +282,7 @@ const BUSINESS: Readonly<Record<string, (sel: string) => PanelDef[]>> = {
       viz: 'timeseries',
       unit: 'short',
       queries: [
-        { expr: rate('audit_records_total', sel, 'topic, outcome'), legend: '{{topic}} {{outcome}}' },
+        { expr: rate(auditMetrics.records.name, sel, 'topic, outcome'), legend: '{{topic}} {{outcome}}' },
       ],
     },
   ],
@@ -274,7 +298,7 @@ export function serviceDashboard(entry: ServiceEntry): DashboardDef {
       {
         name: 'version',
         label: 'Version',
-        query: `label_values(${REQUESTS}_count{service="${entry.name}"}, version)`,
+        query: `label_values(${countOf(REQUESTS)}{service="${entry.name}"}, version)`,
         allValue: '.*',
       },
     ],

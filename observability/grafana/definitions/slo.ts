@@ -1,3 +1,4 @@
+import { bucketOf, countOf } from '@meshmart/kit/metric-declarations';
 import { errorBudget, serviceSlos, type Slo } from '../../slo/objectives.ts';
 import { BUDGET_RECORD, BUDGET_REMAINING_RECORD, leLabel, SLI_RECORD } from '../../slo/rules.ts';
 import { TAGS, type DashboardDef, type PanelDef } from '../model.ts';
@@ -6,21 +7,21 @@ import { REQUESTS } from '../queries.ts';
 /** Error budget left over the dashboard's range: 1 - (bad share / budget). Inline, so it works without the rules. */
 function budgetLeft(slo: Slo): string {
   const sel = `service="${slo.service}"`;
-  const total = `sum(rate(${REQUESTS}_count{${sel}}[$__range]))`;
+  const total = `sum(rate(${countOf(REQUESTS)}{${sel}}[$__range]))`;
   const bad =
     slo.kind === 'availability'
-      ? `(sum(rate(${REQUESTS}_count{${sel},status_class="5xx"}[$__range])) or vector(0)) / ${total}`
-      : `1 - sum(rate(${REQUESTS}_bucket{${sel},le="${leLabel(slo.thresholdSeconds ?? 0)}"}[$__range])) / ${total}`;
+      ? `(sum(rate(${countOf(REQUESTS)}{${sel},status_class="5xx"}[$__range])) or vector(0)) / ${total}`
+      : `1 - sum(rate(${bucketOf(REQUESTS)}{${sel},le="${leLabel(slo.thresholdSeconds ?? 0)}"}[$__range])) / ${total}`;
   return `1 - (${bad}) / ${errorBudget(slo)}`;
 }
 
 function burnRate(slo: Slo, window: string): string {
   const sel = `service="${slo.service}"`;
-  const total = `sum(rate(${REQUESTS}_count{${sel}}[${window}]))`;
+  const total = `sum(rate(${countOf(REQUESTS)}{${sel}}[${window}]))`;
   const bad =
     slo.kind === 'availability'
-      ? `(sum(rate(${REQUESTS}_count{${sel},status_class="5xx"}[${window}])) or vector(0)) / ${total}`
-      : `(1 - sum(rate(${REQUESTS}_bucket{${sel},le="${leLabel(slo.thresholdSeconds ?? 0)}"}[${window}])) / ${total})`;
+      ? `(sum(rate(${countOf(REQUESTS)}{${sel},status_class="5xx"}[${window}])) or vector(0)) / ${total}`
+      : `(1 - sum(rate(${bucketOf(REQUESTS)}{${sel},le="${leLabel(slo.thresholdSeconds ?? 0)}"}[${window}])) / ${total})`;
   return `(${bad}) / ${errorBudget(slo)}`;
 }
 
