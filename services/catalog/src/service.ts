@@ -76,7 +76,7 @@ export const definition = defineService({
       categories: seed.categories,
       metrics,
       logger,
-      onEventsQueued: () => relay.nudge(),
+      outboxWritten: (key, entries) => relay.offer(key, entries),
     });
     const app = createApp({
       logger,

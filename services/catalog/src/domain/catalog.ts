@@ -1,8 +1,8 @@
 import { AppError, type Logger, type Metrics } from '@meshmart/kit';
-import { outboxEntry } from '@meshmart/kit/events';
+import { outboxEntry, type OutboxEntry, type OutboxWritten } from '@meshmart/kit/events';
 import { events, type ProductUpdatedData } from '@meshmart/contracts';
 import { CATEGORIES_KEY, listKey, productKey, type ProductCache } from '../adapters/product-cache.ts';
-import type { ProductRepository } from '../adapters/product-repository.ts';
+import { PRODUCTS_COLLECTION, type ProductRepository } from '../adapters/product-repository.ts';
 import { catalogMetrics } from '../metrics.ts';
 import {
   checkPatch,
@@ -27,8 +27,11 @@ export interface CatalogProps {
   readonly categories: readonly Category[];
   readonly metrics: Metrics;
   readonly logger: Logger;
-  /** Called after a write that queued events (the outbox relay's nudge). */
-  readonly onEventsQueued?: () => void;
+  /**
+   * Called once a write that stored outbox entries is acknowledged, with the document and its entries: the outbox
+   * relay's `offer`, which publishes them at once and refuses (throws) an entry on a topic catalog does not publish.
+   */
+  readonly outboxWritten?: OutboxWritten;
 }
 
 /**
@@ -112,6 +115,7 @@ export class Catalog {
 
   async update(id: string, patch: ProductPatch, actor?: string): Promise<Product> {
     checkPatch(patch, this.props.categories);
+    let entries: readonly OutboxEntry[] = [];
     const updated = await this.props.products.update(id, patch, (after) => {
       const data: ProductUpdatedData = {
         productId: after.id,
@@ -121,10 +125,11 @@ export class Catalog {
         ...(actor ? { actor } : {}),
       };
       const event = events.assertValid(CATALOG_TOPIC, { type: 'ProductUpdated', version: 1, data });
-      return [outboxEntry(CATALOG_TOPIC, event, this.props.service)];
+      entries = [outboxEntry(CATALOG_TOPIC, event, this.props.service)];
+      return entries;
     });
     if (!updated) throw AppError.notFound(`there is no product '${id}'`);
-    this.props.onEventsQueued?.();
+    this.props.outboxWritten?.({ collection: PRODUCTS_COLLECTION, id }, entries);
     try {
       await this.props.cache.invalidate(id);
     } catch (err) {
