@@ -3,6 +3,27 @@ import { hostname } from 'node:os';
 import { defineService, int, openStores, storeSettings, upstreamUrl } from '@meshmart/kit';
 import { dependenciesOf, service as catalogueEntry } from '@meshmart/catalogue';
 import { upstreamPolicyFromEnv } from '@meshmart/kit/http';
+import { HttpParticipants } from './adapters/http-participants.ts';
+import { InMemorySagaRepository } from './adapters/in-memory-saga-repository.ts';
+import { MongoSagaRepository } from './adapters/mongo-saga-repository.ts';
+import type { Participants } from './adapters/participants.ts';
+import type { SagaRepository } from './adapters/saga-repository.ts';
+// Imported with the definition, as every service's adapters and domain are: a test's participants (whose errors the
+// engine tells apart with instanceof) then share these modules with the service it builds.
+import { createCheckoutCore } from './checkout.ts';
+import type { CheckoutContext } from './domain/checkout-saga.ts';
+
+/** What a test or an embedder may put in place of what the config builds, or hold back of what it starts. */
+export interface CheckoutOverrides {
+  /** The saga store, instead of MONGO_URL's or an in-memory one of its own: replicas in one process sharing one store. */
+  readonly repository?: SagaRepository<CheckoutContext>;
+  /** The participants, instead of HTTP to ORDERS_URL, INVENTORY_URL, PAYMENTS_URL and CART_URL (e.g. InMemoryParticipants). */
+  readonly participants?: Participants;
+  /** This replica's name on the sagas it leases. @default `<hostname>-<pid>-<random>` */
+  readonly owner?: string;
+  /** Whether the build starts the saga engine's recovery and the outbox relay (`parts.core.start()`). @default true */
+  readonly start?: boolean;
+}
 
 export const definition = defineService({
   service: 'checkout',
@@ -66,36 +87,35 @@ export const definition = defineService({
       doc: 'how often sagas whose lease expired (a crashed replica) are looked for and resumed',
     }),
   },
-  build: async (kit) => {
+  build: async (kit, overrides: CheckoutOverrides = {}) => {
     const { config, logger, health, metrics } = kit;
     const stores = await openStores({ ...kit, service: 'checkout' });
-    const { MongoSagaRepository } = await import('./adapters/mongo-saga-repository.ts');
-    const { InMemorySagaRepository } = await import('./adapters/in-memory-saga-repository.ts');
-    const { HttpParticipants } = await import('./adapters/http-participants.ts');
-    const { createCheckoutCore } = await import('./checkout.ts');
     const { createApp } = await import('./app.ts');
-    type Context = import('./domain/checkout-saga.ts').CheckoutContext;
     if (config.sagaLeaseMs <= config.sagaMaxBackoffMs + config.upstreamTimeoutMs) {
       logger.warn(
         { sagaLeaseMs: config.sagaLeaseMs },
         'SAGA_LEASE_MS is not above SAGA_MAX_BACKOFF_MS + UPSTREAM_TIMEOUT_MS: a slow step may lose its lease',
       );
     }
-    const owner = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
-    const repository = stores.db
-      ? new MongoSagaRepository<Context>(stores.db, { owner })
-      : new InMemorySagaRepository<Context>();
+    const owner = overrides.owner ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+    const repository =
+      overrides.repository ??
+      (stores.db
+        ? new MongoSagaRepository<CheckoutContext>(stores.db, { owner })
+        : new InMemorySagaRepository<CheckoutContext>());
     await repository.ensureIndexes();
-    const participants = new HttpParticipants({
-      ordersUrl: config.ordersUrl,
-      inventoryUrl: config.inventoryUrl,
-      paymentsUrl: config.paymentsUrl,
-      cartUrl: config.cartUrl,
-      timeoutMs: config.upstreamTimeoutMs,
-      policies: Object.fromEntries(dependenciesOf('checkout').map((u) => [u, upstreamPolicyFromEnv(u)])),
-      registry: metrics.registry,
-      logger,
-    });
+    const participants =
+      overrides.participants ??
+      new HttpParticipants({
+        ordersUrl: config.ordersUrl,
+        inventoryUrl: config.inventoryUrl,
+        paymentsUrl: config.paymentsUrl,
+        cartUrl: config.cartUrl,
+        timeoutMs: config.upstreamTimeoutMs,
+        policies: Object.fromEntries(dependenciesOf('checkout').map((u) => [u, upstreamPolicyFromEnv(u)])),
+        registry: metrics.registry,
+        logger,
+      });
     const retry = {
       maxAttempts: config.sagaMaxAttempts,
       backoffMs: config.sagaBackoffMs,
@@ -115,7 +135,7 @@ export const definition = defineService({
       ...(config.sagaMaxInFlight > 0 ? { maxInFlight: config.sagaMaxInFlight } : {}),
     });
     // Recovery's first pass resumes sagas a previous process left behind.
-    core.start();
+    if (overrides.start !== false) core.start();
     const app = createApp({
       logger,
       metrics,
@@ -127,9 +147,15 @@ export const definition = defineService({
     });
     return {
       app,
+      parts: { core, repository, participants },
       closers: [
         { name: 'saga-engine', close: () => core.close() },
-        { name: 'participants', close: () => participants.close() },
+        {
+          name: 'participants',
+          close: async () => {
+            if (participants instanceof HttpParticipants) await participants.close();
+          },
+        },
         ...stores.closers,
       ],
     };

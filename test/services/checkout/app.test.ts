@@ -23,10 +23,10 @@ eachBackend('checkout API', (backend) => {
   beforeEach(async () => {
     ({ repository, close: closeStore } = await sagaStore(backend));
     p = seededParticipants();
-    c = checkoutOn(repository, p);
+    c = await checkoutOn(repository, p);
   });
   afterEach(async () => {
-    await c.core.close();
+    await c.close();
     await closeStore();
   });
 
@@ -201,8 +201,8 @@ eachBackend('checkout API', (backend) => {
 
   describe('when the replica already drives SAGA_MAX_IN_FLIGHT checkouts', () => {
     it('then a new checkout is 429 checkout-busy with Retry-After and stores nothing, a repeat of a started one is still answered, and once one ends a new one is taken', async () => {
-      await c.core.close();
-      c = checkoutOn(repository, p, { maxInFlight: 2 });
+      await c.close();
+      c = await checkoutOn(repository, p, { maxInFlight: 2 });
       p.setCart('bob', [{ productId: 'p1', name: 'Lamp', unitPriceCents: 1500, quantity: 1 }]);
       p.setCart('carol', [{ productId: 'p2', name: 'Mug', unitPriceCents: 2500, quantity: 1 }]);
       const release = p.holdAt('inventory.reserve');

@@ -1,10 +1,12 @@
+import type { RequestListener } from 'node:http';
+import { buildService } from '@meshmart/kit';
 import { InMemoryParticipants } from '../../../services/checkout/src/adapters/in-memory-participants.ts';
 import { InMemorySagaRepository } from '../../../services/checkout/src/adapters/in-memory-saga-repository.ts';
 import { MongoSagaRepository } from '../../../services/checkout/src/adapters/mongo-saga-repository.ts';
 import type { SagaRepository } from '../../../services/checkout/src/adapters/saga-repository.ts';
-import { createApp } from '../../../services/checkout/src/app.ts';
-import { createCheckoutCore, type CheckoutCore } from '../../../services/checkout/src/checkout.ts';
+import type { CheckoutCore } from '../../../services/checkout/src/checkout.ts';
 import type { CheckoutContext } from '../../../services/checkout/src/domain/checkout-saga.ts';
+import { definition } from '../../../services/checkout/src/service.ts';
 import { testKit, testMongo, type Backend, type TestMongo } from '../../support/stores.ts';
 
 export type Repo = SagaRepository<CheckoutContext>;
@@ -36,16 +38,22 @@ export const FAST_RETRY = { maxAttempts: 3, backoffMs: 1, maxBackoffMs: 5 };
 
 export interface Checkout {
   readonly core: CheckoutCore;
-  readonly app: ReturnType<typeof createApp>;
+  readonly app: RequestListener;
   readonly kit: ReturnType<typeof testKit>;
+  /** Closes the service as its process would: the saga engine and relay, then its event bus. */
+  close(): Promise<void>;
 }
 
-/** The checkout core and app over a store and participants, as service.ts wires them (without a bus). */
-export function checkoutOn(
+/**
+ * The checkout built by its definition (service.ts) over a saga store and participants shared as one process's
+ * replicas would share them, with FAST_RETRY's retries; its engine's recovery and relay wait for `core.start()`.
+ */
+export async function checkoutOn(
   repository: Repo,
   participants: InMemoryParticipants,
   options: {
     owner?: string;
+    /** SAGA_LEASE_MS (at least 100). @default 5000 */
     leaseMs?: number;
     recoveryIntervalMs?: number;
     /** The pivot's, the later steps' and the compensations' attempts. @default FAST_RETRY's */
@@ -53,26 +61,34 @@ export function checkoutOn(
     /** SAGA_MAX_IN_FLIGHT. @default no limit */
     maxInFlight?: number;
   } = {},
-): Checkout {
+): Promise<Checkout> {
   const kit = testKit('checkout');
-  const core = createCheckoutCore({
-    repository,
-    participants,
-    logger: kit.logger,
-    metrics: kit.metrics,
-    saga: {
-      retry: FAST_RETRY,
-      ...(options.forwardAttempts
-        ? { forwardRetry: { ...FAST_RETRY, maxAttempts: options.forwardAttempts } }
-        : {}),
+  const checkout = await buildService(definition, {
+    env: {
+      SAGA_MAX_ATTEMPTS: String(FAST_RETRY.maxAttempts),
+      SAGA_BACKOFF_MS: String(FAST_RETRY.backoffMs),
+      SAGA_MAX_BACKOFF_MS: String(FAST_RETRY.maxBackoffMs),
+      SAGA_FORWARD_MAX_ATTEMPTS: String(options.forwardAttempts ?? FAST_RETRY.maxAttempts),
+      SAGA_LEASE_MS: String(options.leaseMs ?? 5000),
+      // The participants are in memory: no call waits for UPSTREAM_TIMEOUT_MS.
+      UPSTREAM_TIMEOUT_MS: '1',
+      SAGA_RECOVERY_INTERVAL_MS: String(options.recoveryIntervalMs ?? 20),
+      SAGA_MAX_IN_FLIGHT: String(options.maxInFlight ?? 0),
     },
-    leaseMs: options.leaseMs ?? 5000,
-    recoveryIntervalMs: options.recoveryIntervalMs ?? 20,
-    ...(options.owner ? { owner: options.owner } : {}),
-    ...(options.maxInFlight === undefined ? {} : { maxInFlight: options.maxInFlight }),
+    overrides: {
+      repository,
+      participants,
+      start: false,
+      ...(options.owner ? { owner: options.owner } : {}),
+    },
+    logger: kit.logger,
   });
-  const app = createApp({ ...kit, checkout: core.checkout, repository });
-  return { core, app, kit };
+  return {
+    core: checkout.parts.core,
+    app: checkout.app,
+    kit: { ...kit, metrics: checkout.metrics, health: checkout.health },
+    close: () => checkout.close(),
+  };
 }
 
 /** Event types waiting in the sagas' outbox, in order. */

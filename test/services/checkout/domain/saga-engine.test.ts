@@ -25,12 +25,12 @@ eachBackend('checkout saga engine', (backend) => {
     open = [];
   });
   afterEach(async () => {
-    for (const c of open) await c.core.close();
+    for (const c of open) await c.close();
     await closeStore();
   });
 
-  const make = (options: Parameters<typeof checkoutOn>[2] = {}): Checkout => {
-    const c = checkoutOn(repository, p, options);
+  const make = async (options: Parameters<typeof checkoutOn>[2] = {}): Promise<Checkout> => {
+    const c = await checkoutOn(repository, p, options);
     open.push(c);
     return c;
   };
@@ -53,7 +53,7 @@ eachBackend('checkout saga engine', (backend) => {
   }
 
   it('when every participant agrees, then the order is confirmed, stock committed, payment captured, cart cleared and events written', async () => {
-    const c = make();
+    const c = await make();
     const saga = await checkout(c);
 
     expect(saga.status).to.equal('COMPLETED');
@@ -85,7 +85,7 @@ eachBackend('checkout saga engine', (backend) => {
   });
 
   it('when the card is declined, then stock is released and the order cancelled with the reason, in reverse, and nothing is voided', async () => {
-    const c = make();
+    const c = await make();
     const saga = await checkout(c, 'tok_decline');
 
     expect(saga.status).to.equal('COMPENSATED');
@@ -113,7 +113,7 @@ eachBackend('checkout saga engine', (backend) => {
 
   it('when an item is out of stock, then the order is cancelled naming the product and no payment is attempted', async () => {
     p.setStock('p2', 0);
-    const saga = await checkout(make());
+    const saga = await checkout(await make());
 
     expect(saga.status).to.equal('COMPENSATED');
     expect(saga.reason).to.equal('out of stock: p2');
@@ -125,7 +125,7 @@ eachBackend('checkout saga engine', (backend) => {
 
   it('when a participant fails transiently and then recovers, then the step is retried with the same key and the saga completes', async () => {
     p.failNext('payments.authorize', 2);
-    const saga = await checkout(make());
+    const saga = await checkout(await make());
 
     expect(saga.status).to.equal('COMPLETED');
     expect(saga.steps[2]).to.include({ name: 'authorizePayment', status: 'SUCCEEDED', attempts: 3 });
@@ -137,7 +137,7 @@ eachBackend('checkout saga engine', (backend) => {
 
   it('when a transient failure outlasts the attempts, then the saga compensates with "<step> failed after N attempts"', async () => {
     p.failNext('orders.paymentAuthorized', 10);
-    const saga = await checkout(make());
+    const saga = await checkout(await make());
 
     expect(saga.status).to.equal('COMPENSATED');
     expect(saga.reason).to.equal('authorizePayment failed after 3 attempts');
@@ -153,7 +153,7 @@ eachBackend('checkout saga engine', (backend) => {
 
   it('when a compensation keeps failing, then the others still run and the saga ends FAILED for an operator', async () => {
     p.failNext('inventory.release', 10);
-    const c = make();
+    const c = await make();
     const saga = await checkout(c, 'tok_decline');
 
     expect(saga.status).to.equal('FAILED');
@@ -172,7 +172,7 @@ eachBackend('checkout saga engine', (backend) => {
     // The chaos run's bug: confirmOrder gave up after the first steps' 3 attempts and compensated a CONFIRMED order
     // (payment voided, stock released, the cancel refused): an order the customer saw CONFIRMED was never charged.
     p.failNext('orders.confirm', 4, undefined, 'after');
-    const saga = await checkout(make({ forwardAttempts: 8 }));
+    const saga = await checkout(await make({ forwardAttempts: 8 }));
 
     expect(saga.status).to.equal('COMPLETED');
     expect(saga.steps[3]).to.include({ name: 'confirmOrder', status: 'SUCCEEDED', attempts: 5 });
@@ -188,7 +188,7 @@ eachBackend('checkout saga engine', (backend) => {
     // The chaos run's bug: placeOrder gave up after a few seconds of orders restarting, the saga compensated before
     // any order existed, and the customer, told the order's id with the 202, was answered 404 for ever.
     p.failNext('orders.place', 4);
-    const saga = await checkout(make({ forwardAttempts: 8 }));
+    const saga = await checkout(await make({ forwardAttempts: 8 }));
 
     expect(saga.status).to.equal('COMPLETED');
     expect(saga.steps[0]).to.include({ name: 'placeOrder', status: 'SUCCEEDED', attempts: 5 });
@@ -199,7 +199,7 @@ eachBackend('checkout saga engine', (backend) => {
     // The chaos run's bug: a restart of inventory outlasted the 3 attempts of the release, the saga ended FAILED and
     // the units stayed reserved (and the order PENDING) until an operator came.
     p.failNext('inventory.release', 5);
-    const saga = await checkout(make({ forwardAttempts: 8 }), 'tok_decline');
+    const saga = await checkout(await make({ forwardAttempts: 8 }), 'tok_decline');
 
     expect(saga.status).to.equal('COMPENSATED');
     expect(saga.steps[1]).to.include({ status: 'COMPENSATED', compensationAttempts: 6 });
@@ -209,7 +209,7 @@ eachBackend('checkout saga engine', (backend) => {
 
   it('when a step after the pivot fails transiently, then it is retried forward and nothing is compensated', async () => {
     p.failNext('payments.capture', 2);
-    const saga = await checkout(make());
+    const saga = await checkout(await make());
 
     expect(saga.status).to.equal('COMPLETED');
     expect(saga.steps[5]).to.include({ name: 'capturePayment', attempts: 3 });
@@ -218,7 +218,7 @@ eachBackend('checkout saga engine', (backend) => {
 
   it('when a step after the pivot never succeeds, then the saga is FAILED with the order still confirmed', async () => {
     p.failNext('inventory.commit', 10);
-    const saga = await checkout(make());
+    const saga = await checkout(await make());
 
     expect(saga.status).to.equal('FAILED');
     expect(saga.reason).to.contain('commitReservation failed after 3 attempts');
@@ -228,14 +228,14 @@ eachBackend('checkout saga engine', (backend) => {
 
   it('when clearing the cart fails, then the saga still completes (best effort)', async () => {
     p.failNext('cart.removeBought', 10);
-    const saga = await checkout(make());
+    const saga = await checkout(await make());
 
     expect(saga.status).to.equal('COMPLETED');
     expect(stepStatus(saga)).to.include({ clearCart: 'SKIPPED' });
   });
 
   it('when the same Idempotency-Key is used twice, then one saga and one order exist', async () => {
-    const c = make();
+    const c = await make();
     const first = await c.core.checkout.start({
       userId: 'alice',
       paymentToken: 'tok_visa',
@@ -262,13 +262,13 @@ eachBackend('checkout saga engine', (backend) => {
   });
 
   it('when the process dies after authorizing, then a new engine on the same store finishes the saga with nothing dangling', async () => {
-    const a = make({ owner: 'engine-a', leaseMs: 100 });
+    const a = await make({ owner: 'engine-a', leaseMs: 100 });
     p.crashAt('payments.authorize', 'after', () => a.core.engine.halt());
     const interrupted = await checkout(a);
     expect(interrupted.status).to.equal('RUNNING');
     expect(interrupted.steps[2]).to.include({ name: 'authorizePayment', status: 'RUNNING' });
 
-    const b = make({ owner: 'engine-b', leaseMs: 100 });
+    const b = await make({ owner: 'engine-b', leaseMs: 100 });
     b.core.start();
     let saga: Saga<CheckoutContext> | undefined;
     await eventually(async () => {
@@ -284,12 +284,12 @@ eachBackend('checkout saga engine', (backend) => {
   });
 
   it('when the process dies while compensating, then a new engine finishes the compensation', async () => {
-    const a = make({ owner: 'engine-a', leaseMs: 100 });
+    const a = await make({ owner: 'engine-a', leaseMs: 100 });
     p.crashAt('inventory.release', 'after', () => a.core.engine.halt());
     const interrupted = await checkout(a, 'tok_decline');
     expect(interrupted.status).to.equal('COMPENSATING');
 
-    const b = make({ owner: 'engine-b', leaseMs: 100 });
+    const b = await make({ owner: 'engine-b', leaseMs: 100 });
     b.core.start();
     await eventually(
       async () => (await repository.get(interrupted.id))?.status === 'COMPENSATED',
@@ -301,7 +301,7 @@ eachBackend('checkout saga engine', (backend) => {
   });
 
   it('when two engines race for an abandoned saga, then it runs once', async () => {
-    const dead = make({ owner: 'engine-dead', leaseMs: 30 });
+    const dead = await make({ owner: 'engine-dead', leaseMs: 100 });
     dead.core.engine.halt();
     const { saga } = await dead.core.checkout.start({
       userId: 'alice',
@@ -311,8 +311,8 @@ eachBackend('checkout saga engine', (backend) => {
     await eventually(async () => {
       const lease = (await repository.get(saga.id))!.lease;
       return lease === null || lease.until < Date.now();
-    }, "the dead engine's 30 ms lease to expire");
-    const [b, c] = [make({ owner: 'engine-b' }), make({ owner: 'engine-c' })];
+    }, "the dead engine's 100 ms lease to expire");
+    const [b, c] = [await make({ owner: 'engine-b' }), await make({ owner: 'engine-c' })];
 
     await Promise.all([b.core.engine.run(saga.id), c.core.engine.run(saga.id)]);
 
@@ -323,7 +323,7 @@ eachBackend('checkout saga engine', (backend) => {
 
   if (backend === 'memory') {
     it('when another engine takes the lease mid-step, then the first one stops writing', async () => {
-      const a = make({ owner: 'engine-a' });
+      const a = await make({ owner: 'engine-a' });
       let sagaId = '';
       // The twin's repository changes synchronously, so the takeover lands before engine-a writes again.
       p.crashAt('payments.authorize', 'before', () => {
@@ -347,7 +347,7 @@ eachBackend('checkout saga engine', (backend) => {
   }
 
   it('when an engine is closed mid-saga, then it hands the lease back and another engine resumes at once', async () => {
-    const a = make({ owner: 'engine-a', leaseMs: 60000 });
+    const a = await make({ owner: 'engine-a', leaseMs: 60000 });
     p.failNext('payments.authorize', 1, () => {
       void a.core.close();
       return ParticipantError.transient('unavailable', 'shutting down', 503);
@@ -362,7 +362,7 @@ eachBackend('checkout saga engine', (backend) => {
     expect(handedBack.status).to.equal('RUNNING');
     expect(handedBack.lease?.until).to.equal(0);
 
-    const b = make({ owner: 'engine-b' });
+    const b = await make({ owner: 'engine-b' });
     expect((await b.core.engine.run(saga.id))!.status).to.equal('COMPLETED');
   });
 });
