@@ -110,6 +110,25 @@ describe('deploy: service bundles (scripts/build-images.ts)', function () {
     expect(files.some((f) => /^chunk-[A-Z0-9]+\.mjs$/.test(f))).to.equal(true);
   });
 
+  it('when tracing is off, then the OpenTelemetry SDK is not among what the bundle loads at start, only in a chunk of its own', function () {
+    const dist = join(app, 'dist');
+    // The entry and the chunks it imports statically: what `node dist/fixture.mjs` loads before the first await.
+    const loaded = new Set<string>();
+    const pending = ['fixture.mjs'];
+    for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
+      if (loaded.has(file)) continue;
+      loaded.add(file);
+      const source = readFileSync(join(dist, file), 'utf8');
+      for (const m of source.matchAll(/(?:^|[;\n}])\s*import\s*(?:[^'"]*?from\s*)?["']\.\/([^"']+)["']/g))
+        pending.push(m[1]);
+    }
+    const atStart = [...loaded].map((f) => readFileSync(join(dist, f), 'utf8')).join('\n');
+    expect(atStart, 'NodeSDK in a chunk loaded at start').not.to.include('NodeSDK');
+    const onDemand = readdirSync(dist).filter((f) => f.startsWith('tracing-sdk-'));
+    expect(onDemand, 'the SDK chunk').to.have.length(1);
+    expect(readFileSync(join(dist, onDemand[0]), 'utf8')).to.include('NodeSDK');
+  });
+
   it('when the bundle runs with real Redis and MongoDB, then it is ready and its API answers from both', async function () {
     const r = await start(['node', 'dist/fixture.mjs'], app, {
       REDIS_URL: testenv('REDIS_URL'),

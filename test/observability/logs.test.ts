@@ -42,7 +42,7 @@ describe("logs: an event consumer's lines join the publisher's trace (real Redis
   /** Publishes one event inside a span; the handler fails once, then logs after an await. */
   async function consumeOnce(mode: ContextMode) {
     const exporter = new InMemorySpanExporter();
-    tracing = startTracing({
+    tracing = await startTracing({
       service: 'logs-test',
       mode: 'w3c',
       sampleRatio: 1,

@@ -83,9 +83,9 @@ describe('otel: the collector configurations and the X-Ray trace ids', () => {
       context.disable();
     });
 
-    it('then trace ids start with the current epoch seconds, which the awsxray exporter requires, and X-Ray headers are injected', () => {
+    it('then trace ids start with the current epoch seconds, which the awsxray exporter requires, and X-Ray headers are injected', async () => {
       const exporter = new InMemorySpanExporter();
-      tracing = startTracing({ service: 'xray-test', mode: 'xray', sampleRatio: 1, exporter });
+      tracing = await startTracing({ service: 'xray-test', mode: 'xray', sampleRatio: 1, exporter });
       const before = Math.floor(Date.now() / 1000);
       const span = trace.getTracer('t').startSpan('x');
       const carrier: Record<string, string> = {};

@@ -284,7 +284,7 @@ export async function runService<S extends ConfigSpec, P = unknown, O = never>(
     throw err;
   }
   const logger = createLogger({ service: options.service, level: config.logLevel });
-  const tracing = startTracing({
+  const tracing = await startTracing({
     service: options.service,
     mode: config.tracing,
     sampleRatio: config.traceSampleRatio,
@@ -506,7 +506,7 @@ export async function hostServices(
   const configs = new Map(definitions.map((def) => [def.service, load(def)]));
 
   const first = configs.values().next().value;
-  const tracing = startTracing({
+  const tracing = await startTracing({
     service: processName,
     services: definitions.map((d) => d.service),
     mode: first?.tracing ?? 'off',

@@ -1,24 +1,4 @@
-import {
-  diag,
-  DiagLogLevel,
-  trace,
-  type ProxyTracerProvider,
-  type TextMapPropagator,
-} from '@opentelemetry/api';
-import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { AWSXRayIdGenerator } from '@opentelemetry/id-generator-aws-xray';
-import { AWSXRayPropagator } from '@opentelemetry/propagator-aws-xray';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { NodeSDK } from '@opentelemetry/sdk-node';
-import {
-  BasicTracerProvider,
-  BatchSpanProcessor,
-  ParentBasedSampler,
-  TraceIdRatioBasedSampler,
-  type SpanExporter,
-} from '@opentelemetry/sdk-trace-base';
-import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { SyncContextManager } from './context-manager.ts';
 import { HostedTracerProvider } from './hosted-tracing.ts';
 import type { Logger } from './logger.ts';
@@ -69,113 +49,39 @@ export interface Tracing {
 /**
  * Starts OpenTelemetry before the app is imported. It registers no monkey-patching instrumentations: the kit's own
  * middleware and HTTP client make the spans, only for sampled requests, which keeps the unsampled path cheap.
- * Fails open: a broken collector or SDK never takes the service down.
+ * Fails open: a broken collector or SDK never takes the service down. With tracing off the SDK is never loaded
+ * (about 11 MB of resident memory per process: BENCHMARKS.md, memory).
  */
-export function startTracing(options: TracingOptions): Tracing {
+export async function startTracing(options: TracingOptions): Promise<Tracing> {
   if (options.mode === 'off') return OFF;
-  const log = options.logger;
-  if (log) {
-    // Exporter failures reach the logs once per kind, at warn, instead of being thrown.
-    const seen = new Set<string>();
-    const warnOnce = (message: string): void => {
-      if (seen.has(message)) return;
-      seen.add(message);
-      log.warn({ component: 'otel' }, message);
-    };
-    diag.setLogger(
-      {
-        error: warnOnce,
-        warn: warnOnce,
-        info: () => {},
-        debug: () => {},
-        verbose: () => {},
-      },
-      { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true },
-    );
-  }
-  const propagators: TextMapPropagator[] = [new W3CTraceContextPropagator(), new W3CBaggagePropagator()];
-  if (options.mode === 'xray') propagators.push(new AWSXRayPropagator());
-  const exporter =
-    options.exporter ??
-    (options.endpoint
-      ? new OTLPTraceExporter({ url: options.endpoint, timeoutMillis: options.exportTimeoutMs ?? 2000 })
-      : undefined);
+  let sdk: typeof import('./tracing-sdk.ts');
   try {
-    const resource = (service: string) =>
-      resourceFromAttributes({
-        [ATTR_SERVICE_NAME]: service,
-        ...(options.version ? { [ATTR_SERVICE_VERSION]: options.version } : {}),
-      });
-    const sampler = new ParentBasedSampler({
-      root: new KitRootSampler(new TraceIdRatioBasedSampler(options.sampleRatio)),
-    });
-    const idGenerator = options.mode === 'xray' ? new AWSXRayIdGenerator() : undefined;
-    const processor = exporter
-      ? new BatchSpanProcessor(exporter, { exportTimeoutMillis: options.exportTimeoutMs ?? 2000 })
-      : undefined;
-    const hosted = processor && options.services?.length ? options.services : undefined;
-    const sdk = new NodeSDK({
-      resource: resource(options.service),
-      autoDetectResources: false,
-      ...((options.contextManager ?? 'explicit') === 'explicit'
-        ? { contextManager: new SyncContextManager() }
-        : {}),
-      instrumentations: [],
-      textMapPropagator: new CompositePropagator({ propagators }),
-      sampler,
-      // Hosted services get a provider each (below); the SDK then only registers the context manager and propagator.
-      spanProcessors: processor && !hosted ? [processor] : [],
-      logRecordProcessors: [],
-      ...(idGenerator ? { idGenerator } : {}),
-    });
-    sdk.start();
-    let router: HostedTracerProvider | undefined;
-    if (hosted && processor) {
-      // One batch processor for all: the OTLP exporter sends each service's spans under its own resource.
-      const providers = new Map(
-        [options.service, ...hosted].map((service) => [
-          service,
-          new BasicTracerProvider({
-            resource: resource(service),
-            sampler,
-            spanProcessors: [processor],
-            ...(idGenerator ? { idGenerator } : {}),
-          }),
-        ]),
-      );
-      router = new HostedTracerProvider(providers, options.service);
-      trace.setGlobalTracerProvider(router);
-    }
-    // Without an exporter nothing is recorded, but trace ids still flow between services and into the logs.
-    setRequestSampling({ ratio: exporter ? options.sampleRatio : 0, xray: options.mode === 'xray' });
-    const provider =
-      router ??
-      ((trace.getTracerProvider() as ProxyTracerProvider).getDelegate() as Partial<BasicTracerProvider>);
-    return {
-      mode: options.mode,
-      hosted: router !== undefined,
-      flush: async () => {
-        try {
-          await provider.forceFlush?.();
-        } catch (err) {
-          log?.warn({ err, component: 'otel' }, 'tracing flush failed');
-        }
-      },
-      shutdown: async () => {
-        setRequestSampling(undefined);
-        try {
-          await router?.shutdown();
-          await sdk.shutdown();
-        } catch (err) {
-          log?.warn({ err, component: 'otel' }, 'tracing shutdown failed');
-        }
-      },
-    };
+    sdk = await import('./tracing-sdk.ts');
   } catch (err) {
-    log?.error({ err, component: 'otel' }, 'tracing failed to start; continuing without it');
+    options.logger?.error({ err, component: 'otel' }, 'tracing failed to load; continuing without it');
     return OFF;
   }
+  return sdk.startSdk(options, KIT_PARTS) ?? OFF;
 }
+
+/**
+ * The kit's own tracing state and classes, handed to the SDK module rather than imported by it: where the kit is
+ * loaded as CommonJS (tsx under mocha), a dynamic import would load second copies of them (the request sampling the
+ * middleware reads, the context keys it sets) and the SDK would act on the copies.
+ */
+export interface KitTracingParts {
+  readonly HostedTracerProvider: typeof HostedTracerProvider;
+  readonly KitRootSampler: typeof KitRootSampler;
+  readonly setRequestSampling: typeof setRequestSampling;
+  readonly SyncContextManager: typeof SyncContextManager;
+}
+
+const KIT_PARTS: KitTracingParts = {
+  HostedTracerProvider,
+  KitRootSampler,
+  setRequestSampling,
+  SyncContextManager,
+};
 
 const OFF: Tracing = {
   mode: 'off',

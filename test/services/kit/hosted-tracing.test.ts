@@ -7,9 +7,9 @@ import { withHostedService } from '../../../services/kit/src/hosted-tracing.ts';
 describe('tracing of hosted services (one process, one service.name per service)', () => {
   let tracing: Tracing | undefined;
   let exporter: InMemorySpanExporter;
-  beforeEach(() => {
+  beforeEach(async () => {
     exporter = new InMemorySpanExporter();
-    tracing = startTracing({
+    tracing = await startTracing({
       service: 'meshmart',
       services: ['gateway', 'orders', 'audit'],
       mode: 'w3c',

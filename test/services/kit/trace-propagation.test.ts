@@ -108,7 +108,13 @@ describe('trace propagation', () => {
     describe(`when a sampled request crosses two services and the event bus (TRACE_CONTEXT=${contextManager})`, () => {
       it('then every span — server, client, server, producer, consumer — is in one trace, correctly parented', async () => {
         const exporter = new InMemorySpanExporter();
-        tracing = startTracing({ service: 'front', mode: 'w3c', sampleRatio: 1, exporter, contextManager });
+        tracing = await startTracing({
+          service: 'front',
+          mode: 'w3c',
+          sampleRatio: 1,
+          exporter,
+          contextManager,
+        });
         bus = new InMemoryEventBus({ source: 'front' });
         const consumed: { envelope: EventEnvelope; traceId: string | undefined }[] = [];
         await bus.subscribe({

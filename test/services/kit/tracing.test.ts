@@ -33,7 +33,7 @@ describe('tracing', () => {
   describe('when every new trace is sampled', () => {
     it('then the kit middleware makes one SERVER span per request, named by route template, and logs carry its ids', async () => {
       const exporter = new InMemorySpanExporter();
-      tracing = startTracing({ service: 'sample', mode: 'w3c', sampleRatio: 1, exporter });
+      tracing = await startTracing({ service: 'sample', mode: 'w3c', sampleRatio: 1, exporter });
       const { app, logs } = sampleApp();
       await request(app).get('/v1/items/missing').expect(404);
       await tracing.flush();
@@ -53,7 +53,7 @@ describe('tracing', () => {
   describe('when no new trace is sampled (ratio 0)', () => {
     it('then requests make no spans, but a sampled parent from upstream is followed', async () => {
       const exporter = new InMemorySpanExporter();
-      tracing = startTracing({ service: 'sample', mode: 'w3c', sampleRatio: 0, exporter });
+      tracing = await startTracing({ service: 'sample', mode: 'w3c', sampleRatio: 0, exporter });
       const { app } = sampleApp();
       await request(app).get('/v1/items').expect(200);
       await request(app).get('/v1/items').set('traceparent', UNSAMPLED).expect(200);
@@ -72,7 +72,7 @@ describe('tracing', () => {
       await new Promise<void>((r) => dead.listen(0, '127.0.0.1', r));
       const port = (dead.address() as AddressInfo).port;
       await new Promise<void>((r) => dead.close(() => r()));
-      tracing = startTracing({
+      tracing = await startTracing({
         service: 'sample',
         mode: 'w3c',
         sampleRatio: 1,
@@ -105,7 +105,7 @@ describe('tracing', () => {
 
     it('then spans are exported over HTTP with the service name', async () => {
       const port = (receiver.address() as AddressInfo).port;
-      tracing = startTracing({
+      tracing = await startTracing({
         service: 'sample',
         mode: 'w3c',
         sampleRatio: 1,
@@ -123,7 +123,7 @@ describe('tracing', () => {
   describe('when configured for EKS (xray)', () => {
     it('then trace ids start with the epoch time and the X-Ray header is understood', async () => {
       const exporter = new InMemorySpanExporter();
-      tracing = startTracing({ service: 'sample', mode: 'xray', sampleRatio: 1, exporter });
+      tracing = await startTracing({ service: 'sample', mode: 'xray', sampleRatio: 1, exporter });
       const { app } = sampleApp();
       await request(app).get('/v1/items').expect(200);
       await request(app)
@@ -140,7 +140,7 @@ describe('tracing', () => {
 
   describe('when tracing propagates but has no exporter', () => {
     it('then every request still gets a trace id, its own or its caller’s, in the logs', async () => {
-      tracing = startTracing({ service: 'sample', mode: 'w3c', sampleRatio: 1 });
+      tracing = await startTracing({ service: 'sample', mode: 'w3c', sampleRatio: 1 });
       const { app, logs } = sampleApp();
       await request(app).get('/v1/items/missing-1').expect(404);
       await request(app).get('/v1/items/missing-2').set('traceparent', SAMPLED).expect(404);
@@ -155,7 +155,7 @@ describe('tracing', () => {
   describe('when sampling decides per request', () => {
     it('then about the configured fraction of new traces is recorded, each as one SERVER span', async () => {
       const exporter = new InMemorySpanExporter();
-      tracing = startTracing({ service: 'sample', mode: 'w3c', sampleRatio: 0.25, exporter });
+      tracing = await startTracing({ service: 'sample', mode: 'w3c', sampleRatio: 0.25, exporter });
       const { app } = sampleApp();
       for (let i = 0; i < 400; i++) await request(app).get('/v1/items').expect(200);
       await tracing.flush();
@@ -168,7 +168,7 @@ describe('tracing', () => {
   describe('when context is implicit (TRACE_CONTEXT=async-local-storage)', () => {
     it('then after an await the active context is still the request span, for code that never got `trace`', async () => {
       const exporter = new InMemorySpanExporter();
-      tracing = startTracing({
+      tracing = await startTracing({
         service: 'sample',
         mode: 'w3c',
         sampleRatio: 1,
@@ -204,7 +204,7 @@ describe('tracing', () => {
 
   describe('when tracing is off', () => {
     it('then nothing is registered and shutdown is a no-op', async () => {
-      tracing = startTracing({ service: 'sample', mode: 'off', sampleRatio: 1 });
+      tracing = await startTracing({ service: 'sample', mode: 'off', sampleRatio: 1 });
       expect(tracing.mode).to.equal('off');
       const { app } = sampleApp();
       await request(app).get('/v1/items').expect(200);
