@@ -15,9 +15,9 @@ import type { CheckoutContext } from './domain/checkout-saga.ts';
 
 /** What a test or an embedder may put in place of what the config builds, or hold back of what it starts. */
 export interface CheckoutOverrides {
-  /** The saga store, instead of MONGO_URL's or an in-memory one of its own: replicas in one process sharing one store. */
+  /** The saga store, instead of MONGO_URL's or an in-memory one: replicas in one process sharing one store. */
   readonly repository?: SagaRepository<CheckoutContext>;
-  /** The participants, instead of HTTP to ORDERS_URL, INVENTORY_URL, PAYMENTS_URL and CART_URL (e.g. InMemoryParticipants). */
+  /** The participants, instead of HTTP to ORDERS_URL, INVENTORY_URL, PAYMENTS_URL and CART_URL. */
   readonly participants?: Participants;
   /** This replica's name on the sagas it leases. @default `<hostname>-<pid>-<random>` */
   readonly owner?: string;

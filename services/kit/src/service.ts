@@ -144,7 +144,7 @@ export interface Built<P = unknown> {
   readonly app: RequestListener;
   /** Adapters to close after the last request, in order (the event bus before the datastores it uses). */
   readonly closers?: readonly Closer[];
-  /** What the build made (repositories, domain services, relays), for tests and embedders to look at; the kit never reads it. */
+  /** What the build made (repositories, domain services), for tests and embedders to look at; the kit never reads it. */
   readonly parts?: P;
 }
 

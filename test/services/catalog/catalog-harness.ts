@@ -59,7 +59,8 @@ export async function catalogHarness(
   if (options.cache === 'broken') {
     if (backend === 'memory') broken = { cache: new BrokenCache(), close: () => undefined };
     else {
-      // As connectRedis sets it up, at a closed port: commands queue while it reconnects, so only the cache's timeout ends them.
+      // As connectRedis sets it up, at a closed port: commands queue while it reconnects, so only the cache's
+      // timeout ends them.
       const client = new Redis('redis://127.0.0.1:1', {
         lazyConnect: true,
         maxRetriesPerRequest: 3,
