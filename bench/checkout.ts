@@ -18,7 +18,7 @@ import { percentile } from '../scripts/load/stats.ts';
 import { READY_BANNER, ROOT } from '../scripts/system.ts';
 import { call, startRealSystem, type RealSystem } from '../test/e2e/support/real-system.ts';
 import { census, type Census } from './support/census.ts';
-import { testServerPids } from './support/processes.ts';
+import { cpuMsWithChildren, testServerPids } from './support/processes.ts';
 import { BENCH_SIGNING_KEY, BenchShop, type CheckoutResult } from './support/shop.ts';
 import { GATEWAY_BENCH_ENV } from './gateway-hop.ts';
 
@@ -244,10 +244,6 @@ async function startEmbedded(): Promise<{ url: string; child: ChildProcess }> {
 }
 
 export async function checkout(): Promise<Record<string, unknown>> {
-  const system = await startRealSystem({
-    env: { LOG_LEVEL: 'error', ...GATEWAY_BENCH_ENV, JWT_SIGNING_KEY: BENCH_SIGNING_KEY },
-  });
-  let shop: BenchShop | undefined;
   const result: Record<string, unknown> = {
     benchmark: 'checkout',
     path: 'PUT /api/v1/cart/items/:id, POST /api/v1/checkout, GET /api/v1/orders/:id (Prefer: wait=20)',
@@ -255,6 +251,18 @@ export async function checkout(): Promise<Record<string, unknown>> {
     store: 'FerretDB 1.24 on PostgreSQL (the test environment), Redis 7',
   };
   const targets: Target[] = [];
+  // Only the embedded phase asked for: it needs no test servers, so none are started.
+  if ([...PHASES].some((p) => p !== 'embedded')) await realSystemPhases(result, targets);
+  if (!PHASES.has('embedded')) return { ...result, targets };
+  return embeddedPhase(result, targets);
+}
+
+/** The phases on every service in its own process with the test environment's stores (census … ceiling). */
+async function realSystemPhases(result: Record<string, unknown>, targets: Target[]): Promise<void> {
+  const system = await startRealSystem({
+    env: { LOG_LEVEL: 'error', ...GATEWAY_BENCH_ENV, JWT_SIGNING_KEY: BENCH_SIGNING_KEY },
+  });
+  let shop: BenchShop | undefined;
   try {
     const ids = await stockUp(system);
     shop = new BenchShop(system.url('gateway'), ids);
@@ -348,8 +356,13 @@ export async function checkout(): Promise<Record<string, unknown>> {
     await shop?.close();
     await system.close();
   }
+}
 
-  if (!PHASES.has('embedded')) return { ...result, targets };
+/** `make start` in memory, one process, at EMBEDDED_RATE. */
+async function embeddedPhase(
+  result: Record<string, unknown>,
+  targets: Target[],
+): Promise<Record<string, unknown>> {
   process.stderr.write(`checkout: embedded (make start, in memory), ${EMBEDDED_RATE}/s\n`);
   const embedded = await startEmbedded();
   let embeddedShop: BenchShop | undefined;
@@ -362,6 +375,7 @@ export async function checkout(): Promise<Record<string, unknown>> {
       products.items.map((p) => p.id),
     );
     for (let n = 0; n < 50; n++) await embeddedShop.purchase(`warm-${n}`, n);
+    const cpu0 = cpuMsWithChildren(embedded.child.pid);
     const figuresEmbedded = await openModel(
       embeddedShop,
       `embedded ${EMBEDDED_RATE}/s`,
@@ -369,7 +383,12 @@ export async function checkout(): Promise<Record<string, unknown>> {
       EMBEDDED_SECONDS,
       (n) => `emb-${n}`,
     );
-    result.embedded = figuresEmbedded;
+    // The process's CPU (every thread) over the phase per checkout sent: below the saturation rate, the cost of one.
+    const cpuMs = cpuMsWithChildren(embedded.child.pid) - cpu0;
+    result.embedded = {
+      ...figuresEmbedded,
+      cpu_ms_per_checkout: round(cpuMs / Math.max(figuresEmbedded.checkouts, 1), 2),
+    };
     targets.push(
       target(`embedded ${EMBEDDED_RATE}/s: checkouts not confirmed`, figuresEmbedded.failed, 'max', 1, ''),
     );
