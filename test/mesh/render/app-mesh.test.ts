@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { catalogue } from '@meshmart/catalogue';
 import { trafficModel } from '../../../mesh/model.ts';
 import {
   appMeshNamespaceLabels,
@@ -121,10 +122,12 @@ describe('mesh/render/app-mesh', () => {
     const catalog = find(strict, 'VirtualNode', 'catalog-v1');
     const tls = catalog.spec.listeners[0].tls;
     expect(tls.mode).to.equal('STRICT');
-    expect(tls.validation.subjectAlternativeNames.match.exact).to.deep.equal([
-      'spiffe://meshmart.local/ns/meshmart/sa/gateway',
-      'spiffe://meshmart.local/ns/meshmart/sa/cart',
-    ]);
+    // catalog's callers are the services whose dependsOn names it (gateway and cart today)
+    const callers = catalogue.filter((s) => s.dependsOn.includes('catalog')).map((s) => s.name);
+    expect(callers).to.include.members(['gateway', 'cart']);
+    expect(tls.validation.subjectAlternativeNames.match.exact).to.deep.equal(
+      callers.map((c) => `spiffe://meshmart.local/ns/meshmart/sa/${c}`),
+    );
     expect(find(strict, 'VirtualNode', 'cart-v1').spec.backendDefaults.clientPolicy.tls.enforce).to.equal(
       true,
     );
