@@ -19,7 +19,6 @@ import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
 import { catalogue } from '@meshmart/catalogue';
 import { buildWeb } from '@meshmart/web/build';
-import { IMAGE_REPOSITORY } from '../mesh/names.ts';
 
 export type BundleMode = 'all' | 'workspace';
 
@@ -228,10 +227,10 @@ export function outputSize(outDir: string): { readonly files: number; readonly b
   return { files, bytes };
 }
 
-/** `<IMAGE_REPOSITORY>:<version of the root package.json>` (meshmart/services:0.1.0); never `latest`. */
+/** `meshmart/services:<version of the root package.json>`; never `latest`. */
 export function imageTag(root: string = defaultRoot): string {
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
-  return `${IMAGE_REPOSITORY}:${pkg.version}`;
+  return `meshmart/services:${pkg.version}`;
 }
 
 /** The `docker build` command of the one image of all services (the same as scripts/kind-up.sh runs). */
