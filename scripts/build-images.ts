@@ -227,7 +227,11 @@ export function outputSize(outDir: string): { readonly files: number; readonly b
   return { files, bytes };
 }
 
-/** `meshmart/services:<version of the root package.json>`; never `latest`. */
+/**
+ * `meshmart/services:<version of the root package.json>`; never `latest`. The repository is written here and not
+ * imported from mesh/names.ts (IMAGE_REPOSITORY): the Dockerfile's build stage has only this file and services/ in
+ * its context (test/deploy/dockerfile.test.ts); test/deploy/synthesized.test.ts holds the two equal.
+ */
 export function imageTag(root: string = defaultRoot): string {
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
   return `meshmart/services:${pkg.version}`;

@@ -174,4 +174,22 @@ describe('deploy: Dockerfile and .dockerignore', function () {
     ])
       expect(ignored(patterns, path), path).to.equal(true);
   });
+
+  it('when the build stage runs scripts/build-images.ts, then every file it imports by path is in the build context', function () {
+    // The stage has only what it copies: a path import of mesh/ or cdk8s/ (the names module, say) would fail there.
+    const script = readFileSync(join(root, 'scripts/build-images.ts'), 'utf8');
+    const relative = [...script.matchAll(/^import\b[^;]*?from '(\.{1,2}\/[^']+)'/gms)].map((m) =>
+      join('scripts', m[1]),
+    );
+    const copied = steps
+      .filter((s) => s.op === 'COPY' && !s.args.startsWith('--from') && s.stage === 'build')
+      .flatMap((s) => s.args.split(/\s+/).slice(0, -1));
+    for (const file of relative) {
+      expect(ignored(patterns, file), `${file} (imported by scripts/build-images.ts)`).to.equal(false);
+      expect(
+        copied.some((c) => file === c || file.startsWith(`${c}/`)),
+        `${file} (imported by scripts/build-images.ts) is not copied into the build stage`,
+      ).to.equal(true);
+    }
+  });
 });
