@@ -13,6 +13,10 @@
 #   ferretdb   node + the test environment's FerretDB (SQLite, with its per-collection write lock) standing in for
 #              MongoDB: `mongod` starts FerretDB on :27017 with its data in /data/db, and `mongosh --eval
 #              "db.adminCommand('ping').ok"` (the StatefulSet's readiness probe) pings it over the wire protocol
+#   jaeger     debian + the test environment's Jaeger all-in-one (scripts/testenv.d/jaeger.sh build)
+#   prometheus debian + the Prometheus of scripts/observability-build.sh (Kubernetes service discovery, no web UI)
+#   otelcol    debian + the OpenTelemetry collector of scripts/observability-build.sh (the components of
+#              observability/otel/collector-kind.yaml only)
 #
 #   scripts/node-images.sh build [NAME...]   build what is not cached (all by default); print `name reference archive`
 #   scripts/node-images.sh list              the same lines, building nothing (archives may be missing)
@@ -78,11 +82,27 @@ key_pause() { sha256sum <"$(kube_bin pause)" | sha; }
 key_coredns() { { key_debian; sha256sum <"$(kube_bin coredns)"; } | sha; }
 key_redis() { { key_debian; printf 'redis-server redis-tools v1\n'; } | sha; }
 key_ferretdb() { { key_node; sha256sum <"$(ferretdb_bin)"; sed -n '/^ferretdb_shims()/,/^}$/p' "$0"; } | sha; }
+key_jaeger() { { key_debian; sha256sum <"$(jaeger_bin)"; binary_image_recipe jaeger; } | sha; }
+key_prometheus() { { key_debian; sha256sum <"$(obs_bin prometheus)"; binary_image_recipe prometheus; } | sha; }
+key_otelcol() { { key_debian; sha256sum <"$(obs_bin otelcol)"; binary_image_recipe otelcol; } | sha; }
+binary_image_recipe() { sed -n -e '/^build_binary_image()/,/^}$/p' -e "/^build_$1()/p" "$0"; }
 
 npm_dir() {
   local npm
   npm=$(readlink -f "$(command -v npm)") || die "npm not found"
   printf '%s\n' "${npm%/bin/npm-cli.js}"
+}
+
+jaeger_bin() { "$ROOT/scripts/testenv.d/jaeger.sh" bin; }
+obs_bin() { "$ROOT/scripts/observability-build.sh" --list | sed -n "s/^$1 //p"; }
+
+# The binaries of the observability images, built unless cached (before their images' keys are hashed from them).
+ensure_binary() {
+  case $1 in
+    jaeger) "$ROOT/scripts/testenv.d/jaeger.sh" build >/dev/null || die "building Jaeger failed" ;;
+    prometheus | otelcol) "$ROOT/scripts/observability-build.sh" "$1" || die "building $1 failed" ;;
+  esac
+  return 0
 }
 
 ferretdb_bin() {
@@ -106,6 +126,9 @@ ref_of() {
     coredns) printf 'meshmart.local/coredns:%s\n' "$(basename "$(kube_bin coredns)" | sed 's/^coredns-v//')" ;;
     redis) printf 'meshmart.local/redis:%s-debian\n' "$(debian_version redis-server)" ;;
     ferretdb) printf 'meshmart.local/ferretdb:%s\n' "$(basename "$(ferretdb_bin)" | sed 's/^ferretdb-v\([0-9.]*\).*/\1/')" ;;
+    jaeger) printf 'meshmart.local/jaeger:%s\n' "$(basename "$(jaeger_bin)" | sed 's/^jaeger-all-in-one-v//')" ;;
+    prometheus) printf 'meshmart.local/prometheus:%s\n' "$(basename "$(obs_bin prometheus)" | sed 's/^prometheus-v//')" ;;
+    otelcol) printf 'meshmart.local/otelcol:%s\n' "$(basename "$(obs_bin otelcol)" | sed 's/^otelcol-v\([0-9.]*\)-.*/\1/')" ;;
   esac
 }
 
@@ -303,6 +326,24 @@ build_ferretdb() {
   rm -rf "$shims"
 }
 
+# Each as its upstream image: the binary is the entrypoint, so the Deployment's args go to it; the pod spec's
+# securityContext sets the user (the upstream images' own: 10001, and nobody for Prometheus).
+build_binary_image() { # name binary path-in-image user [workdir]
+  local ctr
+  load debian
+  ctr=$(bah from --quiet --pull-never "$(ref_of debian)")
+  bah copy --quiet "$ctr" "$2" "$3" >/dev/null
+  if [ -n "${5:-}" ]; then
+    bah run --network none "$ctr" -- sh -ec "mkdir -p '$5' && chown '$4' '$5'"
+    bah config --workingdir "$5" "$ctr"
+  fi
+  bah config --entrypoint "[\"$3\"]" --cmd '' --user "$4" "$ctr"
+  save "$1" "$ctr"
+}
+build_jaeger() { build_binary_image jaeger "$(jaeger_bin)" /usr/local/bin/jaeger-all-in-one 10001:10001; }
+build_prometheus() { build_binary_image prometheus "$(obs_bin prometheus)" /bin/prometheus 65534:65534 /prometheus; }
+build_otelcol() { build_binary_image otelcol "$(obs_bin otelcol)" /usr/local/bin/otelcol 10001:10001; }
+
 # Builds NAME unless its archive exists. `archive` is local here and read by save/push in the build (bash's dynamic
 # scope), so a build of a base image in between writes its own.
 ensure() {
@@ -339,7 +380,7 @@ ensure() {
   log "built $name in $((SECONDS - start))s: $archive ($(du -m "$archive" | cut -f1) MiB)"
 }
 
-ALL=(pause coredns redis ferretdb services)
+ALL=(pause coredns redis ferretdb services jaeger prometheus otelcol)
 
 case "${1:-}" in
   build | list)
@@ -355,6 +396,7 @@ case "${1:-}" in
     ((${#names[@]} > 0)) || names=("${ALL[@]}")
     for name in "${names[@]}"; do
       case " debian node ${ALL[*]} " in *" $name "*) ;; *) die "unknown image '$name'" ;; esac
+      if [ "$action" = build ]; then ensure_binary "$name"; fi
       archive=$(archive_of "$name")
       if [ "$action" = build ]; then ensure "$name" "$archive"; fi
       printf '%s %s %s\n' "$name" "$(ref_of "$name")" "$archive"

@@ -3,6 +3,8 @@
 # its Go module once and cached, on 127.0.0.1. It receives OTLP/HTTP traces and answers the query API.
 #
 #   scripts/testenv.d/jaeger.sh up|down|status
+#   scripts/testenv.d/jaeger.sh build|bin   build the binary unless cached / print its path (the node's Jaeger image,
+#                                           scripts/node-images.sh, is made from it)
 #
 # `up` prints JAEGER_QUERY_URL (the query API and UI) and OTLP_TRACES_URL (where services export spans).
 # Environment: TESTENV_STATE, TESTENV_CACHE, TESTENV_HOST (set by scripts/testenv.sh), TESTENV_JAEGER_QUERY_PORT
@@ -129,8 +131,10 @@ case "${1:-}" in
   up) cmd_up ;;
   down) cmd_down ;;
   status) cmd_status ;;
+  build) [ -x "$BIN" ] || build ;&
+  bin) printf '%s\n' "$BIN" ;;
   *)
-    printf 'usage: %s up|down|status\n' "$0" >&2
+    printf 'usage: %s up|down|status|build|bin\n' "$0" >&2
     exit 2
     ;;
 esac

@@ -20,14 +20,15 @@
 #   kube-router (network policy      NetworkPolicies enforced with iptables and ipset (Debian's ipset), its policy
 #     controller only)               controller alone: no BGP routing, no service proxy
 #   CoreDNS                          a Deployment in kube-system behind the Service kube-dns, 10.96.0.10
-# and the images of scripts/node-images.sh (pause, CoreDNS, the services, Redis and FerretDB stand-ins), imported
+# and the images of scripts/node-images.sh (pause, CoreDNS, the services, Redis and FerretDB stand-ins, Jaeger,
+# Prometheus and the OpenTelemetry collector), imported
 # into containerd. Nothing is ever pulled: containerd's registries all point at a closed local port.
 #
 # Addresses: the bridge's address 10.244.0.1 is the node's InternalIP; kube-apiserver and the kubelet listen there
 # (pods reach them; nothing outside this machine can, the bridge has no uplink); everything else on 127.0.0.1.
 # A hostPath PersistentVolume pool (StorageClass "standard", the default, as on kind) serves the StatefulSets' claims.
 #
-# Environment: TESTENV_STATE (<repo>/.testenv), TESTENV_CACHE ($HOME/.cache/meshmart), TESTENV_KUBE_NODE_PORT (17443:
+# Environment: TESTENV_STATE (<repo>/.testenv), TESTENV_CACHE ($HOME/.cache/meshmart), TESTENV_KUBE_NODE_PORT (6443:
 #   kube-apiserver; etcd is 12479-12480).
 set -euo pipefail
 
@@ -47,7 +48,9 @@ SERVICE_CIDR=10.96.0.0/16
 DNS_IP=10.96.0.10
 NODE_NAME=meshmart-node
 CNI_NETWORK=meshmart
-APISERVER_PORT="${TESTENV_KUBE_NODE_PORT:-17443}"
+# kind's (kubeadm's) port: pods reach the API server through the `kubernetes` Service, and NetworkPolicies match the
+# port after kube-proxy's DNAT, so the profile's Prometheus egress rule (443 and 6443) must see 6443 here as on kind.
+APISERVER_PORT="${TESTENV_KUBE_NODE_PORT:-6443}"
 ETCD_PORT=12479
 APISERVER_URL="https://$NODE_IP:$APISERVER_PORT"
 ETCD_URL="http://127.0.0.1:$ETCD_PORT"
@@ -384,7 +387,10 @@ write_image_config() {
   "images": {
     "overrides": {
       "mongo:7.0.14": "$(image_ref ferretdb)",
-      "redis:7.2.5": "$(image_ref redis)"
+      "redis:7.2.5": "$(image_ref redis)",
+      "jaegertracing/all-in-one:1.76.0": "$(image_ref jaeger)",
+      "prom/prometheus:v3.5.0": "$(image_ref prometheus)",
+      "otel/opentelemetry-collector-contrib:0.140.0": "$(image_ref otelcol)"
     }
   }
 }
