@@ -14,6 +14,7 @@ import { GATEWAY_BENCH_ENV } from './gateway-hop.ts';
 const seconds = Number(process.env.BENCH_MEMORY_SECONDS ?? process.env.BENCH_SECONDS ?? 30);
 const rate = Number(process.env.BENCH_MEMORY_RATE ?? 20);
 const TARGET_TOTAL_MB = 1024;
+const REST_SECONDS = Number(process.env.BENCH_MEMORY_REST_SECONDS ?? 60);
 /** Per service process, as the image runs it (issue 13): at rest, and once the load is over. */
 const TARGET_IDLE_MB = 80;
 const TARGET_AFTER_LOAD_MB = 120;
@@ -30,10 +31,18 @@ export function residentMb(pid: number | undefined): number {
 }
 
 const sum = (xs: number[]): number => Math.round(xs.reduce((a, b) => a + b, 0) * 10) / 10;
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
 interface Phase {
-  readonly services: Record<string, { idle_mb: number; load_peak_mb: number; after_load_mb: number }>;
+  readonly services: Record<
+    string,
+    { started_mb: number; idle_mb: number; load_peak_mb: number; after_load_mb: number }
+  >;
+  /** 5 s after start. */
+  readonly started_total_mb: number;
+  /** At rest: each service's median over the last 20 s of REST_SECONDS after start. */
   readonly idle_total_mb: number;
+  readonly idle_seconds_after_start: number;
   readonly load_peak_total_mb: number;
   readonly load: Record<string, unknown>;
 }
@@ -44,9 +53,22 @@ async function measure(): Promise<Phase> {
     const services = Object.keys(system.urls) as ServiceName[];
     const sample = (): Record<string, number> =>
       Object.fromEntries(services.map((s) => [s, residentMb(system.pid(s))]));
-    // Let start-up garbage settle (seeding, first connections) before calling it idle.
+    // 5 s after start, then at rest: V8 gives the heap of start-up garbage (seeding, first connections, compiling)
+    // back only once its memory reducer finds a process idle, 10-35 s after start here, each process at its own time;
+    // then the relays' and consumers' polling moves a process by a few MB. Idle is each service's median over the
+    // last 20 s of REST_SECONDS.
+    const t0 = performance.now();
+    const elapsed = (): number => (performance.now() - t0) / 1000;
     await new Promise((r) => setTimeout(r, 5000));
-    const idle = sample();
+    const justStarted = sample();
+    const atRest: Record<string, number>[] = [];
+    while (elapsed() < REST_SECONDS) {
+      await new Promise((r) => setTimeout(r, 1000));
+      if (elapsed() >= REST_SECONDS - 20) atRest.push(sample());
+    }
+    const idle = Object.fromEntries(
+      services.map((s) => [s, median(atRest.map((sampled) => sampled[s]))]),
+    ) as Record<string, number>;
 
     const peak: Record<string, number> = { ...idle };
     let peakTotal = sum(Object.values(idle));
@@ -64,9 +86,19 @@ async function measure(): Promise<Phase> {
     const after = sample();
     return {
       services: Object.fromEntries(
-        services.map((s) => [s, { idle_mb: idle[s], load_peak_mb: peak[s], after_load_mb: after[s] }]),
+        services.map((s) => [
+          s,
+          {
+            started_mb: justStarted[s],
+            idle_mb: idle[s],
+            load_peak_mb: peak[s],
+            after_load_mb: after[s],
+          },
+        ]),
       ),
+      started_total_mb: sum(Object.values(justStarted)),
       idle_total_mb: sum(Object.values(idle)),
+      idle_seconds_after_start: REST_SECONDS,
       load_peak_total_mb: peakTotal,
       load: {
         requests: load.requests,
