@@ -25,7 +25,7 @@ COLLECTOR_HTTP_PORT=$((OTLP_PORT + 1))
 COLLECTOR_GRPC_PORT=$((OTLP_PORT + 2))
 
 MODULE=github.com/jaegertracing/jaeger
-VERSION=v1.76.0
+VERSION=v1.75.0
 BIN="$CACHE/bin/jaeger-all-in-one-$VERSION"
 PIDFILE="$STATE/run/jaeger.pid"
 LOGFILE="$STATE/log/jaeger.log"

@@ -388,7 +388,7 @@ write_image_config() {
     "overrides": {
       "mongo:7.0.14": "$(image_ref ferretdb)",
       "redis:7.2.5": "$(image_ref redis)",
-      "jaegertracing/all-in-one:1.76.0": "$(image_ref jaeger)",
+      "jaegertracing/all-in-one:1.75.0": "$(image_ref jaeger)",
       "prom/prometheus:v3.5.0": "$(image_ref prometheus)",
       "otel/opentelemetry-collector-contrib:0.140.0": "$(image_ref otelcol)"
     }

@@ -2,7 +2,7 @@ import type { Construct } from 'constructs';
 import { componentDeployment, scratch } from './workload.ts';
 
 /** Jaeger v1 all-in-one: the same version the trace test builds from its Go module (scripts/testenv.d/jaeger.sh). */
-export const JAEGER_IMAGE = 'jaegertracing/all-in-one:1.76.0';
+export const JAEGER_IMAGE = 'jaegertracing/all-in-one:1.75.0';
 export const JAEGER_OTLP_PORT = 4318;
 export const JAEGER_QUERY_PORT = 16686;
 
