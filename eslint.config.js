@@ -4,7 +4,8 @@ import tseslint from 'typescript-eslint';
 
 // The import direction of docs/architecture.md ("The parts, and what each may import"), held at lint time: each ban is
 // a regular expression over the specifier as written. test/architecture.test.ts checks the resolved paths too.
-const SOURCES = '**/*.{ts,tsx,mts,cts,js,mjs}';
+const SOURCE_FILE = '*.{ts,tsx,mts,cts,js,mjs}';
+const SOURCES = `**/${SOURCE_FILE}`;
 /** Every workspace package under services/: the catalogue, the kit, contracts, web and the services. */
 const PACKAGES = readdirSync(new URL('./services/', import.meta.url), { withFileTypes: true })
   .filter((e) => e.isDirectory() && existsSync(new URL(`./services/${e.name}/package.json`, import.meta.url)))
@@ -26,6 +27,9 @@ const SERVICE_MAY = ['catalogue', 'kit(?:/.*)?', 'contracts(?:/.*)?'];
 const NOT_SERVICES = ['catalogue', 'kit', 'contracts', 'web'];
 const SERVICE_METRICS = `(?:${PACKAGES.filter((p) => !NOT_SERVICES.includes(p)).join('|')})/metrics`;
 const UP = String.raw`^(?:\.\./)+`;
+/** The deployment parts that are workspace packages (`@meshmart/<part>`, their own package.json, exports `./*`). */
+const PARTS = ['mesh', 'cdk8s', 'observability', 'ops'];
+const DEPLOYMENT_PACKAGES = `@meshmart/(?:${PARTS.join('|')})(?:/|$)`;
 
 /**
  * A block that fails each import in `files` whose specifier matches a ban: static imports and re-exports
@@ -52,6 +56,27 @@ function importBans(files, bans) {
   };
 }
 
+/**
+ * The blocks of `dir`: `bans`, and a ban of each relative path out of `dir` into a part in `PARTS`, which is imported
+ * by package name. One block per depth below `dir` (the last: that depth and deeper), so that `../` counts exactly the
+ * levels up to the repository root: test/observability/x.ts may import '../cdk8s/support.ts' (test/cdk8s/).
+ */
+function withPartPathBans(dir, bans) {
+  const others = PARTS.filter((p) => p !== dir);
+  const message = `${dir}/ imports ${others.map((p) => `${p}/`).join(', ')} by package name (@meshmart/<part>/<file>.ts), never by a path out of ${dir}/ (docs/architecture.md)`;
+  const deepest = 6;
+  return Array.from({ length: deepest }, (_, i) => {
+    const last = i + 1 === deepest;
+    return importBans(
+      [`${dir}/${'*/'.repeat(i)}${last ? '**/' : ''}${SOURCE_FILE}`],
+      [
+        { regex: String.raw`^(?:\.\./){${i + 1}${last ? ',' : ''}}(?:${others.join('|')})(?:/|$)`, message },
+        ...bans,
+      ],
+    );
+  });
+}
+
 function packageBans(name) {
   const may = PACKAGE_MAY[name] ?? SERVICE_MAY;
   const packages = may.map((m) => `@meshmart/${m.replace('(?:/.*)?', '')}`);
@@ -76,7 +101,11 @@ function packageBans(name) {
         message: `${part} never imports another package's files; it ${rule} (docs/architecture.md)`,
       },
       {
-        regex: packages.length > 0 ? `^@meshmart/(?!(?:${may.join('|')})$)` : '^@meshmart/',
+        regex: `^${DEPLOYMENT_PACKAGES}`,
+        message: `runtime code (services/) never imports deployment code (@meshmart/${PARTS.join(', @meshmart/')})`,
+      },
+      {
+        regex: `^@meshmart/(?!${packages.length > 0 ? `(?:${may.join('|')})$|` : ''}(?:${PARTS.join('|')})(?:/|$))`,
         message: `${part} ${rule} (docs/architecture.md)`,
       },
     ],
@@ -85,24 +114,26 @@ function packageBans(name) {
 
 /**
  * mesh/, cdk8s/ and observability/ read the catalogue and the kit by package name, and of the kit only the modules
- * docs/architecture.md lists; of a service, only its metric declarations.
+ * docs/architecture.md lists; of a service, only its metric declarations; of the other deployment parts, `parts`:
+ * `[regex, as written in the message]` each, over the specifier after `@meshmart/`.
  */
-function deploymentBans(part, kitModules) {
+function deploymentBans(part, kitModules, parts) {
   const modules = ['catalogue', ...kitModules.map((m) => `kit/${m}`)];
-  const allowed = [...modules.map((m) => `@meshmart/${m}`), '@meshmart/<service>/metrics'].join(', ');
-  return importBans(
-    [`${part}/${SOURCES}`],
-    [
-      {
-        regex: `${UP}services(?:/|$)`,
-        message: `${part}/ imports the catalogue and the kit by package name (${allowed}), never a path into services/`,
-      },
-      {
-        regex: `^@meshmart/(?!(?:${[...modules, SERVICE_METRICS].join('|')})$)`,
-        message: `${part}/ may import only ${allowed} of the workspace packages (docs/architecture.md)`,
-      },
-    ],
-  );
+  const allowed = [
+    ...modules.map((m) => `@meshmart/${m}`),
+    '@meshmart/<service>/metrics',
+    ...parts.map(([, text]) => `@meshmart/${text}`),
+  ].join(', ');
+  return withPartPathBans(part, [
+    {
+      regex: `${UP}services(?:/|$)`,
+      message: `${part}/ imports the catalogue and the kit by package name (${allowed}), never a path into services/`,
+    },
+    {
+      regex: `^@meshmart/(?!(?:${[...modules, SERVICE_METRICS, ...parts.map(([regex]) => regex)].join('|')})$)`,
+      message: `${part}/ may import only ${allowed} of the workspace packages (docs/architecture.md)`,
+    },
+  ]);
 }
 
 export default tseslint.config(
@@ -149,38 +180,60 @@ export default tseslint.config(
     },
   },
   ...PACKAGES.map(packageBans),
-  deploymentBans('mesh', ['upstream-policy']),
-  deploymentBans('observability', ['metric-declarations']),
-  deploymentBans('cdk8s', []),
-  importBans(
-    [`ops/${SOURCES}`],
+  // mesh/: the generated cdk8s/imports/ it renders with; observability/: the names module; cdk8s/: mesh/ and observability/
+  ...deploymentBans(
+    'mesh',
+    ['upstream-policy'],
+    [[String.raw`cdk8s/imports/[^/]+\.ts`, 'cdk8s/imports/*.ts']],
+  ),
+  ...deploymentBans(
+    'observability',
+    ['metric-declarations'],
+    [[String.raw`mesh/names\.ts`, 'mesh/names.ts']],
+  ),
+  ...deploymentBans(
+    'cdk8s',
+    [],
     [
-      {
-        // kind-manifests.ts: the manifest reader ops/lib/manifests.ts shares with kind-up.sh, as the table says
-        regex: String.raw`^(?:\.\./)+scripts/(?!kind-manifests\.ts$)`,
-        message: 'ops/ does not import scripts/ (docs/architecture.md)',
-      },
-      {
-        regex: `${UP}services(?:/|$)`,
-        message: 'ops/ imports the catalogue by its package name (@meshmart/catalogue)',
-      },
-      {
-        regex: `^@meshmart/(?!(?:catalogue|kit/metric-declarations|kit/metrics|${SERVICE_METRICS})$)`,
-        message:
-          'ops/ may import only @meshmart/catalogue, @meshmart/kit/metric-declarations, @meshmart/kit/metrics and @meshmart/<service>/metrics of the workspace packages (docs/architecture.md)',
-      },
+      ['mesh/.+', 'mesh/*'],
+      ['observability/.+', 'observability/*'],
     ],
   ),
-  importBans(
-    [`scripts/${SOURCES}`],
-    [
-      {
-        regex: `${UP}services/(?:kit|catalogue)(?:/|$)`,
-        message:
-          'scripts/ import the kit and the catalogue by package name (@meshmart/kit/..., @meshmart/catalogue)',
-      },
-    ],
-  ),
+  ...withPartPathBans('ops', [
+    {
+      // kind-manifests.ts: the manifest reader ops/lib/manifests.ts shares with kind-up.sh, as the table says
+      regex: String.raw`^(?:\.\./)+scripts/(?!kind-manifests\.ts$)`,
+      message: 'ops/ does not import scripts/ (docs/architecture.md)',
+    },
+    {
+      regex: `${UP}services(?:/|$)`,
+      message: 'ops/ imports the catalogue by its package name (@meshmart/catalogue)',
+    },
+    {
+      regex: `^@meshmart/(?!(?:catalogue|kit/metric-declarations|kit/metrics|${SERVICE_METRICS}|cdk8s/.+|mesh/.+)$)`,
+      message:
+        'ops/ may import only @meshmart/catalogue, @meshmart/kit/metric-declarations, @meshmart/kit/metrics, @meshmart/<service>/metrics, @meshmart/cdk8s/* and @meshmart/mesh/* of the workspace packages (docs/architecture.md)',
+    },
+  ]),
+  ...withPartPathBans('scripts', [
+    {
+      regex: `${UP}services/(?:kit|catalogue)(?:/|$)`,
+      message:
+        'scripts/ import the kit and the catalogue by package name (@meshmart/kit/..., @meshmart/catalogue)',
+    },
+    {
+      regex: String.raw`^@meshmart/(?:observability|ops(?:/|$)|mesh/(?!names\.ts$))`,
+      message:
+        'scripts/ may import of the deployment parts only @meshmart/cdk8s/* and @meshmart/mesh/names.ts (docs/architecture.md)',
+    },
+  ]),
+  ...withPartPathBans('infra', [
+    {
+      regex: String.raw`^@meshmart/(?:mesh|observability|ops)(?:/|$)`,
+      message: 'infra/ may import of the deployment parts only @meshmart/cdk8s/* (docs/architecture.md)',
+    },
+  ]),
+  ...withPartPathBans('test', []),
   {
     // Metrics are made from declarations by the kit's Metrics alone (services/kit/src/metrics.ts), which throws on a
     // conflicting one; a prom-client metric made elsewhere would bypass that check.
@@ -203,15 +256,12 @@ export default tseslint.config(
       ],
     },
   },
-  importBans(
-    [`bench/${SOURCES}`],
-    [
-      {
-        // the SigV4 signer: the kit loads it lazily and does not export it; bench/sigv4.ts measures it alone
-        regex: String.raw`^(?:\.\./)+services/(?:catalogue/|kit/(?!src/http/sigv4-signer\.ts$))`,
-        message:
-          'bench/ imports the kit and the catalogue by package name (@meshmart/kit/..., @meshmart/catalogue)',
-      },
-    ],
-  ),
+  ...withPartPathBans('bench', [
+    {
+      // the SigV4 signer: the kit loads it lazily and does not export it; bench/sigv4.ts measures it alone
+      regex: String.raw`^(?:\.\./)+services/(?:catalogue/|kit/(?!src/http/sigv4-signer\.ts$))`,
+      message:
+        'bench/ imports the kit and the catalogue by package name (@meshmart/kit/..., @meshmart/catalogue)',
+    },
+  ]),
 );

@@ -7,8 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { synthProfiles } from '../cdk8s/synth.ts';
-import { PROFILE_NAMES } from '../cdk8s/profiles/index.ts';
+import { synthProfiles } from '@meshmart/cdk8s/synth.ts';
+import { PROFILE_NAMES } from '@meshmart/cdk8s/profiles/index.ts';
 
 const TARGET_MS = 3000;
 const rounds = Number(process.env.BENCH_SYNTH_ROUNDS ?? 5);

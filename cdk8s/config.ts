@@ -10,7 +10,7 @@ import {
   MONITORING_NAMESPACE,
   OTEL_NAMESPACE,
   OTEL_SERVICE,
-} from '../mesh/names.ts';
+} from '@meshmart/mesh/names.ts';
 
 /** One canary: a second Deployment `<service>-<version>` receiving `weight` percent of the traffic. */
 export interface CanaryConfig {

@@ -4,7 +4,7 @@
 import { relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { exampleValuesAdvice, exampleValuesIn } from '../cdk8s/config.ts';
+import { exampleValuesAdvice, exampleValuesIn } from '@meshmart/cdk8s/config.ts';
 import { abortOnSignals, err, EXIT, out, parseDuration, UsageError } from './lib/cli.ts';
 import { checkDeployName, deploy, DEPLOY_LABEL, FIELD_MANAGER, type DeployEvent } from './lib/deploy.ts';
 import { staleness } from './lib/freshness.ts';

@@ -11,7 +11,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../cdk8s/config.ts';
+import { loadConfig } from '@meshmart/cdk8s/config.ts';
 import {
   gatewayRateLimits,
   httpApiExport,

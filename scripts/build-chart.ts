@@ -26,7 +26,7 @@ import {
   dataNamespaceFor,
   IMAGE_REPOSITORY,
   NAMESPACE_NAME_LABEL,
-} from '../mesh/names.ts';
+} from '@meshmart/mesh/names.ts';
 
 /** Profile order in values and conditions; other profile directories follow alphabetically. */
 export const PROFILE_ORDER = ['kind', 'eks-appmesh', 'eks-lattice', 'migration'];

@@ -17,7 +17,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments, stringify } from 'yaml';
 import { catalogue } from '@meshmart/catalogue';
-import { APP_NAMESPACE } from '../mesh/names.ts';
+import { APP_NAMESPACE } from '@meshmart/mesh/names.ts';
 
 export interface Manifest {
   readonly apiVersion: string;

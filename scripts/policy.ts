@@ -1,12 +1,12 @@
 // `make policy`: synthesizes every profile in memory, validates each object against its schema, runs every policy
 // rule, prints a report per profile and exits 1 on any violation. `--profile p` (repeatable) narrows it.
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../cdk8s/config.ts';
-import { policyContext } from '../cdk8s/policy/context.ts';
-import { checkPolicy, formatReport } from '../cdk8s/policy/index.ts';
-import { buildProfile, PROFILE_NAMES, type ProfileName } from '../cdk8s/profiles/index.ts';
-import { profileObjects } from '../cdk8s/synth.ts';
-import { validateManifests } from '../cdk8s/validation/index.ts';
+import { loadConfig } from '@meshmart/cdk8s/config.ts';
+import { policyContext } from '@meshmart/cdk8s/policy/context.ts';
+import { checkPolicy, formatReport } from '@meshmart/cdk8s/policy/index.ts';
+import { buildProfile, PROFILE_NAMES, type ProfileName } from '@meshmart/cdk8s/profiles/index.ts';
+import { profileObjects } from '@meshmart/cdk8s/synth.ts';
+import { validateManifests } from '@meshmart/cdk8s/validation/index.ts';
 
 const { values } = parseArgs({
   options: {

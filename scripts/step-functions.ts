@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import validator from 'asl-validator';
-import { loadConfig } from '../cdk8s/config.ts';
+import { loadConfig } from '@meshmart/cdk8s/config.ts';
 import { checkoutStateMachine } from '../services/checkout/src/aws/state-machine.ts';
 import { checkoutSaga } from '../services/checkout/src/domain/checkout-saga.ts';
 

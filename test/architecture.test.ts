@@ -59,15 +59,35 @@ function sources(dir: string): string[] {
     .filter((f) => !f.split('/').some((segment) => SKIP.has(segment)));
 }
 
-/** `@meshmart/<pkg>[/sub]` to the file its package.json exports. */
+/** Each workspace package's folder (from the repository root, with a trailing '/'), by its name after `@meshmart/`. */
+const WORKSPACES = new Map(
+  (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { workspaces: string[] }).workspaces
+    .flatMap((w) =>
+      w.endsWith('/*')
+        ? readdirSync(join(ROOT, w.slice(0, -2))).map((pkg) => `${w.slice(0, -2)}/${pkg}`)
+        : [w],
+    )
+    .filter((folder) => existsSync(join(ROOT, folder, 'package.json')))
+    .map((folder) => {
+      const { name } = JSON.parse(readFileSync(join(ROOT, folder, 'package.json'), 'utf8')) as {
+        name: string;
+      };
+      return [name.replace(/^@meshmart\//, ''), `${folder}/`];
+    }),
+);
+
+/** `@meshmart/<pkg>[/sub]` to the file its package.json exports (a subpath or a `./*` pattern). */
 function workspaceFile(specifier: string): string | undefined {
   const m = /^@meshmart\/([^/]+)(\/.*)?$/.exec(specifier);
   if (!m) return undefined;
-  const pkgFile = join(ROOT, 'services', m[1], 'package.json');
-  if (!existsSync(pkgFile)) return `services/${m[1]}/`;
+  const folder = WORKSPACES.get(m[1]) ?? `services/${m[1]}/`;
+  const pkgFile = join(ROOT, folder, 'package.json');
+  if (!existsSync(pkgFile)) return folder;
   const exports = (JSON.parse(readFileSync(pkgFile, 'utf8')) as { exports?: Record<string, string> }).exports;
-  const target = exports?.[`.${m[2] ?? ''}`];
-  return typeof target === 'string' ? join('services', m[1], target) : `services/${m[1]}/`;
+  const subpath = `.${m[2] ?? ''}`;
+  const target =
+    exports?.[subpath] ?? (m[2] !== undefined && exports?.['./*'] === './*' ? subpath : undefined);
+  return typeof target === 'string' ? join(folder, target) : folder;
 }
 
 /** Every repository file a source imports (relative paths and workspace packages; npm packages are not parts). */

@@ -11,7 +11,7 @@ import {
   settingsConfigMapName,
   versionSelector,
   versionedName,
-} from '../../mesh/names.ts';
+} from '@meshmart/mesh/names.ts';
 import { hardenedPodSpec, type ContainerResources } from './pod-spec.ts';
 
 /** An env var read from a Secret key: the manifests carry the reference, never the value. */

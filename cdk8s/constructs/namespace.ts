@@ -5,7 +5,7 @@ import {
   PART_OF,
   PART_OF_LABEL,
   POD_SECURITY_EXCEPTION_ANNOTATION,
-} from '../../mesh/names.ts';
+} from '@meshmart/mesh/names.ts';
 
 export type PodSecurityLevel = 'privileged' | 'baseline' | 'restricted';
 

@@ -1,4 +1,4 @@
-import { LATTICE_CIDR } from '../../mesh/render/network-policies.ts';
+import { LATTICE_CIDR } from '@meshmart/mesh/render/network-policies.ts';
 import { roleArn, type MeshmartConfig } from '../config.ts';
 import type { Profile } from '../profiles/compose.ts';
 import type { PolicyContext } from './types.ts';

@@ -1,7 +1,7 @@
 import type { LabelSelector } from './workloads.ts';
 import { isEmptySelector, selectorMatches } from './workloads.ts';
 import type { Manifest } from './types.ts';
-import { NAMESPACE_NAME_LABEL } from '../../mesh/names.ts';
+import { NAMESPACE_NAME_LABEL } from '@meshmart/mesh/names.ts';
 
 export interface NetworkPolicyPeer {
   readonly podSelector?: LabelSelector;

@@ -1,4 +1,4 @@
-import type { TrafficModel } from '../../mesh/model.ts';
+import type { TrafficModel } from '@meshmart/mesh/model.ts';
 
 /** A synthesized Kubernetes object, as plain JSON. */
 export type Manifest = Readonly<Record<string, unknown>> & {

@@ -1,13 +1,17 @@
 import type { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-27';
-import { INGRESS_GATEWAY, serviceSelector } from '../../mesh/names.ts';
-import { appMeshNamespaceLabels, renderAppMesh, type AppMeshDiscovery } from '../../mesh/render/app-mesh.ts';
+import { INGRESS_GATEWAY, serviceSelector } from '@meshmart/mesh/names.ts';
+import {
+  appMeshNamespaceLabels,
+  renderAppMesh,
+  type AppMeshDiscovery,
+} from '@meshmart/mesh/render/app-mesh.ts';
 import {
   latticeNamespaceLabels,
   renderGatewayApi,
   type GatewayApiOptions,
-} from '../../mesh/render/gateway-api.ts';
-import { migrationReport } from '../../mesh/render/migration.ts';
+} from '@meshmart/mesh/render/gateway-api.ts';
+import { migrationReport } from '@meshmart/mesh/render/migration.ts';
 import { roleArn, type MeshmartConfig } from '../config.ts';
 import { MeshIngressGateway, publicLoadBalancerAnnotations } from '../constructs/mesh-ingress-gateway.ts';
 import { Dashboards } from '../constructs/observability/dashboards.ts';

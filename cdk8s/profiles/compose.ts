@@ -1,11 +1,11 @@
 import { App, Chart } from 'cdk8s';
 import { catalogue, type ServiceEntry } from '@meshmart/catalogue';
-import { clientPolicyEnv } from '../../mesh/client-policy.ts';
-import { servicePolicy, trafficModel, type TrafficModel } from '../../mesh/model.ts';
-import { renderNetworkPolicies, usesRedis, type MeshKind } from '../../mesh/render/network-policies.ts';
+import { clientPolicyEnv } from '@meshmart/mesh/client-policy.ts';
+import { servicePolicy, trafficModel, type TrafficModel } from '@meshmart/mesh/model.ts';
+import { renderNetworkPolicies, usesRedis, type MeshKind } from '@meshmart/mesh/render/network-policies.ts';
 import { ecrRegistry, roleArn, type MeshmartConfig } from '../config.ts';
 import { mongoDb, redis } from '../constructs/datastore.ts';
-import { IMAGE_REPOSITORY, NAME_LABEL } from '../../mesh/names.ts';
+import { IMAGE_REPOSITORY, NAME_LABEL } from '@meshmart/mesh/names.ts';
 import { Microservice, type ComposedEnvVar, type SecretEnvVar } from '../constructs/microservice.ts';
 import { MeshmartNamespace, type PodSecurityExceptionName } from '../constructs/namespace.ts';
 

@@ -1,4 +1,4 @@
-import type { ProfileName } from '../../cdk8s/profiles/index.ts';
+import type { ProfileName } from '@meshmart/cdk8s/profiles/index.ts';
 
 /** The EKS profiles an environment can deploy (kind runs on a laptop, not on AWS). */
 export type EksProfileName = Exclude<ProfileName, 'kind'>;

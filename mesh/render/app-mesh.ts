@@ -23,7 +23,7 @@ import {
   type VirtualNodeSpecListenersTls,
   type VirtualRouterSpecRoutes,
   type VirtualRouterSpecRoutesHttpRouteMatchHeaders,
-} from '../../cdk8s/imports/appmesh.k8s.aws.ts';
+} from '@meshmart/cdk8s/imports/appmesh.k8s.aws.ts';
 import {
   type HeaderMatch,
   type ServicePolicy,

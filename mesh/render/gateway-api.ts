@@ -4,7 +4,7 @@ import {
   TargetGroupPolicy,
   TargetGroupPolicySpecHealthCheckProtocol,
   TargetGroupPolicySpecHealthCheckProtocolVersion,
-} from '../../cdk8s/imports/application-networking.k8s.aws.ts';
+} from '@meshmart/cdk8s/imports/application-networking.k8s.aws.ts';
 import {
   Gateway,
   HttpRoute,
@@ -12,7 +12,7 @@ import {
   HttpRouteSpecRulesMatchesMethod,
   HttpRouteSpecRulesMatchesPathType,
   type HttpRouteSpecRules,
-} from '../../cdk8s/imports/gateway.networking.k8s.io.ts';
+} from '@meshmart/cdk8s/imports/gateway.networking.k8s.io.ts';
 import type { ServiceName } from '@meshmart/catalogue';
 import { isReadRoute, upstreamEnvPrefix, upstreamSettings } from '../client-policy.ts';
 import type { ServicePolicy, TrafficModel, TrafficRoute } from '../model.ts';

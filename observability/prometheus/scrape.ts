@@ -6,7 +6,7 @@ import {
   PART_OF_LABEL,
   PROMETHEUS_PORT_ANNOTATION,
   VERSION_LABEL,
-} from '../../mesh/names.ts';
+} from '@meshmart/mesh/names.ts';
 
 /** Prometheus turns a pod label into `__meta_kubernetes_pod_label_<name>` with every non-word character as `_`. */
 export function podLabelMeta(label: string): string {

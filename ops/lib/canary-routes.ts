@@ -1,6 +1,6 @@
 import { type Kube, type KubeObject, ObjectError } from './kube.ts';
 import type { CanaryState } from './canary-plan.ts';
-import { routerName } from '../../mesh/names.ts';
+import { routerName } from '@meshmart/mesh/names.ts';
 import {
   BACKENDS,
   CANARY_ANNOTATION,

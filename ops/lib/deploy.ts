@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DEPLOY_LABEL, DESCRIPTION_ANNOTATION, MANAGED_BY_LABEL } from '../../mesh/names.ts';
+import { DEPLOY_LABEL, DESCRIPTION_ANNOTATION, MANAGED_BY_LABEL } from '@meshmart/mesh/names.ts';
 import { describe, groupOf, Kube, ObjectError, type KubeObject } from './kube.ts';
 import { plan } from './manifests.ts';
 

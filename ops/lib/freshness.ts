@@ -17,15 +17,42 @@ function filesUnder(path: string): string[] {
     .map((e) => join(e.parentPath, e.name));
 }
 
-/** `@meshmart/<pkg>/<sub>` through the workspace package's `exports`. */
+/** The folder of workspace package `@meshmart/<name>`: `services/<name>/`, or a part at the root (`mesh/`, `cdk8s/`, …). */
+function workspaceDir(name: string, root: string): string | undefined {
+  const service = join(root, 'services', name);
+  if (existsSync(join(service, 'package.json'))) return service;
+  const part = join(root, name);
+  const pkgFile = join(part, 'package.json');
+  return existsSync(pkgFile) &&
+    (JSON.parse(readFileSync(pkgFile, 'utf8')) as { name?: string }).name === `@meshmart/${name}`
+    ? part
+    : undefined;
+}
+
+/** `@meshmart/<pkg>/<sub>` through the workspace package's `exports` (a subpath, or a pattern such as `./*`). */
 function workspaceModule(specifier: string, root: string): string | undefined {
   const m = /^@meshmart\/([^/]+)(\/.*)?$/.exec(specifier);
   if (!m) return undefined;
-  const dir = join(root, 'services', m[1]);
-  const pkgFile = join(dir, 'package.json');
-  if (!existsSync(pkgFile)) return undefined;
-  const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as { exports?: Record<string, unknown> };
-  const target = pkg.exports?.[`.${m[2] ?? ''}`];
+  const dir = workspaceDir(m[1], root);
+  if (!dir) return undefined;
+  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+    exports?: Record<string, unknown>;
+  };
+  const subpath = `.${m[2] ?? ''}`;
+  let target = pkg.exports?.[subpath];
+  if (target === undefined)
+    for (const [key, value] of Object.entries(pkg.exports ?? {})) {
+      const [prefix, suffix, ...rest] = key.split('*');
+      if (suffix === undefined || rest.length > 0 || typeof value !== 'string') continue;
+      if (
+        subpath.startsWith(prefix) &&
+        subpath.endsWith(suffix) &&
+        subpath.length >= prefix.length + suffix.length
+      ) {
+        target = value.replaceAll('*', subpath.slice(prefix.length, subpath.length - suffix.length));
+        break;
+      }
+    }
   const path =
     typeof target === 'string'
       ? target

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { PROFILE_NAMES, type ProfileName } from '../../cdk8s/profiles/names.ts';
+import { PROFILE_NAMES, type ProfileName } from '@meshmart/cdk8s/profiles/names.ts';
 import { phases, readManifests, vendoredCrds } from '../../scripts/kind-manifests.ts';
 import type { KubeObject } from './kube.ts';
 

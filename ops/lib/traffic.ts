@@ -1,4 +1,4 @@
-import { CANARY_ANNOTATION, routerName, versionedName } from '../../mesh/names.ts';
+import { CANARY_ANNOTATION, routerName, versionedName } from '@meshmart/mesh/names.ts';
 import type { Kube, KubeObject } from './kube.ts';
 
 export const BACKENDS = ['app-mesh', 'gateway-api'] as const;

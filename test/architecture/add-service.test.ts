@@ -146,15 +146,23 @@ async function copyRepository(to: string): Promise<void> {
     if (lstatSync(from).isSymbolicLink()) symlinkSync(readlinkSync(from), join(to, file));
     else copyFileSync(from, join(to, file));
   }
-  // node_modules/@meshmart/* are relative links to ../../services/*: re-made in the copy, they resolve to the copy's
-  // services (the new one included); every other package is the original's.
+  // node_modules/@meshmart/* are relative links to the workspaces (../../services/*, ../../mesh, ../../cdk8s, …):
+  // re-made in the copy from its package.json's workspaces, they resolve to the copy's folders (the new service
+  // included); every other package is the original's.
   mkdirSync(join(to, 'node_modules/@meshmart'), { recursive: true });
   for (const entry of readdirSync(join(ROOT, 'node_modules')))
     if (entry !== '@meshmart')
       symlinkSync(join(ROOT, 'node_modules', entry), join(to, 'node_modules', entry));
-  for (const pkg of readdirSync(join(to, 'services')))
-    if (existsSync(join(to, 'services', pkg, 'package.json')))
-      symlinkSync(`../../services/${pkg}`, join(to, 'node_modules/@meshmart', pkg));
+  const { workspaces } = JSON.parse(readFileSync(join(to, 'package.json'), 'utf8')) as {
+    workspaces: string[];
+  };
+  const folders = workspaces.flatMap((w) =>
+    w.endsWith('/*') ? readdirSync(join(to, w.slice(0, -2))).map((pkg) => `${w.slice(0, -2)}/${pkg}`) : [w],
+  );
+  for (const folder of folders.filter((f) => existsSync(join(to, f, 'package.json')))) {
+    const { name } = JSON.parse(readFileSync(join(to, folder, 'package.json'), 'utf8')) as { name: string };
+    symlinkSync(`../../${folder}`, join(to, 'node_modules', name));
+  }
   for (const pkg of readdirSync(join(ROOT, 'services')))
     if (existsSync(join(ROOT, 'services', pkg, 'node_modules')))
       symlinkSync(join(ROOT, 'services', pkg, 'node_modules'), join(to, 'services', pkg, 'node_modules'));

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { defaultConfig, ecrRegistry, loadConfig, mergeConfig, roleArn } from '../../cdk8s/config.ts';
+import { defaultConfig, ecrRegistry, loadConfig, mergeConfig, roleArn } from '@meshmart/cdk8s/config.ts';
 
 describe('cdk8s config', () => {
   it('when nothing overrides it, then the image tag is the root package version and the registry is derived', () => {

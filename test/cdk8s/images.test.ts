@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { defaultConfig, loadConfig, mergeConfig, type MeshmartConfig } from '../../cdk8s/config.ts';
-import { resolveImage } from '../../cdk8s/images.ts';
-import { buildProfile, PROFILE_NAMES } from '../../cdk8s/profiles/index.ts';
-import { profileObjects, type KubeObject } from '../../cdk8s/synth.ts';
+import { defaultConfig, loadConfig, mergeConfig, type MeshmartConfig } from '@meshmart/cdk8s/config.ts';
+import { resolveImage } from '@meshmart/cdk8s/images.ts';
+import { buildProfile, PROFILE_NAMES } from '@meshmart/cdk8s/profiles/index.ts';
+import { profileObjects, type KubeObject } from '@meshmart/cdk8s/synth.ts';
 
 function images(objects: readonly KubeObject[]): string[] {
   const out: string[] = [];

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-import { exampleValues, exampleValuesIn } from '../../cdk8s/config.ts';
+import { exampleValues, exampleValuesIn } from '@meshmart/cdk8s/config.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 

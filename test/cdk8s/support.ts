@@ -1,9 +1,9 @@
 import { Chart, Testing } from 'cdk8s';
-import { defaultConfig, type MeshmartConfig } from '../../cdk8s/config.ts';
-import { policyContext } from '../../cdk8s/policy/context.ts';
-import type { Manifest, PolicyContext } from '../../cdk8s/policy/types.ts';
-import { buildProfile, PROFILE_NAMES, type ProfileName } from '../../cdk8s/profiles/index.ts';
-import { profileObjects, type KubeObject } from '../../cdk8s/synth.ts';
+import { defaultConfig, type MeshmartConfig } from '@meshmart/cdk8s/config.ts';
+import { policyContext } from '@meshmart/cdk8s/policy/context.ts';
+import type { Manifest, PolicyContext } from '@meshmart/cdk8s/policy/types.ts';
+import { buildProfile, PROFILE_NAMES, type ProfileName } from '@meshmart/cdk8s/profiles/index.ts';
+import { profileObjects, type KubeObject } from '@meshmart/cdk8s/synth.ts';
 
 export { PROFILE_NAMES, type ProfileName };
 

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { parseAllDocuments } from 'yaml';
-import { synthProfiles } from '../../cdk8s/main.ts';
-import { PROFILE_NAMES } from '../../cdk8s/profiles/index.ts';
+import { synthProfiles } from '@meshmart/cdk8s/main.ts';
+import { PROFILE_NAMES } from '@meshmart/cdk8s/profiles/index.ts';
 
 describe('cdk8s synthProfiles', () => {
   const dirs: string[] = [];

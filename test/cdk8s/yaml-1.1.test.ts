@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { parse } from 'yaml';
-import { toYaml } from '../../cdk8s/synth.ts';
+import { toYaml } from '@meshmart/cdk8s/synth.ts';
 
 describe('synthesized YAML', () => {
   describe('when a string looks like a YAML 1.1 boolean or number (Redis args "yes"/"no")', () => {

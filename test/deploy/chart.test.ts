@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { parse, parseAllDocuments } from 'yaml';
-import { defaultConfig } from '../../cdk8s/config.ts';
+import { defaultConfig } from '@meshmart/cdk8s/config.ts';
 import { chartDiff, generateChart, writeChart } from '../../scripts/build-chart.ts';
 
 // The Helm chart is generated from the synthesized manifests; `helm template` with a profile's values file must give

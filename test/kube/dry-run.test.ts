@@ -3,15 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { parseAllDocuments } from 'yaml';
-import { defaultConfig, type MeshmartConfig } from '../../cdk8s/config.ts';
+import { defaultConfig, type MeshmartConfig } from '@meshmart/cdk8s/config.ts';
 import {
   POD_SECURITY_EXCEPTION_ANNOTATION,
   POD_SECURITY_EXCEPTIONS,
   podSecurityProblems,
   type PodSecurityException,
-} from '../../cdk8s/constructs/namespace.ts';
-import { PROFILE_NAMES } from '../../cdk8s/profiles/index.ts';
-import { synthProfiles, type KubeObject } from '../../cdk8s/synth.ts';
+} from '@meshmart/cdk8s/constructs/namespace.ts';
+import { PROFILE_NAMES } from '@meshmart/cdk8s/profiles/index.ts';
+import { synthProfiles, type KubeObject } from '@meshmart/cdk8s/synth.ts';
 import {
   applyCrds,
   applyObjects,

@@ -275,7 +275,88 @@ describe('lint: the import direction (eslint.config.js, docs/architecture.md)', 
         'ops/lib/x.ts',
         "import { a } from '../../scripts/kind-manifests.ts';\nexport { a };\n",
       );
-      await expectAllowed('ops/lib/x.ts', "import { a } from '../../cdk8s/config.ts';\nexport { a };\n");
+      await expectAllowed('ops/lib/x.ts', "import { a } from '@meshmart/cdk8s/config.ts';\nexport { a };\n");
+    });
+
+    it('when a part imports another deployment part by package name, then lint allows what the table lists and fails the rest', async () => {
+      const allowed: [string, string][] = [
+        ['mesh/render/x.ts', '@meshmart/cdk8s/imports/appmesh.k8s.aws.ts'],
+        ['observability/prometheus/x.ts', '@meshmart/mesh/names.ts'],
+        ['cdk8s/constructs/x.ts', '@meshmart/mesh/model.ts'],
+        ['cdk8s/constructs/observability/x.ts', '@meshmart/observability/index.ts'],
+        ['ops/lib/x.ts', '@meshmart/mesh/names.ts'],
+        ['infra/lib/x.ts', '@meshmart/cdk8s/profiles/index.ts'],
+        ['scripts/x.ts', '@meshmart/mesh/names.ts'],
+        ['bench/x.ts', '@meshmart/cdk8s/synth.ts'],
+        ['test/ops/x.test.ts', '@meshmart/ops/lib/synth.ts'],
+      ];
+      for (const [path, specifier] of allowed)
+        await expectAllowed(path, `import { a } from '${specifier}';\nexport { a };\n`);
+      const banned: [string, string, string][] = [
+        ['mesh/x.ts', '@meshmart/cdk8s/config.ts', 'mesh/ may import only'],
+        ['mesh/render/x.ts', '@meshmart/observability/index.ts', 'mesh/ may import only'],
+        ['mesh/x.ts', '@meshmart/ops/lib/synth.ts', 'mesh/ may import only'],
+        ['observability/x.ts', '@meshmart/mesh/model.ts', 'observability/ may import only'],
+        ['observability/x.ts', '@meshmart/cdk8s/config.ts', 'observability/ may import only'],
+        ['cdk8s/x.ts', '@meshmart/ops/lib/synth.ts', 'cdk8s/ may import only'],
+        ['ops/lib/x.ts', '@meshmart/observability/index.ts', 'ops/ may import only'],
+        ['infra/lib/x.ts', '@meshmart/mesh/names.ts', 'infra/ may import of the deployment parts only'],
+        ['scripts/x.ts', '@meshmart/ops/lib/synth.ts', 'scripts/ may import of the deployment parts only'],
+        ['scripts/x.ts', '@meshmart/mesh/model.ts', 'scripts/ may import of the deployment parts only'],
+      ];
+      for (const [path, specifier, says] of banned)
+        await expectBanned(path, `import { a } from '${specifier}';`, says);
+    });
+
+    it('when runtime code imports a deployment part by package name, then lint fails', async () => {
+      const says = 'runtime code (services/) never imports deployment code';
+      await expectBanned('services/cart/src/x.ts', "import { a } from '@meshmart/mesh/names.ts';", says);
+      await expectBanned(
+        'services/kit/src/x.ts',
+        "import type { A } from '@meshmart/cdk8s/config.ts';",
+        says,
+      );
+      await expectBanned(
+        'services/catalogue/src/x.ts',
+        "await import('@meshmart/observability/index.ts');",
+        says,
+      );
+      await expectBanned(
+        'services/gateway/src/x.ts',
+        "export { a } from '@meshmart/ops/lib/synth.ts';",
+        says,
+      );
+    });
+
+    it('when a file imports a deployment part by a relative path from outside it, then lint fails and says to use the package name', async () => {
+      const says = 'by package name (@meshmart/<part>/<file>.ts), never by a path';
+      await expectBanned('cdk8s/constructs/x.ts', "import { a } from '../../mesh/model.ts';", says);
+      await expectBanned(
+        'cdk8s/constructs/observability/x.ts',
+        "import { a } from '../../../observability/index.ts';",
+        says,
+      );
+      await expectBanned('observability/prometheus/x.ts', "import { a } from '../../mesh/names.ts';", says);
+      await expectBanned(
+        'mesh/render/x.ts',
+        "import { a } from '../../cdk8s/imports/appmesh.k8s.aws.ts';",
+        says,
+      );
+      await expectBanned('ops/lib/x.ts', "import { a } from '../../cdk8s/config.ts';", says);
+      await expectBanned('infra/lib/constructs/x.ts', "import { a } from '../../../cdk8s/config.ts';", says);
+      await expectBanned('scripts/x.ts', "await import('../mesh/names.ts');", says);
+      await expectBanned('bench/x.ts', "import { a } from '../cdk8s/synth.ts';", says);
+      await expectBanned('test/ops/x.test.ts', "import { a } from '../../ops/lib/deploy.ts';", says);
+      await expectBanned('test/x.test.ts', "import type { A } from '../observability/index.ts';", says);
+      // inside a part, and a test's own folders named like one, stay relative
+      await expectAllowed(
+        'cdk8s/constructs/observability/x.ts',
+        "import { a } from '../namespace.ts';\nexport { a };\n",
+      );
+      await expectAllowed(
+        'test/observability/x.test.ts',
+        "import { a } from '../cdk8s/support.ts';\nexport { a };\n",
+      );
     });
 
     it('when scripts/, bench/ or ops/ import the kit or the catalogue by path, then lint fails; other services and tests pass', async () => {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { clientPolicyEnv } from '../../mesh/client-policy.ts';
-import { trafficModel } from '../../mesh/model.ts';
+import { clientPolicyEnv } from '@meshmart/mesh/client-policy.ts';
+import { trafficModel } from '@meshmart/mesh/model.ts';
 
 describe('mesh/client-policy', () => {
   it('when cart calls catalog, then cart gets catalog timeouts, retries, breaker and pool as env vars', () => {

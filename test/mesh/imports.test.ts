@@ -4,10 +4,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { HttpRoute } from '../../cdk8s/imports/gateway.networking.k8s.io.ts';
-import { VirtualNode } from '../../cdk8s/imports/appmesh.k8s.aws.ts';
-import { ServiceMonitor } from '../../cdk8s/imports/monitoring.coreos.com.ts';
-import { IamAuthPolicy } from '../../cdk8s/imports/application-networking.k8s.aws.ts';
+import { HttpRoute } from '@meshmart/cdk8s/imports/gateway.networking.k8s.io.ts';
+import { VirtualNode } from '@meshmart/cdk8s/imports/appmesh.k8s.aws.ts';
+import { ServiceMonitor } from '@meshmart/cdk8s/imports/monitoring.coreos.com.ts';
+import { IamAuthPolicy } from '@meshmart/cdk8s/imports/application-networking.k8s.aws.ts';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 

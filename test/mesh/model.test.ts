@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { catalogue } from '@meshmart/catalogue';
-import { servicePolicy, trafficModel } from '../../mesh/model.ts';
+import { servicePolicy, trafficModel } from '@meshmart/mesh/model.ts';
 
 describe('mesh/model', () => {
   it('when built with no options, then every catalogue service has one version v1 at weight 100 in namespace meshmart', () => {

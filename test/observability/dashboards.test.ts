@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { SERVICE_NAMES } from '@meshmart/catalogue';
-import { staleFiles } from '../../observability/files.ts';
-import { dashboards } from '../../observability/grafana/dashboards.ts';
+import { staleFiles } from '@meshmart/observability/files.ts';
+import { dashboards } from '@meshmart/observability/grafana/dashboards.ts';
 import { testenv } from '../support/testenv.ts';
 import { panelQueries, substitute } from './support/dashboard-queries.ts';
 

@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
-import { buildProfile } from '../../cdk8s/profiles/index.ts';
-import { profileObjects } from '../../cdk8s/synth.ts';
-import { LOGGING_NAMESPACE } from '../../cdk8s/constructs/observability/stack.ts';
+import { buildProfile } from '@meshmart/cdk8s/profiles/index.ts';
+import { profileObjects } from '@meshmart/cdk8s/synth.ts';
+import { LOGGING_NAMESPACE } from '@meshmart/cdk8s/constructs/observability/stack.ts';
 import { ROOT } from '../../scripts/system.ts';
 import { checkoutOnce, startObservedSystem } from './traces-system.ts';
 

@@ -6,8 +6,8 @@ import { chromium } from 'playwright-core';
 import { runLoad, type LoadSummary } from '../../scripts/load.ts';
 import type { ServiceName } from '@meshmart/catalogue';
 import { assignPort, ROOT } from '../../scripts/system.ts';
-import { dashboards } from '../../observability/grafana/dashboards.ts';
-import { prometheusRuleGroups } from '../../observability/prometheus/rules.ts';
+import { dashboards } from '@meshmart/observability/grafana/dashboards.ts';
+import { prometheusRuleGroups } from '@meshmart/observability/prometheus/rules.ts';
 import { call, startRealSystem, until, type RealSystem } from '../e2e/support/real-system.ts';
 import { testenv } from '../support/testenv.ts';
 import {

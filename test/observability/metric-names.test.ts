@@ -13,10 +13,10 @@ import {
 } from '@meshmart/kit/metric-declarations';
 import { ordersMetrics } from '@meshmart/orders/metrics';
 import { paymentsMetrics } from '@meshmart/payments/metrics';
-import { generatedFiles } from '../../observability/files.ts';
-import { podRelabelings } from '../../observability/prometheus/scrape.ts';
-import { canaryMetrics } from '../../ops/lib/canary-metrics.ts';
-import { canaryQueries } from '../../ops/lib/prometheus.ts';
+import { generatedFiles } from '@meshmart/observability/files.ts';
+import { podRelabelings } from '@meshmart/observability/prometheus/scrape.ts';
+import { canaryMetrics } from '@meshmart/ops/lib/canary-metrics.ts';
+import { canaryQueries } from '@meshmart/ops/lib/prometheus.ts';
 
 /** Every declaration a service, the kit or the canary exposes. */
 const DECLARED: readonly MetricDeclaration[] = [

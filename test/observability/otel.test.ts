@@ -4,9 +4,9 @@ import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
 import { parse } from 'yaml';
 import { startTracing, type Tracing } from '@meshmart/kit';
-import { defaultConfig } from '../../cdk8s/config.ts';
-import { buildProfile } from '../../cdk8s/profiles/index.ts';
-import { profileObjects } from '../../cdk8s/synth.ts';
+import { defaultConfig } from '@meshmart/cdk8s/config.ts';
+import { buildProfile } from '@meshmart/cdk8s/profiles/index.ts';
+import { profileObjects } from '@meshmart/cdk8s/synth.ts';
 import { ROOT } from '../../scripts/system.ts';
 
 interface Collector {

@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { parse } from 'yaml';
-import { RULES_DIR, staleFiles } from '../../observability/files.ts';
-import { meshmartCases } from '../../observability/prometheus/rule-tests.ts';
-import { prometheusRuleGroups, ruleFiles } from '../../observability/prometheus/rules.ts';
-import { isAlert } from '../../observability/prometheus/types.ts';
+import { RULES_DIR, staleFiles } from '@meshmart/observability/files.ts';
+import { meshmartCases } from '@meshmart/observability/prometheus/rule-tests.ts';
+import { prometheusRuleGroups, ruleFiles } from '@meshmart/observability/prometheus/rules.ts';
+import { isAlert } from '@meshmart/observability/prometheus/types.ts';
 import { testenv } from '../support/testenv.ts';
 
 const run = promisify(execFile);

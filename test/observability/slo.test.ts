@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { SERVICE_NAMES } from '@meshmart/catalogue';
 import { DURATION_BUCKETS } from '../../services/kit/src/metric-declarations.ts';
-import { errorBudget, serviceSlos } from '../../observability/slo/objectives.ts';
+import { errorBudget, serviceSlos } from '@meshmart/observability/slo/objectives.ts';
 import {
   burnRateExpr,
   PAGE_WINDOWS,
@@ -10,7 +10,7 @@ import {
   sloRuleGroups,
   SLI_WINDOWS,
   TICKET_WINDOWS,
-} from '../../observability/slo/rules.ts';
+} from '@meshmart/observability/slo/rules.ts';
 
 describe('SLOs as code', () => {
   const slos = serviceSlos();

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { checkVerdict, evaluateGates, toMeasurement } from '../../ops/lib/canary-analysis.ts';
+import { checkVerdict, evaluateGates, toMeasurement } from '@meshmart/ops/lib/canary-analysis.ts';
 
 describe('ops/lib/canary-analysis', () => {
   describe('toMeasurement', () => {

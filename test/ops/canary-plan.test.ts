@@ -1,5 +1,10 @@
 import { expect } from 'chai';
-import { checkSteps, planCanary, type CanaryState, type StartingPoint } from '../../ops/lib/canary-plan.ts';
+import {
+  checkSteps,
+  planCanary,
+  type CanaryState,
+  type StartingPoint,
+} from '@meshmart/ops/lib/canary-plan.ts';
 
 const STEPS = [5, 10, 20, 50];
 

@@ -4,18 +4,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-import { defaultConfig, mergeConfig } from '../../cdk8s/config.ts';
+import { defaultConfig, mergeConfig } from '@meshmart/cdk8s/config.ts';
 import {
   CanaryMetrics,
   parseState,
   runCanary,
   type CanaryEvent,
   type CanaryOptions,
-} from '../../ops/lib/canary.ts';
-import { deploy } from '../../ops/lib/deploy.ts';
-import type { KubeObject } from '../../ops/lib/kube.ts';
-import { objectsFromSynth } from '../../ops/lib/synth.ts';
-import { readWeights, routeRef, type Backend } from '../../ops/lib/traffic.ts';
+} from '@meshmart/ops/lib/canary.ts';
+import { deploy } from '@meshmart/ops/lib/deploy.ts';
+import type { KubeObject } from '@meshmart/ops/lib/kube.ts';
+import { objectsFromSynth } from '@meshmart/ops/lib/synth.ts';
+import { readWeights, routeRef, type Backend } from '@meshmart/ops/lib/traffic.ts';
 import { testenv } from '../support/testenv.ts';
 import { cleanUp, testKube, uniqueId } from './support/kube.ts';
 import { startVersionExporter, type VersionExporter } from './support/version-exporter.ts';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { stringify } from 'yaml';
-import { defaultConfig, mergeConfig } from '../../cdk8s/config.ts';
+import { defaultConfig, mergeConfig } from '@meshmart/cdk8s/config.ts';
 import {
   deploy,
   DEPLOY_LABEL,
@@ -13,10 +13,10 @@ import {
   inventoryName,
   MANAGED_BY_LABEL,
   readInventory,
-} from '../../ops/lib/deploy.ts';
-import { describe as nameOf, ObjectError, type KubeObject } from '../../ops/lib/kube.ts';
-import { objectsFromSynth } from '../../ops/lib/synth.ts';
-import { RolloutError, waitForRollout } from '../../ops/lib/rollout.ts';
+} from '@meshmart/ops/lib/deploy.ts';
+import { describe as nameOf, ObjectError, type KubeObject } from '@meshmart/ops/lib/kube.ts';
+import { objectsFromSynth } from '@meshmart/ops/lib/synth.ts';
+import { RolloutError, waitForRollout } from '@meshmart/ops/lib/rollout.ts';
 import { testenv } from '../support/testenv.ts';
 import { cleanUp, configMap, deployment, namespace, testKube, uniqueId } from './support/kube.ts';
 

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { staleness, synthesisInputs } from '../../ops/lib/freshness.ts';
+import { staleness, synthesisInputs } from '@meshmart/ops/lib/freshness.ts';
 
 describe('ops/lib/freshness: is dist/<profile>/ older than what synthesizes it', () => {
   const root = mkdtempSync(join(tmpdir(), 'ops-fresh-'));

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { expect } from 'chai';
-import { ConnectionError, Kube, KubeconfigError, loadKubeconfig } from '../../ops/lib/kube.ts';
+import { ConnectionError, Kube, KubeconfigError, loadKubeconfig } from '@meshmart/ops/lib/kube.ts';
 import { refusedPort } from '../support/ports.ts';
 import { testenv } from '../support/testenv.ts';
 

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import type { KubeObject } from '../../ops/lib/kube.ts';
-import { formatDuration, workloadStatus } from '../../ops/lib/rollout.ts';
+import type { KubeObject } from '@meshmart/ops/lib/kube.ts';
+import { formatDuration, workloadStatus } from '@meshmart/ops/lib/rollout.ts';
 
 const ref = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'meshmart', name: 'catalog' };
 

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import { defaultConfig } from '../../cdk8s/config.ts';
-import { objectsFromSynth } from '../../ops/lib/synth.ts';
-import { describeSecretProblem, secretProblems, secretReferences } from '../../ops/lib/secrets.ts';
+import { defaultConfig } from '@meshmart/cdk8s/config.ts';
+import { objectsFromSynth } from '@meshmart/ops/lib/synth.ts';
+import { describeSecretProblem, secretProblems, secretReferences } from '@meshmart/ops/lib/secrets.ts';
 import { cleanUp, deployment, namespace, testKube, uniqueId } from './support/kube.ts';
 
 describe('ops/lib/secrets: Secrets the workloads need but the manifests do not hold', function () {

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { defaultConfig, mergeConfig } from '../../cdk8s/config.ts';
-import type { KubeObject } from '../../ops/lib/kube.ts';
-import { objectsFromSynth } from '../../ops/lib/synth.ts';
-import { readWeights, withCanaryWeight } from '../../ops/lib/traffic.ts';
+import { defaultConfig, mergeConfig } from '@meshmart/cdk8s/config.ts';
+import type { KubeObject } from '@meshmart/ops/lib/kube.ts';
+import { objectsFromSynth } from '@meshmart/ops/lib/synth.ts';
+import { readWeights, withCanaryWeight } from '@meshmart/ops/lib/traffic.ts';
 
 function rendered(kind: string, name: string, weight?: number): KubeObject {
   const canaries = weight === undefined ? [] : [{ service: 'catalog' as const, version: 'v2', weight }];

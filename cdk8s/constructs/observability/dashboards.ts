@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-27';
-import { dashboards, type GeneratedDashboard } from '../../../observability/grafana/dashboards.ts';
-import { COMPONENT_LABEL, PART_OF, PART_OF_LABEL } from '../../../mesh/names.ts';
+import { dashboards, type GeneratedDashboard } from '@meshmart/observability/grafana/dashboards.ts';
+import { COMPONENT_LABEL, PART_OF, PART_OF_LABEL } from '@meshmart/mesh/names.ts';
 
 /** The label kube-prometheus-stack's Grafana sidecar watches (charts/addons/kube-prometheus-stack/values.yaml). */
 export const GRAFANA_DASHBOARD_LABEL = 'grafana_dashboard';

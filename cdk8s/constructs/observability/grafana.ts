@@ -1,7 +1,7 @@
 import type { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-27';
 import { stringify } from 'yaml';
-import { dashboards } from '../../../observability/index.ts';
+import { dashboards } from '@meshmart/observability/index.ts';
 import { componentDeployment, componentLabels, configVolume, scratch } from './workload.ts';
 
 export const GRAFANA_IMAGE = 'grafana/grafana:12.1.1';

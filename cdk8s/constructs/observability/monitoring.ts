@@ -6,10 +6,10 @@ import {
   PrometheusRuleSpecGroupsRulesExpr,
   type PodMonitorSpecPodMetricsEndpointsRelabelings,
 } from '../../imports/monitoring.coreos.com.ts';
-import { prometheusRuleGroups } from '../../../observability/prometheus/rules.ts';
-import { metricsPortRelabeling } from '../../../observability/prometheus/scrape.ts';
-import { isAlert, type RuleGroup } from '../../../observability/prometheus/types.ts';
-import { COMPONENT_LABEL, NAME_LABEL, PART_OF, PART_OF_LABEL, VERSION_LABEL } from '../../../mesh/names.ts';
+import { prometheusRuleGroups } from '@meshmart/observability/prometheus/rules.ts';
+import { metricsPortRelabeling } from '@meshmart/observability/prometheus/scrape.ts';
+import { isAlert, type RuleGroup } from '@meshmart/observability/prometheus/types.ts';
+import { COMPONENT_LABEL, NAME_LABEL, PART_OF, PART_OF_LABEL, VERSION_LABEL } from '@meshmart/mesh/names.ts';
 
 /** The App Mesh Envoy admin port, where /stats/prometheus is served. */
 export const ENVOY_ADMIN_PORT = 9901;

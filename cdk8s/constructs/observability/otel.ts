@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-27';
-import { CONFIG_SHA256_ANNOTATION } from '../../../mesh/names.ts';
+import { CONFIG_SHA256_ANNOTATION } from '@meshmart/mesh/names.ts';
 import { componentDeployment, componentLabels, configVolume, scratch } from './workload.ts';
 
 /** kind: the contrib distribution (it has the health_check extension the probes read). */

@@ -1,7 +1,7 @@
 import type { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-27';
 import { stringify } from 'yaml';
-import { prometheusScrapeConfig, ruleFiles } from '../../../observability/index.ts';
+import { prometheusScrapeConfig, ruleFiles } from '@meshmart/observability/index.ts';
 import { componentDeployment, componentLabels, configVolume, scratch } from './workload.ts';
 
 /** Prometheus 3 LTS, the kind profile's metrics server. */

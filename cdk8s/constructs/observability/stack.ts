@@ -1,7 +1,7 @@
 import type { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-27';
 import { roleArn, type MeshmartConfig } from '../../config.ts';
-import { NAME_LABEL, NAMESPACE_NAME_LABEL } from '../../../mesh/names.ts';
+import { NAME_LABEL, NAMESPACE_NAME_LABEL } from '@meshmart/mesh/names.ts';
 import { MeshmartNamespace, type PodSecurityExceptionName } from '../namespace.ts';
 import { fluentd } from './fluentd.ts';
 import { grafana } from './grafana.ts';

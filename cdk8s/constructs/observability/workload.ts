@@ -1,6 +1,6 @@
 import type { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-27';
-import { COMPONENT_LABEL, NAME_LABEL, PART_OF, PART_OF_LABEL, VERSION_LABEL } from '../../../mesh/names.ts';
+import { COMPONENT_LABEL, NAME_LABEL, PART_OF, PART_OF_LABEL, VERSION_LABEL } from '@meshmart/mesh/names.ts';
 import {
   resourceRequirements,
   restrictedContainerSecurityContext,

@@ -1,4 +1,4 @@
-import { NAME_LABEL } from '../../../mesh/names.ts';
+import { NAME_LABEL } from '@meshmart/mesh/names.ts';
 import { appliesTo, namespaceLabels, networkPolicies, type NetworkPolicyPeer } from '../network-policies.ts';
 import type { PolicyContext, PolicyRule, Violation } from '../types.ts';
 import { isEmptySelector, selectorMatches, workloads, type Workload } from '../workloads.ts';

@@ -1,8 +1,8 @@
 import type * as eks from 'aws-cdk-lib/aws-eks-v2';
 import { Construct, type IDependable } from 'constructs';
 import type { Chart } from 'cdk8s';
-import type { Profile } from '../../../cdk8s/profiles/index.ts';
-import { chartObjects } from '../../../cdk8s/synth.ts';
+import type { Profile } from '@meshmart/cdk8s/profiles/index.ts';
+import { chartObjects } from '@meshmart/cdk8s/synth.ts';
 
 /**
  * Largest manifest per custom resource, measured as its JSON inside the request JSON. CloudFormation invokes the

@@ -2,7 +2,7 @@ import { Stack } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as servicediscovery from 'aws-cdk-lib/aws-servicediscovery';
 import { Construct } from 'constructs';
-import type { KubeObject } from '../../../cdk8s/synth.ts';
+import type { KubeObject } from '@meshmart/cdk8s/synth.ts';
 import type { CloudMapDiscovery } from '../environments.ts';
 import type { StatementJson } from './lattice-dns.ts';
 

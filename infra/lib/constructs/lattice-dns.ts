@@ -1,7 +1,7 @@
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import { Construct } from 'constructs';
-import type { KubeObject } from '../../../cdk8s/synth.ts';
+import type { KubeObject } from '@meshmart/cdk8s/synth.ts';
 
 /** One statement of an IAM policy document, as JSON (`iam.PolicyStatement.fromJson` takes it). */
 export interface StatementJson {

@@ -1,8 +1,8 @@
 import { Testing } from 'cdk8s';
 import { expect } from 'chai';
-import { Datastore, mongoDb, redis } from '../../../cdk8s/constructs/datastore.ts';
-import { MeshmartNamespace } from '../../../cdk8s/constructs/namespace.ts';
-import { MeshIngressGateway } from '../../../cdk8s/constructs/mesh-ingress-gateway.ts';
+import { Datastore, mongoDb, redis } from '@meshmart/cdk8s/constructs/datastore.ts';
+import { MeshmartNamespace } from '@meshmart/cdk8s/constructs/namespace.ts';
+import { MeshIngressGateway } from '@meshmart/cdk8s/constructs/mesh-ingress-gateway.ts';
 import { testChart } from '../support.ts';
 
 describe('cdk8s Datastore, MeshmartNamespace, MeshIngressGateway', () => {

@@ -1,7 +1,7 @@
 import { Testing } from 'cdk8s';
 import { expect } from 'chai';
 import { service } from '@meshmart/catalogue';
-import { Microservice, type MicroserviceProps } from '../../../cdk8s/constructs/microservice.ts';
+import { Microservice, type MicroserviceProps } from '@meshmart/cdk8s/constructs/microservice.ts';
 import { testChart } from '../support.ts';
 
 const base = (overrides: Partial<MicroserviceProps> = {}): MicroserviceProps => ({

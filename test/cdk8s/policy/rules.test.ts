@@ -1,14 +1,14 @@
 import { expect } from 'chai';
 import { catalogue } from '@meshmart/catalogue';
-import { checkPolicy, RULES, type Manifest, type PolicyRule } from '../../../cdk8s/policy/index.ts';
-import { imageTagsRule } from '../../../cdk8s/policy/rules/image-tags.ts';
-import { networkCoverageRule } from '../../../cdk8s/policy/rules/network-coverage.ts';
-import { pdbRule } from '../../../cdk8s/policy/rules/pdb.ts';
-import { probesRule } from '../../../cdk8s/policy/rules/probes.ts';
-import { reachabilityRule } from '../../../cdk8s/policy/rules/reachability.ts';
-import { resourcesRule } from '../../../cdk8s/policy/rules/resources.ts';
-import { secretLiteralsRule } from '../../../cdk8s/policy/rules/secret-literals.ts';
-import { securityContextRule } from '../../../cdk8s/policy/rules/security-context.ts';
+import { checkPolicy, RULES, type Manifest, type PolicyRule } from '@meshmart/cdk8s/policy/index.ts';
+import { imageTagsRule } from '@meshmart/cdk8s/policy/rules/image-tags.ts';
+import { networkCoverageRule } from '@meshmart/cdk8s/policy/rules/network-coverage.ts';
+import { pdbRule } from '@meshmart/cdk8s/policy/rules/pdb.ts';
+import { probesRule } from '@meshmart/cdk8s/policy/rules/probes.ts';
+import { reachabilityRule } from '@meshmart/cdk8s/policy/rules/reachability.ts';
+import { resourcesRule } from '@meshmart/cdk8s/policy/rules/resources.ts';
+import { secretLiteralsRule } from '@meshmart/cdk8s/policy/rules/secret-literals.ts';
+import { securityContextRule } from '@meshmart/cdk8s/policy/rules/security-context.ts';
 import { copyOf, find, PROFILE_NAMES, synthesized, type ProfileName } from '../support.ts';
 
 /** A copy of a profile's objects, one of them broken by `breakIt`, checked by one rule. */

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
-import { defaultConfig } from '../../../cdk8s/config.ts';
-import { buildFromDefinition } from '../../../cdk8s/profiles/build.ts';
-import { PROFILES } from '../../../cdk8s/profiles/definitions.ts';
-import { PROFILE_NAMES } from '../../../cdk8s/profiles/names.ts';
-import { profileObjects } from '../../../cdk8s/synth.ts';
+import { defaultConfig } from '@meshmart/cdk8s/config.ts';
+import { buildFromDefinition } from '@meshmart/cdk8s/profiles/build.ts';
+import { PROFILES } from '@meshmart/cdk8s/profiles/definitions.ts';
+import { PROFILE_NAMES } from '@meshmart/cdk8s/profiles/names.ts';
+import { profileObjects } from '@meshmart/cdk8s/synth.ts';
 
 describe('cdk8s profiles: declared, built by one path', () => {
   it('when the profiles are listed, then each has a declaration and each declaration a listed name', () => {

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { catalogue } from '@meshmart/catalogue';
-import { defaultConfig, mergeConfig, roleArn } from '../../../cdk8s/config.ts';
-import { buildProfile } from '../../../cdk8s/profiles/index.ts';
-import { profileObjects } from '../../../cdk8s/synth.ts';
+import { defaultConfig, mergeConfig, roleArn } from '@meshmart/cdk8s/config.ts';
+import { buildProfile } from '@meshmart/cdk8s/profiles/index.ts';
+import { profileObjects } from '@meshmart/cdk8s/synth.ts';
 import { find, PROFILE_NAMES, synthesized, type ProfileName } from '../support.ts';
 
 /** Objects of a kind, leaving out the observability stack's and the dashboards' (tested in test/observability). */
@@ -195,7 +195,7 @@ describe('cdk8s profiles', () => {
   });
 
   it('when the config picks AWS Cloud Map for App Mesh, then eks-appmesh and migration VirtualNodes use it, every object validates, and MIGRATION.md says what changes for Lattice', async () => {
-    const { validateManifests } = await import('../../../cdk8s/validation/index.ts');
+    const { validateManifests } = await import('@meshmart/cdk8s/validation/index.ts');
     const config = mergeConfig(defaultConfig(), {
       appMesh: { discovery: 'cloudMap', cloudMapNamespace: 'meshmart.local' },
     });

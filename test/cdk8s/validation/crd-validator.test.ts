@@ -3,7 +3,7 @@ import {
   createCrdValidator,
   strictSchema,
   validateCustomResource,
-} from '../../../cdk8s/validation/crd-validator.ts';
+} from '@meshmart/cdk8s/validation/crd-validator.ts';
 
 const httpRoute = (rule: Record<string, unknown>) => ({
   apiVersion: 'gateway.networking.k8s.io/v1',

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { validateBuiltIn } from '../../../cdk8s/validation/kube-validator.ts';
-import { validateManifests } from '../../../cdk8s/validation/index.ts';
+import { validateBuiltIn } from '@meshmart/cdk8s/validation/kube-validator.ts';
+import { validateManifests } from '@meshmart/cdk8s/validation/index.ts';
 import { copyOf, find, PROFILE_NAMES, synthesized } from '../support.ts';
 
 describe('cdk8s validation', () => {

@@ -1,6 +1,6 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import { expect } from 'chai';
-import { defaultConfig } from '../../../cdk8s/config.ts';
+import { defaultConfig } from '@meshmart/cdk8s/config.ts';
 import { ADDONS, pinnedVersion } from '../../../infra/lib/addons.ts';
 import { EXTERNAL_DNS_RECORD_TYPES } from '../../../infra/lib/constructs/lattice-dns.ts';
 import { DNSENDPOINT_CRD_ANNOTATION, EXTERNAL_DNS } from '../../../infra/lib/constructs/platform-addons.ts';

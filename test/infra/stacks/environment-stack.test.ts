@@ -1,9 +1,9 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { expect } from 'chai';
 import { catalogue } from '@meshmart/catalogue';
-import { defaultConfig, mergeConfig } from '../../../cdk8s/config.ts';
-import { buildProfile } from '../../../cdk8s/profiles/index.ts';
-import { profileObjects } from '../../../cdk8s/synth.ts';
+import { defaultConfig, mergeConfig } from '@meshmart/cdk8s/config.ts';
+import { buildProfile } from '@meshmart/cdk8s/profiles/index.ts';
+import { profileObjects } from '@meshmart/cdk8s/synth.ts';
 import { ADDONS, pinnedVersion } from '../../../infra/lib/addons.ts';
 import { KUBERNETES_VERSION } from '../../../infra/lib/constructs/cluster.ts';
 import { EXTERNAL_SECRETS } from '../../../infra/lib/constructs/platform-addons.ts';

@@ -1,11 +1,11 @@
 import { expect } from 'chai';
 import { catalogue } from '@meshmart/catalogue';
-import { trafficModel } from '../../../mesh/model.ts';
+import { trafficModel } from '@meshmart/mesh/model.ts';
 import {
   appMeshNamespaceLabels,
   appMeshPodAnnotations,
   renderAppMesh,
-} from '../../../mesh/render/app-mesh.ts';
+} from '@meshmart/mesh/render/app-mesh.ts';
 import { find, ofKind, synth } from '../support.ts';
 
 describe('mesh/render/app-mesh', () => {

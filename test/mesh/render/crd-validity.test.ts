@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { validateCustomResource } from '../../../cdk8s/validation/crd-validator.ts';
-import { trafficModel } from '../../../mesh/model.ts';
-import { renderAppMesh } from '../../../mesh/render/app-mesh.ts';
-import { renderGatewayApi } from '../../../mesh/render/gateway-api.ts';
+import { validateCustomResource } from '@meshmart/cdk8s/validation/crd-validator.ts';
+import { trafficModel } from '@meshmart/mesh/model.ts';
+import { renderAppMesh } from '@meshmart/mesh/render/app-mesh.ts';
+import { renderGatewayApi } from '@meshmart/mesh/render/gateway-api.ts';
 import { find, principal, synth, type Manifest } from '../support.ts';
 
 describe('mesh renderers against the CRDs (strict)', () => {

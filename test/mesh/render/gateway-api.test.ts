@@ -1,11 +1,11 @@
 import { expect } from 'chai';
 import { catalogue, service, type ServiceName } from '@meshmart/catalogue';
-import { trafficModel } from '../../../mesh/model.ts';
+import { trafficModel } from '@meshmart/mesh/model.ts';
 import {
   latticeNamespaceLabels,
   renderGatewayApi,
   type NotCarriedReport,
-} from '../../../mesh/render/gateway-api.ts';
+} from '@meshmart/mesh/render/gateway-api.ts';
 import { find, ofKind, principal, synth } from '../support.ts';
 
 describe('mesh/render/gateway-api', () => {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { catalogue } from '@meshmart/catalogue';
-import { trafficModel } from '../../../mesh/model.ts';
-import { migrationReport } from '../../../mesh/render/migration.ts';
+import { trafficModel } from '@meshmart/mesh/model.ts';
+import { migrationReport } from '@meshmart/mesh/render/migration.ts';
 
 describe('mesh/render/migration', () => {
   const md = migrationReport(trafficModel({ canaries: [{ service: 'catalog', version: 'v2', weight: 10 }] }));

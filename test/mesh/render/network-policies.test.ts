@@ -1,11 +1,11 @@
 import { expect } from 'chai';
 import { catalogue, service, type ServiceName } from '@meshmart/catalogue';
-import { trafficModel } from '../../../mesh/model.ts';
+import { trafficModel } from '@meshmart/mesh/model.ts';
 import {
   LATTICE_CIDR,
   renderNetworkPolicies,
   type NetworkPolicyOptions,
-} from '../../../mesh/render/network-policies.ts';
+} from '@meshmart/mesh/render/network-policies.ts';
 import { find, ofKind, synth, type Manifest } from '../support.ts';
 
 const kind: NetworkPolicyOptions = {

@@ -1,4 +1,4 @@
-import type { GeneratedDashboard } from '../../../observability/grafana/dashboards.ts';
+import type { GeneratedDashboard } from '@meshmart/observability/grafana/dashboards.ts';
 
 export interface PanelQuery {
   readonly dashboard: string;

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { Kube, type KubeObject } from '../../../ops/lib/kube.ts';
+import { Kube, type KubeObject } from '@meshmart/ops/lib/kube.ts';
 import { deleteNamespace } from '../../support/kube.ts';
 import { testenv } from '../../support/testenv.ts';
-import { inventoryName } from '../../../ops/lib/deploy.ts';
+import { inventoryName } from '@meshmart/ops/lib/deploy.ts';
 
 /** A client for the test environment's kube-apiserver. */
 export function testKube(): Kube {

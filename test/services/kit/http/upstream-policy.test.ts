@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { ConfigError } from '@meshmart/kit';
 import { upstreamPolicyFromEnv } from '@meshmart/kit/http';
-import { clientPolicyEnv } from '../../../../mesh/client-policy.ts';
-import { trafficModel } from '../../../../mesh/model.ts';
+import { clientPolicyEnv } from '@meshmart/mesh/client-policy.ts';
+import { trafficModel } from '@meshmart/mesh/model.ts';
 
 describe('upstreamPolicyFromEnv', () => {
   it('when no UPSTREAM_ variables are set, then the service keeps its own defaults (empty policy)', () => {
