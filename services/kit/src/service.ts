@@ -341,6 +341,21 @@ export interface BuiltService<C, P> extends Kit<C> {
   close(): Promise<void>;
 }
 
+/** bootService for buildService and startService: process metrics off, the caller's host, logger and overrides. */
+function bootEmbedded<S extends ConfigSpec, P, O>(
+  definition: ServiceDefinition<S, P, O>,
+  config: KitConfig & ConfigOf<S>,
+  options: BuildServiceOptions<O>,
+): Promise<BootedService<ConfigOf<S>, P>> {
+  return bootService(definition, {
+    config,
+    processMetrics: false,
+    ...(options.host ? { host: options.host } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.overrides === undefined ? {} : { overrides: options.overrides }),
+  });
+}
+
 /**
  * A service built by its definition, exactly as runService builds it, without tracing or a socket: for tests (drive
  * `app` with supertest) and embedding. Process metrics are off (several services may share a process).
@@ -350,13 +365,7 @@ export async function buildService<S extends ConfigSpec, P, O = never>(
   options: BuildServiceOptions<O> = {},
 ): Promise<BuiltService<ConfigOf<S>, P>> {
   const config = loadServiceConfig(definition, options.env ?? {});
-  const { kit, built } = await bootService(definition, {
-    config,
-    processMetrics: false,
-    ...(options.host ? { host: options.host } : {}),
-    ...(options.logger ? { logger: options.logger } : {}),
-    ...(options.overrides === undefined ? {} : { overrides: options.overrides }),
-  });
+  const { kit, built } = await bootEmbedded(definition, config, options);
   let closed: Promise<void> | undefined;
   return {
     ...kit,
@@ -397,13 +406,7 @@ export async function startService<S extends ConfigSpec, P, O = never>(
       : await bindFor(definition.service, config.metricsPort, config.host, 'METRICS_PORT');
   let booted: BootedService<ConfigOf<S>, P>;
   try {
-    booted = await bootService(definition, {
-      config,
-      processMetrics: false,
-      ...(options.host ? { host: options.host } : {}),
-      ...(options.logger ? { logger: options.logger } : {}),
-      ...(options.overrides === undefined ? {} : { overrides: options.overrides }),
-    });
+    booted = await bootEmbedded(definition, config, options);
   } catch (err) {
     listener.server.close();
     metricsListener?.server.close();
