@@ -23,6 +23,8 @@ export interface CheckoutCoreProps {
   readonly owner?: string;
   readonly leaseMs?: number;
   readonly recoveryIntervalMs?: number;
+  /** SagaEngineProps.progressWriteMs. */
+  readonly progressWriteMs?: number;
   readonly relayIntervalMs?: number;
   /** Checkouts in progress past which new ones get 429 'checkout-busy' (CheckoutService's maxInFlight). */
   readonly maxInFlight?: number;
@@ -71,6 +73,7 @@ export function createCheckoutCore(props: CheckoutCoreProps): CheckoutCore {
     ...(props.owner !== undefined ? { owner: props.owner } : {}),
     ...(props.leaseMs !== undefined ? { leaseMs: props.leaseMs } : {}),
     ...(props.recoveryIntervalMs !== undefined ? { recoveryIntervalMs: props.recoveryIntervalMs } : {}),
+    ...(props.progressWriteMs !== undefined ? { progressWriteMs: props.progressWriteMs } : {}),
     hooks: {
       finishedEvents: (saga) => {
         const base = { sagaId: saga.id, orderId: saga.orderId, userId: saga.userId };

@@ -80,6 +80,12 @@ export const definition = defineService({
       min: 0,
       doc: 'checkouts in progress on one replica past which new ones are refused with 429 checkout-busy and Retry-After (0: no limit)',
     }),
+    sagaProgressWriteMs: int({
+      env: 'SAGA_PROGRESS_WRITE_MS',
+      default: 500,
+      min: 0,
+      doc: 'a saga step still running after this long is recorded as running; quicker steps are recorded with the next write and re-run under the same idempotency keys after a crash (0: record every step before its call)',
+    }),
     sagaRecoveryIntervalMs: int({
       env: 'SAGA_RECOVERY_INTERVAL_MS',
       default: 5000,
@@ -132,6 +138,7 @@ export const definition = defineService({
       owner,
       leaseMs: config.sagaLeaseMs,
       recoveryIntervalMs: config.sagaRecoveryIntervalMs,
+      progressWriteMs: config.sagaProgressWriteMs,
       ...(config.sagaMaxInFlight > 0 ? { maxInFlight: config.sagaMaxInFlight } : {}),
     });
     // Recovery's first pass resumes sagas a previous process left behind.

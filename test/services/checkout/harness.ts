@@ -60,6 +60,8 @@ export async function checkoutOn(
     forwardAttempts?: number;
     /** SAGA_MAX_IN_FLIGHT. @default no limit */
     maxInFlight?: number;
+    /** SAGA_PROGRESS_WRITE_MS. @default the service's */
+    progressWriteMs?: number;
   } = {},
 ): Promise<Checkout> {
   const kit = testKit('checkout');
@@ -74,6 +76,9 @@ export async function checkoutOn(
       UPSTREAM_TIMEOUT_MS: '1',
       SAGA_RECOVERY_INTERVAL_MS: String(options.recoveryIntervalMs ?? 20),
       SAGA_MAX_IN_FLIGHT: String(options.maxInFlight ?? 0),
+      ...(options.progressWriteMs !== undefined
+        ? { SAGA_PROGRESS_WRITE_MS: String(options.progressWriteMs) }
+        : {}),
     },
     overrides: {
       repository,

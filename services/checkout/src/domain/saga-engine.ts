@@ -40,6 +40,12 @@ export interface SagaEngineProps<C> {
   readonly leaseMs?: number;
   /** How often expired sagas are looked for. @default 5000 */
   readonly recoveryIntervalMs?: number;
+  /**
+   * A step's first attempt is written only if its call is still running after this long (a slow step shows as
+   * RUNNING and renews its lease); a quick step's start and outcome are carried by the next write. 0 writes every
+   * step before its call. @default 500
+   */
+  readonly progressWriteMs?: number;
   readonly hooks?: SagaHooks<C>;
   /** @default Math.random */
   readonly random?: () => number;
@@ -51,14 +57,19 @@ class Stop extends Error {
 }
 
 /**
- * Drives sagas through their definition. One engine per process; every transition is persisted before the next
- * participant call, under a lease, so a saga interrupted by a crash is resumed by whichever engine finds its lease
- * expired, from the step it had recorded.
+ * Drives sagas through their definition. One engine per process; the saga is persisted under a lease, so a saga
+ * interrupted by a crash is resumed by whichever engine finds its lease expired, from the step it had recorded.
+ * Every participant call carries an idempotency key made of the saga, the step and the operation, so a step re-run
+ * after a crash gets the answer it got the first time. That is what lets a quick step go unrecorded: its start is
+ * written only when it is a retry, when the lease is half spent, or when its call is still running after
+ * `progressWriteMs`; otherwise the next write (the next such step, a failure, the end) carries it. A crash then
+ * re-runs the steps since the last write, under the same keys, as it re-runs the one step that was running.
  */
 export class SagaEngine<C> {
   readonly owner: string;
   readonly leaseMs: number;
   private readonly recoveryIntervalMs: number;
+  private readonly progressWriteMs: number;
   private readonly random: () => number;
   private readonly running = new Map<string, Promise<void>>();
   private readonly abort = new AbortController();
@@ -71,6 +82,7 @@ export class SagaEngine<C> {
     this.owner = props.owner ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
     this.leaseMs = props.leaseMs ?? 30_000;
     this.recoveryIntervalMs = props.recoveryIntervalMs ?? 5_000;
+    this.progressWriteMs = props.progressWriteMs ?? 500;
     this.random = props.random ?? Math.random;
   }
 
@@ -193,10 +205,13 @@ export class SagaEngine<C> {
     step.attempts++;
     step.startedAt ??= new Date().toISOString();
     this.log(saga, { event: 'step-started', step: step.name, attempt: step.attempts });
-    await this.write(saga);
+    let later: DeferredWrite | undefined;
+    if (this.writeBefore(saga, step.attempts)) await this.write(saga);
+    else later = new DeferredWrite(this.progressWriteMs, () => this.write(saga));
     try {
       await this.calls(saga, def.name, def.action, context, 'action');
     } catch (err) {
+      await later?.settle();
       if (err instanceof Stop) throw err;
       const error = toStepError(err);
       step.error = error;
@@ -236,6 +251,7 @@ export class SagaEngine<C> {
           return;
       }
     }
+    await later?.settle();
     this.props.hooks?.attempted?.(step.name, 'success');
     step.status = 'SUCCEEDED';
     step.finishedAt = new Date().toISOString();
@@ -343,6 +359,15 @@ export class SagaEngine<C> {
     this.props.hooks?.finished?.(saga);
   }
 
+  /**
+   * Whether a forward step's start is written before its call: always with `progressWriteMs` 0, for a retry (its
+   * attempts count towards the step's budget across a crash), and once half the lease is spent (the write renews it).
+   */
+  private writeBefore(saga: Saga<C>, attempts: number): boolean {
+    if (this.progressWriteMs === 0 || attempts > 1) return true;
+    return (saga.lease?.until ?? 0) - Date.now() < this.leaseMs / 2;
+  }
+
   /** Persists the saga and renews (or hands back, or drops) the lease; stops the run if the lease is gone. */
   private async write(
     saga: Saga<C>,
@@ -356,7 +381,9 @@ export class SagaEngine<C> {
     if (this.halted) throw new Stop('halted');
     saga.updatedAt = new Date().toISOString();
     saga.lease = lease;
-    const ok = await this.props.repository.save(saga, this.owner, events);
+    // A copy: a write still in flight must not pick up what the run changes meanwhile (a step marked SUCCEEDED
+    // before its output is in the context).
+    const ok = await this.props.repository.save(structuredClone(saga), this.owner, events);
     if (!ok) {
       this.props.logger.warn(
         { sagaId: saga.id, owner: this.owner },
@@ -377,6 +404,27 @@ export class SagaEngine<C> {
 
   private log(saga: Saga<C>, entry: Omit<LogEntry, 'at'>): void {
     saga.log.push({ at: new Date().toISOString(), ...entry });
+  }
+}
+
+/** A write that happens only if `settle` has not been called within `delayMs`; `settle` waits for one under way. */
+class DeferredWrite {
+  private readonly timer: NodeJS.Timeout;
+  private writing: Promise<void> | undefined;
+
+  constructor(delayMs: number, write: () => Promise<void>) {
+    this.timer = setTimeout(() => {
+      this.writing = write();
+      // Seen by settle(); until then a failure must not count as unhandled.
+      this.writing.catch(() => undefined);
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  /** Cancels the write if it has not started; otherwise waits for it and throws what it threw (a lost lease). */
+  async settle(): Promise<void> {
+    clearTimeout(this.timer);
+    await this.writing;
   }
 }
 

@@ -4,6 +4,7 @@ import type { InMemoryParticipants } from '../../../../services/checkout/src/ada
 import type { CheckoutContext } from '../../../../services/checkout/src/domain/checkout-saga.ts';
 import type { Saga } from '../../../../services/checkout/src/domain/saga.ts';
 import { eachBackend, eventually } from '../../../support/stores.ts';
+import { until } from '../../../support/wait.ts';
 import {
   checkoutOn,
   outboxTypes,
@@ -261,8 +262,8 @@ eachBackend('checkout saga engine', (backend) => {
     expect(await repository.list({ limit: 10 })).to.have.length(1);
   });
 
-  it('when the process dies after authorizing, then a new engine on the same store finishes the saga with nothing dangling', async () => {
-    const a = await make({ owner: 'engine-a', leaseMs: 100 });
+  it('when the process dies after authorizing, with every step recorded before its call, then a new engine on the same store finishes the saga with nothing dangling', async () => {
+    const a = await make({ owner: 'engine-a', leaseMs: 100, progressWriteMs: 0 });
     p.crashAt('payments.authorize', 'after', () => a.core.engine.halt());
     const interrupted = await checkout(a);
     expect(interrupted.status).to.equal('RUNNING');
@@ -281,6 +282,76 @@ eachBackend('checkout saga engine', (backend) => {
     expect(p.stock.get('p1')).to.deep.equal({ available: 8, reserved: 0 });
     expect(p.orderStore.get(saga!.orderId)).to.include({ status: 'CONFIRMED' });
     expect(saga!.log.some((l) => l.event === 'saga-completed')).to.equal(true);
+  });
+
+  it('when the process dies after authorizing before any step was recorded, then a new engine re-runs the steps under the same keys and nothing is done twice', async () => {
+    const a = await make({ owner: 'engine-a', leaseMs: 2000 });
+    p.crashAt('payments.authorize', 'after', () => a.core.engine.halt());
+    const interrupted = await checkout(a);
+    // The three quick steps ran, but none was written: the store still holds the saga as it was started.
+    expect(interrupted.status).to.equal('RUNNING');
+    expect(interrupted.steps.map((s) => s.status)).to.deep.equal(interrupted.steps.map(() => 'PENDING'));
+    expect(p.count('payments.authorize')).to.equal(1);
+
+    const b = await make({ owner: 'engine-b', leaseMs: 2000 });
+    let saga: Saga<CheckoutContext> | undefined;
+    await eventually(
+      async () => (await repository.get(interrupted.id))!.lease!.until < Date.now(),
+      "engine-a's lease to expire",
+    );
+    b.core.start();
+    await eventually(async () => {
+      saga = await repository.get(interrupted.id);
+      return saga?.status === 'COMPLETED';
+    }, 'the resumed saga to complete');
+
+    expect(p.count('orders.place')).to.equal(2);
+    expect(p.count('inventory.reserve')).to.equal(2);
+    expect(p.count('payments.authorize')).to.equal(2);
+    expect(p.orderStore.size).to.equal(1);
+    expect(p.paymentsOf(saga!.orderId).map((x) => x.status)).to.deep.equal(['CAPTURED']);
+    expect(p.stock.get('p1')).to.deep.equal({ available: 8, reserved: 0 });
+    expect([...p.reservations.values()].map((r) => r.status)).to.deep.equal(['COMMITTED']);
+    expect(p.orderStore.get(saga!.orderId)).to.include({ status: 'CONFIRMED' });
+  });
+
+  it('when a step is quick, then its start is not written on its own; when it is slow, then it is recorded as running', async () => {
+    const saves: string[] = [];
+    const save = repository.save.bind(repository);
+    repository.save = (saga, owner, events) => {
+      saves.push(saga.id);
+      return save(saga, owner, events);
+    };
+    const c = await make({ progressWriteMs: 50 });
+    const quick = await checkout(c);
+    expect(quick.status).to.equal('COMPLETED');
+    // Created (not a save), then one write at the end carrying all seven steps.
+    expect(saves.filter((id) => id === quick.id)).to.have.length(1);
+    expect(quick.steps.map((s) => s.status)).to.deep.equal(quick.steps.map(() => 'SUCCEEDED'));
+
+    p.setCart('bob', [{ productId: 'p2', name: 'Mug', unitPriceCents: 2500, quantity: 1 }]);
+    const release = p.holdAt('payments.authorize');
+    const { saga } = await c.core.checkout.start({
+      userId: 'bob',
+      paymentToken: 'tok_visa',
+      idempotencyKey: 'k-slow',
+    });
+    try {
+      const running = await until(async () => {
+        const stored = (await repository.get(saga.id))!;
+        return stored.steps[2].status === 'RUNNING' ? stored : undefined;
+      }, 'the held step to be recorded as running');
+      expect(running.steps.slice(0, 2).map((s) => s.status)).to.deep.equal(['SUCCEEDED', 'SUCCEEDED']);
+      expect(running.context.reservationId).to.be.a('string');
+    } finally {
+      release();
+    }
+    await c.core.engine.idle();
+    const done = (await repository.get(saga.id))!;
+    expect(done.status).to.equal('COMPLETED');
+    expect(done.log.filter((l) => l.event === 'step-started').map((l) => l.step)).to.deep.equal(
+      done.steps.map((s) => s.name),
+    );
   });
 
   it('when the process dies while compensating, then a new engine finishes the compensation', async () => {
@@ -341,7 +412,12 @@ eachBackend('checkout saga engine', (backend) => {
       const saga = (await repository.get(sagaId))!;
       expect(saga.lease).to.include({ owner: 'thief', generation: 1 });
       expect(saga.status).to.equal('RUNNING');
-      expect(saga.steps[2]).to.include({ name: 'authorizePayment', status: 'RUNNING', attempts: 1 });
+      // Nothing engine-a did after the takeover is stored: not the step's success, not the end.
+      expect(saga.steps[2].status).to.not.equal('SUCCEEDED');
+      expect(saga.log.some((l) => l.event === 'step-succeeded' && l.step === 'authorizePayment')).to.equal(
+        false,
+      );
+      expect(saga.log.some((l) => l.event === 'saga-completed')).to.equal(false);
       expect(saga.log.some((l) => l.event === 'step-retrying')).to.equal(false);
     });
   }
