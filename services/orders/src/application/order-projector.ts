@@ -57,7 +57,9 @@ export class OrderProjector {
   async handle(envelope: EventEnvelope): Promise<ProjectionOutcome> {
     const event = { type: envelope.type, occurredAt: envelope.occurredAt, data: envelope.data } as OrderEvent;
     const { orderId, orderVersion } = event.data;
-    const view = this.written.get(orderId) ?? (await this.props.views.get(orderId));
+    // An order's first event starts its view: nothing to read (a redelivery finds the view there when it inserts).
+    const view =
+      this.written.get(orderId) ?? (orderVersion === 1 ? undefined : await this.props.views.get(orderId));
     const current = view?.version ?? 0;
     let outcome: ProjectionOutcome;
     if (orderVersion <= current) outcome = 'skipped';
