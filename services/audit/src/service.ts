@@ -1,4 +1,4 @@
-import { defineService, openStores, storeSettings } from '@meshmart/kit';
+import { defineService, int, openStores, storeSettings } from '@meshmart/kit';
 import { service as catalogueEntry } from '@meshmart/catalogue';
 import type { AuditLog } from './adapters/audit-log.ts';
 import { InMemoryAuditLog } from './adapters/in-memory-audit-log.ts';
@@ -16,7 +16,15 @@ export interface AuditOverrides {
 export const definition = defineService({
   service: 'audit',
   defaultPort: catalogueEntry('audit').port,
-  settings: { ...storeSettings('audit') },
+  settings: {
+    ...storeSettings('audit'),
+    lingerMs: int({
+      env: 'AUDIT_LINGER_MS',
+      default: 50,
+      min: 0,
+      doc: 'how long an event waits for others before the insert that records it goes out (one insert for many events; 0: insert at once)',
+    }),
+  },
   build: async (kit, overrides: AuditOverrides = {}) => {
     const stores = await openStores({ ...kit, service: 'audit' });
     let log: AuditLog;
@@ -29,7 +37,7 @@ export const definition = defineService({
     } else {
       log = new InMemoryAuditLog();
     }
-    const trail = new AuditTrail({ log });
+    const trail = new AuditTrail({ log, lingerMs: kit.config.lingerMs });
     const recorded = kit.metrics.counter(auditMetrics.records);
     const subscriptions = await startAuditConsumers({
       bus: stores.bus,

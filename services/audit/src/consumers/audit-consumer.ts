@@ -17,6 +17,11 @@ export interface AuditConsumerProps {
   readonly logger?: Logger;
   /** @default the bus's default */
   readonly retryDelayMs?: number;
+  /**
+   * Events of one topic handled at once: they wait for the trail's insert together, so one at a time would let a
+   * lingering trail record one event per topic per insert. @default 100
+   */
+  readonly concurrency?: number;
 }
 
 /**
@@ -37,6 +42,7 @@ export async function startAuditConsumers(props: AuditConsumerProps): Promise<Su
           topic,
           group: GROUP,
           handler,
+          concurrency: props.concurrency ?? 100,
           ...(props.consumer ? { consumer: props.consumer } : {}),
           ...(props.retryDelayMs !== undefined ? { retryDelayMs: props.retryDelayMs } : {}),
         }),

@@ -94,6 +94,36 @@ eachBackend('audit trail', (backend) => {
     });
   });
 
+  describe('when events come one at a time to a lingering trail', () => {
+    it('then they wait for each other and share one insert, and a full batch goes at once', async () => {
+      const batches: number[] = [];
+      const counted: AuditLog = Object.assign(Object.create(log) as AuditLog, {
+        insertMany: (records: Parameters<AuditLog['insertMany']>[0]) => {
+          batches.push(records.length);
+          return log.insertMany(records);
+        },
+      });
+      const trail = new AuditTrail({ log: counted, lingerMs: 200 });
+      const appended: Promise<string>[] = [];
+      for (let i = 0; i < 5; i++) {
+        appended.push(trail.append(createEnvelope('payments.events', paymentEvent(i), 'payments')));
+        // Each from its own turn of the event loop, as deliveries arrive.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      expect(await Promise.all(appended)).to.deep.equal(Array(5).fill('appended'));
+      expect(batches).to.deep.equal([5]);
+
+      // maxBatch reached: no waiting for the (here endless) linger.
+      const full = new AuditTrail({ log: counted, lingerMs: 3_600_000, maxBatch: 3 });
+      const outcomes = await Promise.all(
+        [5, 6, 7].map((i) => full.append(createEnvelope('payments.events', paymentEvent(i), 'payments'))),
+      );
+      expect(outcomes).to.deep.equal(['appended', 'appended', 'appended']);
+      expect(batches).to.deep.equal([5, 3]);
+      expect(await trail.verify()).to.deep.equal({ ok: true, records: 8 });
+    });
+  });
+
   describe('when two replicas (each its own log adapter) take turns', () => {
     it('then each notices the other moved the head and the chain stays whole', async () => {
       const other: AuditLog = mongo ? new MongoAuditLog(mongo.db) : log;
