@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { context, type Attributes, type Context } from '@opentelemetry/api';
 import type { Registry } from 'prom-client';
-import { Pool } from 'undici';
 import type { Logger } from '../logger.ts';
 import { finalAnswer, isRetryable, retryDelay } from './attempt-outcome.ts';
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.ts';
@@ -9,6 +8,7 @@ import { ClientMetricsRecorder } from './client-telemetry.ts';
 import type { BackoffOptions } from './retry.ts';
 import { sendOnce, type AttemptTarget } from './send-once.ts';
 import type { RequestSigner, SigV4Options } from './sigv4.ts';
+import { Pool } from './undici-pool.ts';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'OPTIONS' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 export type HttpHeaders = Readonly<Record<string, string | string[] | undefined>>;

@@ -1,11 +1,11 @@
 import { propagation, SpanStatusCode, trace, type Attributes, type Context } from '@opentelemetry/api';
-import type { Pool } from 'undici';
 import { AppError } from '../errors.ts';
 import { circuitOpen, readAnswer, signingFailed, transportFailed, type Attempt } from './attempt-outcome.ts';
 import { CircuitOpenError, type CircuitBreaker, type CircuitPermit } from './circuit-breaker.ts';
 import { errorType, startAttemptSpan, type ClientMetricsRecorder } from './client-telemetry.ts';
 import type { HttpHeaders, HttpMethod } from './http-client.ts';
 import type { RequestSigner } from './sigv4.ts';
+import { poolRequest, type Pool } from './undici-pool.ts';
 
 /** The upstream one client talks to, built once per client and shared by all its attempts. */
 export interface AttemptTarget {
@@ -80,7 +80,7 @@ export async function sendOnce(target: AttemptTarget, req: AttemptRequest): Prom
   let responseHeaders: HttpHeaders;
   let text: string;
   try {
-    const res = await target.pool.request({
+    const res = await poolRequest(target.pool, {
       method,
       path,
       headers: outgoing,
