@@ -145,7 +145,7 @@ describe('inventory round trips (FerretDB)', function () {
     expect(await parts.stock.get('lamp')).to.deep.include({ available: 1000, reserved: 0 });
   });
 
-  it('when the relays run, then each event costs the relay one command: the writer hands its entries over, nothing is read back', async function () {
+  it('when the relays run, then each event costs the relay at most one command: the writer hands its entries over, nothing is read back', async function () {
     this.timeout(60_000);
     for (const relay of parts.relays) relay.start();
     await eventually(() => published.some((e) => e.type === 'StockAdjusted'), 'StockAdjusted');
@@ -167,7 +167,8 @@ describe('inventory round trips (FerretDB)', function () {
       if (d > 0) relay[key] = d;
     }
     report('relays per reserve + commit (2 events)', relay);
-    expect(relay['update reservations']).to.equal(2);
+    // At most one removal per event; entries published within markDelayMs of each other share one.
+    expect(relay['update reservations']).to.be.greaterThan(0).and.at.most(2);
     // Only the relays' polls, every second while this runs: the events themselves are offered, never looked up.
     expect(relay['find reservations'] ?? 0).to.be.at.most(0.5);
   });

@@ -7,6 +7,7 @@ import {
   type OutboxEntry,
   type OutboxStore,
   type PendingOutboxEntry,
+  type StoredEntry,
 } from '@meshmart/kit/events';
 import { ACTIVE_STATUSES, type Saga, type SagaStatus } from '../domain/saga.ts';
 import { KeyedLock } from '@meshmart/kit';
@@ -148,7 +149,7 @@ export class MongoSagaRepository<C = unknown> implements SagaRepository<C> {
 /** The kit's MongoOutboxStore, narrowed to the sagas this process may write, with writes under the saga's lock. */
 class SagaOutboxStore implements OutboxStore {
   /** Each entry exactly as read (for `$pullAll`, which matches whole values) and the outbox length it was read in. */
-  private readonly stored = new WeakMap<PendingOutboxEntry, { raw: Document; outboxLength: number }>();
+  private readonly stored = new WeakMap<PendingOutboxEntry, StoredEntry>();
 
   constructor(
     private readonly sagas: Collection<SagaDocument>,
@@ -188,7 +189,7 @@ class SagaOutboxStore implements OutboxStore {
   written(key: OutboxDocKey, entries: readonly OutboxEntry[]): PendingOutboxEntry[] {
     return entries.map((e) => {
       const entry = { id: e.id, topic: e.topic, envelope: e.envelope, key };
-      this.stored.set(entry, { raw: e, outboxLength: entries.length });
+      this.stored.set(entry, { raw: e, outboxLength: entries.length, offered: true });
       return entry;
     });
   }

@@ -102,7 +102,7 @@ export type OutboxWritten = (key: OutboxDocKey, entries: readonly OutboxEntry[])
 export class MongoOutboxStore implements OutboxStore {
   private readonly collections: readonly Collection<Document>[];
   /** Each entry exactly as read (for `$pullAll`, which matches whole values) and the outbox length it was read in. */
-  private readonly stored = new WeakMap<PendingOutboxEntry, { raw: Document; outboxLength: number }>();
+  private readonly stored = new WeakMap<PendingOutboxEntry, StoredEntry>();
   private next = 0;
   private lastFullScan = Number.NEGATIVE_INFINITY;
   private readonly fullScanEveryMs: number;
@@ -154,32 +154,98 @@ export class MongoOutboxStore implements OutboxStore {
   written(key: OutboxDocKey, entries: readonly OutboxEntry[]): PendingOutboxEntry[] {
     return entries.map((e) => {
       const entry = { id: e.id, topic: e.topic, envelope: e.envelope, key };
-      // As written: the document's outbox is usually just these (its earlier entries long sent); markSent checks.
-      this.stored.set(entry, { raw: e, outboxLength: entries.length });
+      // As written: the document's outbox is usually just these and other entries offered since its last removal;
+      // markSent checks.
+      this.stored.set(entry, { raw: e, outboxLength: entries.length, offered: true });
       return entry;
     });
   }
 
+  /**
+   * Removes the entries, per collection in one round trip where it can: the documents whose outbox is presumably just
+   * these entries are emptied by one `bulkWrite` of conditional updates (as `markSentIn` does one by one). When not all
+   * of them matched, or for the other documents, each document goes through `markSentIn`.
+   */
   async markSent(entries: readonly PendingOutboxEntry[]): Promise<void> {
-    const byDoc = new Map<string, { key: OutboxDocKey; entries: PendingOutboxEntry[] }>();
-    for (const entry of entries) {
-      const k = docKey(entry.key);
-      const group = byDoc.get(k) ?? { key: entry.key, entries: [] };
-      group.entries.push(entry);
-      byDoc.set(k, group);
+    const read = (e: PendingOutboxEntry): StoredEntry | undefined => this.stored.get(e);
+    const byCollection = new Map<Collection<Document>, { id: unknown; sent: PendingOutboxEntry[] }[]>();
+    for (const { key, entries: sent } of groupEntriesByDoc(entries)) {
+      const collection = this.collections.find((c) => c.collectionName === key.collection);
+      if (!collection) throw new Error(`MongoOutboxStore: unknown collection '${key.collection}'`);
+      const docs = byCollection.get(collection) ?? [];
+      docs.push({ id: key.id, sent });
+      byCollection.set(collection, docs);
     }
-    await Promise.all([...byDoc.values()].map(({ key, entries: sent }) => this.pull(key, sent)));
-  }
-
-  private async pull(key: OutboxDocKey, sent: readonly PendingOutboxEntry[]): Promise<void> {
-    const collection = this.collections.find((c) => c.collectionName === key.collection);
-    if (!collection) throw new Error(`MongoOutboxStore: unknown collection '${key.collection}'`);
-    await markSentIn(collection, key.id, sent, (e) => this.stored.get(e));
+    await Promise.all(
+      [...byCollection].map(async ([collection, docs]) => {
+        const whole = docs.filter((d) => presumablyWhole(d.sent, read));
+        const rest = docs.filter((d) => !whole.includes(d));
+        if (whole.length > 1) {
+          const result = await collection.bulkWrite(
+            whole.map(({ id, sent }) => ({
+              updateOne: {
+                filter: { _id: id, outbox: exactly(sent, read) } as Filter<Document>,
+                update: { $set: { outbox: [], [OUTBOX_PENDING]: false } },
+              },
+            })),
+            { ordered: false },
+          );
+          // Which one missed is not reported: each takes the slow path, a no-op where the bulk emptied it.
+          if (result.matchedCount !== whole.length)
+            await Promise.all(whole.map(({ id, sent }) => pullSent(collection, id, exactly(sent, read))));
+        } else {
+          rest.push(...whole);
+        }
+        await Promise.all(rest.map(({ id, sent }) => markSentIn(collection, id, sent, read)));
+      }),
+    );
   }
 }
 
+/** What a store remembers of an entry it listed or was handed: for `markSentIn`. */
+export interface StoredEntry {
+  /** The entry exactly as stored (`$pullAll` and the emptying update match whole values). */
+  readonly raw: Document;
+  /** The length of the outbox it was read in, or of the write that stored it. */
+  readonly outboxLength: number;
+  /** Handed over by its writer (`written`) rather than read. */
+  readonly offered?: boolean;
+}
+
 /**
- * Removes sent entries from one document's outbox. When they were its whole outbox as read, one update empties it and
+ * Whether `sent` is presumably a document's whole outbox: it was read as that, or every entry was handed over by a
+ * writer (the relay removes what it publishes, so a document's outbox holds what was written since then).
+ */
+function presumablyWhole(
+  sent: readonly PendingOutboxEntry[],
+  read: (entry: PendingOutboxEntry) => StoredEntry | undefined,
+): boolean {
+  return read(sent[0])?.outboxLength === sent.length || sent.every((e) => read(e)?.offered === true);
+}
+
+function exactly(
+  sent: readonly PendingOutboxEntry[],
+  read: (entry: PendingOutboxEntry) => StoredEntry | undefined,
+): Document[] {
+  return sent.map((e) => read(e)?.raw ?? { id: e.id, topic: e.topic, envelope: e.envelope });
+}
+
+function groupEntriesByDoc(
+  entries: readonly PendingOutboxEntry[],
+): { key: OutboxDocKey; entries: PendingOutboxEntry[] }[] {
+  const byDoc = new Map<string, { key: OutboxDocKey; entries: PendingOutboxEntry[] }>();
+  for (const entry of entries) {
+    const k = docKey(entry.key);
+    const group = byDoc.get(k) ?? { key: entry.key, entries: [] };
+    group.entries.push(entry);
+    byDoc.set(k, group);
+  }
+  return [...byDoc.values()];
+}
+
+/**
+ * Removes sent entries from one document's outbox. When they were presumably its whole outbox (as read, or all handed
+ * over by writers since the last removal), one update empties it and
  * clears the flag, on condition that the outbox is still exactly those entries (an entry added meanwhile, or another
  * relay's removal, makes it miss). Otherwise the entries are pulled by exact value (`$pullAll`: FerretDB 1.x ignores
  * conditions in `$pull`) and the flag is cleared only if nothing is left.
@@ -188,11 +254,11 @@ export async function markSentIn(
   collection: Collection<Document>,
   id: unknown,
   sent: readonly PendingOutboxEntry[],
-  read: (entry: PendingOutboxEntry) => { raw: Document; outboxLength: number } | undefined,
+  read: (entry: PendingOutboxEntry) => StoredEntry | undefined,
 ): Promise<void> {
   const filter = { _id: id } as Filter<Document>;
-  const exact = sent.map((e) => read(e)?.raw ?? { id: e.id, topic: e.topic, envelope: e.envelope });
-  if (read(sent[0])?.outboxLength === sent.length) {
+  const exact = exactly(sent, read);
+  if (presumablyWhole(sent, read)) {
     const emptied = await collection.updateOne(
       { ...filter, outbox: exact },
       {
@@ -201,6 +267,12 @@ export async function markSentIn(
     );
     if (emptied.matchedCount === 1) return;
   }
+  await pullSent(collection, id, exact);
+}
+
+/** Pulls entries by exact value and clears the flag if nothing is left: right whatever else the outbox holds. */
+async function pullSent(collection: Collection<Document>, id: unknown, exact: Document[]): Promise<void> {
+  const filter = { _id: id } as Filter<Document>;
   await collection.updateOne(filter, { $pullAll: { outbox: exact } } as Document);
   // Only when the outbox is empty now: a writer that added an entry meanwhile has set the flag again.
   await collection.updateOne(
@@ -287,6 +359,13 @@ export interface OutboxRelayProps {
   readonly intervalMs?: number;
   /** @default 100 */
   readonly batchSize?: number;
+  /**
+   * How long published entries wait before they are removed from their documents, so that entries published close
+   * together — a document's next event, other documents' — are removed together (one update per document, one round
+   * trip per collection) instead of one write each. A crash in that window republishes them; consumers dedupe.
+   * 0 removes them as soon as they are published. @default 200
+   */
+  readonly markDelayMs?: number;
   readonly logger?: Logger;
 }
 
@@ -316,6 +395,11 @@ type Done = 'published' | 'marked';
 export class OutboxRelay {
   private readonly intervalMs: number;
   private readonly batchSize: number;
+  private readonly markDelayMs: number;
+  /** Published, waiting for `markDelayMs` to be removed from their documents together. */
+  private unmarked: PendingOutboxEntry[] = [];
+  private markTimer: NodeJS.Timeout | undefined;
+  private marking: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private current: Promise<void> | undefined;
   private running = false;
@@ -335,6 +419,7 @@ export class OutboxRelay {
     this.topics = new Set(props.topics);
     this.intervalMs = props.intervalMs ?? 1000;
     this.batchSize = props.batchSize ?? 100;
+    this.markDelayMs = props.markDelayMs ?? 200;
   }
 
   start(): void {
@@ -368,13 +453,24 @@ export class OutboxRelay {
     this.wake();
   }
 
-  /** No further passes; resolves when the current one has finished. */
+  /** No further passes; resolves when the current one has finished and what it published is removed. */
   async stop(): Promise<void> {
     this.running = false;
     this.stopping = true;
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.current;
+    await this.flushMarks();
+  }
+
+  /** Removes the published entries that wait for `markDelayMs` now (tests; `stop` does it). */
+  async flushMarks(): Promise<void> {
+    clearTimeout(this.markTimer);
+    this.markTimer = undefined;
+    while (this.marking) await this.marking;
+    if (this.unmarked.length === 0) return;
+    this.marking = this.mark(this.unmarked.splice(0)).finally(() => (this.marking = undefined));
+    await this.marking;
   }
 
   /**
@@ -431,8 +527,14 @@ export class OutboxRelay {
       sent.push(entry);
     }
     if (sent.length > 0) {
-      await this.props.store.markSent(sent);
-      for (const entry of sent) this.done.set(entry.id, 'marked');
+      if (this.markDelayMs > 0 && !this.stopping) {
+        this.unmarked.push(...sent);
+        if (this.unmarked.length >= this.batchSize) void this.flushMarks();
+        else this.markTimer ??= setTimeout(() => void this.flushAfterPass(), this.markDelayMs).unref();
+      } else {
+        await this.props.store.markSent(sent);
+        for (const entry of sent) this.done.set(entry.id, 'marked');
+      }
     }
     if (failure !== undefined) {
       this.props.logger?.warn(
@@ -441,6 +543,31 @@ export class OutboxRelay {
       );
     }
     return { published, failed: failure !== undefined };
+  }
+
+  /**
+   * The delay is over: the entries a pass is publishing right now join this removal (a document's next event, written
+   * and offered just before, would otherwise make the removal of the one before miss and take the slow path).
+   */
+  private async flushAfterPass(): Promise<void> {
+    this.markTimer = undefined;
+    await this.current;
+    await this.flushMarks();
+  }
+
+  /** Removes published entries from their documents; what fails stays there for the next poll (which only marks). */
+  private async mark(entries: readonly PendingOutboxEntry[]): Promise<void> {
+    // A poll may have removed some meanwhile, or found one again before its removal (listed twice).
+    const ids = new Set<string>();
+    const due = entries.filter((e) => this.done.get(e.id) !== 'marked' && !ids.has(e.id) && ids.add(e.id));
+    if (due.length === 0) return;
+    try {
+      await this.props.store.markSent(due);
+      for (const entry of due) this.done.set(entry.id, 'marked');
+    } catch (err) {
+      this.pollDue = true;
+      this.props.logger?.warn({ err, entries: due.length }, 'outbox removal failed; the next poll retries');
+    }
   }
 
   private assertDeclared(entry: OutboxEntry): void {

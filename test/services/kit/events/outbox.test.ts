@@ -288,6 +288,51 @@ describe('outbox', function () {
       }
     });
 
+    it('when entries of several documents are sent together, then one round trip empties them all, and a document changed meanwhile keeps its new entry', async function () {
+      const registry = new Registry();
+      const counted = await connectMongo(testenv('MONGO_URL'), {
+        logger,
+        appName: 'kit-outbox-test',
+        dbName: db.databaseName,
+        registry,
+      });
+      try {
+        const coll = counted.db.collection<Document>(orders.collectionName);
+        const store = new MongoOutboxStore(coll);
+        const offered = [];
+        for (const id of ['b-1', 'b-2', 'b-3']) {
+          const written = [entry(1), entry(2)];
+          await coll.insertOne(withOutbox({ _id: id as never }, [written[0]]));
+          await coll.updateOne({ _id: id as never }, withOutboxUpdate({}, [written[1]]));
+          // As a writer hands them over: one write at a time.
+          offered.push(...store.written({ collection: coll.collectionName, id }, [written[0]]));
+          offered.push(...store.written({ collection: coll.collectionName, id }, [written[1]]));
+        }
+        let before = await updates(registry);
+        await store.markSent(offered);
+        expect((await updates(registry)) - before, 'one bulk update for three documents').to.equal(1);
+        expect(await store.pending(10)).to.deep.equal([]);
+
+        // b-4's outbox got a third entry after the two were handed over: the bulk update misses it, the slow path
+        // removes exactly the two.
+        const written = [entry(1), entry(2)];
+        await coll.insertOne(withOutbox({ _id: 'b-4' as never }, written));
+        await coll.insertOne(withOutbox({ _id: 'b-5' as never }, [entry(4)]));
+        const late = entry(3);
+        await coll.updateOne({ _id: 'b-4' as never }, withOutboxUpdate({}, [late]));
+        const sent = [
+          ...store.written({ collection: coll.collectionName, id: 'b-4' }, written),
+          ...(await store.pending(10)).filter((e) => e.key.id === 'b-5'),
+        ];
+        before = await updates(registry);
+        await store.markSent(sent);
+        expect((await updates(registry)) - before).to.be.greaterThan(1);
+        expect((await store.pending(10)).map((e) => e.id)).to.deep.equal([late.id]);
+      } finally {
+        await closeMongo(counted.client);
+      }
+    });
+
     it('when the store spans several collections, then pending and markSent cover all of them', async function () {
       const payments = db.collection<Document>(`payments_${randomUUID().slice(0, 8)}`);
       await orders.insertOne(withOutbox({ _id: 'o-4' as never }, [entry(1)]));
@@ -364,6 +409,7 @@ describe('outbox', function () {
       store.add({ collection: 'orders', id: 'b' }, [other]);
       relay = new OutboxRelay({ store, bus, topics: ['orders.events'], intervalMs: 60_000, logger });
       expect(await relay.relayOnce()).to.equal(1);
+      await relay.flushMarks();
       expect(flaky.published).to.deep.equal([other.id]);
       expect((await store.pending(10)).map((e) => e.id)).to.deep.equal([stray.id, after.id]);
     });
@@ -450,6 +496,74 @@ describe('outbox', function () {
       await eventually(() => store.size === 0, 'the entry to be sent after the failure');
       expect(flaky.published).to.deep.equal([written[0].id]);
       expect(polls()).to.be.greaterThan(1);
+    });
+
+    it('when entries are published close together, then they are removed together after markDelayMs, and stop removes what is left', async function () {
+      const store = new InMemoryOutboxStore();
+      const removals: number[] = [];
+      const markSent = store.markSent.bind(store);
+      store.markSent = (entries) => {
+        removals.push(entries.length);
+        return markSent(entries);
+      };
+      const flaky = new FlakyBus(0);
+      bus = flaky;
+      relay = new OutboxRelay({
+        store,
+        bus,
+        topics: ['orders.events'],
+        intervalMs: 60_000,
+        markDelayMs: 200,
+      });
+      relay.start();
+      const [a, b] = [
+        { collection: 'orders', id: 'a' },
+        { collection: 'orders', id: 'b' },
+      ];
+      const first = [entry(1)];
+      store.add(a, first);
+      relay.offer(a, first);
+      await eventually(() => flaky.published.length === 1, 'the first event published');
+      expect(store.size, 'published, not yet removed').to.equal(1);
+      const second = [entry(2)];
+      const third = [entry(3)];
+      store.add(a, second);
+      store.add(b, third);
+      relay.offer(a, second);
+      relay.offer(b, third);
+      await eventually(() => store.size === 0, 'the three removed');
+      expect(removals).to.deep.equal([3]);
+
+      const last = [entry(4)];
+      store.add(b, last);
+      relay.offer(b, last);
+      await eventually(() => flaky.published.length === 4, 'the last event published');
+      await relay.stop();
+      expect(store.size, 'removed by stop').to.equal(0);
+    });
+
+    it('when the process dies between publishing and removing, then the entry is published again (at least once)', async function () {
+      const store = new InMemoryOutboxStore();
+      const flaky = new FlakyBus(0);
+      bus = flaky;
+      const dying = new OutboxRelay({
+        store,
+        bus,
+        topics: ['orders.events'],
+        intervalMs: 60_000,
+        markDelayMs: 3_600_000,
+      });
+      dying.start();
+      const key = { collection: 'orders', id: 'a' };
+      const written = [entry(1)];
+      store.add(key, written);
+      dying.offer(key, written);
+      await eventually(() => flaky.published.length === 1, 'the event published');
+      // No stop(): a crash. The next process's relay finds the entry still there.
+      relay = new OutboxRelay({ store, bus, topics: ['orders.events'], intervalMs: 60_000, markDelayMs: 0 });
+      expect(await relay.relayOnce()).to.equal(1);
+      expect(flaky.published).to.deep.equal([written[0].id, written[0].id]);
+      expect(store.size).to.equal(0);
     });
 
     it('when stopped during a pass, then stop waits for it and no further pass runs', async function () {

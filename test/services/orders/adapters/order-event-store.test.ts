@@ -68,6 +68,7 @@ eachBackend('order events through the outbox', (backend) => {
     expect(await stores.store.outbox.pending(10)).to.have.length(1);
     down = false;
     expect(await relay.relayOnce()).to.equal(1);
+    await relay.flushMarks();
     expect(await stores.store.outbox.pending(10)).to.deep.equal([]);
     await settled(() => seen.length === 1, 'the event delivered');
     expect(seen).to.deep.equal([stored.id]);
