@@ -58,37 +58,30 @@ export class CheckoutService {
   constructor(private readonly props: CheckoutServiceProps) {}
 
   async start(input: StartCheckout): Promise<{ saga: Saga<CheckoutContext>; created: boolean }> {
-    const { repository, participants, engine } = this.props;
-    // Looked up before the cart: a repeat after completion must not be told the (cleared) cart is empty. The saga's
-    // id comes from the key, so this is a lookup by id, which every store answers from its primary index.
+    const { repository, engine } = this.props;
+    // The saga's id comes from the key. A new checkout is not looked up first: creating it finds a saga already
+    // there (the key's unique index). A repeat after completion finds the cart cleared, one while this replica is
+    // busy is refused: on every refusal the key's saga is looked up (by id, the primary index) and answered instead.
     const sagaId = sagaIdFor(input.idempotencyKey);
-    const existing = await repository.get(sagaId);
-    if (existing && existing.idempotencyKey === input.idempotencyKey) {
-      return { saga: sameCaller(existing, input), created: false };
-    }
-    const { maxInFlight } = this.props;
-    if (maxInFlight !== undefined && engine.inFlight >= maxInFlight) {
-      throw new AppError(
-        429,
-        'checkout-busy',
-        `${engine.inFlight} checkouts are in progress on this replica, its limit (SAGA_MAX_IN_FLIGHT); try again shortly`,
-        { headers: { 'Retry-After': '1' } },
-      );
-    }
-
-    let cart;
+    let cart: CartSnapshot;
     try {
-      cart = await participants.cart.get(
-        { userId: input.userId },
-        { idempotencyKey: input.idempotencyKey, ...(input.trace ? { context: input.trace } : {}) },
-      );
+      const { maxInFlight } = this.props;
+      if (maxInFlight !== undefined && engine.inFlight >= maxInFlight) {
+        throw new AppError(
+          429,
+          'checkout-busy',
+          `${engine.inFlight} checkouts are in progress on this replica, its limit (SAGA_MAX_IN_FLIGHT); try again shortly`,
+          { headers: { 'Retry-After': '1' } },
+        );
+      }
+      cart = await this.cart(input);
     } catch (err) {
-      const { kind, message } = classify(err);
-      if (kind === 'transient') throw AppError.unavailable(`cannot read the cart: ${message}`, err);
-      throw new AppError(502, 'cart-error', `cannot read the cart: ${message}`, { cause: err });
+      const existing = await repository.get(sagaId);
+      if (existing && existing.idempotencyKey === input.idempotencyKey) {
+        return { saga: sameCaller(existing, input), created: false };
+      }
+      throw err;
     }
-    if (cart.items.length === 0) throw new AppError(409, 'cart-empty', 'the cart is empty');
-    refuseDoomed(cart, input.expectedTotalCents);
 
     const orderId = randomUUID();
     const now = new Date();
@@ -124,6 +117,24 @@ export class CheckoutService {
     this.props.wrote?.(result.saga, started);
     engine.start(sagaId, result.saga);
     return { saga: result.saga, created: true };
+  }
+
+  /** The cart, priced now, or the refusal of a checkout that could only fail later. */
+  private async cart(input: StartCheckout): Promise<CartSnapshot> {
+    let cart: CartSnapshot;
+    try {
+      cart = await this.props.participants.cart.get(
+        { userId: input.userId },
+        { idempotencyKey: input.idempotencyKey, ...(input.trace ? { context: input.trace } : {}) },
+      );
+    } catch (err) {
+      const { kind, message } = classify(err);
+      if (kind === 'transient') throw AppError.unavailable(`cannot read the cart: ${message}`, err);
+      throw new AppError(502, 'cart-error', `cannot read the cart: ${message}`, { cause: err });
+    }
+    if (cart.items.length === 0) throw new AppError(409, 'cart-empty', 'the cart is empty');
+    refuseDoomed(cart, input.expectedTotalCents);
+    return cart;
   }
 }
 

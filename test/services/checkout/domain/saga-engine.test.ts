@@ -322,8 +322,22 @@ eachBackend('checkout saga engine', (backend) => {
       saves.push(saga.id);
       return save(saga, owner, events);
     };
+    let reads = 0;
+    const get = repository.get.bind(repository);
     const c = await make({ progressWriteMs: 50 });
-    const quick = await checkout(c);
+    repository.get = (id) => {
+      reads++;
+      return get(id);
+    };
+    const { saga: started } = await c.core.checkout.start({
+      userId: 'alice',
+      paymentToken: 'tok_visa',
+      idempotencyKey: 'k-quick',
+    });
+    await c.core.engine.idle();
+    expect(reads, 'a new checkout is created, not looked up first').to.equal(0);
+    repository.get = get;
+    const quick = (await repository.get(started.id))!;
     expect(quick.status).to.equal('COMPLETED');
     // Created (not a save), then one write at the end carrying all seven steps.
     expect(saves.filter((id) => id === quick.id)).to.have.length(1);
