@@ -197,6 +197,59 @@ describe('checkout across every service (own processes, real Redis and FerretDB)
     }
   });
 
+  it('when checkout is killed before it recorded any step and started again, then the steps re-run under the same keys and nothing is done twice', async () => {
+    const p = products[5];
+    await setStock(p.id, 6);
+    const userId = user();
+    await addToCart(userId, p.id, 2);
+    // Quicker than SAGA_PROGRESS_WRITE_MS (500): the steps before the kill are not written on their own.
+    await call(system.url('payments'), 'PUT', '/chaos/latency', { ms: 300 });
+    try {
+      const started = await checkout(userId, 'tok_visa');
+      expect(started.status).to.equal(202);
+      await until(async () => {
+        const res = await call(system.url('orders'), 'GET', `/orders/${started.body.orderId}`);
+        const types = res.status === 200 ? (res.body.history as { type: string }[]).map((h) => h.type) : [];
+        return types.includes('OrderStockReserved') ? true : undefined;
+      }, 'the saga to be past reserving stock (authorizing the payment)');
+      await system.kill('checkout');
+      const killedAt = Date.now();
+      const stored = await call(system.url('orders'), 'GET', `/orders/${started.body.orderId}`);
+      expect(stored.body.status).to.equal('PENDING');
+      await call(system.url('payments'), 'DELETE', '/chaos');
+      await system.start('checkout');
+
+      const order = await finalOrder(started.body.orderId);
+      expect(order.status).to.equal('CONFIRMED');
+      const saga = await until(async () => {
+        const res = await call(system.url('checkout'), 'GET', `/sagas/${started.body.sagaId}`);
+        return ['RUNNING', 'COMPENSATING'].includes(res.body.status) ? undefined : res.body;
+      }, 'the saga to end');
+      expect(saga.status).to.equal('COMPLETED');
+      // Nothing of the first run was written but the saga's creation: its log starts again at the first step, after
+      // the kill (a recorded first run would have left that step's start from before it).
+      const placed = saga.log.filter((e: any) => e.event === 'step-started' && e.step === 'placeOrder');
+      expect(placed).to.have.length(1);
+      expect(Date.parse(placed[0].at), 'placing the order ran again after the restart').to.be.above(killedAt);
+      // The order was placed once, its stock reserved once and committed, its payment authorized once and captured.
+      const history = (order.history as { type: string }[]).map((h) => h.type);
+      expect(history.filter((t) => t === 'OrderPlaced')).to.have.length(1);
+      expect(history.filter((t) => t === 'OrderStockReserved')).to.have.length(1);
+      const s = await until(async () => {
+        const now = await stock(p.id);
+        return now.reserved === 0 ? now : undefined;
+      }, 'no reservation left held');
+      expect(s.available).to.equal(4);
+      const list = await until(async () => {
+        const all = await payments(order.id);
+        return all.length > 0 && all.every((x) => x.status === 'CAPTURED') ? all : undefined;
+      }, 'the payment to be captured');
+      expect(list).to.have.length(1);
+    } finally {
+      await call(system.url('payments'), 'DELETE', '/chaos');
+    }
+  });
+
   it('when an event is delivered twice, then the projection and the audit trail process it once', async () => {
     const p = products[5];
     await setStock(p.id, 3);
