@@ -203,15 +203,18 @@ describe('checkout across every service (own processes, real Redis and FerretDB)
     const userId = user();
     await addToCart(userId, p.id, 2);
     // Quicker than SAGA_PROGRESS_WRITE_MS (500): the steps before the kill are not written on their own.
-    await call(system.url('payments'), 'PUT', '/chaos/latency', { ms: 300 });
+    await call(system.url('payments'), 'PUT', '/chaos/latency', { ms: 400 });
     try {
       const started = await checkout(userId, 'tok_visa');
       expect(started.status).to.equal(202);
-      await until(async () => {
-        const res = await call(system.url('orders'), 'GET', `/orders/${started.body.orderId}`);
-        const types = res.status === 200 ? (res.body.history as { type: string }[]).map((h) => h.type) : [];
-        return types.includes('OrderStockReserved') ? true : undefined;
-      }, 'the saga to be past reserving stock (authorizing the payment)');
+      // Read from inventory itself (no projection in between), polled every 10 ms: the kill lands while the payment
+      // is being authorized, before that step's own write would be due.
+      await until(
+        async () => ((await stock(p.id)).reserved === 2 ? true : undefined),
+        'the saga to be past reserving stock (authorizing the payment)',
+        20_000,
+        10,
+      );
       await system.kill('checkout');
       const killedAt = Date.now();
       const stored = await call(system.url('orders'), 'GET', `/orders/${started.body.orderId}`);

@@ -41,9 +41,9 @@ export interface SagaEngineProps<C> {
   /** How often expired sagas are looked for. @default 5000 */
   readonly recoveryIntervalMs?: number;
   /**
-   * A step's first attempt is written only if its call is still running after this long (a slow step shows as
-   * RUNNING and renews its lease); a quick step's start and outcome are carried by the next write. 0 writes every
-   * step before its call. @default 500
+   * A step's first attempt is written only if its call is still running after this long or half the lease,
+   * whichever is sooner (a slow step shows as RUNNING and renews its lease); a quick step's start and outcome are
+   * carried by the next write. 0 writes every step before its call. @default 500
    */
   readonly progressWriteMs?: number;
   readonly hooks?: SagaHooks<C>;
@@ -207,7 +207,8 @@ export class SagaEngine<C> {
     this.log(saga, { event: 'step-started', step: step.name, attempt: step.attempts });
     let later: DeferredWrite | undefined;
     if (this.writeBefore(saga, step.attempts)) await this.write(saga);
-    else later = new DeferredWrite(this.progressWriteMs, () => this.write(saga));
+    // Due by half the lease at the latest, so a slow step keeps its lease.
+    else later = new DeferredWrite(Math.min(this.progressWriteMs, this.leaseMs / 2), () => this.write(saga));
     try {
       await this.calls(saga, def.name, def.action, context, 'action');
     } catch (err) {
