@@ -263,7 +263,8 @@ describe('outbox', function () {
       expect((await fast.pending(10)).map((p) => p.id)).to.deep.equal([later.id]);
     });
 
-    it('when every entry of a document is sent, then one write empties its outbox and clears the flag', async function () {
+    /** A second client on the test database whose commands are counted in `registry`. */
+    async function countedClient() {
       const registry = new Registry();
       const counted = await connectMongo(testenv('MONGO_URL'), {
         logger,
@@ -271,6 +272,11 @@ describe('outbox', function () {
         dbName: db.databaseName,
         registry,
       });
+      return { registry, counted };
+    }
+
+    it('when every entry of a document is sent, then one write empties its outbox and clears the flag', async function () {
+      const { registry, counted } = await countedClient();
       try {
         const coll = counted.db.collection<Document>(orders.collectionName);
         await coll.insertOne(withOutbox({ _id: 'w-3' as never }, [entry(1), entry(2)]));
@@ -289,13 +295,7 @@ describe('outbox', function () {
     });
 
     it('when entries of several documents are sent together, then one round trip empties them all, and a document changed meanwhile keeps its new entry', async function () {
-      const registry = new Registry();
-      const counted = await connectMongo(testenv('MONGO_URL'), {
-        logger,
-        appName: 'kit-outbox-test',
-        dbName: db.databaseName,
-        registry,
-      });
+      const { registry, counted } = await countedClient();
       try {
         const coll = counted.db.collection<Document>(orders.collectionName);
         const store = new MongoOutboxStore(coll);
