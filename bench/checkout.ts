@@ -9,7 +9,9 @@
 //   open      open model: arrivals on a fixed schedule (20/s for 60 s), latency unaffected by the generator
 //   ceiling   open model at rising rates until p99 passes 1 s (falling rates when the open rate did not hold):
 //             the highest rate held with every checkout confirmed and p99 < 1 s
-//   embedded  open model against `make start` in memory (200/s)
+//   embedded  open model against `make start` in memory (200/s), then its CPU per checkout at a rate it holds with
+//             the services calling each other in process (its default) and over loopback sockets (`--sockets`),
+//             alternating: what the in-process calls save
 import { spawn, type ChildProcess } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -29,6 +31,9 @@ const SCALING_SECONDS = Number(process.env.BENCH_SCALING_SECONDS ?? (QUICK ? 8 :
 const STEP_SECONDS = Number(process.env.BENCH_STEP_SECONDS ?? (QUICK ? 8 : 15));
 const EMBEDDED_RATE = Number(process.env.BENCH_EMBEDDED_RATE ?? 200);
 const EMBEDDED_SECONDS = Number(process.env.BENCH_EMBEDDED_SECONDS ?? (QUICK ? 10 : 20));
+const TRANSPORT_RATE = Number(process.env.BENCH_EMBEDDED_COMPARE_RATE ?? 50);
+const TRANSPORT_SECONDS = Number(process.env.BENCH_EMBEDDED_COMPARE_SECONDS ?? (QUICK ? 6 : 10));
+const TRANSPORT_ROUNDS = Number(process.env.BENCH_EMBEDDED_COMPARE_ROUNDS ?? (QUICK ? 1 : 2));
 const CENSUS_CHECKOUTS = 20;
 /** BENCH_CHECKOUT_PHASES=census,idle runs only those (while working on one figure); targets of skipped phases are not judged. */
 const PHASES = new Set(
@@ -212,9 +217,13 @@ function inMemoryEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return rest;
 }
 
-/** `make start` (in memory, one process) as a child, on free ports; resolves with its gateway URL. */
-async function startEmbedded(): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts', '--free-ports'], {
+/**
+ * `make start` (in memory, one process) as a child, on free ports; resolves with its gateway URL. `sockets`: the
+ * services call each other over loopback sockets (`--sockets`) instead of in process.
+ */
+async function startEmbedded(sockets = false): Promise<{ url: string; child: ChildProcess }> {
+  const args = ['--import', 'tsx', 'scripts/start.ts', '--free-ports', ...(sockets ? ['--sockets'] : [])];
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: inMemoryEnv({
       ...process.env,
@@ -358,45 +367,82 @@ async function realSystemPhases(result: Record<string, unknown>, targets: Target
   }
 }
 
-/** `make start` in memory, one process, at EMBEDDED_RATE. */
+/** One open-model run against a fresh `make start`: its figures and the process's CPU per checkout sent. */
+async function embeddedRun(
+  label: string,
+  rate: number,
+  seconds: number,
+  sockets: boolean,
+): Promise<Record<string, unknown> & { checkouts: number; failed: number; p99_ms: number }> {
+  const embedded = await startEmbedded(sockets);
+  let shop: BenchShop | undefined;
+  try {
+    const products = (await (await fetch(`${embedded.url}/api/v1/products?limit=48`)).json()) as {
+      items: { id: string }[];
+    };
+    shop = new BenchShop(
+      embedded.url,
+      products.items.map((p) => p.id),
+    );
+    for (let n = 0; n < 50; n++) await shop.purchase(`warm-${n}`, n);
+    const cpu0 = cpuMsWithChildren(embedded.child.pid);
+    const figures = await openModel(shop, label, rate, seconds, (n) => `emb-${n}`);
+    // The process's CPU (every thread) over the phase per checkout sent: below the saturation rate, the cost of one.
+    const cpuMs = cpuMsWithChildren(embedded.child.pid) - cpu0;
+    return { ...figures, cpu_ms_per_checkout: round(cpuMs / Math.max(figures.checkouts, 1), 2) };
+  } finally {
+    await shop?.close();
+    embedded.child.kill('SIGTERM');
+    await new Promise((r) => embedded.child.once('exit', r));
+  }
+}
+
+/**
+ * `make start` in memory, one process, at EMBEDDED_RATE; then, alternating, its CPU per checkout at TRANSPORT_RATE
+ * with the services calling each other in process and over loopback sockets.
+ */
 async function embeddedPhase(
   result: Record<string, unknown>,
   targets: Target[],
 ): Promise<Record<string, unknown>> {
   process.stderr.write(`checkout: embedded (make start, in memory), ${EMBEDDED_RATE}/s\n`);
-  const embedded = await startEmbedded();
-  let embeddedShop: BenchShop | undefined;
-  try {
-    const products = (await (await fetch(`${embedded.url}/api/v1/products?limit=48`)).json()) as {
-      items: { id: string }[];
+  const figures = await embeddedRun(`embedded ${EMBEDDED_RATE}/s`, EMBEDDED_RATE, EMBEDDED_SECONDS, false);
+  result.embedded = figures;
+  targets.push(target(`embedded ${EMBEDDED_RATE}/s: checkouts not confirmed`, figures.failed, 'max', 1, ''));
+  targets.push(target(`embedded ${EMBEDDED_RATE}/s p99`, figures.p99_ms, 'max', 250, 'ms'));
+
+  if (TRANSPORT_ROUNDS > 0) {
+    process.stderr.write(
+      `checkout: embedded, in-process calls against loopback sockets, ${TRANSPORT_RATE}/s, ${TRANSPORT_ROUNDS} rounds\n`,
+    );
+    const runs: Record<'sockets' | 'in_process', Record<string, unknown>[]> = { sockets: [], in_process: [] };
+    for (let round = 0; round < TRANSPORT_ROUNDS; round++) {
+      for (const sockets of [true, false]) {
+        const label = `embedded ${TRANSPORT_RATE}/s, ${sockets ? 'sockets' : 'in process'}`;
+        runs[sockets ? 'sockets' : 'in_process'].push(
+          await embeddedRun(label, TRANSPORT_RATE, TRANSPORT_SECONDS, sockets),
+        );
+      }
+    }
+    const median = (xs: number[]): number => {
+      const sorted = [...xs].sort((a, b) => a - b);
+      const mid = Math.floor(sorted.length / 2);
+      return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
     };
-    embeddedShop = new BenchShop(
-      embedded.url,
-      products.items.map((p) => p.id),
-    );
-    for (let n = 0; n < 50; n++) await embeddedShop.purchase(`warm-${n}`, n);
-    const cpu0 = cpuMsWithChildren(embedded.child.pid);
-    const figuresEmbedded = await openModel(
-      embeddedShop,
-      `embedded ${EMBEDDED_RATE}/s`,
-      EMBEDDED_RATE,
-      EMBEDDED_SECONDS,
-      (n) => `emb-${n}`,
-    );
-    // The process's CPU (every thread) over the phase per checkout sent: below the saturation rate, the cost of one.
-    const cpuMs = cpuMsWithChildren(embedded.child.pid) - cpu0;
-    result.embedded = {
-      ...figuresEmbedded,
-      cpu_ms_per_checkout: round(cpuMs / Math.max(figuresEmbedded.checkouts, 1), 2),
+    const cpu = (rs: Record<string, unknown>[]) =>
+      round(median(rs.map((r) => r.cpu_ms_per_checkout as number)), 2);
+    const p50 = (rs: Record<string, unknown>[]) => round(median(rs.map((r) => r.p50_ms as number)));
+    result.embedded_transport = {
+      offered_per_second: TRANSPORT_RATE,
+      seconds: TRANSPORT_SECONDS,
+      rounds: TRANSPORT_ROUNDS,
+      sockets_cpu_ms_per_checkout: cpu(runs.sockets),
+      in_process_cpu_ms_per_checkout: cpu(runs.in_process),
+      cpu_ratio_in_process_to_sockets: round(cpu(runs.in_process) / cpu(runs.sockets), 2),
+      sockets_p50_ms: p50(runs.sockets),
+      in_process_p50_ms: p50(runs.in_process),
+      runs,
     };
-    targets.push(
-      target(`embedded ${EMBEDDED_RATE}/s: checkouts not confirmed`, figuresEmbedded.failed, 'max', 1, ''),
-    );
-    targets.push(target(`embedded ${EMBEDDED_RATE}/s p99`, figuresEmbedded.p99_ms, 'max', 250, 'ms'));
-  } finally {
-    await embeddedShop?.close();
-    embedded.child.kill('SIGTERM');
-    await new Promise((r) => embedded.child.once('exit', r));
   }
   result.targets = targets;
   result.load_average_1m_at_end = round(loadavg()[0]);

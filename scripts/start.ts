@@ -4,6 +4,8 @@
 // `--free-ports` picks free ports instead of the catalogue's (tests); `<NAME>_PORT` moves one service and
 // `--base-port N` (BASE_PORT) all of them (the gateway on N, the others after it, in catalogue order). `--traces`
 // (TRACES=1) sends every request's spans to the test Jaeger (`make testenv-up`), each service under its own name.
+// In one process the services call each other without sockets (the kit's in-process calls); `--sockets` (SOCKETS=1)
+// sends those calls over loopback sockets, as separate processes would (to compare the two).
 // Ctrl-C (SIGINT) or SIGTERM shuts everything down cleanly and exits 0.
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -19,9 +21,10 @@ import {
   startProcesses,
 } from './system.ts';
 
-const USAGE = `usage: npx tsx scripts/start.ts [--processes] [--traces] [--base-port PORT] [--free-ports]
+const USAGE = `usage: npx tsx scripts/start.ts [--processes] [--traces] [--sockets] [--base-port PORT] [--free-ports]
   --processes        each service in a process of its own (needs REDIS_URL)
   --traces           spans of every request to the test Jaeger (make testenv-up), one service name per service (TRACES=1)
+  --sockets          in one process, the services call each other over loopback sockets, not in process (SOCKETS=1)
   --base-port PORT   the gateway on PORT, the other services on the ports after it (BASE_PORT); <NAME>_PORT moves one
   --free-ports       free ports instead of the catalogue's (tests)`;
 
@@ -45,6 +48,7 @@ function parseFlags() {
         processes: { type: 'boolean', default: false },
         'free-ports': { type: 'boolean', default: false },
         traces: { type: 'boolean', default: false },
+        sockets: { type: 'boolean', default: false },
         'base-port': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -225,7 +229,11 @@ if (multiProcess) {
   }
   const bus = process.env.REDIS_URL ? undefined : new InMemoryEventBus({ source: 'meshmart' });
   try {
-    const system = await hostServices(definitions, { env, host: bus ? { bus } : {} });
+    const system = await hostServices(definitions, {
+      env,
+      host: bus ? { bus } : {},
+      inProcessCalls: !(flags.sockets || yes(process.env.SOCKETS)),
+    });
     for (const hosted of system.services) urls[hosted.service] = hosted.running.url;
     stop = async (reason) => {
       await system.shutdown(reason);

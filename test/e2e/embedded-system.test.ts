@@ -50,8 +50,17 @@ describe('the whole system in one process with no infrastructure (make start)', 
   });
 
   it('when a customer buys with a good card, then the order is CONFIRMED and audited through the in-process bus', async () => {
+    // Only checkout calls inventory and payments: in one process it does so without a socket (the kit's in-process calls).
+    const connections = { inventory: 0, payments: 0 };
+    for (const s of system.services)
+      if (s.service === 'inventory' || s.service === 'payments')
+        s.running.server.on('connection', () => connections[s.service as keyof typeof connections]++);
     const order = await purchase('tok_visa');
     expect(order.status).to.equal('CONFIRMED');
+    expect(connections, 'connections to the services only checkout calls').to.deep.equal({
+      inventory: 0,
+      payments: 0,
+    });
     await until(async () => {
       const records = await call(urls.audit, 'GET', `/audit?resource=order/${order.id}`);
       return records.body.items.some((r: any) => r.action === 'OrderConfirmed') ? true : undefined;

@@ -49,7 +49,13 @@ export function serveSample(
   options: Partial<
     Pick<
       ServeOptions,
-      'graceMs' | 'delayMs' | 'closers' | 'headersTimeoutMs' | 'requestTimeoutMs' | 'idleTimeoutMs'
+      | 'graceMs'
+      | 'delayMs'
+      | 'closers'
+      | 'headersTimeoutMs'
+      | 'requestTimeoutMs'
+      | 'idleTimeoutMs'
+      | 'inProcess'
     >
   > = {},
 ): Promise<RunningServer> {

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Health } from './health.ts';
+import { registerInProcess } from './http/in-process.ts';
 import type { Logger } from './logger.ts';
 
 /** Something to close after the last request has drained: telemetry, the event bus, datastores. */
@@ -73,6 +74,11 @@ export interface ServeOptions {
   readonly idleTimeoutMs?: number;
   /** A listener of its own for GET /metrics (METRICS_PORT), answering nothing else; closed last. */
   readonly metricsEndpoint?: { readonly listener: Listener; readonly registry: Registry };
+  /**
+   * Serve this process's own HTTP clients of this URL without a socket (`http/in-process.ts`), until shutdown starts
+   * draining; for services hosted together in one process. @default false
+   */
+  readonly inProcess?: boolean;
 }
 
 export interface RunningServer {
@@ -97,12 +103,14 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
 
   const { server, port, url } = options.listener ?? (await listen(options.port ?? 0, options.host));
   server.removeAllListeners('request');
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     active.add(res);
     res.once('close', () => active.delete(res));
     if (draining) res.setHeader('connection', 'close');
     options.app(req, res);
-  });
+  };
+  server.on('request', onRequest);
+  const stopInProcess = options.inProcess ? registerInProcess(url, onRequest) : undefined;
   server.keepAliveTimeout = options.keepAliveTimeoutMs ?? 65000;
   // Node (18+) starts the headers deadline at a request's first byte, so an idle keep-alive socket is not cut by it.
   server.requestTimeout = options.requestTimeoutMs ?? 30000;
@@ -118,6 +126,8 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     if (options.delayMs) await sleep(Math.min(options.delayMs, graceMs));
 
     draining = true;
+    // Callers in this process go over the network from now on, and find it closed like everyone else.
+    stopInProcess?.();
     for (const res of active) if (!res.headersSent) res.setHeader('connection', 'close');
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();

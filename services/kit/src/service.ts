@@ -243,7 +243,11 @@ export async function bootService<S extends ConfigSpec, P, O>(
 function serveBooted(
   booted: BootedService<unknown, unknown>,
   listeners: { readonly listener: Listener; readonly metricsListener?: Listener | undefined },
-  extra: { readonly closers?: readonly Closer[]; readonly app?: RequestListener } = {},
+  extra: {
+    readonly closers?: readonly Closer[];
+    readonly app?: RequestListener;
+    readonly inProcess?: boolean;
+  } = {},
 ): Promise<RunningServer> {
   const { kit, built } = booted;
   const { config } = kit;
@@ -258,6 +262,7 @@ function serveBooted(
     requestTimeoutMs: config.requestTimeoutMs,
     idleTimeoutMs: config.idleTimeoutMs,
     closers: [...(built.closers ?? []), ...(extra.closers ?? [])],
+    inProcess: extra.inProcess ?? false,
     ...(listeners.metricsListener
       ? { metricsEndpoint: { listener: listeners.metricsListener, registry: kit.metrics.registry } }
       : {}),
@@ -430,6 +435,11 @@ export interface HostServicesOptions {
   readonly host?: Host;
   /** `service.name` of spans no hosted service claims; each service reports its own spans under its name. @default 'meshmart' */
   readonly processName?: string;
+  /**
+   * The hosted services call each other in process, handing a request to the target's listener without a socket
+   * (`http/in-process.ts`); false sends them over loopback sockets as separate processes would. @default true
+   */
+  readonly inProcessCalls?: boolean;
 }
 
 export interface HostedService {
@@ -531,8 +541,11 @@ export async function hostServices(
       const running = await serveBooted(
         booted,
         { listener: listeners.get(def.service)!, metricsListener: metricsListeners.get(def.service) },
-        // Spans started while this service handles a request are its own (its server spans); see HostedTracerProvider.
-        tracing.hosted ? { app: runningAs(def.service, booted.built.app) } : {},
+        {
+          // Spans started while this service handles a request are its own (its server spans); see HostedTracerProvider.
+          ...(tracing.hosted ? { app: runningAs(def.service, booted.built.app) } : {}),
+          inProcess: options.inProcessCalls ?? true,
+        },
       );
       logger.info(
         { port: running.port, metrics_url: running.metricsUrl },

@@ -19,8 +19,11 @@ import { createHttpClient, type HttpClient } from '@meshmart/kit/http';
 import { LogCapture } from '../../support/sample-app.ts';
 import { eventually } from '../../support/wait.ts';
 
-/** Two real services over HTTP: `front` calls `back` and publishes an event; a consumer handles it. */
-async function twoServices(bus: InMemoryEventBus) {
+/**
+ * Two real services over HTTP: `front` calls `back` and publishes an event; a consumer handles it. `inProcess`: back
+ * serves front's calls without a socket, as services hosted in one process do.
+ */
+async function twoServices(bus: InMemoryEventBus, inProcess: boolean) {
   const make = (name: string, api: ApiRouter) => {
     const logs = new LogCapture();
     const logger = createLogger({ service: name, destination: logs });
@@ -55,6 +58,7 @@ async function twoServices(bus: InMemoryEventBus) {
     host: '127.0.0.1',
     logger: back.logger,
     health: back.health,
+    inProcess,
   });
   const client = createHttpClient({ upstream: 'back', baseUrl: backServer.url });
   const front = make(
@@ -106,61 +110,65 @@ describe('trace propagation', () => {
 
   for (const contextManager of ['async-local-storage', 'explicit'] as const) {
     describe(`when a sampled request crosses two services and the event bus (TRACE_CONTEXT=${contextManager})`, () => {
-      it('then every span — server, client, server, producer, consumer — is in one trace, correctly parented', async () => {
-        const exporter = new InMemorySpanExporter();
-        tracing = await startTracing({
-          service: 'front',
-          mode: 'w3c',
-          sampleRatio: 1,
-          exporter,
-          contextManager,
-        });
-        bus = new InMemoryEventBus({ source: 'front' });
-        const consumed: { envelope: EventEnvelope; traceId: string | undefined }[] = [];
-        await bus.subscribe({
-          topic: 'answers',
-          group: 'audit',
-          handler: (envelope, delivery) => {
-            consumed.push({ envelope, traceId: trace.getSpanContext(delivery.context!)?.traceId });
-          },
-        });
-        const env = await twoServices(bus);
-        servers = [env.frontServer, env.backServer];
-        client = env.client;
-        const res = await fetch(`${env.frontServer.url}/ask`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ question: 'life' }),
-        });
-        expect(res.status).to.equal(200);
-        await eventually(() => consumed.length === 1, 'the consumer of the Answered event');
-        // The consumer span ends after the handler returns.
-        await eventually(async () => {
-          await tracing!.flush();
-          return exporter.getFinishedSpans().some((s) => s.name === 'answers process');
-        }, 'the consumer span');
+      for (const inProcess of [false, true])
+        it(`then every span — server, client, server, producer, consumer — is in one trace, correctly parented (${inProcess ? 'in-process call' : 'over a socket'})`, async () => {
+          const exporter = new InMemorySpanExporter();
+          tracing = await startTracing({
+            service: 'front',
+            mode: 'w3c',
+            sampleRatio: 1,
+            exporter,
+            contextManager,
+          });
+          bus = new InMemoryEventBus({ source: 'front' });
+          const consumed: { envelope: EventEnvelope; traceId: string | undefined }[] = [];
+          await bus.subscribe({
+            topic: 'answers',
+            group: 'audit',
+            handler: (envelope, delivery) => {
+              consumed.push({ envelope, traceId: trace.getSpanContext(delivery.context!)?.traceId });
+            },
+          });
+          const env = await twoServices(bus, inProcess);
+          let backConnections = 0;
+          env.backServer.server.on('connection', () => backConnections++);
+          servers = [env.frontServer, env.backServer];
+          client = env.client;
+          const res = await fetch(`${env.frontServer.url}/ask`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ question: 'life' }),
+          });
+          expect(res.status).to.equal(200);
+          expect(backConnections, 'connections to back').to.equal(inProcess ? 0 : 1);
+          await eventually(() => consumed.length === 1, 'the consumer of the Answered event');
+          // The consumer span ends after the handler returns.
+          await eventually(async () => {
+            await tracing!.flush();
+            return exporter.getFinishedSpans().some((s) => s.name === 'answers process');
+          }, 'the consumer span');
 
-        const spans = exporter.getFinishedSpans();
-        const byName = (name: string) => spans.find((s) => s.name === name)!;
-        const frontServer = byName('POST /ask');
-        const clientSpan = byName('HTTP GET');
-        const backServer = byName('GET /answer');
-        const producer = byName('answers publish');
-        const consumer = byName('answers process');
-        const traceId = frontServer.spanContext().traceId;
-        for (const s of [clientSpan, backServer, producer, consumer])
-          expect(s.spanContext().traceId).to.equal(traceId);
-        expect(clientSpan.kind).to.equal(SpanKind.CLIENT);
-        expect(clientSpan.parentSpanContext?.spanId).to.equal(frontServer.spanContext().spanId);
-        expect(backServer.parentSpanContext?.spanId).to.equal(clientSpan.spanContext().spanId);
-        expect(producer.parentSpanContext?.spanId).to.equal(frontServer.spanContext().spanId);
-        expect(consumer.parentSpanContext?.spanId).to.equal(producer.spanContext().spanId);
-        expect(consumed[0].traceId).to.equal(traceId);
-        expect(consumed[0].envelope.data).to.deep.equal({ question: 'life', answer: 42 });
-        const answering = env.backLogs.lines.find((l) => l.msg === 'answering')!;
-        expect(answering.trace_id).to.equal(traceId);
-        expect(answering.span_id).to.equal(backServer.spanContext().spanId);
-      });
+          const spans = exporter.getFinishedSpans();
+          const byName = (name: string) => spans.find((s) => s.name === name)!;
+          const frontServer = byName('POST /ask');
+          const clientSpan = byName('HTTP GET');
+          const backServer = byName('GET /answer');
+          const producer = byName('answers publish');
+          const consumer = byName('answers process');
+          const traceId = frontServer.spanContext().traceId;
+          for (const s of [clientSpan, backServer, producer, consumer])
+            expect(s.spanContext().traceId).to.equal(traceId);
+          expect(clientSpan.kind).to.equal(SpanKind.CLIENT);
+          expect(clientSpan.parentSpanContext?.spanId).to.equal(frontServer.spanContext().spanId);
+          expect(backServer.parentSpanContext?.spanId).to.equal(clientSpan.spanContext().spanId);
+          expect(producer.parentSpanContext?.spanId).to.equal(frontServer.spanContext().spanId);
+          expect(consumer.parentSpanContext?.spanId).to.equal(producer.spanContext().spanId);
+          expect(consumed[0].traceId).to.equal(traceId);
+          expect(consumed[0].envelope.data).to.deep.equal({ question: 'life', answer: 42 });
+          const answering = env.backLogs.lines.find((l) => l.msg === 'answering')!;
+          expect(answering.trace_id).to.equal(traceId);
+          expect(answering.span_id).to.equal(backServer.spanContext().spanId);
+        });
     });
   }
 

@@ -4,6 +4,7 @@ import { circuitOpen, readAnswer, signingFailed, transportFailed, type Attempt }
 import { CircuitOpenError, type CircuitBreaker, type CircuitPermit } from './circuit-breaker.ts';
 import { errorType, startAttemptSpan, type ClientMetricsRecorder } from './client-telemetry.ts';
 import type { HttpHeaders, HttpMethod } from './http-client.ts';
+import { inProcessListener, sendInProcess } from './in-process.ts';
 import type { RequestSigner } from './sigv4.ts';
 import { poolRequest, type Pool } from './undici-pool.ts';
 
@@ -42,7 +43,8 @@ class AttemptTimeout extends Error {
 }
 
 /**
- * Makes one attempt: signs it, asks the breaker, sends it under its own timer and reads the whole body, and reports
+ * Makes one attempt: signs it, asks the breaker, sends it under its own timer (to the upstream's listener directly when
+ * it is hosted in this process, `in-process.ts`) and reads the whole body, and reports
  * the outcome to the breaker, the metrics and the span. Never throws for the upstream's failures (they come back as
  * an `Attempt` for the retry loop to judge); rethrows the caller's abort reason as is, which the breaker does not
  * count.
@@ -80,16 +82,29 @@ export async function sendOnce(target: AttemptTarget, req: AttemptRequest): Prom
   let responseHeaders: HttpHeaders;
   let text: string;
   try {
-    const res = await poolRequest(target.pool, {
-      method,
-      path,
-      headers: outgoing,
-      body,
-      signal: controller.signal,
-    });
-    status = res.statusCode;
-    responseHeaders = res.headers;
-    text = await res.body.text();
+    const local = inProcessListener(target.base.origin);
+    if (local) {
+      const res = await sendInProcess(local, {
+        method,
+        path,
+        headers: outgoing,
+        body,
+        signal: controller.signal,
+        host: target.base.host,
+      });
+      ({ statusCode: status, headers: responseHeaders, text } = res);
+    } else {
+      const res = await poolRequest(target.pool, {
+        method,
+        path,
+        headers: outgoing,
+        body,
+        signal: controller.signal,
+      });
+      status = res.statusCode;
+      responseHeaders = res.headers;
+      text = await res.body.text();
+    }
   } catch (err) {
     if (signal?.aborted) {
       metrics.attemptDuration(method, 'cancelled', started);

@@ -1,0 +1,182 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { expect } from 'chai';
+import { AppError, type RunningServer } from '@meshmart/kit';
+import { createHttpClient, type HttpClient } from '@meshmart/kit/http';
+import { registerInProcess, sendInProcess } from '../../../../services/kit/src/http/in-process.ts';
+import { sampleApp, serveSample, type SampleApp } from '../../../support/sample-app.ts';
+import { eventually } from '../../../support/wait.ts';
+
+// Services hosted in one process call each other without a socket (services/kit/src/http/in-process.ts): a server
+// started with `inProcess` serves this process's clients of its URL directly. These cases hold the in-process path to
+// what the same call over a socket gives, and to what a closed connection means to a handler and to shutdown.
+
+async function rejection(promise: Promise<unknown>): Promise<AppError> {
+  try {
+    await promise;
+  } catch (err) {
+    expect(err).to.be.instanceOf(AppError);
+    return err as AppError;
+  }
+  return expect.fail('the call succeeded');
+}
+
+describe('kit http: calls in process', () => {
+  let kit: SampleApp;
+  let servers: RunningServer[] = [];
+  let clients: HttpClient[] = [];
+  let connections = 0;
+
+  /** The sample service on a socket and, when `inProcess`, serving this process's calls too; connections counted. */
+  async function start(inProcess: boolean, graceMs = 5_000) {
+    const server = await serveSample(kit, { inProcess, graceMs });
+    server.server.on('connection', () => connections++);
+    servers.push(server);
+    const client = createHttpClient({
+      upstream: 'sample',
+      baseUrl: server.url,
+      retries: 0,
+      timeoutMs: 2_000,
+    });
+    clients.push(client);
+    return { server, client };
+  }
+
+  beforeEach(() => {
+    kit = sampleApp();
+    kit.items.set('cafe', { id: 'cafe', name: 'café crème', quantity: 2 });
+    connections = 0;
+  });
+  afterEach(async () => {
+    await Promise.all(clients.map((c) => c.close()));
+    await Promise.all(servers.map((s) => s.shutdown()));
+    servers = [];
+    clients = [];
+  });
+
+  it('when a client calls a server that serves in process, then it gets what the same call over a socket gets, and no connection is made', async () => {
+    const calls = async (client: HttpClient) => {
+      const got = await client.get('/v1/items/cafe', { requestId: 'req-1' });
+      const put = await client.put(
+        '/v1/items/tea',
+        { name: 'thé vert', quantity: 3 },
+        { idempotencyKey: 'k1', requestId: 'req-2' },
+      );
+      const listed = await client.get('/v1/items', { query: { q: 'th', limit: 5 }, requestId: 'req-3' });
+      const missing = await client.get('/v1/items/nope', { requestId: 'req-4' });
+      const invalid = await client.put(
+        '/v1/items/bad',
+        { name: 'x' },
+        { idempotencyKey: 'k2', requestId: 'req-5' },
+      );
+      return [got, put, listed, missing, invalid].map((r) => ({
+        status: r.status,
+        body: r.body,
+        type: r.headers['content-type'],
+        length: r.headers['content-length'],
+        requestId: r.headers['x-request-id'],
+      }));
+    };
+    const overSocket = await calls((await start(false)).client);
+    expect(connections, 'connections over the socket').to.be.greaterThan(0);
+    kit.items.delete('tea');
+    connections = 0;
+    const inProcess = await calls((await start(true)).client);
+    expect(connections, 'connections in process').to.equal(0);
+    expect(inProcess).to.deep.equal(overSocket);
+    expect(inProcess.map((r) => r.status)).to.deep.equal([200, 200, 200, 404, 400]);
+    expect(inProcess[0].requestId).to.equal('req-1');
+    expect(inProcess[2].body).to.deep.equal({
+      items: [{ id: 'tea', name: 'thé vert', quantity: 3 }],
+      limit: 5,
+    });
+    expect(inProcess[3].type).to.match(/^application\/problem\+json/);
+  });
+
+  it('when an answer is written in chunks that split a character, or has no body (HEAD, 204), then the caller gets it as on the wire', async () => {
+    const seen: { method?: string; body: string }[] = [];
+    const listener = (req: IncomingMessage, res: ServerResponse): void => {
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (c: string) => (body += c));
+      req.on('end', () => {
+        seen.push({ method: req.method, body });
+        if (req.url === '/empty') return void res.writeHead(204).end();
+        const euro = Buffer.from('price: 5 €', 'utf8');
+        res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'x-parts': ['a', 'b'] });
+        res.write(euro.subarray(0, euro.length - 1));
+        res.end(euro.subarray(euro.length - 1));
+      });
+    };
+    const signal = new AbortController().signal;
+    const send = (method: string, path: string, body?: string) =>
+      sendInProcess(listener, { method, path, headers: {}, body, signal, host: 'x:1' });
+    const chunked = await send('POST', '/text', 'ünïcode');
+    expect(chunked).to.deep.include({ statusCode: 200, text: 'price: 5 €' });
+    expect(chunked.headers['x-parts']).to.deep.equal(['a', 'b']);
+    expect(seen[0]).to.deep.equal({ method: 'POST', body: 'ünïcode' });
+    expect((await send('HEAD', '/text')).text).to.equal('');
+    expect(await send('GET', '/empty')).to.deep.include({ statusCode: 204, text: '' });
+  });
+
+  it('when the attempt times out, then the caller gets 504 upstream-timeout and the handler sees its connection closed, as when a client hangs up', async () => {
+    let closedEarly = false;
+    const waiting = (_req: IncomingMessage, res: ServerResponse): void => {
+      res.once('close', () => (closedEarly = !res.writableEnded));
+    };
+    const origin = await new Promise<string>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = s.address() as AddressInfo;
+        s.close();
+        resolve(`http://127.0.0.1:${port}`);
+      });
+    });
+    const stop = registerInProcess(origin, waiting);
+    try {
+      const client = createHttpClient({ upstream: 'waiter', baseUrl: origin, retries: 0, timeoutMs: 100 });
+      clients.push(client);
+      const err = await rejection(client.get('/wait'));
+      expect(err.status).to.equal(504);
+      expect(err.code).to.equal('upstream-timeout');
+      await eventually(() => closedEarly, 'the handler to see its response closed before it answered');
+      expect(() => registerInProcess(origin, waiting), 'a second listener for the same origin').to.throw(
+        /already served/,
+      );
+    } finally {
+      stop();
+    }
+  });
+
+  it('when the server shuts down, then it waits for the in-process call in flight, and later calls go over the network and find it closed', async () => {
+    const { server, client } = await start(true);
+    const order: string[] = [];
+    // The call is in the server's hands as soon as it is made: the client hands it over before its first await.
+    const slow = client.get<{ waited: number }>('/v1/slow', { query: { ms: 300 } }).then((r) => {
+      order.push('answered');
+      return r;
+    });
+    await server.shutdown('test').then(() => order.push('shut down'));
+    expect((await slow).body).to.deep.equal({ waited: 300 });
+    expect(order).to.deep.equal(['answered', 'shut down']);
+    const err = await rejection(client.get('/v1/items/cafe'));
+    expect(err.status).to.equal(503);
+    expect(err.code).to.equal('upstream-unavailable');
+    expect(connections, 'no call reached the socket while it was open').to.equal(0);
+  });
+
+  it('when a listener throws before answering, then the caller gets 503 upstream-unavailable, as for a connection reset', async () => {
+    const origin = 'http://127.0.0.1:9';
+    const stop = registerInProcess(origin, () => {
+      throw new Error('listener broke');
+    });
+    try {
+      const client = createHttpClient({ upstream: 'broken', baseUrl: origin, retries: 0 });
+      clients.push(client);
+      const err = await rejection(client.get('/x'));
+      expect(err.status).to.equal(503);
+      expect(err.message).to.include('listener broke');
+    } finally {
+      stop();
+    }
+  });
+});
