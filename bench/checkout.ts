@@ -222,7 +222,15 @@ function inMemoryEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
  * services call each other over loopback sockets (`--sockets`) instead of in process.
  */
 async function startEmbedded(sockets = false): Promise<{ url: string; child: ChildProcess }> {
-  const args = ['--import', 'tsx', 'scripts/start.ts', '--free-ports', ...(sockets ? ['--sockets'] : [])];
+  // MESHMART_NODE_ARGS adds Node flags, as for the services' own processes (`--cpu-prof --cpu-prof-dir=/tmp/prof`).
+  const args = [
+    ...(process.env.MESHMART_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+    '--import',
+    'tsx',
+    'scripts/start.ts',
+    '--free-ports',
+    ...(sockets ? ['--sockets'] : []),
+  ];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: inMemoryEnv({
