@@ -5,6 +5,7 @@ import {
   type Participants,
 } from '../../../../services/checkout/src/adapters/participants.ts';
 import type { InMemoryParticipants } from '../../../../services/checkout/src/adapters/in-memory-participants.ts';
+import { rejectionOf } from '../../../support/rejection.ts';
 
 export interface ParticipantsHarness {
   /** The port under test. */
@@ -16,16 +17,6 @@ export interface ParticipantsHarness {
 
 const o = (key = 'k-1'): CallOptions => ({ idempotencyKey: key });
 const lines = [{ productId: 'p1', name: 'Lamp', unitPriceCents: 1500, quantity: 2 }];
-
-async function refusal(promise: Promise<unknown>): Promise<ParticipantError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).to.be.instanceOf(ParticipantError);
-    return err as ParticipantError;
-  }
-  throw new Error('expected the call to fail');
-}
 
 /** The Participants port: what the saga relies on, for the twin and for the HTTP adapter alike. */
 export function participantsContract(name: string, make: () => Promise<ParticipantsHarness>): void {
@@ -51,7 +42,7 @@ export function participantsContract(name: string, make: () => Promise<Participa
 
     it('when an order is confirmed before stock and payment, then the refusal is a business failure', async () => {
       await p.orders.place({ orderId: 'o-1', userId: 'u', items: lines, currency: 'USD' }, o());
-      const err = await refusal(p.orders.confirm({ orderId: 'o-1' }, o()));
+      const err = await rejectionOf(p.orders.confirm({ orderId: 'o-1' }, o()), ParticipantError);
       expect(err).to.include({ kind: 'business', code: 'invalid-transition' });
     });
 
@@ -64,7 +55,7 @@ export function participantsContract(name: string, make: () => Promise<Participa
     });
 
     it('when an unknown order is cancelled, then the failure is business not-found', async () => {
-      const err = await refusal(p.orders.cancel({ orderId: 'nope', reason: 'x' }, o()));
+      const err = await rejectionOf(p.orders.cancel({ orderId: 'nope', reason: 'x' }, o()), ParticipantError);
       expect(err).to.include({ kind: 'business', code: 'not-found' });
     });
 
@@ -76,7 +67,7 @@ export function participantsContract(name: string, make: () => Promise<Participa
     });
 
     it('when an item is short, then the failure is business out-of-stock naming the product, and nothing is held', async () => {
-      const err = await refusal(
+      const err = await rejectionOf(
         p.inventory.reserve(
           {
             reservationId: 'r-1',
@@ -88,6 +79,7 @@ export function participantsContract(name: string, make: () => Promise<Participa
           },
           o(),
         ),
+        ParticipantError,
       );
       expect(err).to.include({ kind: 'business', code: 'out-of-stock', message: 'out of stock: p2' });
       expect(h.sim.stock.get('p1')).to.deep.equal({ available: 3, reserved: 0 });
@@ -105,9 +97,12 @@ export function participantsContract(name: string, make: () => Promise<Participa
       expect(await p.inventory.release({ reservationId: 'r-1' }, o())).to.include({ status: 'RELEASED' });
       expect(await p.inventory.commit({ reservationId: 'r-2' }, o())).to.include({ status: 'COMMITTED' });
       expect(h.sim.stock.get('p1')).to.deep.equal({ available: 2, reserved: 0 });
-      const err = await refusal(p.inventory.release({ reservationId: 'r-9' }, o()));
+      const err = await rejectionOf(p.inventory.release({ reservationId: 'r-9' }, o()), ParticipantError);
       expect(err).to.include({ kind: 'business', code: 'not-found' });
-      const committed = await refusal(p.inventory.release({ reservationId: 'r-2' }, o()));
+      const committed = await rejectionOf(
+        p.inventory.release({ reservationId: 'r-2' }, o()),
+        ParticipantError,
+      );
       expect(committed).to.include({ kind: 'business', code: 'reservation-committed' });
     });
 
@@ -123,7 +118,7 @@ export function participantsContract(name: string, make: () => Promise<Participa
 
     it('when the card is declined, then the failure is business with the provider reason', async () => {
       const input = { orderId: 'o-1', amountCents: 3000, currency: 'USD', paymentToken: 'tok_decline' };
-      const err = await refusal(p.payments.authorize(input, o()));
+      const err = await rejectionOf(p.payments.authorize(input, o()), ParticipantError);
       expect(err).to.include({
         kind: 'business',
         code: 'payment-declined',
@@ -133,7 +128,7 @@ export function participantsContract(name: string, make: () => Promise<Participa
 
     it('when the token is unknown, then the failure is business invalid-payment-token', async () => {
       const input = { orderId: 'o-1', amountCents: 3000, currency: 'USD', paymentToken: 'tok_nope' };
-      const err = await refusal(p.payments.authorize(input, o()));
+      const err = await rejectionOf(p.payments.authorize(input, o()), ParticipantError);
       expect(err).to.include({ kind: 'business', code: 'invalid-payment-token' });
     });
 
@@ -149,8 +144,9 @@ export function participantsContract(name: string, make: () => Promise<Participa
 
     it('when a participant is unavailable, then the failure is transient', async () => {
       h.sim.failNext('orders.place', 1);
-      const err = await refusal(
+      const err = await rejectionOf(
         p.orders.place({ orderId: 'o-1', userId: 'u', items: lines, currency: 'USD' }, o()),
+        ParticipantError,
       );
       expect(err.kind).to.equal('transient');
       expect(h.sim.orderStore.size).to.equal(0);

@@ -6,20 +6,11 @@ import { createHttpClient, type HttpClient } from '@meshmart/kit/http';
 import { registerInProcess, sendInProcess } from '../../../../services/kit/src/http/in-process.ts';
 import { sampleApp, serveSample, type SampleApp } from '../../../support/sample-app.ts';
 import { eventually } from '../../../support/wait.ts';
+import { rejectionOf } from '../../../support/rejection.ts';
 
 // Services hosted in one process call each other without a socket (services/kit/src/http/in-process.ts): a server
 // started with `inProcess` serves this process's clients of its URL directly. These cases hold the in-process path to
 // what the same call over a socket gives, and to what a closed connection means to a handler and to shutdown.
-
-async function rejection(promise: Promise<unknown>): Promise<AppError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).to.be.instanceOf(AppError);
-    return err as AppError;
-  }
-  return expect.fail('the call succeeded');
-}
 
 describe('kit http: calls in process', () => {
   let kit: SampleApp;
@@ -135,7 +126,7 @@ describe('kit http: calls in process', () => {
     try {
       const client = createHttpClient({ upstream: 'waiter', baseUrl: origin, retries: 0, timeoutMs: 100 });
       clients.push(client);
-      const err = await rejection(client.get('/wait'));
+      const err = await rejectionOf(client.get('/wait'), AppError);
       expect(err.status).to.equal(504);
       expect(err.code).to.equal('upstream-timeout');
       await eventually(() => closedEarly, 'the handler to see its response closed before it answered');
@@ -158,7 +149,7 @@ describe('kit http: calls in process', () => {
     await server.shutdown('test').then(() => order.push('shut down'));
     expect((await slow).body).to.deep.equal({ waited: 300 });
     expect(order).to.deep.equal(['answered', 'shut down']);
-    const err = await rejection(client.get('/v1/items/cafe'));
+    const err = await rejectionOf(client.get('/v1/items/cafe'), AppError);
     expect(err.status).to.equal(503);
     expect(err.code).to.equal('upstream-unavailable');
     expect(connections, 'no call reached the socket while it was open').to.equal(0);
@@ -172,7 +163,7 @@ describe('kit http: calls in process', () => {
     try {
       const client = createHttpClient({ upstream: 'broken', baseUrl: origin, retries: 0 });
       clients.push(client);
-      const err = await rejection(client.get('/x'));
+      const err = await rejectionOf(client.get('/x'), AppError);
       expect(err.status).to.equal(503);
       expect(err.message).to.include('listener broke');
     } finally {

@@ -5,18 +5,9 @@ import {
   ChaosPaymentProvider,
 } from '../../../../services/payments/src/adapters/chaos-payment-provider.ts';
 import { SimulatedPaymentProvider } from '../../../../services/payments/src/adapters/simulated-payment-provider.ts';
+import { rejectionOf } from '../../../support/rejection.ts';
 
 const card = (paymentToken: string) => ({ paymentToken, amountCents: 100, currency: 'USD' });
-
-async function rejection(p: Promise<unknown>): Promise<AppError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).to.be.instanceOf(AppError);
-    return err as AppError;
-  }
-  return expect.fail('expected a rejection');
-}
 
 describe('simulated payment provider', () => {
   const provider = new SimulatedPaymentProvider();
@@ -38,7 +29,7 @@ describe('simulated payment provider', () => {
 
   it('when the token is unknown (even an Object property name), then 422 invalid-payment-token', async () => {
     for (const token of ['tok_unknown', 'constructor', '__proto__']) {
-      const err = await rejection(provider.authorize(card(token)));
+      const err = await rejectionOf(provider.authorize(card(token)), AppError);
       expect(err.status).to.equal(422);
       expect(err.code).to.equal('invalid-payment-token');
     }
@@ -50,7 +41,7 @@ describe('chaos payment provider', () => {
     const rolls = [0.4, 0.6];
     const chaos = new Chaos({ latencyMs: 0, failureRate: 0.5, failureStatus: 504 }, () => rolls.shift()!);
     const provider = new ChaosPaymentProvider(new SimulatedPaymentProvider(), chaos);
-    const err = await rejection(provider.authorize(card('tok_visa')));
+    const err = await rejectionOf(provider.authorize(card('tok_visa')), AppError);
     expect(err.status).to.equal(504);
     expect(err.code).to.equal('provider-unavailable');
     expect(await provider.authorize(card('tok_visa'))).to.deep.equal({ approved: true });

@@ -11,6 +11,7 @@ import type {
 import { SimulatedPaymentProvider } from '../../../../services/payments/src/adapters/simulated-payment-provider.ts';
 import { PaymentService, paymentIdFor } from '../../../../services/payments/src/domain/payment-service.ts';
 import { eachBackend, testMongo, type TestMongo } from '../../../support/stores.ts';
+import { rejectionOf } from '../../../support/rejection.ts';
 
 /** The simulated provider, counting the authorizations it was asked for. */
 class CountingProvider implements PaymentProvider {
@@ -32,16 +33,6 @@ class CountingProvider implements PaymentProvider {
 }
 
 const ORDER = { orderId: 'order-7', amountCents: 4200, currency: 'USD', paymentToken: 'tok_visa' };
-
-async function rejection(p: Promise<unknown>): Promise<AppError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof AppError) return err;
-    throw err;
-  }
-  throw new Error('expected a rejection');
-}
 
 eachBackend('payments: an authorization run again for the same request', (backend) => {
   let mongo: TestMongo | undefined;
@@ -86,8 +77,8 @@ eachBackend('payments: an authorization run again for the same request', (backen
 
   it('when a declined request runs again, then it is declined again with the same payment and the card is not asked twice', async () => {
     const declined = { ...ORDER, paymentToken: 'tok_decline' };
-    const first = await rejection(payments.authorize(declined, undefined, 'key-c'));
-    const again = await rejection(payments.authorize(declined, undefined, 'key-c'));
+    const first = await rejectionOf(payments.authorize(declined, undefined, 'key-c'), AppError);
+    const again = await rejectionOf(payments.authorize(declined, undefined, 'key-c'), AppError);
     expect(first.status).to.equal(402);
     expect(again.status).to.equal(402);
     expect(again.extensions?.paymentId).to.equal(first.extensions?.paymentId);
@@ -96,7 +87,10 @@ eachBackend('payments: an authorization run again for the same request', (backen
 
   it('when the key comes back with another amount, then 422 idempotency-key-reused and nothing new is stored', async () => {
     await payments.authorize(ORDER, undefined, 'key-d');
-    const err = await rejection(payments.authorize({ ...ORDER, amountCents: 1 }, undefined, 'key-d'));
+    const err = await rejectionOf(
+      payments.authorize({ ...ORDER, amountCents: 1 }, undefined, 'key-d'),
+      AppError,
+    );
     expect(err.status).to.equal(422);
     expect(err.code).to.equal('idempotency-key-reused');
     expect(await repository.findByOrder(ORDER.orderId)).to.have.length(1);
