@@ -111,6 +111,8 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   };
   server.on('request', onRequest);
   const stopInProcess = options.inProcess ? registerInProcess(url, onRequest) : undefined;
+  // However the server ends (a shutdown, or closed by its owner), its port's calls stop coming here.
+  if (stopInProcess) server.once('close', stopInProcess);
   server.keepAliveTimeout = options.keepAliveTimeoutMs ?? 65000;
   // Node (18+) starts the headers deadline at a request's first byte, so an idle keep-alive socket is not cut by it.
   server.requestTimeout = options.requestTimeoutMs ?? 30000;

@@ -155,6 +155,15 @@ describe('kit http: calls in process', () => {
     expect(connections, 'no call reached the socket while it was open').to.equal(0);
   });
 
+  it('when a server is closed without a shutdown, then its port is no longer served in process and can be served again', async () => {
+    const { server, client } = await start(true);
+    expect((await client.get('/v1/items/cafe')).status).to.equal(200);
+    await new Promise<void>((resolve) => server.server.close(() => resolve()));
+    expect((await rejectionOf(client.get('/v1/items/cafe'), AppError)).code).to.equal('upstream-unavailable');
+    const again = registerInProcess(server.url, (_req, res) => res.writeHead(204).end());
+    again();
+  });
+
   it('when a listener throws before answering, then the caller gets 503 upstream-unavailable, as for a connection reset', async () => {
     const origin = 'http://127.0.0.1:9';
     const stop = registerInProcess(origin, () => {
