@@ -20,7 +20,8 @@ const listeners: Map<string, InProcessListener> = ((globalThis as Record<symbol,
 
 /**
  * Serves calls to `origin` (`http://host:port`) made in this process by `listener` from now on. Returns the function
- * that stops it (a later call then goes over the network, as before): a server stops it as it starts draining.
+ * that stops it (a later call then goes over the network, as before): a server stops it as it starts draining, or
+ * when it closes.
  */
 export function registerInProcess(origin: string, listener: InProcessListener): () => void {
   const key = new URL(origin).origin;
@@ -194,6 +195,11 @@ export function sendInProcess(
   const headers: IncomingHttpHeaders = { host: request.host };
   const rawHeaders: string[] = ['host', request.host];
   for (const [name, value] of Object.entries(request.headers)) {
+    if (name === 'host') {
+      // A signed call names the host itself (SigV4 signs it).
+      headers.host = rawHeaders[1] = value;
+      continue;
+    }
     headers[name] = value;
     rawHeaders.push(name, value);
   }

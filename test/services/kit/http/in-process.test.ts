@@ -85,13 +85,18 @@ describe('kit http: calls in process', () => {
   });
 
   it('when an answer is written in chunks that split a character, or has no body (HEAD, 204), then the caller gets it as on the wire', async () => {
-    const seen: { method?: string; body: string }[] = [];
+    const seen: { method?: string; body: string; hosts: string[] }[] = [];
     const listener = (req: IncomingMessage, res: ServerResponse): void => {
       let body = '';
       req.setEncoding('utf8');
       req.on('data', (c: string) => (body += c));
       req.on('end', () => {
-        seen.push({ method: req.method, body });
+        seen.push({
+          method: req.method,
+          body,
+          // Every `host` among the raw headers (name, value, name, value …).
+          hosts: req.rawHeaders.filter((_, i) => i % 2 === 1 && req.rawHeaders[i - 1] === 'host'),
+        });
         if (req.url === '/empty') return void res.writeHead(204).end();
         const euro = Buffer.from('price: 5 €', 'utf8');
         res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'x-parts': ['a', 'b'] });
@@ -102,10 +107,20 @@ describe('kit http: calls in process', () => {
     const signal = new AbortController().signal;
     const send = (method: string, path: string, body?: string) =>
       sendInProcess(listener, { method, path, headers: {}, body, signal, host: 'x:1' });
+    // A signed call names its host itself: it replaces the one the client would send.
+    await sendInProcess(listener, {
+      method: 'POST',
+      path: '/text',
+      headers: { host: 'signed.example' },
+      body: '',
+      signal,
+      host: 'x:1',
+    });
+    expect(seen.shift()?.hosts).to.deep.equal(['signed.example']);
     const chunked = await send('POST', '/text', 'ünïcode');
     expect(chunked).to.deep.include({ statusCode: 200, text: 'price: 5 €' });
     expect(chunked.headers['x-parts']).to.deep.equal(['a', 'b']);
-    expect(seen[0]).to.deep.equal({ method: 'POST', body: 'ünïcode' });
+    expect(seen[0]).to.deep.equal({ method: 'POST', body: 'ünïcode', hosts: ['x:1'] });
     expect((await send('HEAD', '/text')).text).to.equal('');
     expect(await send('GET', '/empty')).to.deep.include({ statusCode: 204, text: '' });
   });
