@@ -76,7 +76,7 @@ export interface ServeOptions {
   readonly metricsEndpoint?: { readonly listener: Listener; readonly registry: Registry };
   /**
    * Serve this process's own HTTP clients of this URL without a socket (`http/in-process.ts`), until shutdown starts
-   * draining; for services hosted together in one process. @default false
+   * draining or the server closes; for services hosted together in one process. @default false
    */
   readonly inProcess?: boolean;
 }

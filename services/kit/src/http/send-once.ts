@@ -44,10 +44,9 @@ class AttemptTimeout extends Error {
 
 /**
  * Makes one attempt: signs it, asks the breaker, sends it under its own timer (to the upstream's listener directly when
- * it is hosted in this process, `in-process.ts`) and reads the whole body, and reports
- * the outcome to the breaker, the metrics and the span. Never throws for the upstream's failures (they come back as
- * an `Attempt` for the retry loop to judge); rethrows the caller's abort reason as is, which the breaker does not
- * count.
+ * it is hosted in this process, `in-process.ts`), reads the whole body, and reports the outcome to the breaker, the
+ * metrics and the span. Never throws for the upstream's failures (they come back as an `Attempt` for the retry loop to
+ * judge); rethrows the caller's abort reason as is, which the breaker does not count.
  */
 export async function sendOnce(target: AttemptTarget, req: AttemptRequest): Promise<Attempt> {
   const { upstream, breaker, metrics } = target;
