@@ -84,7 +84,7 @@ export const definition = defineService({
       env: 'SAGA_PROGRESS_WRITE_MS',
       default: 500,
       min: 0,
-      doc: 'a saga step still running after this long (or half SAGA_LEASE_MS, if sooner) is recorded as running; quicker steps are recorded with the next write and re-run under the same idempotency keys after a crash (0: record every step before its call)',
+      doc: 'a saga step still running after this long (or half SAGA_LEASE_MS, if sooner) is recorded as running; quicker steps are recorded with the next write (at the latest before the pivot) and re-run under the same idempotency keys after a crash (0: record every step before its call)',
     }),
     sagaRecoveryIntervalMs: int({
       env: 'SAGA_RECOVERY_INTERVAL_MS',

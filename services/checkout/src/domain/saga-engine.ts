@@ -206,7 +206,7 @@ export class SagaEngine<C> {
     step.startedAt ??= new Date().toISOString();
     this.log(saga, { event: 'step-started', step: step.name, attempt: step.attempts });
     let later: DeferredWrite | undefined;
-    if (this.writeBefore(saga, step.attempts)) await this.write(saga);
+    if (this.writeBefore(saga, step.attempts, def.pivot === true)) await this.write(saga);
     // Due by half the lease at the latest, so a slow step keeps its lease.
     else later = new DeferredWrite(Math.min(this.progressWriteMs, this.leaseMs / 2), () => this.write(saga));
     try {
@@ -362,10 +362,14 @@ export class SagaEngine<C> {
 
   /**
    * Whether a forward step's start is written before its call: always with `progressWriteMs` 0, for a retry (its
-   * attempts count towards the step's budget across a crash), and once half the lease is spent (the write renews it).
+   * attempts count towards the step's budget across a crash), for the pivot, and once half the lease is spent (the
+   * write renews it). The pivot's: every step before it is recorded, and the lease checked, before the call that
+   * cannot be taken back. Without it, an engine that took the saga over after a crash (or after this one lost its
+   * lease) re-ran the steps before the pivot after the pivot had happened, and their failure compensated (or failed)
+   * a confirmed order.
    */
-  private writeBefore(saga: Saga<C>, attempts: number): boolean {
-    if (this.progressWriteMs === 0 || attempts > 1) return true;
+  private writeBefore(saga: Saga<C>, attempts: number, pivot: boolean): boolean {
+    if (this.progressWriteMs === 0 || attempts > 1 || pivot) return true;
     return (saga.lease?.until ?? 0) - Date.now() < this.leaseMs / 2;
   }
 

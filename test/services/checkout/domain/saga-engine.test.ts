@@ -284,6 +284,33 @@ eachBackend('checkout saga engine', (backend) => {
     expect(saga!.log.some((l) => l.event === 'saga-completed')).to.equal(true);
   });
 
+  it('when the process dies right after the pivot, then a new engine goes on from the pivot: the steps before it are recorded and never re-run', async () => {
+    const a = await make({ owner: 'engine-a', leaseMs: 300 });
+    p.crashAt('orders.confirm', 'after', () => a.core.engine.halt());
+    const interrupted = await checkout(a);
+    // The quick steps before the pivot were written with the pivot's start, before its call.
+    expect(stepStatus(interrupted)).to.deep.include({
+      placeOrder: 'SUCCEEDED',
+      reserveStock: 'SUCCEEDED',
+      authorizePayment: 'SUCCEEDED',
+      confirmOrder: 'RUNNING',
+    });
+
+    const b = await make({ owner: 'engine-b', leaseMs: 300 });
+    b.core.start();
+    let saga: Saga<CheckoutContext> | undefined;
+    await eventually(async () => {
+      saga = await repository.get(interrupted.id);
+      return saga?.status === 'COMPLETED';
+    }, 'the resumed saga to complete');
+    expect(p.count('orders.place')).to.equal(1);
+    expect(p.count('inventory.reserve')).to.equal(1);
+    expect(p.count('payments.authorize')).to.equal(1);
+    expect(p.count('orders.confirm')).to.equal(2);
+    expect(p.paymentsOf(saga!.orderId).map((x) => x.status)).to.deep.equal(['CAPTURED']);
+    expect(p.orderStore.get(saga!.orderId)).to.include({ status: 'CONFIRMED' });
+  });
+
   it('when the process dies after authorizing before any step was recorded, then a new engine re-runs the steps under the same keys and nothing is done twice', async () => {
     const a = await make({ owner: 'engine-a', leaseMs: 2000 });
     p.crashAt('payments.authorize', 'after', () => a.core.engine.halt());
@@ -339,8 +366,8 @@ eachBackend('checkout saga engine', (backend) => {
     repository.get = get;
     const quick = (await repository.get(started.id))!;
     expect(quick.status).to.equal('COMPLETED');
-    // Created (not a save), then one write at the end carrying all seven steps.
-    expect(saves.filter((id) => id === quick.id)).to.have.length(1);
+    // Created (not a save), one write before the pivot (the three steps before it) and one at the end.
+    expect(saves.filter((id) => id === quick.id)).to.have.length(2);
     expect(quick.steps.map((s) => s.status)).to.deep.equal(quick.steps.map(() => 'SUCCEEDED'));
 
     p.setCart('bob', [{ productId: 'p2', name: 'Mug', unitPriceCents: 2500, quantity: 1 }]);
