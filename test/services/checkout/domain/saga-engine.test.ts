@@ -46,6 +46,16 @@ eachBackend('checkout saga engine', (backend) => {
     return (await repository.get(saga.id))!;
   }
 
+  /** A second engine on the same store takes saga `id` over; resolves with the saga once it has completed. */
+  async function resumedToCompletion(id: string, leaseMs: number): Promise<Saga<CheckoutContext>> {
+    const b = await make({ owner: 'engine-b', leaseMs });
+    b.core.start();
+    return until(async () => {
+      const saga = await repository.get(id);
+      return saga?.status === 'COMPLETED' ? saga : undefined;
+    }, 'the resumed saga to complete');
+  }
+
   const stepStatus = (saga: Saga<CheckoutContext>) =>
     Object.fromEntries(saga.steps.map((s) => [s.name, s.status]));
 
@@ -269,19 +279,13 @@ eachBackend('checkout saga engine', (backend) => {
     expect(interrupted.status).to.equal('RUNNING');
     expect(interrupted.steps[2]).to.include({ name: 'authorizePayment', status: 'RUNNING' });
 
-    const b = await make({ owner: 'engine-b', leaseMs: 100 });
-    b.core.start();
-    let saga: Saga<CheckoutContext> | undefined;
-    await eventually(async () => {
-      saga = await repository.get(interrupted.id);
-      return saga?.status === 'COMPLETED';
-    }, 'the resumed saga to complete');
+    const saga = await resumedToCompletion(interrupted.id, 100);
 
-    expect(saga!.steps[2].attempts).to.equal(2);
-    expect(p.paymentsOf(saga!.orderId).map((x) => x.status)).to.deep.equal(['CAPTURED']);
+    expect(saga.steps[2].attempts).to.equal(2);
+    expect(p.paymentsOf(saga.orderId).map((x) => x.status)).to.deep.equal(['CAPTURED']);
     expect(p.stock.get('p1')).to.deep.equal({ available: 8, reserved: 0 });
-    expect(p.orderStore.get(saga!.orderId)).to.include({ status: 'CONFIRMED' });
-    expect(saga!.log.some((l) => l.event === 'saga-completed')).to.equal(true);
+    expect(p.orderStore.get(saga.orderId)).to.include({ status: 'CONFIRMED' });
+    expect(saga.log.some((l) => l.event === 'saga-completed')).to.equal(true);
   });
 
   it('when the process dies right after the pivot, then a new engine goes on from the pivot: the steps before it are recorded and never re-run', async () => {
@@ -296,19 +300,13 @@ eachBackend('checkout saga engine', (backend) => {
       confirmOrder: 'RUNNING',
     });
 
-    const b = await make({ owner: 'engine-b', leaseMs: 300 });
-    b.core.start();
-    let saga: Saga<CheckoutContext> | undefined;
-    await eventually(async () => {
-      saga = await repository.get(interrupted.id);
-      return saga?.status === 'COMPLETED';
-    }, 'the resumed saga to complete');
+    const saga = await resumedToCompletion(interrupted.id, 300);
     expect(p.count('orders.place')).to.equal(1);
     expect(p.count('inventory.reserve')).to.equal(1);
     expect(p.count('payments.authorize')).to.equal(1);
     expect(p.count('orders.confirm')).to.equal(2);
-    expect(p.paymentsOf(saga!.orderId).map((x) => x.status)).to.deep.equal(['CAPTURED']);
-    expect(p.orderStore.get(saga!.orderId)).to.include({ status: 'CONFIRMED' });
+    expect(p.paymentsOf(saga.orderId).map((x) => x.status)).to.deep.equal(['CAPTURED']);
+    expect(p.orderStore.get(saga.orderId)).to.include({ status: 'CONFIRMED' });
   });
 
   it('when the process dies after authorizing before any step was recorded, then a new engine re-runs the steps under the same keys and nothing is done twice', async () => {
@@ -320,26 +318,20 @@ eachBackend('checkout saga engine', (backend) => {
     expect(interrupted.steps.map((s) => s.status)).to.deep.equal(interrupted.steps.map(() => 'PENDING'));
     expect(p.count('payments.authorize')).to.equal(1);
 
-    const b = await make({ owner: 'engine-b', leaseMs: 2000 });
-    let saga: Saga<CheckoutContext> | undefined;
     await eventually(
       async () => (await repository.get(interrupted.id))!.lease!.until < Date.now(),
       "engine-a's lease to expire",
     );
-    b.core.start();
-    await eventually(async () => {
-      saga = await repository.get(interrupted.id);
-      return saga?.status === 'COMPLETED';
-    }, 'the resumed saga to complete');
+    const saga = await resumedToCompletion(interrupted.id, 2000);
 
     expect(p.count('orders.place')).to.equal(2);
     expect(p.count('inventory.reserve')).to.equal(2);
     expect(p.count('payments.authorize')).to.equal(2);
     expect(p.orderStore.size).to.equal(1);
-    expect(p.paymentsOf(saga!.orderId).map((x) => x.status)).to.deep.equal(['CAPTURED']);
+    expect(p.paymentsOf(saga.orderId).map((x) => x.status)).to.deep.equal(['CAPTURED']);
     expect(p.stock.get('p1')).to.deep.equal({ available: 8, reserved: 0 });
     expect([...p.reservations.values()].map((r) => r.status)).to.deep.equal(['COMMITTED']);
-    expect(p.orderStore.get(saga!.orderId)).to.include({ status: 'CONFIRMED' });
+    expect(p.orderStore.get(saga.orderId)).to.include({ status: 'CONFIRMED' });
   });
 
   it('when a step is quick, then its start is not written on its own; when it is slow, then it is recorded as running', async () => {
