@@ -239,6 +239,7 @@ function attemptTarget(options: HttpClientOptions, base: URL): AttemptTarget {
   return {
     upstream,
     base,
+    origin: base.origin,
     pool,
     breaker,
     metrics,

@@ -12,6 +12,8 @@ import { poolRequest, type Pool } from './undici-pool.ts';
 export interface AttemptTarget {
   readonly upstream: string;
   readonly base: URL;
+  /** `base.origin`, worked out once: every attempt looks it up among the servers of this process. */
+  readonly origin: string;
   readonly pool: Pool;
   readonly breaker: CircuitBreaker;
   readonly metrics: ClientMetricsRecorder;
@@ -81,7 +83,7 @@ export async function sendOnce(target: AttemptTarget, req: AttemptRequest): Prom
   let responseHeaders: HttpHeaders;
   let text: string;
   try {
-    const local = inProcessListener(target.base.origin);
+    const local = inProcessListener(target.origin);
     if (local) {
       const res = await sendInProcess(local, {
         method,
