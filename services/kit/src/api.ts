@@ -1,5 +1,6 @@
 import { ROOT_CONTEXT, trace as otelTrace, type Context } from '@opentelemetry/api';
 import type { NextFunction, Request, Response, Router } from 'express';
+import { match, type MatchFunction, type ParamData } from 'path-to-regexp';
 import { pino } from 'pino';
 import { Type, type Static, type TObject, type TProperties, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
@@ -10,6 +11,7 @@ import type { Logger } from './logger.ts';
 export { Type, type Static, type TSchema } from '@sinclair/typebox';
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
+type RouteHandler = (req: Request, res: Response, next: NextFunction) => void;
 
 export interface ResponseSpec {
   readonly description: string;
@@ -104,7 +106,7 @@ export class ApiRouter {
   private readonly handlers: {
     method: Method;
     path: string;
-    handler: (req: Request, res: Response, next: NextFunction) => void;
+    handler: RouteHandler;
   }[] = [];
 
   /** @param prefix where the router is mounted, e.g. `/api/v1` */
@@ -168,9 +170,44 @@ export class ApiRouter {
     return this.handlers.map(({ method, path }) => ({ method: method.toUpperCase(), path }));
   }
 
-  /** Registers the routes straight on the app with their full paths: no nested router to walk per request. */
+  /**
+   * Registers the routes on the app as one layer that picks the route by method first, then by path: a request is
+   * matched against its method's routes only, instead of walking every route's layer of Express's router. Paths match
+   * as Express's router matches them with the kit's settings (case-sensitive, strict, the same path-to-regexp and
+   * parameter decoding); HEAD is served by the GET route, as Express does.
+   */
   mount(target: Router): void {
-    for (const { method, path, handler } of this.handlers) target[method](path, handler);
+    const byMethod = new Map<string, { match: MatchFunction<ParamData>; handler: RouteHandler }[]>();
+    for (const { method, path, handler } of this.handlers) {
+      const list = byMethod.get(method.toUpperCase()) ?? [];
+      list.push({
+        match: match(path, { sensitive: true, end: true, trailing: false, decode: decodeParam }),
+        handler,
+      });
+      byMethod.set(method.toUpperCase(), list);
+    }
+    target.use(function apiRoutes(req: Request, res: Response, next: NextFunction): void {
+      const routes = byMethod.get(req.method) ?? (req.method === 'HEAD' ? byMethod.get('GET') : undefined);
+      if (!routes) {
+        next();
+        return;
+      }
+      const path = req.path;
+      for (const route of routes) {
+        let found: ReturnType<MatchFunction<ParamData>>;
+        try {
+          found = route.match(path);
+        } catch (err) {
+          next(err);
+          return;
+        }
+        if (!found) continue;
+        req.params = found.params as Request['params'];
+        route.handler(req, res, next);
+        return;
+      }
+      next();
+    });
   }
 
   /** The OpenAPI 3.1 document of every route declared on this router (and the others given). */
@@ -306,6 +343,20 @@ function check(checker: TypeCheck<TSchema>, value: unknown, where: string, probl
     seen.add(field);
     problems.push({ field, message: error.message });
     if (problems.length >= MAX_FIELD_PROBLEMS) return;
+  }
+}
+
+/** A path parameter decoded as Express's router decodes it: a malformed escape is a 400. */
+function decodeParam(value: string): string {
+  if (!value.includes('%')) return value;
+  try {
+    return decodeURIComponent(value);
+  } catch (err) {
+    if (err instanceof URIError) {
+      err.message = `Failed to decode param '${value}'`;
+      Object.assign(err, { status: 400, statusCode: 400 });
+    }
+    throw err;
   }
 }
 

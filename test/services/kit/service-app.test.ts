@@ -156,6 +156,21 @@ describe('service app (kit middleware, errors, validation)', () => {
     });
   });
 
+  describe('when a path parameter is percent-encoded', () => {
+    it('then the handler gets it decoded, a malformed escape is 400 problem+json, and HEAD answers as GET without a body', async () => {
+      const { app, items } = sampleApp();
+      items.set('a-1', { id: 'a-1', name: 'Lamp', quantity: 1 });
+      const got = await request(app).get('/v1/items/a%2D1').expect(200);
+      expect(got.body).to.deep.equal({ id: 'a-1', name: 'Lamp', quantity: 1 });
+      const bad = await request(app).get('/v1/items/%E0%A4%A').expect(400).expect('content-type', PROBLEM);
+      expect(bad.body).to.include({ status: 400 });
+      const head = await request(app).head('/v1/items/a%2D1').expect(200);
+      expect(head.headers['content-type']).to.equal(got.headers['content-type']);
+      expect(head.text ?? '').to.equal('');
+      await request(app).head('/v1/items/nope').expect(404);
+    });
+  });
+
   describe('when a route exists for the path but not for the method', () => {
     it('then the answer is 405 problem+json with an Allow header', async () => {
       const { app } = sampleApp();
