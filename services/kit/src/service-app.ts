@@ -10,8 +10,15 @@ import {
   trace,
   type Span,
 } from '@opentelemetry/api';
-import express, { type Express, type RequestHandler } from 'express';
+import express, {
+  type Express,
+  type NextFunction,
+  type Request,
+  type RequestHandler,
+  type Response,
+} from 'express';
 import type { ApiRouter, OpenApiInfo } from './api.ts';
+import { PARSED_JSON_BODY } from './http/in-process.ts';
 import { AppError } from './errors.ts';
 import type { Health } from './health.ts';
 import type { Logger } from './logger.ts';
@@ -211,7 +218,16 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   // Before the body is parsed: a caller without the credential learns nothing about what the route accepts.
   if (routers.some((r) => r.endpoints.some((e) => e.path.startsWith('/admin/'))))
     app.use(requireAdminToken(options.adminToken));
-  app.use(express.json({ limit: bodyLimitBytes }));
+  const json = express.json({ limit: bodyLimitBytes });
+  // A call from a service in the same process brings its body parsed (in-process.ts): not read and parsed again.
+  app.use(function jsonBody(req: Request, res: Response, next: NextFunction): void {
+    const parsed = (req as unknown as Record<symbol, unknown>)[PARSED_JSON_BODY];
+    if (parsed === undefined) json(req, res, next);
+    else {
+      req.body = parsed;
+      next();
+    }
+  });
   for (const mw of options.middleware ?? []) app.use(mw);
   for (const router of routers) router.mount(app);
   app.use(notFoundHandler(routers.flatMap((r) => r.endpoints)));

@@ -32,6 +32,12 @@ export function registerInProcess(origin: string, listener: InProcessListener): 
   };
 }
 
+/**
+ * Where an in-process request carries its JSON body already parsed (the kit's service app uses it instead of reading
+ * and parsing the stream again). Keyed like the registry, so both copies of this module agree.
+ */
+export const PARSED_JSON_BODY = Symbol.for('meshmart.kit.in-process-json-body');
+
 /** The listener serving calls to `origin` in this process, if one does. */
 export function inProcessListener(origin: string): InProcessListener | undefined {
   return listeners.size === 0 ? undefined : listeners.get(origin);
@@ -208,6 +214,8 @@ export function sendInProcess(
     headers['content-length'] = length;
     rawHeaders.push('content-length', length);
     req.push(request.body);
+    const parsed = parsedJson(headers['content-type'], request.body);
+    if (parsed !== undefined) (req as unknown as Record<symbol, unknown>)[PARSED_JSON_BODY] = parsed;
   }
   req.headers = headers;
   req.rawHeaders = rawHeaders;
@@ -237,4 +245,21 @@ export function sendInProcess(
       reject(err instanceof Error ? err : new Error(String(err)));
     }
   });
+}
+
+/**
+ * The body parsed once here, when the JSON parser of the service app would take it as is: an object or an array, sent
+ * as `application/json` (UTF-8). Anything else is left to that parser, whose answers (400, 415) stay as they are.
+ */
+function parsedJson(contentType: string | string[] | undefined, body: string): unknown {
+  if (typeof contentType !== 'string') return undefined;
+  const type = contentType.toLowerCase();
+  if (type !== 'application/json' && type !== 'application/json; charset=utf-8') return undefined;
+  const first = /\S/.exec(body)?.[0];
+  if (first !== '{' && first !== '[') return undefined;
+  try {
+    return JSON.parse(body) as unknown;
+  } catch {
+    return undefined;
+  }
 }

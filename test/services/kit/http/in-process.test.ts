@@ -125,6 +125,46 @@ describe('kit http: calls in process', () => {
     expect(await send('GET', '/empty')).to.deep.include({ statusCode: 204, text: '' });
   });
 
+  it('when a JSON body comes in process, then the app takes it parsed without reading the stream, and any other body gets the answers it gets over a socket', async () => {
+    const requests: IncomingMessage[] = [];
+    const listener = (req: IncomingMessage, res: ServerResponse): void => {
+      requests.push(req);
+      (kit.app as unknown as (q: IncomingMessage, r: ServerResponse) => void)(req, res);
+    };
+    const signal = new AbortController().signal;
+    const put = (id: string, type: string, body: string) =>
+      sendInProcess(listener, {
+        method: 'PUT',
+        path: `/v1/items/${id}`,
+        headers: { 'content-type': type, 'idempotency-key': `k-${id}` },
+        body,
+        signal,
+        host: 'x:1',
+      });
+    const lamp = await put('lamp', 'application/json', '{"name":"Lampe à huile","quantity":2}');
+    expect(lamp.statusCode).to.equal(200);
+    expect(JSON.parse(lamp.text)).to.deep.equal({ id: 'lamp', name: 'Lampe à huile', quantity: 2 });
+    expect(kit.items.get('lamp')).to.deep.equal({ id: 'lamp', name: 'Lampe à huile', quantity: 2 });
+    expect(requests[0].readableEnded, 'the request stream was read').to.equal(false);
+
+    // Bodies the app refuses: answered as over a socket (an array is parsed here too, then fails the schema).
+    const answers = [
+      await put('a', 'application/json', '{"name": "Lamp", "quantity": '),
+      await put('b', 'application/json', '[1,2]'),
+      await put('c', 'application/json', '42'),
+      await put('d', 'text/plain', 'lamp'),
+      await put('e', 'application/json; charset=latin1', '{"name":"Lamp","quantity":1}'),
+    ].map((a) => ({ status: a.statusCode, type: (JSON.parse(a.text) as { type: string }).type }));
+    expect(answers).to.deep.equal([
+      { status: 400, type: '/problems/invalid-json' },
+      { status: 400, type: '/problems/validation-failed' },
+      { status: 400, type: '/problems/invalid-json' },
+      { status: 415, type: '/problems/unsupported-media-type' },
+      { status: 415, type: '/problems/unsupported-media-type' },
+    ]);
+    expect([...kit.items.keys()]).to.deep.equal(['cafe', 'lamp']);
+  });
+
   it('when the attempt times out, then the caller gets 504 upstream-timeout and the handler sees its connection closed, as when a client hangs up', async () => {
     let closedEarly = false;
     const waiting = (_req: IncomingMessage, res: ServerResponse): void => {
