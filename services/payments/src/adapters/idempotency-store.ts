@@ -5,7 +5,11 @@ export interface StoredResponse {
 }
 
 export type BeginResult =
-  | { readonly kind: 'started' }
+  /**
+   * This caller now runs the request. `resumed`: an earlier run held the key and never finished (its lease ran out), so
+   * it may have done part of the work; otherwise the key was never claimed before.
+   */
+  | { readonly kind: 'started'; readonly resumed: boolean }
   | { readonly kind: 'completed'; readonly response: StoredResponse }
   | { readonly kind: 'in-progress' }
   | { readonly kind: 'mismatch' };

@@ -21,7 +21,7 @@ export class InMemoryIdempotencyStore implements IdempotencyStore {
     const entry = this.entries.get(key);
     if (!entry) {
       this.entries.set(key, { requestHash, token, leaseUntil: now + leaseMs, createdAt: now });
-      return Promise.resolve({ kind: 'started' });
+      return Promise.resolve({ kind: 'started', resumed: false });
     }
     if (entry.requestHash !== requestHash) return Promise.resolve({ kind: 'mismatch' });
     if (entry.response)
@@ -29,7 +29,7 @@ export class InMemoryIdempotencyStore implements IdempotencyStore {
     if (entry.leaseUntil >= now) return Promise.resolve({ kind: 'in-progress' });
     entry.token = token;
     entry.leaseUntil = now + leaseMs;
-    return Promise.resolve({ kind: 'started' });
+    return Promise.resolve({ kind: 'started', resumed: true });
   }
 
   complete(key: string, token: string, response: StoredResponse): Promise<void> {

@@ -39,7 +39,7 @@ export class MongoIdempotencyStore implements IdempotencyStore {
           leaseUntil,
           createdAt: now,
         });
-        return { kind: 'started' };
+        return { kind: 'started', resumed: false };
       } catch (err) {
         if ((err as { code?: unknown }).code !== DUPLICATE_KEY) throw err;
       }
@@ -54,7 +54,7 @@ export class MongoIdempotencyStore implements IdempotencyStore {
         { _id: key, state: 'pending', token: existing.token },
         { $set: { token, leaseUntil } },
       );
-      if (takeover.modifiedCount === 1) return { kind: 'started' };
+      if (takeover.modifiedCount === 1) return { kind: 'started', resumed: true };
     }
     return { kind: 'in-progress' };
   }

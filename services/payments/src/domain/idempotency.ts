@@ -64,11 +64,16 @@ export class Idempotency {
     this.pollMs = options.pollMs ?? 25;
   }
 
-  async run(request: IdempotentRequest, execute: () => Promise<StoredResponse>): Promise<IdempotentResult> {
+  /** `execute` learns whether an earlier run of this request held the key and never finished (`resumed`). */
+  async run(
+    request: IdempotentRequest,
+    execute: (run: { readonly resumed: boolean }) => Promise<StoredResponse>,
+  ): Promise<IdempotentResult> {
     const { store } = this.options;
     const hash = requestHash(request.operation, request.body);
     const token = randomUUID();
     const deadline = performance.now() + this.waitMs;
+    let resumed = false;
     for (;;) {
       const begun = await store.begin(request.key, hash, token, this.leaseMs);
       if (begun.kind === 'mismatch') {
@@ -79,7 +84,10 @@ export class Idempotency {
         );
       }
       if (begun.kind === 'completed') return { response: begun.response, replayed: true };
-      if (begun.kind === 'started') break;
+      if (begun.kind === 'started') {
+        resumed = begun.resumed;
+        break;
+      }
       if (performance.now() >= deadline) {
         throw new AppError(
           409,
@@ -92,7 +100,7 @@ export class Idempotency {
     }
     let response: StoredResponse;
     try {
-      response = await execute();
+      response = await execute({ resumed });
     } catch (err) {
       if (err instanceof AppError && err.status < 500 && !TRANSIENT.has(err.code)) {
         response = { status: err.status, body: toProblem(err, request.instance) };

@@ -53,10 +53,19 @@ export class PaymentService {
    * With the request's Idempotency-Key, the payment's id follows from the order and the key: a repeat that runs again
    * after the first run stored its payment but died before recording the answer (payments killed mid-request, its
    * key's lease expired) finds that payment and answers with it instead of authorizing the card a second time.
+   *
+   * `firstRun`: the key was never claimed before (the idempotency store says so), so no earlier run stored a payment to
+   * look for, and none is read. Should one exist anyway (its key forgotten after the retention, or a write that
+   * failed after it was applied), the insert meets it and the repeat answers with it all the same.
    */
-  async authorize(command: AuthorizeCommand, trace?: TraceContext, requestKey?: string): Promise<Payment> {
+  async authorize(
+    command: AuthorizeCommand,
+    trace?: TraceContext,
+    requestKey?: string,
+    options: { readonly firstRun?: boolean } = {},
+  ): Promise<Payment> {
     const id = requestKey === undefined ? this.newId() : paymentIdFor(command.orderId, requestKey);
-    if (requestKey !== undefined) {
+    if (requestKey !== undefined && !options.firstRun) {
       const earlier = await this.props.repository.get(id);
       if (earlier) return sameAuthorization(earlier, command);
     }

@@ -37,7 +37,7 @@ export function paymentRoutes(deps: PaymentRoutesDeps): ApiRouter {
     req: { headers: Record<string, string | string[] | undefined>; originalUrl: string },
     body: unknown,
     ok: number,
-    run: (key: string) => Promise<Payment>,
+    run: (key: string, resumed: boolean) => Promise<Payment>,
   ): Promise<Reply> {
     const key = req.headers['idempotency-key'];
     if (typeof key !== 'string' || !KEY.test(key)) {
@@ -50,7 +50,10 @@ export function paymentRoutes(deps: PaymentRoutesDeps): ApiRouter {
     try {
       result = await deps.idempotency.run(
         { key, operation: `${operation} ${path}`, body, instance: path },
-        async (): Promise<StoredResponse> => ({ status: ok, body: paymentView(await run(key)) }),
+        async ({ resumed }): Promise<StoredResponse> => ({
+          status: ok,
+          body: paymentView(await run(key, resumed)),
+        }),
       );
     } catch (err) {
       total.inc({ operation, outcome: err instanceof AppError && err.status < 500 ? 'rejected' : 'failed' });
@@ -92,7 +95,9 @@ export function paymentRoutes(deps: PaymentRoutesDeps): ApiRouter {
         402: { description: "'payment-declined' with extensions paymentId and reason" },
       },
       handler: ({ req, body, trace }) =>
-        mutate('authorize', req, body, 201, (key) => deps.payments.authorize(body, trace, key)),
+        mutate('authorize', req, body, 201, (key, resumed) =>
+          deps.payments.authorize(body, trace, key, { firstRun: !resumed }),
+        ),
     })
     .route({
       method: 'post',

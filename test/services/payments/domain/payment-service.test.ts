@@ -96,6 +96,23 @@ eachBackend('payments: an authorization run again for the same request', (backen
     expect(await repository.findByOrder(ORDER.orderId)).to.have.length(1);
   });
 
+  it("when the key's first run authorizes, then no payment is read first; and one stored before (its key forgotten) still answers the run", async () => {
+    let reads = 0;
+    const get = repository.get.bind(repository);
+    repository.get = (id) => {
+      reads++;
+      return get(id);
+    };
+    const first = await payments.authorize(ORDER, undefined, 'key-g', { firstRun: true });
+    expect(reads, 'reads before the first run').to.equal(0);
+    expect(provider.authorizations).to.equal(1);
+    // The key forgotten (purged after the retention) and the request sent again: a first run as far as the key knows.
+    const again = await payments.authorize(ORDER, undefined, 'key-g', { firstRun: true });
+    expect(again.id).to.equal(first.id);
+    expect(again.status).to.equal('AUTHORIZED');
+    expect(await repository.findByOrder(ORDER.orderId)).to.have.length(1);
+  });
+
   it('when different keys (different requests) authorize one order, then each is a payment of its own', async () => {
     const a = await payments.authorize(ORDER, undefined, 'key-e');
     const b = await payments.authorize(ORDER, undefined, 'key-f');
