@@ -22,7 +22,7 @@ export const definition = defineService({
       env: 'AUDIT_LINGER_MS',
       default: 50,
       min: 0,
-      doc: 'how long an event waits for others before the insert that records it goes out (one insert for many events; 0: insert at once)',
+      doc: 'how long an event waits for others: before the insert that records it goes out, and after a read of its topic before the next read (one read, one acknowledgement and one insert for many events; 0: at once)',
     }),
   },
   build: async (kit, overrides: AuditOverrides = {}) => {
@@ -44,6 +44,7 @@ export const definition = defineService({
       trail,
       recorded,
       logger: kit.logger,
+      readLingerMs: kit.config.lingerMs,
     });
     const { createApp } = await import('./app.ts');
     const app = createApp({

@@ -22,6 +22,8 @@ export interface AuditConsumerProps {
    * lingering trail record one event per topic per insert. @default 100
    */
   readonly concurrency?: number;
+  /** After a read of a topic, wait this long before the next (the bus's readLingerMs: fewer, larger reads). @default 0 */
+  readonly readLingerMs?: number;
 }
 
 /**
@@ -45,6 +47,7 @@ export async function startAuditConsumers(props: AuditConsumerProps): Promise<Su
           concurrency: props.concurrency ?? 100,
           ...(props.consumer ? { consumer: props.consumer } : {}),
           ...(props.retryDelayMs !== undefined ? { retryDelayMs: props.retryDelayMs } : {}),
+          ...(props.readLingerMs !== undefined ? { readLingerMs: props.readLingerMs } : {}),
         }),
       );
     }

@@ -178,6 +178,9 @@ class StreamSubscription implements Subscription {
   private stop!: () => void;
   private loop: Promise<void> = Promise.resolve();
   private closing: Promise<void> | undefined;
+  /** Handled messages waiting for the next XACK, and that XACK (sent on the next turn of the event loop). */
+  private acks: string[] = [];
+  private ackFlush: Promise<void> | undefined;
   private closed = false;
   /** Set once close() stops waiting: late handler results are left for another consumer to reclaim. */
   private abandoned = false;
@@ -240,7 +243,7 @@ class StreamSubscription implements Subscription {
   }
 
   private async run(): Promise<void> {
-    const { concurrency, retryDelayMs, reclaimIdleMs } = this.options;
+    const { concurrency, retryDelayMs, reclaimIdleMs, readLingerMs } = this.options;
     const reclaimEvery = Math.max(10, Math.min(retryDelayMs, reclaimIdleMs) / 2);
     const blockMs = this.bus.props.blockMs ?? 2000;
     let nextReclaim = Number.NEGATIVE_INFINITY;
@@ -271,8 +274,10 @@ class StreamSubscription implements Subscription {
           this.key,
           '>',
         )) as [string, StreamEntry[]][] | null;
-        for (const [id, fields] of reply?.[0]?.[1] ?? []) this.dispatch(id, fields, 1);
+        const entries = reply?.[0]?.[1] ?? [];
+        for (const [id, fields] of entries) this.dispatch(id, fields, 1);
         backoff = 0;
+        if (entries.length > 0 && readLingerMs > 0) await Promise.race([this.stopped, sleep(readLingerMs)]);
       } catch (err) {
         if (this.closed) break;
         if (errorMessage(err).startsWith('NOGROUP')) {
@@ -363,8 +368,24 @@ class StreamSubscription implements Subscription {
       return;
     }
     if (this.abandoned) return;
-    await this.client.xack(this.key, this.group, id);
+    await this.ack(id);
     this.metrics.outcome(this.topic, this.group, 'ok', (performance.now() - started) / 1000);
+  }
+
+  /**
+   * Acknowledges `id` with the other messages whose handlers finished in the same turn of the event loop: one XACK for
+   * a batch (a consumer whose handlers finish together, as the audit's group commit does, sends one for all of them).
+   * Resolves once that XACK is answered; until then the message is pending, as if its handler were still running.
+   */
+  private ack(id: string): Promise<void> {
+    this.acks.push(id);
+    this.ackFlush ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      const ids = this.acks;
+      this.acks = [];
+      this.ackFlush = undefined;
+      return this.client.xack(this.key, this.group, ...ids).then(() => undefined);
+    });
+    return this.ackFlush;
   }
 
   private async deadLetter(id: string, fields: Fields, reason: string, attempts: number): Promise<void> {
