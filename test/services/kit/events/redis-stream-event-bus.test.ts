@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import type { Redis } from 'ioredis';
+import { Registry } from 'prom-client';
 import { RedisStreamEventBus } from '../../../../services/kit/src/events/index.ts';
 import { createLogger } from '../../../../services/kit/src/logger.ts';
 import { closeRedis, connectRedis } from '../../../../services/kit/src/redis.ts';
@@ -112,6 +113,73 @@ describe('RedisStreamEventBus', function () {
     expect(Date.now() - started).to.be.below(2500);
     const consumers = (await client.call('XINFO', 'CONSUMERS', bus.streamKey('prompt'), 'g')) as unknown[];
     expect(consumers).to.deep.equal([]);
+  });
+
+  describe('round trips', function () {
+    let counting: Redis;
+    let registry: Registry;
+    const sent = async (command: string): Promise<number> => {
+      const metric = (await registry.getSingleMetric('redis_commands_total')?.get()) as
+        { values: { labels: { command?: string }; value: number }[] } | undefined;
+      return metric?.values.find((v) => v.labels.command === command)?.value ?? 0;
+    };
+
+    beforeEach(async function () {
+      registry = new Registry();
+      counting = await connectRedis(testenv('REDIS_URL'), { logger, name: 'kit-events-counted', registry });
+    });
+    afterEach(async function () {
+      await Promise.all(buses.map((b) => b.close()));
+      buses = [];
+      await closeRedis(counting);
+    });
+
+    it('when handlers finish together, then one XACK acknowledges all their deliveries', async function () {
+      const bus = newBus({ client: counting });
+      for (let n = 0; n < 5; n++) await bus.publish('acked', { type: 't', data: n });
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const started: unknown[] = [];
+      await bus.subscribe({
+        topic: 'acked',
+        group: 'g',
+        concurrency: 10,
+        handler: async (e) => {
+          started.push(e.data);
+          await gate;
+        },
+      });
+      await eventually(() => started.length === 5, 'the five deliveries to start');
+      const before = await sent('xack');
+      release();
+      await eventually(
+        async () => ((await client.xpending(bus.streamKey('acked'), 'g')) as [number])[0] === 0,
+        'the five deliveries to be acknowledged',
+      );
+      expect((await sent('xack')) - before).to.equal(1);
+    });
+
+    it('when a subscription lingers after a read, then what is published meanwhile waits and comes in one read', async function () {
+      const bus = newBus({ client: counting, blockMs: 200 });
+      const seen: { data: unknown; at: number }[] = [];
+      await bus.subscribe({
+        topic: 'lingering',
+        group: 'g',
+        concurrency: 10,
+        readLingerMs: 2_000,
+        handler: (e) => void seen.push({ data: e.data, at: performance.now() }),
+      });
+      await bus.publish('lingering', { type: 't', data: 'first' });
+      await eventually(() => seen.length === 1, 'the first event');
+      const reads = await sent('xreadgroup');
+      for (const data of ['a', 'b', 'c', 'd']) await bus.publish('lingering', { type: 't', data });
+      await eventually(() => seen.length === 5, 'the four events published during the linger');
+      expect(seen.map((s) => s.data)).to.deep.equal(['first', 'a', 'b', 'c', 'd']);
+      // Not read before the linger after the first read ran out (a lower bound: a slow machine only adds to it) …
+      expect(seen[1].at - seen[0].at).to.be.at.least(1_500);
+      // … and then in one read (the reclaim loop's wake-ups are XPENDING, not reads).
+      expect((await sent('xreadgroup')) - reads).to.equal(1);
+    });
   });
 
   it('when a group is created, then it starts at the beginning of the stream', async function () {
