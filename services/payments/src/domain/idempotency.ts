@@ -73,7 +73,7 @@ export class Idempotency {
     const hash = requestHash(request.operation, request.body);
     const token = randomUUID();
     const deadline = performance.now() + this.waitMs;
-    let resumed = false;
+    let resumed: boolean | undefined;
     for (;;) {
       const begun = await store.begin(request.key, hash, token, this.leaseMs);
       if (begun.kind === 'mismatch') {
@@ -100,7 +100,7 @@ export class Idempotency {
     }
     let response: StoredResponse;
     try {
-      response = await execute({ resumed });
+      response = await execute({ resumed: resumed === true });
     } catch (err) {
       if (err instanceof AppError && err.status < 500 && !TRANSIENT.has(err.code)) {
         response = { status: err.status, body: toProblem(err, request.instance) };
