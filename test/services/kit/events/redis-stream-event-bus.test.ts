@@ -5,6 +5,7 @@ import { Registry } from 'prom-client';
 import { RedisStreamEventBus } from '../../../../services/kit/src/events/index.ts';
 import { createLogger } from '../../../../services/kit/src/logger.ts';
 import { closeRedis, connectRedis } from '../../../../services/kit/src/redis.ts';
+import { sample } from '../../../support/exposition.ts';
 import { testenv } from '../../../support/testenv.ts';
 import { eventually } from '../../../support/wait.ts';
 import { deleteKeys, eventBusContract } from './event-bus.contract.ts';
@@ -118,11 +119,8 @@ describe('RedisStreamEventBus', function () {
   describe('round trips', function () {
     let counting: Redis;
     let registry: Registry;
-    const sent = async (command: string): Promise<number> => {
-      const metric = (await registry.getSingleMetric('redis_commands_total')?.get()) as
-        { values: { labels: { command?: string }; value: number }[] } | undefined;
-      return metric?.values.find((v) => v.labels.command === command)?.value ?? 0;
-    };
+    const sent = async (command: string): Promise<number> =>
+      sample(await registry.metrics(), 'redis_commands_total', { command }) ?? 0;
 
     beforeEach(async function () {
       registry = new Registry();
