@@ -1,5 +1,5 @@
 import { ROOT_CONTEXT, trace as otelTrace, type Context } from '@opentelemetry/api';
-import type { NextFunction, Request, Response, Router } from 'express';
+import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import { match, type MatchFunction, type ParamData } from 'path-to-regexp';
 import { pino } from 'pino';
 import { Type, type Static, type TObject, type TProperties, type TSchema } from '@sinclair/typebox';
@@ -171,12 +171,19 @@ export class ApiRouter {
   }
 
   /**
-   * Registers the routes on the app as one layer that picks the route by method first, then by path: a request is
-   * matched against its method's routes only, instead of walking every route's layer of Express's router. Paths match
-   * as Express's router matches them with the kit's settings (case-sensitive, strict, the same path-to-regexp and
-   * parameter decoding); HEAD is served by the GET route, as Express does.
+   * Registers the routes on an Express app or router as one layer (`handler()`): a request is matched against its
+   * method's routes only, instead of walking every route's layer of Express's router.
    */
   mount(target: Router): void {
+    target.use(this.handler());
+  }
+
+  /**
+   * The routes as one handler that picks the route by method first, then by path, and passes the request on (`next()`)
+   * when none matches. Paths match as Express's router matches them with the kit's settings (case-sensitive, strict,
+   * the same path-to-regexp and parameter decoding); HEAD is served by the GET route, as Express does.
+   */
+  handler(): RequestHandler {
     const byMethod = new Map<string, { match: MatchFunction<ParamData>; handler: RouteHandler }[]>();
     for (const { method, path, handler } of this.handlers) {
       const list = byMethod.get(method.toUpperCase()) ?? [];
@@ -186,7 +193,7 @@ export class ApiRouter {
       });
       byMethod.set(method.toUpperCase(), list);
     }
-    target.use(function apiRoutes(req: Request, res: Response, next: NextFunction): void {
+    return function apiRoutes(req: Request, res: Response, next: NextFunction): void {
       const routes = byMethod.get(req.method) ?? (req.method === 'HEAD' ? byMethod.get('GET') : undefined);
       if (!routes) {
         next();
@@ -207,7 +214,7 @@ export class ApiRouter {
         return;
       }
       next();
-    });
+    };
   }
 
   /** The OpenAPI 3.1 document of every route declared on this router (and the others given). */

@@ -14,12 +14,13 @@ import express, {
   type Express,
   type NextFunction,
   type Request,
+  type ErrorRequestHandler,
   type RequestHandler,
   type Response,
 } from 'express';
 import type { ApiRouter, OpenApiInfo } from './api.ts';
 import { PARSED_JSON_BODY } from './http/in-process.ts';
-import { AppError } from './errors.ts';
+import { AppError, PROBLEM_CONTENT_TYPE } from './errors.ts';
 import type { Health } from './health.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
@@ -209,33 +210,118 @@ export function createServiceApp(options: ServiceAppOptions): Express {
     infrastructure.set('/openapi.json', (_req, res) => sendJson(res, 200, body));
   }
   const front = frontDoor({ logger, metrics, slowRequestMs: options.slowRequestMs ?? 1000, infrastructure });
-  // The front door wraps Express's own entry point instead of being one more router layer.
-  const handle = (app as unknown as { handle: ExpressHandle }).handle.bind(app);
-  (app as unknown as { handle: ExpressHandle }).handle = (req, res, done) =>
-    front(req, res, () => handle(req, res, done));
   const bodyLimitBytes = options.bodyLimitBytes ?? 102400;
-  app.use(refuseDeclaredOverLimit(bodyLimitBytes));
-  // Before the body is parsed: a caller without the credential learns nothing about what the route accepts.
-  if (routers.some((r) => r.endpoints.some((e) => e.path.startsWith('/admin/'))))
-    app.use(requireAdminToken(options.adminToken));
   const json = express.json({ limit: bodyLimitBytes });
-  // A call from a service in the same process brings its body parsed (in-process.ts): not read and parsed again.
-  app.use(function jsonBody(req: Request, res: Response, next: NextFunction): void {
-    const parsed = (req as unknown as Record<symbol, unknown>)[PARSED_JSON_BODY];
-    if (parsed === undefined) json(req, res, next);
-    else {
-      req.body = parsed;
-      next();
-    }
-  });
-  for (const mw of options.middleware ?? []) app.use(mw);
-  for (const router of routers) router.mount(app);
-  app.use(notFoundHandler(routers.flatMap((r) => r.endpoints)));
-  app.use(problemHandler(logger));
+  const handlers: RequestHandler[] = [
+    refuseDeclaredOverLimit(bodyLimitBytes),
+    // Before the body is parsed: a caller without the credential learns nothing about what the route accepts.
+    ...(routers.some((r) => r.endpoints.some((e) => e.path.startsWith('/admin/')))
+      ? [requireAdminToken(options.adminToken)]
+      : []),
+    // A call from a service in the same process brings its body parsed (in-process.ts): not read and parsed again.
+    function jsonBody(req: Request, res: Response, next: NextFunction): void {
+      // No body announced (no Content-Length, no Transfer-Encoding): nothing for the parser, which would say so too.
+      if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) {
+        next();
+        return;
+      }
+      const parsed = (req as unknown as Record<symbol, unknown>)[PARSED_JSON_BODY];
+      if (parsed === undefined) json(req, res, next);
+      else {
+        req.body = parsed;
+        next();
+      }
+    },
+    ...(options.middleware ?? []),
+    ...routers.map((router) => router.handler()),
+    notFoundHandler(routers.flatMap((r) => r.endpoints)),
+  ];
+  const dispatch = pipeline(app, handlers, problemHandler(logger));
+  // The front door wraps the pipeline in place of Express's own entry point and router.
+  (app as unknown as { handle: ExpressHandle }).handle = (req, res, done) =>
+    front(req, res, () => dispatch(req, res, done));
+  // Everything a service app serves is declared above; a layer added to Express's router would never run.
+  const refuse = (): never => {
+    throw new Error('a service app is complete when created: give routers and middleware to createServiceApp');
+  };
+  app.use = refuse;
+  app.route = refuse;
   return app;
 }
 
 type ExpressHandle = (req: IncomingMessage, res: ServerResponse, done?: (err?: unknown) => void) => void;
+
+/**
+ * Runs the app's handlers in turn as Express's router runs a stack of middleware mounted at `/`: `next()` goes on to
+ * the next, an error (`next(err)`, a throw, a rejected promise) goes to `onError`, `next('router')` leaves. What it
+ * leaves out is the router's bookkeeping per layer (path matching and trimming, parameter processing), which every
+ * request paid once for each of the kit's middleware. Sets up the request and response as Express's app does.
+ */
+function pipeline(app: Express, handlers: readonly RequestHandler[], onError: ErrorRequestHandler): ExpressHandle {
+  return (incoming, outgoing, done) => {
+    const req = incoming as Request;
+    const res = outgoing as Response;
+    req.res = res;
+    res.req = req;
+    Object.setPrototypeOf(req, app.request);
+    Object.setPrototypeOf(res, app.response);
+    res.locals ??= Object.create(null) as Record<string, unknown>;
+    req.originalUrl ??= req.url;
+    req.baseUrl = '';
+    let index = 0;
+    let failed = false;
+    const leave = (err?: unknown): void => {
+      if (done) done(err);
+      else unanswered(req, res, err);
+    };
+    const next = (err?: unknown): void => {
+      if (err === 'router') {
+        leave();
+        return;
+      }
+      if (err && err !== 'route') {
+        if (failed) {
+          leave(err);
+          return;
+        }
+        failed = true;
+        try {
+          onError(err, req, res, leave);
+        } catch (thrown) {
+          leave(thrown);
+        }
+        return;
+      }
+      const handler = failed ? undefined : handlers[index++];
+      if (!handler) {
+        leave();
+        return;
+      }
+      try {
+        const ret = handler(req, res, next) as unknown;
+        if (ret instanceof Promise) ret.then(undefined, (e: unknown) => next(e ?? new Error('Rejected promise')));
+      } catch (thrown) {
+        next(thrown);
+      }
+    };
+    req.next = next;
+    next();
+  };
+}
+
+/**
+ * What nothing answered (the not-found handler answers every request that reaches it): a response already under way
+ * is cut, as Express's final handler does; otherwise a bare 500 or 404.
+ */
+function unanswered(req: Request, res: Response, err: unknown): void {
+  if (res.headersSent) {
+    req.socket.destroy();
+    return;
+  }
+  const status = err ? 500 : 404;
+  const title = err ? 'Internal Server Error' : 'Not Found';
+  sendJson(res, status, { type: 'about:blank', title, status }, PROBLEM_CONTENT_TYPE);
+}
 
 /**
  * Internal admin routes (`/admin/...`) need a credential of their own, whoever can reach the service: the network

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import request from 'supertest';
 import { sample } from '../../support/exposition.ts';
-import { ApiRouter, createServiceApp, Type } from '@meshmart/kit';
+import type { RequestHandler } from 'express';
+import { ApiRouter, AppError, createServiceApp, Type } from '@meshmart/kit';
 import { sampleApp } from '../../support/sample-app.ts';
 
 const PROBLEM = /^application\/problem\+json/;
@@ -246,6 +247,61 @@ describe('service app (kit middleware, errors, validation)', () => {
       const unhandled = logs.lines.filter((l) => l.msg === 'unhandled error');
       expect(unhandled).to.have.length(1);
       expect(JSON.stringify(unhandled[0])).to.contain('secret internal detail');
+    });
+  });
+
+  describe("when the service's middleware fails, throws or ends the request", () => {
+    // The service app runs its middleware and routes as one pipeline, not as layers of Express's router: these are
+    // the router's rules it must keep.
+    const middlewareApp = () => {
+      const kit = sampleApp();
+      const seen: string[] = [];
+      const middleware: RequestHandler[] = [
+        (req, _res, next) => {
+          seen.push(`first ${req.path}`);
+          if (req.path === '/v1/items/thrown') throw new AppError(409, 'thrown-conflict', 'thrown by middleware');
+          if (req.path === '/v1/items/passed') return void next(new AppError(429, 'passed-on', 'given to next'));
+          next();
+        },
+        async (req, res, next) => {
+          seen.push(`second ${req.path}`);
+          if (req.path === '/v1/items/rejected') throw new Error('rejected middleware secret');
+          if (req.path === '/v1/items/answered') return void res.status(202).json({ answered: true });
+          next();
+        },
+      ];
+      const app = createServiceApp({ ...kit, service: 'sample', routers: [], middleware });
+      return { app, seen, logs: kit.logs };
+    };
+
+    it('then a throw, a rejected promise and next(err) each get one problem+json answer, and nothing after them runs', async () => {
+      const { app, seen, logs } = middlewareApp();
+      const thrown = await request(app).get('/v1/items/thrown').expect(409).expect('content-type', PROBLEM);
+      expect(thrown.body).to.include({ type: '/problems/thrown-conflict', instance: '/v1/items/thrown' });
+      const passed = await request(app).get('/v1/items/passed').expect(429).expect('content-type', PROBLEM);
+      expect(passed.body.type).to.equal('/problems/passed-on');
+      const rejected = await request(app).get('/v1/items/rejected').expect(500).expect('content-type', PROBLEM);
+      expect(rejected.body.type).to.equal('/problems/internal');
+      expect(JSON.stringify(rejected.body)).not.to.contain('secret');
+      expect(logs.lines.filter((l) => l.msg === 'unhandled error')).to.have.length(1);
+      await request(app).get('/v1/items/answered').expect(202, { answered: true });
+      // No route for the rest: the not-found answer comes after both middleware ran.
+      await request(app).get('/v1/items/other').expect(404).expect('content-type', PROBLEM);
+      expect(seen).to.deep.equal([
+        'first /v1/items/thrown',
+        'first /v1/items/passed',
+        'first /v1/items/rejected',
+        'second /v1/items/rejected',
+        'first /v1/items/answered',
+        'second /v1/items/answered',
+        'first /v1/items/other',
+        'second /v1/items/other',
+      ]);
+    });
+
+    it('then adding a layer to the app after it was made is refused, rather than never run', () => {
+      const { app } = middlewareApp();
+      expect(() => app.use((_req, _res, next) => next())).to.throw(/give routers and middleware to createServiceApp/);
     });
   });
 
