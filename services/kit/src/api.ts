@@ -281,7 +281,33 @@ function send(res: Response, reply: Reply | void): void {
   // Statuses come from route code, not from clients: set directly, without res.status()'s checks.
   if (reply.status !== undefined) res.statusCode = reply.status;
   if (reply.body === undefined) res.end();
-  else res.json(reply.body);
+  else if (plainJson(res)) {
+    // What res.json() ends up writing here, without its settings lookups and content-type parsing.
+    const text = JSON.stringify(reply.body);
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.setHeader('Content-Length', Buffer.byteLength(text));
+    res.end(text);
+  } else res.json(reply.body);
+}
+
+/**
+ * A JSON answer that Express's res.json() would write as is: no content type of the route's own, no validators
+ * (ETag, Last-Modified) nor conditional request for its freshness check, a status and method that carry a body.
+ */
+function plainJson(res: Response): boolean {
+  const { statusCode } = res;
+  const { headers, method } = res.req;
+  return (
+    method !== 'HEAD' &&
+    statusCode !== 204 &&
+    statusCode !== 205 &&
+    statusCode !== 304 &&
+    headers['if-none-match'] === undefined &&
+    headers['if-modified-since'] === undefined &&
+    !res.hasHeader('content-type') &&
+    !res.hasHeader('etag') &&
+    !res.hasHeader('last-modified')
+  );
 }
 
 function hasContent(req: Request): boolean {

@@ -305,6 +305,34 @@ describe('service app (kit middleware, errors, validation)', () => {
     });
   });
 
+  describe('when a route answers with JSON', () => {
+    it('then it is sent as UTF-8 JSON with its length in bytes, and a conditional GET still gets 304 from its ETag', async () => {
+      const kit = sampleApp();
+      const api = new ApiRouter('/v1').route({
+        method: 'get',
+        path: '/tagged/:id',
+        operationId: 'getTagged',
+        summary: 'A JSON answer, with an ETag for one id',
+        params: Type.Object({ id: Type.String() }),
+        responses: { 200: { description: 'the thing' } },
+        handler: ({ params }) => ({
+          body: { name: 'crème brûlée', id: params.id },
+          ...(params.id === 'tagged' ? { headers: { ETag: '"v1"' } } : {}),
+        }),
+      });
+      const app = createServiceApp({ ...kit, service: 'sample', routers: [api] });
+      const plain = await request(app).get('/v1/tagged/plain').expect(200);
+      expect(plain.headers['content-type']).to.equal('application/json; charset=utf-8');
+      const text = JSON.stringify({ name: 'crème brûlée', id: 'plain' });
+      expect(plain.text).to.equal(text);
+      expect(Number(plain.headers['content-length'])).to.equal(Buffer.byteLength(text)).and.above(text.length);
+      const tagged = await request(app).get('/v1/tagged/tagged').expect(200);
+      expect(tagged.headers.etag).to.equal('"v1"');
+      await request(app).get('/v1/tagged/tagged').set('If-None-Match', '"v1"').expect(304);
+      await request(app).get('/v1/tagged/tagged').set('If-None-Match', '"v0"').expect(200);
+    });
+  });
+
   describe('when requests are served', () => {
     it('then RED metrics are recorded per route template and status class, excluding health and metrics', async () => {
       const { app, metrics } = sampleApp();
