@@ -48,7 +48,13 @@ export interface InProcessRequest {
   readonly path: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string | undefined;
-  readonly signal: AbortSignal;
+  /** The caller's cancel: its reason is what the call rejects with. */
+  readonly signal?: AbortSignal | undefined;
+  /**
+   * A deadline of the call's own, without an AbortController per call: after `ms` it rejects with `reason()` and the
+   * handler sees its connection closed.
+   */
+  readonly timeout?: { readonly ms: number; readonly reason: () => Error };
   /** `host` of the request, as a client over the network would send it. */
   readonly host: string;
 }
@@ -168,13 +174,30 @@ function collectingResponse(
     else if (typeof encoding === 'function') [encoding, callback] = [undefined, encoding];
     if (this.destroyed || this.writableEnded) return this;
     collect(chunk, encoding);
-    proto.end.call(this, chunk, (encoding ?? 'utf8') as BufferEncoding, callback as () => void);
+    if (this.headersSent) {
+      // Headers written before (writeHead, or a body in parts): Node ends it as it would on a socket.
+      proto.end.call(this, chunk, (encoding ?? 'utf8') as BufferEncoding, callback as () => void);
+      answer();
+      return this;
+    }
+    // Answered in one go: the caller takes the status and headers as they are (answer()), so they are not serialized
+    // into a header block no one reads. The response ends as after a flush: headers sent, finished, then 'finish'.
+    const outgoing = this as unknown as { _header: string; _headerSent: boolean };
+    outgoing._header = IN_PROCESS_HEADER;
+    outgoing._headerSent = true;
+    this.finished = true;
+    if (typeof callback === 'function') this.once('finish', callback as () => void);
     answer();
+    this.emit('prefinish');
+    queueMicrotask(() => this.emit('finish'));
     return this;
   } as ServerResponse['end'];
 
   return res;
 }
+
+/** What stands for the header block of a response answered in one go (Node takes a set one as "headers sent"). */
+const IN_PROCESS_HEADER = 'in-process\r\n\r\n';
 
 function hasBody(res: ServerResponse): boolean {
   return res.req.method !== 'HEAD' && res.statusCode !== 204 && res.statusCode !== 304;
@@ -182,15 +205,16 @@ function hasBody(res: ServerResponse): boolean {
 
 /**
  * Hands one request to `listener` and resolves with its answer once the handler ends the response. Rejects with the
- * signal's reason when it aborts first; the handler then sees its response closed.
+ * signal's reason when it aborts first, or with the timeout's reason when that comes first; the handler then sees its
+ * response closed.
  */
 export function sendInProcess(
   listener: InProcessListener,
   request: InProcessRequest,
 ): Promise<InProcessAnswer> {
-  const { signal } = request;
+  const { signal, timeout } = request;
   // The caller's abort reason goes back as is (the client tells its own timeout from a caller's cancel by it).
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  if (signal?.aborted) return Promise.reject(signal.reason as Error);
   const socket = new NullSocket();
   const req = new IncomingMessage(socket as never);
   req.method = request.method;
@@ -223,24 +247,34 @@ export function sendInProcess(
   req.complete = true;
 
   return new Promise<InProcessAnswer>((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    const settled = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    };
     const res = collectingResponse(req, (answer) => {
-      signal.removeEventListener('abort', onAbort);
+      settled();
       resolve(answer);
     });
     res.assignSocket(socket as never);
-    function onAbort(): void {
-      reject(signal.reason as Error);
+    const stop = (reason: Error): void => {
+      settled();
+      reject(reason);
       // As when a client hangs up: the handler sees its response (and request) closed.
       res.destroy();
       req.destroy();
+    };
+    function onAbort(): void {
+      stop(signal?.reason as Error);
     }
-    signal.addEventListener('abort', onAbort, { once: true });
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (timeout) timer = setTimeout(() => stop(timeout.reason()), timeout.ms);
     try {
       // The handler starts from an empty context, as a request from the network does: its trace comes from the
       // headers, not from the caller's active span.
       context.with(ROOT_CONTEXT, () => listener(req, res));
     } catch (err) {
-      signal.removeEventListener('abort', onAbort);
+      settled();
       res.destroy();
       reject(err instanceof Error ? err : new Error(String(err)));
     }

@@ -73,34 +73,38 @@ export async function sendOnce(target: AttemptTarget, req: AttemptRequest): Prom
   const span = startAttemptSpan(parent, target.serverAttributes, method, path, req.resendCount);
   propagation.inject(span ? trace.setSpan(parent, span) : parent, outgoing);
 
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new AttemptTimeout()), budgetMs);
-  const forwardAbort = (): void => controller.abort(signal?.reason);
-  signal?.addEventListener('abort', forwardAbort, { once: true });
   const started = performance.now();
+  // An in-process call takes the deadline and the caller's signal as they are; a pooled one needs one signal for both.
+  const local = inProcessListener(target.origin);
+  let controller: AbortController | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const forwardAbort = (): void => controller?.abort(signal?.reason);
 
   let status: number;
   let responseHeaders: HttpHeaders;
   let text: string;
   try {
-    const local = inProcessListener(target.origin);
     if (local) {
       const res = await sendInProcess(local, {
         method,
         path,
         headers: outgoing,
         body,
-        signal: controller.signal,
+        signal,
+        timeout: { ms: budgetMs, reason: () => new AttemptTimeout() },
         host: target.base.host,
       });
       ({ statusCode: status, headers: responseHeaders, text } = res);
     } else {
+      const attempt = (controller = new AbortController());
+      timer = setTimeout(() => attempt.abort(new AttemptTimeout()), budgetMs);
+      signal?.addEventListener('abort', forwardAbort, { once: true });
       const res = await poolRequest(target.pool, {
         method,
         path,
         headers: outgoing,
         body,
-        signal: controller.signal,
+        signal: attempt.signal,
       });
       status = res.statusCode;
       responseHeaders = res.headers;
@@ -115,7 +119,7 @@ export async function sendOnce(target: AttemptTarget, req: AttemptRequest): Prom
     }
     metrics.attemptDuration(method, 'error', started);
     permit.failure();
-    const timedOut = controller.signal.reason instanceof AttemptTimeout;
+    const timedOut = err instanceof AttemptTimeout || controller?.signal.reason instanceof AttemptTimeout;
     metrics.failure(timedOut ? 'timeout' : 'connection');
     span?.setAttribute('error.type', timedOut ? 'timeout' : errorType(err));
     span?.setStatus({ code: SpanStatusCode.ERROR });
@@ -123,7 +127,7 @@ export async function sendOnce(target: AttemptTarget, req: AttemptRequest): Prom
     return { error: transportFailed(upstream, err, timedOut, budgetMs), retryable: true };
   } finally {
     clearTimeout(timer);
-    signal?.removeEventListener('abort', forwardAbort);
+    if (controller) signal?.removeEventListener('abort', forwardAbort);
   }
 
   metrics.attemptDuration(method, `${Math.floor(status / 100)}xx`, started);

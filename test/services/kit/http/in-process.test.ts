@@ -7,6 +7,7 @@ import { registerInProcess, sendInProcess } from '../../../../services/kit/src/h
 import { sampleApp, serveSample, type SampleApp } from '../../../support/sample-app.ts';
 import { eventually } from '../../../support/wait.ts';
 import { rejectionOf } from '../../../support/rejection.ts';
+import { sample } from '../../../support/exposition.ts';
 
 // Services hosted in one process call each other without a socket (services/kit/src/http/in-process.ts): a server
 // started with `inProcess` serves this process's clients of its URL directly. These cases hold the in-process path to
@@ -123,6 +124,35 @@ describe('kit http: calls in process', () => {
     expect(seen[0]).to.deep.equal({ method: 'POST', body: 'ünïcode', hosts: ['x:1'] });
     expect((await send('HEAD', '/text')).text).to.equal('');
     expect(await send('GET', '/empty')).to.deep.include({ statusCode: 204, text: '' });
+  });
+
+  it('when a handler answers in one go, then its response ends as after a flush: finish is emitted, the headers count as sent, and the request is counted by its status, not as a hang-up', async () => {
+    const ended: { finished: boolean; headersSent: boolean }[] = [];
+    const listener = (req: IncomingMessage, res: ServerResponse): void => {
+      res.once('finish', () => ended.push({ finished: res.writableFinished, headersSent: res.headersSent }));
+      (kit.app as unknown as (q: IncomingMessage, r: ServerResponse) => void)(req, res);
+    };
+    const signal = new AbortController().signal;
+    const answer = await sendInProcess(listener, {
+      method: 'GET',
+      path: '/v1/items/cafe',
+      headers: {},
+      body: undefined,
+      signal,
+      host: 'x:1',
+    });
+    expect(answer.statusCode).to.equal(200);
+    expect(answer.headers['content-type']).to.equal('application/json; charset=utf-8');
+    expect(Number(answer.headers['content-length'])).to.equal(Buffer.byteLength(answer.text));
+    await eventually(() => ended.length === 1, "the response's finish");
+    expect(ended).to.deep.equal([{ finished: true, headersSent: true }]);
+    const count = async (status_class: string) =>
+      sample(await kit.metrics.registry.metrics(), 'http_request_duration_seconds_count', {
+        route: '/v1/items/:id',
+        status_class,
+      }) ?? 0;
+    await eventually(async () => (await count('2xx')) === 1, 'the request counted once it closed');
+    expect(await count('4xx'), 'counted as 499, a client that went away').to.equal(0);
   });
 
   it('when a JSON body comes in process, then the app takes it parsed without reading the stream, and any other body gets the answers it gets over a socket', async () => {
