@@ -303,7 +303,8 @@ export function shopRoutes(deps: { upstreams: Upstreams }): ApiRouter {
         if (!wait) return { body: await ownOrder(user, params.id, { trace, requestId }, query.asOf) };
         // Passed on to orders, which holds the answer until the order settles; our deadline allows for the wait.
         const gone = new AbortController();
-        res.once('close', () => gone.abort());
+        // Only a client that went away before the answer cancels the wait (an abort makes an error, stack and all).
+        res.once('close', () => res.writableEnded || gone.abort());
         const answer = await ownOrderResponse(user, params.id, {
           trace,
           requestId,

@@ -154,7 +154,8 @@ export function orderRoutes(service: OrderService, projector: OrderProjector): A
       const wait = preferredWait(req.headers.prefer, MAX_WAIT_SECONDS);
       if (!wait) return { body: await service.get(params.id) };
       const gone = new AbortController();
-      res.once('close', () => gone.abort());
+      // Only a client that went away before the answer cancels the wait (an abort makes an error, stack and all).
+      res.once('close', () => res.writableEnded || gone.abort());
       const order = await service.get(params.id, { waitMs: wait * 1000, signal: gone.signal });
       return { body: order, headers: { 'preference-applied': `wait=${wait}` } };
     },
