@@ -242,7 +242,9 @@ export function createServiceApp(options: ServiceAppOptions): Express {
     front(req, res, () => dispatch(req, res, done));
   // Everything a service app serves is declared above; a layer added to Express's router would never run.
   const refuse = (): never => {
-    throw new Error('a service app is complete when created: give routers and middleware to createServiceApp');
+    throw new Error(
+      'a service app is complete when created: give routers and middleware to createServiceApp',
+    );
   };
   app.use = refuse;
   app.route = refuse;
@@ -257,7 +259,11 @@ type ExpressHandle = (req: IncomingMessage, res: ServerResponse, done?: (err?: u
  * leaves out is the router's bookkeeping per layer (path matching and trimming, parameter processing), which every
  * request paid once for each of the kit's middleware. Sets up the request and response as Express's app does.
  */
-function pipeline(app: Express, handlers: readonly RequestHandler[], onError: ErrorRequestHandler): ExpressHandle {
+function pipeline(
+  app: Express,
+  handlers: readonly RequestHandler[],
+  onError: ErrorRequestHandler,
+): ExpressHandle {
   return (incoming, outgoing, done) => {
     const req = incoming as Request;
     const res = outgoing as Response;
@@ -298,8 +304,9 @@ function pipeline(app: Express, handlers: readonly RequestHandler[], onError: Er
         return;
       }
       try {
-        const ret = handler(req, res, next) as unknown;
-        if (ret instanceof Promise) ret.then(undefined, (e: unknown) => next(e ?? new Error('Rejected promise')));
+        const ret: unknown = handler(req, res, next);
+        if (ret instanceof Promise)
+          ret.then(undefined, (e: unknown) => next(e ?? new Error('Rejected promise')));
       } catch (thrown) {
         next(thrown);
       }

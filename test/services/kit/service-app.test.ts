@@ -259,15 +259,20 @@ describe('service app (kit middleware, errors, validation)', () => {
       const middleware: RequestHandler[] = [
         (req, _res, next) => {
           seen.push(`first ${req.path}`);
-          if (req.path === '/v1/items/thrown') throw new AppError(409, 'thrown-conflict', 'thrown by middleware');
-          if (req.path === '/v1/items/passed') return void next(new AppError(429, 'passed-on', 'given to next'));
+          if (req.path === '/v1/items/thrown')
+            throw new AppError(409, 'thrown-conflict', 'thrown by middleware');
+          if (req.path === '/v1/items/passed')
+            return void next(new AppError(429, 'passed-on', 'given to next'));
           next();
         },
-        async (req, res, next) => {
+        (req, res, next) => {
           seen.push(`second ${req.path}`);
-          if (req.path === '/v1/items/rejected') throw new Error('rejected middleware secret');
-          if (req.path === '/v1/items/answered') return void res.status(202).json({ answered: true });
-          next();
+          // A middleware that returns a promise which rejects, as an async one that throws does.
+          if (req.path === '/v1/items/rejected')
+            return Promise.reject(new Error('rejected middleware secret'));
+          if (req.path === '/v1/items/answered') res.status(202).json({ answered: true });
+          else next();
+          return undefined;
         },
       ];
       const app = createServiceApp({ ...kit, service: 'sample', routers: [], middleware });
@@ -280,7 +285,10 @@ describe('service app (kit middleware, errors, validation)', () => {
       expect(thrown.body).to.include({ type: '/problems/thrown-conflict', instance: '/v1/items/thrown' });
       const passed = await request(app).get('/v1/items/passed').expect(429).expect('content-type', PROBLEM);
       expect(passed.body.type).to.equal('/problems/passed-on');
-      const rejected = await request(app).get('/v1/items/rejected').expect(500).expect('content-type', PROBLEM);
+      const rejected = await request(app)
+        .get('/v1/items/rejected')
+        .expect(500)
+        .expect('content-type', PROBLEM);
       expect(rejected.body.type).to.equal('/problems/internal');
       expect(JSON.stringify(rejected.body)).not.to.contain('secret');
       expect(logs.lines.filter((l) => l.msg === 'unhandled error')).to.have.length(1);
@@ -301,7 +309,9 @@ describe('service app (kit middleware, errors, validation)', () => {
 
     it('then adding a layer to the app after it was made is refused, rather than never run', () => {
       const { app } = middlewareApp();
-      expect(() => app.use((_req, _res, next) => next())).to.throw(/give routers and middleware to createServiceApp/);
+      expect(() => app.use((_req, _res, next) => next())).to.throw(
+        /give routers and middleware to createServiceApp/,
+      );
     });
   });
 
@@ -325,7 +335,9 @@ describe('service app (kit middleware, errors, validation)', () => {
       expect(plain.headers['content-type']).to.equal('application/json; charset=utf-8');
       const text = JSON.stringify({ name: 'crème brûlée', id: 'plain' });
       expect(plain.text).to.equal(text);
-      expect(Number(plain.headers['content-length'])).to.equal(Buffer.byteLength(text)).and.above(text.length);
+      expect(Number(plain.headers['content-length']))
+        .to.equal(Buffer.byteLength(text))
+        .and.above(text.length);
       const tagged = await request(app).get('/v1/tagged/tagged').expect(200);
       expect(tagged.headers.etag).to.equal('"v1"');
       await request(app).get('/v1/tagged/tagged').set('If-None-Match', '"v1"').expect(304);
