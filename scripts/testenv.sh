@@ -33,7 +33,7 @@ case $FERRETDB_BACKEND in postgresql | sqlite) ;; *) printf 'testenv: error: TES
 
 FERRETDB_MODULE=github.com/FerretDB/FerretDB
 FERRETDB_VERSION=v1.24.2
-FERRETDB_BIN="$CACHE/bin/ferretdb-$FERRETDB_VERSION-document-locks-id-index-read-first"
+FERRETDB_BIN="$CACHE/bin/ferretdb-$FERRETDB_VERSION-document-locks-id-index-read-first-in"
 
 PROM_DIR="$STATE/prometheus"
 PROM_CONFIG="$PROM_DIR/prometheus.yml"
@@ -348,6 +348,54 @@ read_then_write() {
   ' "$famd" >"$famd.patched" && mv "$famd.patched" "$famd"
 }
 
+# FerretDB 1.24's PostgreSQL backend pushes only equalities down to PostgreSQL; a filter with `$in` reads every document
+# of the collection and decodes each in Go before it filters. The services' sweeps ask with `$in` — sagas by their
+# active statuses, reservations and stock levels by a list of ids — so each sweep decoded the whole collection, and
+# more with every checkout (at 20 checkouts/s for a minute, 28% of FerretDB's CPU went to finds, most of it decoding
+# these scans). `$in` of strings or ObjectIDs now becomes one condition per value: `_jsonb->'_id' = $v OR …` on _id
+# (an _id is never an array; the unique index FerretDB creates on that expression serves it), `_jsonb->'f' @> $v OR …`
+# on any other field (what the equality pushdown uses: it also matches an array holding $v, as `$in` does). Every
+# document the filter matches is still selected, and FerretDB still applies the whole filter after the query.
+push_down_in() {
+  local file=$1/internal/backends/postgresql/query.go anchor="				case \"\$ne\":"
+  [ "$(grep -cxF -- "$anchor" "$file")" = 1 ] || die "FerretDB patch: the \$ne case of prepareWhereClause not found in $file"
+  awk -v anchor="$anchor" '
+    $0 == anchor && !done {
+      print "\t\t\t\tcase \"$in\":"
+      print "\t\t\t\t\t// meshmart: $in of strings or ObjectIDs pushed down (scripts/testenv.sh)."
+      print "\t\t\t\t\tmeshmartList, ok := v.(*types.Array)"
+      print "\t\t\t\t\tif !ok || meshmartList.Len() == 0 {"
+      print "\t\t\t\t\t\tcontinue"
+      print "\t\t\t\t\t}"
+      print "\t\t\t\t\tmeshmartValues := make([]string, 0, meshmartList.Len())"
+      print "\t\t\t\t\tfor i := 0; i < meshmartList.Len(); i++ {"
+      print "\t\t\t\t\t\tswitch e := must.NotFail(meshmartList.Get(i)).(type) {"
+      print "\t\t\t\t\t\tcase string, types.ObjectID:"
+      print "\t\t\t\t\t\t\tmeshmartValues = append(meshmartValues, string(must.NotFail(sjson.MarshalSingleValue(e))))"
+      print "\t\t\t\t\t\t}"
+      print "\t\t\t\t\t}"
+      print "\t\t\t\t\tif len(meshmartValues) != meshmartList.Len() {"
+      print "\t\t\t\t\t\tcontinue"
+      print "\t\t\t\t\t}"
+      print "\t\t\t\t\tmeshmartAlternatives := make([]string, 0, len(meshmartValues))"
+      print "\t\t\t\t\tfor _, value := range meshmartValues {"
+      print "\t\t\t\t\t\tif rootKey == \"_id\" {"
+      print "\t\t\t\t\t\t\tmeshmartAlternatives = append(meshmartAlternatives, fmt.Sprintf(`%s = %s`, metadata.IDColumn, p.Next()))"
+      print "\t\t\t\t\t\t\targs = append(args, value)"
+      print "\t\t\t\t\t\t} else {"
+      print "\t\t\t\t\t\t\tmeshmartAlternatives = append(meshmartAlternatives, fmt.Sprintf(`%s%s%s @> %s`, metadata.DefaultColumn, keyOperator, p.Next(), p.Next()))"
+      print "\t\t\t\t\t\t\targs = append(args, key, value)"
+      print "\t\t\t\t\t\t}"
+      print "\t\t\t\t\t}"
+      print "\t\t\t\t\tfilters = append(filters, `(`+strings.Join(meshmartAlternatives, ` OR `)+`)`)"
+      print ""
+      done = 1
+    }
+    { print }
+  ' "$file" >"$file.patched" && mv "$file.patched" "$file"
+  grep -q "meshmart: [$]in of strings" "$file" || die "FerretDB patch: could not patch $file"
+}
+
 build_ferretdb() (
   command -v go >/dev/null ||
     die "Go is not installed, and it is needed once to build FerretDB $FERRETDB_VERSION into $FERRETDB_BIN." \
@@ -368,6 +416,7 @@ build_ferretdb() (
   serialize_writes "$work/src/internal/handler"
   index_id_lookups "$work/src"
   read_then_write "$work/src"
+  push_down_in "$work/src"
   (cd "$work/src" && go build -trimpath -o "$work/ferretdb" ./cmd/ferretdb) || die "go build of FerretDB failed"
   built=$("$work/ferretdb" --version 2>&1 || true)
   case $built in

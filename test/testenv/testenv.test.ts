@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
-import { MongoClient } from 'mongodb';
+import { MongoClient, ObjectId } from 'mongodb';
 import { testenv } from '../support/testenv.ts';
 import { until } from '../support/wait.ts';
 
@@ -195,6 +195,53 @@ describe('testenv', function () {
         return now.idx - before.idx >= 40 ? now : undefined; // statistics reach the view within a moment
       }, 'PostgreSQL to count the index scans');
       // 41 lookups: index scans; PostgreSQL read the table once (seen: the first plan of a new prepared statement).
+      expect(after.seq - before.seq, 'sequential scans of the table').to.be.at.most(1);
+    });
+
+    it('when documents are selected with $in, then the same ones are found as MongoDB finds (ids, statuses, arrays holding a value, mixed types)', async function () {
+      const coll = client
+        .db(dbName)
+        .collection<{ _id: unknown; s?: unknown; t?: unknown; n?: number }>('in_filter');
+      const oid = new ObjectId();
+      await coll.insertMany([
+        { _id: 'a', s: 'RUNNING', t: ['x', 'y'], n: 1 },
+        { _id: 'b', s: 'DONE', t: 'x', n: 2 },
+        { _id: 'c', s: 'COMPENSATING', n: 3 },
+        { _id: oid, s: 5, t: ['z'] },
+      ]);
+      const ids = async (filter: Record<string, unknown>) =>
+        (await coll.find(filter).toArray()).map((d) => String(d._id)).sort();
+      expect(await ids({ _id: { $in: ['a', 'c', 'none'] } })).to.deep.equal(['a', 'c']);
+      expect(await ids({ _id: { $in: [oid, 'b'] } })).to.deep.equal([String(oid), 'b'].sort());
+      expect(await ids({ s: { $in: ['RUNNING', 'COMPENSATING'] } })).to.deep.equal(['a', 'c']);
+      expect(await ids({ t: { $in: ['y'] } }), 'an array holding the value').to.deep.equal(['a']);
+      expect(await ids({ t: { $in: ['x'] } }), 'the value, or an array holding it').to.deep.equal(['a', 'b']);
+      expect(await ids({ s: { $in: ['RUNNING', 5] } }), 'strings and numbers').to.deep.equal(
+        ['a', String(oid)].sort(),
+      );
+      expect(
+        await ids({ s: { $in: ['RUNNING', 'COMPENSATING'] }, n: { $gte: 2 } }),
+        'and the rest',
+      ).to.deep.equal(['c']);
+      expect(await ids({ _id: { $in: [] } })).to.deep.equal([]);
+      expect(await coll.countDocuments({}), 'nothing changed').to.equal(4);
+    });
+
+    it('when documents are looked up by a list of _ids ($in), then PostgreSQL answers from the _id index (5,000 documents)', async function () {
+      const coll = client.db(dbName).collection<{ _id: string; owner: string }>('by_ids');
+      for (let from = 0; from < 5000; from += 1000)
+        await coll.insertMany(Array.from({ length: 1000 }, (_, i) => ({ _id: `d${from + i}`, owner: 'a' })));
+      const table = await ferretTable(dbName, 'by_ids');
+      await psql(`ANALYZE "${dbName}"."${table}"`);
+      const before = await scans(dbName, table);
+      for (let i = 0; i < 20; i++) {
+        const wanted = [`d${i * 7}`, `d${i * 7 + 4000}`, `missing${i}`];
+        expect(await coll.find({ _id: { $in: wanted } }).toArray()).to.have.length(2);
+      }
+      const after = await until(async () => {
+        const now = await scans(dbName, table);
+        return now.idx - before.idx >= 20 ? now : undefined;
+      }, 'PostgreSQL to count the index scans');
       expect(after.seq - before.seq, 'sequential scans of the table').to.be.at.most(1);
     });
 
