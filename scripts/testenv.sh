@@ -33,7 +33,7 @@ case $FERRETDB_BACKEND in postgresql | sqlite) ;; *) printf 'testenv: error: TES
 
 FERRETDB_MODULE=github.com/FerretDB/FerretDB
 FERRETDB_VERSION=v1.24.2
-FERRETDB_BIN="$CACHE/bin/ferretdb-$FERRETDB_VERSION-document-locks-id-index-read-first-in"
+FERRETDB_BIN="$CACHE/bin/ferretdb-$FERRETDB_VERSION-document-locks-id-index-read-first-in100"
 
 PROM_DIR="$STATE/prometheus"
 PROM_CONFIG="$PROM_DIR/prometheus.yml"
@@ -355,7 +355,8 @@ read_then_write() {
 # these scans). `$in` of strings or ObjectIDs now becomes one condition per value: `_jsonb->'_id' = $v OR …` on _id
 # (an _id is never an array; the unique index FerretDB creates on that expression serves it), `_jsonb->'f' @> $v OR …`
 # on any other field (what the equality pushdown uses: it also matches an array holding $v, as `$in` does). Every
-# document the filter matches is still selected, and FerretDB still applies the whole filter after the query.
+# document the filter matches is still selected, and FerretDB still applies the whole filter after the query. A list of
+# more than 100 values is left to FerretDB as before (each value is a query parameter; PostgreSQL takes 65,535).
 push_down_in() {
   local file=$1/internal/backends/postgresql/query.go anchor="				case \"\$ne\":"
   [ "$(grep -cxF -- "$anchor" "$file")" = 1 ] || die "FerretDB patch: the \$ne case of prepareWhereClause not found in $file"
@@ -364,7 +365,7 @@ push_down_in() {
       print "\t\t\t\tcase \"$in\":"
       print "\t\t\t\t\t// meshmart: $in of strings or ObjectIDs pushed down (scripts/testenv.sh)."
       print "\t\t\t\t\tmeshmartList, ok := v.(*types.Array)"
-      print "\t\t\t\t\tif !ok || meshmartList.Len() == 0 {"
+      print "\t\t\t\t\tif !ok || meshmartList.Len() == 0 || meshmartList.Len() > 100 {"
       print "\t\t\t\t\t\tcontinue"
       print "\t\t\t\t\t}"
       print "\t\t\t\t\tmeshmartValues := make([]string, 0, meshmartList.Len())"

@@ -224,6 +224,8 @@ describe('testenv', function () {
         'and the rest',
       ).to.deep.equal(['c']);
       expect(await ids({ _id: { $in: [] } })).to.deep.equal([]);
+      const many = Array.from({ length: 150 }, (_, i) => `other${i}`);
+      expect(await ids({ _id: { $in: [...many, 'b'] } }), 'a long list').to.deep.equal(['b']);
       expect(await coll.countDocuments({}), 'nothing changed').to.equal(4);
     });
 
