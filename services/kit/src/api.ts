@@ -1,5 +1,5 @@
 import { ROOT_CONTEXT, trace as otelTrace, type Context } from '@opentelemetry/api';
-import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { match, type MatchFunction, type ParamData } from 'path-to-regexp';
 import { pino } from 'pino';
 import { Type, type Static, type TObject, type TProperties, type TSchema } from '@sinclair/typebox';
@@ -171,16 +171,9 @@ export class ApiRouter {
   }
 
   /**
-   * Registers the routes on an Express app or router as one layer (`handler()`): a request is matched against its
-   * method's routes only, instead of walking every route's layer of Express's router.
-   */
-  mount(target: Router): void {
-    target.use(this.handler());
-  }
-
-  /**
-   * The routes as one handler that picks the route by method first, then by path, and passes the request on (`next()`)
-   * when none matches. Paths match as Express's router matches them with the kit's settings (case-sensitive, strict,
+   * The routes as one handler (`app.use(router.handler())` on a plain Express app) that picks the route by method
+   * first, then by path — a request is matched against its method's routes only, instead of walking a layer per route
+   * — and passes the request on (`next()`) when none matches. Paths match as Express's router matches them with the kit's settings (case-sensitive, strict,
    * the same path-to-regexp and parameter decoding); HEAD is served by the GET route, as Express does.
    */
   handler(): RequestHandler {
