@@ -121,6 +121,64 @@ describe('testenv', function () {
       expect(Object.keys(doc ?? {}).filter((k) => k.startsWith('f'))).to.have.length(20);
     });
 
+    it('when a write fails, then none of it is stored and it answers as MongoDB does (duplicate _id, ordered and unordered inserts, updates, upserts)', async function () {
+      // The test FerretDB runs a single-statement write without a transaction around it (scripts/testenv.sh).
+      const docs = client.db(dbName).collection<{ _id: string; v: number }>('single_statement');
+      await docs.insertOne({ _id: 'taken', v: 1 });
+      const code = (p: Promise<unknown>) =>
+        p.then(
+          () => 'none',
+          (err: { code?: unknown }) => err.code,
+        );
+      expect(await code(docs.insertOne({ _id: 'taken', v: 2 })), 'a duplicate _id').to.equal(11000);
+      expect(
+        await code(
+          docs.insertMany([
+            { _id: 'o1', v: 1 },
+            { _id: 'taken', v: 3 },
+            { _id: 'o2', v: 1 },
+          ]),
+        ),
+        'ordered',
+      ).to.equal(11000);
+      expect(
+        await code(
+          docs.insertMany(
+            [
+              { _id: 'u1', v: 1 },
+              { _id: 'taken', v: 4 },
+              { _id: 'u2', v: 1 },
+            ],
+            { ordered: false },
+          ),
+        ),
+        'unordered',
+      ).to.equal(11000);
+      expect(
+        (await docs.find({}).toArray()).map((d) => `${d._id}=${d.v}`).sort(),
+        'the documents before the duplicate (ordered) or all others (unordered), and the first write unchanged',
+      ).to.deep.equal(['o1=1', 'taken=1', 'u1=1', 'u2=1']);
+      const one = await docs.updateOne({ _id: 'o1' }, { $inc: { v: 1 } });
+      expect([one.matchedCount, one.modifiedCount]).to.deep.equal([1, 1]);
+      const none = await docs.updateOne({ _id: 'absent' }, { $inc: { v: 1 } });
+      expect([none.matchedCount, none.modifiedCount]).to.deep.equal([0, 0]);
+      const many = await docs.updateMany({ v: 1 }, { $set: { v: 7 } });
+      expect([many.matchedCount, many.modifiedCount]).to.deep.equal([3, 3]);
+      const upsert = await docs.updateOne({ _id: 'new' }, { $set: { v: 9 } }, { upsert: true });
+      expect(upsert.upsertedId).to.equal('new');
+      expect(
+        await code(docs.updateOne({ _id: 'o1' }, { $set: { _id: 'taken' } })),
+        'an _id changed',
+      ).to.not.equal('none');
+      expect((await docs.find({}).toArray()).map((d) => `${d._id}=${d.v}`).sort()).to.deep.equal([
+        'new=9',
+        'o1=2',
+        'taken=7',
+        'u1=7',
+        'u2=7',
+      ]);
+    });
+
     it('when more updates run at once than FerretDB has PostgreSQL connections, then every one completes and pings still answer (300 updates, findAndModifys and removes)', async function () {
       this.timeout(90_000);
       // FerretDB 1.24 kept each update's query open on one pooled connection while writing on a second: with 50 at
