@@ -130,6 +130,7 @@ describe('testenv', function () {
           () => 'none',
           (err: { code?: unknown }) => err.code,
         );
+      const stored = async () => (await docs.find({}).toArray()).map((d) => `${d._id}=${d.v}`).sort();
       expect(await code(docs.insertOne({ _id: 'taken', v: 2 })), 'a duplicate _id').to.equal(11000);
       expect(
         await code(
@@ -155,7 +156,7 @@ describe('testenv', function () {
         'unordered',
       ).to.equal(11000);
       expect(
-        (await docs.find({}).toArray()).map((d) => `${d._id}=${d.v}`).sort(),
+        await stored(),
         'the documents before the duplicate (ordered) or all others (unordered), and the first write unchanged',
       ).to.deep.equal(['o1=1', 'taken=1', 'u1=1', 'u2=1']);
       const one = await docs.updateOne({ _id: 'o1' }, { $inc: { v: 1 } });
@@ -170,13 +171,7 @@ describe('testenv', function () {
         await code(docs.updateOne({ _id: 'o1' }, { $set: { _id: 'taken' } })),
         'an _id changed',
       ).to.not.equal('none');
-      expect((await docs.find({}).toArray()).map((d) => `${d._id}=${d.v}`).sort()).to.deep.equal([
-        'new=9',
-        'o1=2',
-        'taken=7',
-        'u1=7',
-        'u2=7',
-      ]);
+      expect(await stored()).to.deep.equal(['new=9', 'o1=2', 'taken=7', 'u1=7', 'u2=7']);
     });
 
     it('when more updates run at once than FerretDB has PostgreSQL connections, then every one completes and pings still answer (300 updates, findAndModifys and removes)', async function () {

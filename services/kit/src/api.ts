@@ -173,8 +173,9 @@ export class ApiRouter {
   /**
    * The routes as one handler (`app.use(router.handler())` on a plain Express app) that picks the route by method
    * first, then by path — a request is matched against its method's routes only, instead of walking a layer per route
-   * — and passes the request on (`next()`) when none matches. Paths match as Express's router matches them with the kit's settings (case-sensitive, strict,
-   * the same path-to-regexp and parameter decoding); HEAD is served by the GET route, as Express does.
+   * — and passes the request on (`next()`) when none matches. Paths match as Express's router matches them with the
+   * kit's settings (case-sensitive, strict, the same path-to-regexp and parameter decoding); HEAD is served by the GET
+   * route, as Express does.
    */
   handler(): RequestHandler {
     const byMethod = new Map<string, { match: MatchFunction<ParamData>; handler: RouteHandler }[]>();
